@@ -1,0 +1,161 @@
+"""File datasets: feature CSVs in, reports and figures out (written atomically)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from kedro.io import AbstractDataset
+
+from model_training.lib.errors import InputError, Problem
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _LocalFileDataset(AbstractDataset[Any, Any]):
+    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    @property
+    def local_path(self) -> Path:
+        """The file or folder on disk."""
+        return self._filepath
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath.as_posix()}
+
+
+class FeatureSplitDataset(_LocalFileDataset):
+    """One split of an epic's features (``{split}_features.csv``) as polars.
+
+    Every column's type is inferred from the whole file, so a column that holds
+    codes in its first rows and text further down is read as text, not cut.
+    """
+
+    def load(self) -> pl.DataFrame:
+        path = self._filepath
+        where = _display(path)
+        if not path.is_file():
+            raise InputError(
+                "Missing feature file",
+                [
+                    Problem(
+                        where,
+                        "the file does not exist",
+                        "run the feature-engineering stage for this epic, or create the "
+                        "epic with `uv run model-training-epic from-csv ...`; check "
+                        "`--params epic_id=...` for a typo",
+                    )
+                ],
+            )
+        try:
+            return pl.read_csv(path, infer_schema_length=None)
+        except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(
+                "Unreadable feature file",
+                [
+                    Problem(
+                        where,
+                        f"polars cannot read it as CSV ({first_line})",
+                        "save it as UTF-8 CSV with a header row and the same number "
+                        "of fields on every line",
+                    )
+                ],
+            ) from None
+
+    def save(self, data: pl.DataFrame) -> None:
+        _atomic_write(self._filepath, lambda tmp: data.write_csv(tmp))
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars and arrays into Python, NaN and infinities into null."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ReportJSONDataset(_LocalFileDataset):
+    """A JSON report, written atomically; NaN and infinities become ``null``."""
+
+    def load(self) -> Any:
+        return json.loads(self._filepath.read_text(encoding="utf-8"))
+
+    def save(self, data: Any) -> None:
+        text = json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
+        _atomic_write(self._filepath, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+class FigureDirectoryDataset(_LocalFileDataset):
+    """A folder of PNG figures saved from ``{name: matplotlib Figure}``.
+
+    The figures are rendered into a temporary folder first, then moved into place
+    one by one, so a failure while rendering leaves the earlier figures intact.
+    Figures are closed after saving. Loading returns the PNG paths by name.
+    """
+
+    def __init__(
+        self, *, filepath: str, dpi: int = 110, metadata: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(filepath=filepath, metadata=metadata)
+        self._dpi = dpi
+
+    def load(self) -> dict[str, Path]:
+        return {p.stem: p for p in sorted(self._filepath.glob("*.png"))}
+
+    def save(self, data: dict[str, Any]) -> None:
+        import matplotlib.pyplot as plt
+
+        self._filepath.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self._filepath, prefix=".staging-"))
+        try:
+            for name, figure in data.items():
+                figure.savefig(staging / f"{name}.png", dpi=self._dpi, bbox_inches="tight")
+                plt.close(figure)
+            for rendered in staging.iterdir():
+                os.replace(rendered, self._filepath / rendered.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _exists(self) -> bool:
+        return any(self._filepath.glob("*.png"))
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath.as_posix(), "dpi": self._dpi}

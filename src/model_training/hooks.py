@@ -1,0 +1,149 @@
+"""Tracking that is not a node's job: run tags, report artifacts, child runs.
+
+kedro-mlflow opens one MLflow run per ``kedro run`` and logs ``params:`` inputs.
+:class:`TrackingHook` adds what the stage asks for on top, driven by the catalog:
+a dataset whose ``metadata`` has an ``mlflow`` block is logged after it is saved.
+
+.. code-block:: yaml
+
+    baseline_results:
+      type: model_training.datasets.ReportJSONDataset
+      filepath: results/metrics/${_epic}/baselines.json
+      metadata:
+        mlflow:
+          artifact_path: baseline   # log the file (or folder) as run artifacts
+          child_runs: models        # one nested run per item of data["models"]
+          metrics: summary          # log data["summary"] numbers as run metrics
+          params: summary_params    # log data["summary_params"] as run params
+          tags: tags                # log data["tags"] as run tags
+
+Nodes stay pure and run without MLflow in a notebook; when no MLflow run is
+active (tracking disabled, a notebook ``catalog.save``), the hook does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+logger = logging.getLogger(__name__)
+
+_MAX_PARAM_LENGTH = 6000
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def _finite_numbers(values: dict[str, Any]) -> dict[str, float]:
+    return {
+        key: float(value)
+        for key, value in _flatten("", values, {}).items()
+        if isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    }
+
+
+def _params(values: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v)[:_MAX_PARAM_LENGTH] for k, v in _flatten("", values, {}).items()}
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+class TrackingHook:
+    """Tags the run and logs catalog datasets that carry ``metadata.mlflow``."""
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        """Keep the catalog to look up datasets' metadata."""
+        self._catalog = catalog
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        """Tag the run with the epic, the pipelines, the stage and the code commit."""
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        params = run_params.get("runtime_params") or {}
+        epic = params.get("epic_id") or catalog.load("params:epic_id")
+        names = run_params.get("pipeline_names") or ["__default__"]
+        tags = {
+            "epic_id": str(epic),
+            "pipeline": "+".join(names),
+            "stage": "model_training",
+            "kedro_env": str(run_params.get("env") or "local"),
+            "n_nodes": str(len(pipeline.nodes)),
+        }
+        commit = _git_commit(Path(run_params.get("project_path") or "."))
+        if commit:
+            tags["git_commit"] = commit
+        mlflow.set_tags(tags)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        """Log a saved dataset as its ``metadata.mlflow`` block asks."""
+        import mlflow
+
+        if self._catalog is None or mlflow.active_run() is None:
+            return
+        dataset = self._catalog.get(dataset_name)
+        options = ((getattr(dataset, "metadata", None) or {}).get("mlflow")) or {}
+        if not options:
+            return
+        try:
+            self._log(dataset, data, options)
+        except Exception:  # tracking must never break a run that produced its outputs
+            logger.warning("Could not log '%s' to MLflow", dataset_name, exc_info=True)
+
+    @staticmethod
+    def _log(dataset: Any, data: Any, options: dict[str, Any]) -> None:
+        import mlflow
+
+        path = getattr(dataset, "local_path", None)
+        if "artifact_path" in options and path is not None and Path(path).exists():
+            if Path(path).is_dir():
+                mlflow.log_artifacts(str(path), options["artifact_path"])
+            else:
+                mlflow.log_artifact(str(path), options["artifact_path"])
+        if not isinstance(data, dict):
+            return
+        if options.get("metrics") and isinstance(data.get(options["metrics"]), dict):
+            mlflow.log_metrics(_finite_numbers(data[options["metrics"]]))
+        if options.get("params") and isinstance(data.get(options["params"]), dict):
+            mlflow.log_params(_params(data[options["params"]]))
+        if options.get("tags") and isinstance(data.get(options["tags"]), dict):
+            mlflow.set_tags({k: str(v) for k, v in data[options["tags"]].items()})
+        for item in data.get(options.get("child_runs", ""), None) or []:
+            with mlflow.start_run(run_name=str(item.get("name")), nested=True):
+                mlflow.set_tags({"kind": str(item.get("kind", "")), "description": str(item.get("description", ""))})
+                mlflow.log_params(_params(item.get("params") or {}))
+                numbers = {k: v for k, v in item.items() if k not in ("params", "name", "kind", "description")}
+                mlflow.log_metrics(_finite_numbers(numbers))

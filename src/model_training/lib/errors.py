@@ -1,0 +1,58 @@
+"""Errors that stop a run with one clear, actionable message.
+
+Every error a user can cause with their inputs (a feature file, the feature
+schema, the modeling spec) is an :class:`InputError`. Its message names the file,
+the column or key concerned, and the fix. The project's ``kedro run`` prints such
+an error as a message, without a traceback (see ``model_training.cli``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One blocking problem found in a user's input.
+
+    Attributes:
+        where: the file (and key or column) concerned.
+        what: what is wrong, in one sentence.
+        fix: what the user should do about it.
+    """
+
+    where: str
+    what: str
+    fix: str
+
+    def render(self) -> str:
+        """Return the problem as two lines of text."""
+        return f"{self.where}: {self.what}\n     Fix: {self.fix}"
+
+
+class InputError(ValueError):
+    """A problem with the user's input that stops the run before any output."""
+
+    def __init__(self, title: str, problems: list[Problem]) -> None:
+        self.title = title
+        self.problems = list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """Return the title and every problem, numbered."""
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{self.title} ({count} blocking {noun}):"]
+        lines += [f"  {i}. {p.render()}" for i, p in enumerate(self.problems, 1)]
+        return "\n".join(lines)
+
+
+def find_input_error(exc: BaseException | None) -> InputError | None:
+    """Return the first :class:`InputError` in an exception's chain, if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, InputError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -1,0 +1,32 @@
+"""Adapters between polars frames and model inputs.
+
+Features stay polars; categorical features are kept as ``pl.String`` (never
+``pl.Categorical``, which crashes CatBoost, STACK.md §5). Conversions to numpy or
+pandas for libraries that need them happen here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.plan import ModelingPlan
+
+
+def conform(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
+    """Cast features to their planned types: numeric to Float64, categorical to String.
+
+    Values that cannot be cast become null (data_validation has already refused
+    files where that would lose data).
+    """
+    casts = [pl.col(c).cast(pl.Float64, strict=False) for c in plan.numeric_features]
+    casts += [pl.col(c).cast(pl.String) for c in plan.categorical_features]
+    return frame.with_columns(casts)
+
+
+def split_xy(frame: pl.DataFrame, plan: ModelingPlan) -> tuple[pl.DataFrame, np.ndarray]:
+    """Return the feature columns (conformed, in plan order) and the target."""
+    features = conform(frame, plan).select(plan.features)
+    target = plan.spec.target
+    y = frame.get_column(target).to_numpy() if target else np.array([])
+    return features, y

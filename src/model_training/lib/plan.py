@@ -1,0 +1,129 @@
+"""The modeling plan: the spec resolved against the data, read by every pipeline.
+
+``data_validation`` writes it once the inputs pass; later pipelines read the plan
+instead of re-deriving feature lists, class labels or the CV strategy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from model_training.lib.metrics import METRICS
+from model_training.lib.spec import CLASSIFICATION, FeatureSchema, ModelingSpec
+
+NUMERIC_DTYPES = ("int", "float", "bool")
+
+
+class ModelingPlan(BaseModel):
+    """The spec plus what the data decides.
+
+    Attributes:
+        spec: the validated modeling spec.
+        numeric_features: feature columns treated as numbers.
+        categorical_features: feature columns treated as categories (kept as text).
+        classes: the target's classes (classification), sorted; for binary the
+            positive class is last, so ``predict_proba[:, 1]`` is its probability.
+        cv_strategy: the resolved cross-validation strategy.
+        greater_is_better: direction of the primary metric.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: ModelingSpec
+    numeric_features: list[str]
+    categorical_features: list[str]
+    classes: list[Any] | None = None
+    cv_strategy: str
+    greater_is_better: bool
+
+    @property
+    def features(self) -> list[str]:
+        """Every feature column, numeric first."""
+        return [*self.numeric_features, *self.categorical_features]
+
+    @property
+    def metric_context(self) -> dict[str, Any]:
+        """What metric functions need besides predictions."""
+        cost = self.spec.cost_matrix
+        return {
+            "classes": self.classes,
+            "positive_class": self.positive_class,
+            "cost_matrix": None
+            if cost is None
+            else {"labels": [self._class_value(v) for v in cost.labels], "costs": cost.costs},
+        }
+
+    @property
+    def positive_class(self) -> Any:
+        """The positive class as it appears in the data (binary), else None."""
+        if self.spec.positive_class is None:
+            return None
+        return self._class_value(self.spec.positive_class)
+
+    def _class_value(self, label: Any) -> Any:
+        for cls in self.classes or []:
+            if str(cls) == str(label):
+                return cls
+        return label
+
+
+def resolve_cv_strategy(spec: ModelingSpec) -> str:
+    """Pick the cross-validation strategy the spec and the data call for.
+
+    Temporal data is never shuffled; groups and regions are kept together.
+    """
+    wanted = spec.cross_validation.strategy
+    if wanted != "auto":
+        return wanted
+    classification = spec.problem_type in CLASSIFICATION
+    if spec.time_column or spec.problem_type == "time_series":
+        return "time_series"
+    if spec.region_column:
+        return "spatial"
+    if spec.group_column:
+        return "stratified_group_kfold" if classification else "group_kfold"
+    return "stratified_kfold" if classification else "kfold"
+
+
+def build_plan(spec: ModelingSpec, schema: FeatureSchema, train: pl.DataFrame) -> ModelingPlan:
+    """Resolve the spec against the schema and the training split.
+
+    Feature columns are those with role ``feature`` in the schema, minus any the
+    spec names as target, identifier, group, time, region or label column.
+    """
+    reserved = {
+        spec.target,
+        spec.group_column,
+        spec.time_column,
+        spec.region_column,
+        spec.label_column,
+        *spec.id_columns,
+    }
+    numeric, categorical = [], []
+    for column in schema.columns:
+        if column.role != "feature" or column.name in reserved:
+            continue
+        (numeric if column.dtype in NUMERIC_DTYPES else categorical).append(column.name)
+    classes = None
+    if spec.problem_type in CLASSIFICATION and spec.target:
+        values = train.get_column(spec.target).drop_nulls().unique().to_list()
+        classes = sorted(values, key=str)
+        if spec.positive_class is not None:
+            positive = [c for c in classes if str(c) == str(spec.positive_class)]
+            classes = [c for c in classes if c not in positive] + positive
+    return ModelingPlan(
+        spec=spec,
+        numeric_features=numeric,
+        categorical_features=categorical,
+        classes=classes,
+        cv_strategy=resolve_cv_strategy(spec),
+        greater_is_better=METRICS[spec.primary_metric].greater_is_better,
+    )
+
+
+def load_plan(data: dict[str, Any]) -> ModelingPlan:
+    """Rebuild a plan from its JSON form (as the catalog stores it)."""
+    return ModelingPlan.model_validate(data)

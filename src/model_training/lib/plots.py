@@ -1,0 +1,77 @@
+"""Figures, built with matplotlib's object API (no pyplot, no global backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+SPLIT_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
+
+
+def target_distribution(report: dict[str, Any], target: str | None, frames: dict[str, Any]) -> Figure:
+    """Class shares per split (classification) or target histograms (regression)."""
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    balance = next((c for c in report["checks"] if c["name"] == "class_balance"), None)
+    if target is None:
+        ax.text(0.5, 0.5, "No target: unsupervised problem", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    if balance is not None:
+        counts = balance["details"]["counts"]
+        classes = sorted({k for split in counts.values() for k in split}, key=str)
+        width = 0.8 / len(counts)
+        x = np.arange(len(classes))
+        for i, (split, per_class) in enumerate(counts.items()):
+            total = sum(per_class.values()) or 1
+            shares = [per_class.get(c, 0) / total for c in classes]
+            bars = ax.bar(x + i * width, shares, width, label=f"{split} (n={total})", color=SPLIT_COLOURS.get(split))
+            ax.bar_label(bars, labels=[f"{s:.0%}" for s in shares], fontsize=8)
+        ax.set_xticks(x + width * (len(counts) - 1) / 2, [_short(c) for c in classes])
+        ax.set_ylabel("share of rows")
+        ax.set_xlabel(target)
+        ax.set_title(f"Class balance of '{target}' by split")
+    else:
+        for split, frame in frames.items():
+            values = frame.get_column(target).drop_nulls().cast(float).to_numpy()
+            ax.hist(values, bins=30, alpha=0.5, density=True, label=f"{split} (n={values.size})", color=SPLIT_COLOURS.get(split))
+        ax.set_xlabel(target)
+        ax.set_ylabel("density")
+        ax.set_title(f"Distribution of '{target}' by split")
+    ax.legend(frameon=False)
+    return fig
+
+
+def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
+    """Share of missing values per column and split."""
+    check = next(c for c in report["checks"] if c["name"] == "missing_values")
+    nulls = check["details"]["null_counts"]
+    sizes = {
+        "train": report["summary"]["train_size"],
+        "validation": report["summary"]["validation_size"],
+        "test": report["summary"]["test_size"],
+    }
+    height = max(3.0, 0.28 * len(columns) + 1.2)
+    fig = Figure(figsize=(7.5, height), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(columns))
+    bar = 0.8 / 3
+    for i, split in enumerate(("train", "validation", "test")):
+        shares = [nulls.get(split, {}).get(c, 0) / max(sizes[split], 1) for c in columns]
+        ax.barh(y + i * bar, shares, bar, label=split, color=SPLIT_COLOURS[split])
+    ax.set_yticks(y + bar, [_short(c, 32) for c in columns])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.set_xlabel("share of rows missing")
+    total = sum(sum(v.values()) for v in nulls.values())
+    ax.set_title("Missing values by column and split" + ("" if total else " (none found)"))
+    ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
+def _short(text: Any, limit: int = 24) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,56 @@
+"""The interface every problem type implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.metrics import compute_metrics
+from model_training.lib.plan import ModelingPlan
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named, unfitted model with a one-line description."""
+
+    name: str
+    estimator: Any
+    description: str
+
+
+class ProblemType:
+    """What differs between problem types, behind one small interface.
+
+    Subclasses set ``name`` and implement :meth:`baselines` and :meth:`predict`.
+    """
+
+    name: ClassVar[str]
+
+    def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
+        """The stage's baselines for this problem type (unfitted)."""
+        raise NotImplementedError
+
+    def fit(self, estimator: Any, x: pl.DataFrame, y: np.ndarray) -> Any:
+        """Fit an estimator on training data and return it."""
+        return estimator.fit(x, y)
+
+    def predict(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return hard predictions and scores (None when the model has none)."""
+        raise NotImplementedError
+
+    def score(self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan) -> dict[str, float]:
+        """Every metric of the plan, for a fitted model on one split."""
+        y_pred, y_score = self.predict(model, x, plan)
+        return compute_metrics(plan.spec.metric_names, y, y_pred, y_score, plan.metric_context)
+
+
+def simple_params(estimator: Any) -> dict[str, Any]:
+    """The final estimator's scalar hyperparameters (for reports and MLflow)."""
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    params = final.get_params(deep=False)
+    out = {"estimator": type(final).__name__}
+    out.update({k: v for k, v in params.items() if isinstance(v, (int, float, str, bool)) or v is None})
+    return out

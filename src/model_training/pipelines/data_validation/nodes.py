@@ -1,0 +1,120 @@
+"""Nodes of the data_validation pipeline."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+from matplotlib.figure import Figure
+
+from model_training.lib import plots
+from model_training.lib.errors import InputError, Problem
+from model_training.lib.plan import build_plan, load_plan
+from model_training.lib.problems import registered
+from model_training.lib.spec import FeatureSchema, ModelingSpec
+from model_training.lib.validation import raise_if_blocking, run_checks, summarize
+
+logger = logging.getLogger(__name__)
+
+
+def validate_data(
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    test: pl.DataFrame,
+    feature_schema: FeatureSchema,
+    modeling_spec: ModelingSpec,
+    epic_id: str,
+    options: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the three splits against the schema and the spec.
+
+    The test split is read for structural checks only (columns, types, overlap
+    with train); nothing is fitted on it.
+
+    Args:
+        train: ``train_features``.
+        validation: ``validation_features``.
+        test: ``test_features``.
+        feature_schema: the epic's machine-readable feature documentation.
+        modeling_spec: the epic's modeling spec.
+        epic_id: the epic being run (must match the spec's ``epic_id``).
+        options: ``data_validation`` parameters (``thresholds``).
+
+    Returns:
+        The data-quality report and the modeling plan (the spec resolved
+        against the data), as JSON-ready dicts.
+
+    Raises:
+        InputError: listing every blocking problem, with file, column and fix.
+    """
+    _check_identity(modeling_spec, feature_schema, epic_id)
+    frames = {"train": train, "validation": validation, "test": test}
+    checks = run_checks(frames, feature_schema, modeling_spec, options["thresholds"])
+    raise_if_blocking(checks, epic_id)
+    plan = build_plan(modeling_spec, feature_schema, train)
+    report = summarize(checks, frames, modeling_spec, len(plan.features))
+    report["tags"] = {
+        "data_quality.status": report["status"],
+        "data_quality.warnings": ",".join(c["name"] for c in report["checks"] if c["status"] == "warn"),
+    }
+    report["summary_params"] = {
+        k: report["summary"][k] for k in ("train_size", "validation_size", "test_size", "n_features")
+    }
+    for check in report["checks"]:
+        if check["status"] == "warn":
+            logger.warning("Data quality warning (%s): %s %s", check["name"], check["message"], check["columns"] or "")
+    logger.info(
+        "Data quality %s: %d pass, %d warn (report: data_quality.json)",
+        report["status"],
+        report["summary"]["n_pass"],
+        report["summary"]["n_warn"],
+    )
+    return report, plan.model_dump(mode="json")
+
+
+def _check_identity(spec: ModelingSpec, schema: FeatureSchema, epic_id: str) -> None:
+    problems = []
+    if spec.epic_id != epic_id:
+        problems.append(
+            Problem(
+                f"{spec.location}, key 'epic_id'",
+                f"says '{spec.epic_id}' but the run is for epic '{epic_id}'",
+                f"set epic_id: {epic_id} in the spec",
+            )
+        )
+    if schema.epic_id != epic_id:
+        problems.append(
+            Problem(
+                f"{schema.source}, key 'epic_id'",
+                f"says '{schema.epic_id}' but the run is for epic '{epic_id}'",
+                f"set epic_id: {epic_id} in the feature schema",
+            )
+        )
+    if spec.problem_type not in registered():
+        problems.append(
+            Problem(
+                f"{spec.location}, key 'problem_type'",
+                f"'{spec.problem_type}' is not implemented in this version",
+                "use one of: " + ", ".join(registered()),
+            )
+        )
+    if problems:
+        raise InputError(f"Inconsistent inputs for epic '{epic_id}'", problems)
+
+
+def plot_data_quality(
+    report: dict[str, Any],
+    plan: dict[str, Any],
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    test: pl.DataFrame,
+) -> dict[str, Figure]:
+    """Draw the target distribution and the missing values per column and split."""
+    resolved = load_plan(plan)
+    frames = {"train": train, "validation": validation, "test": test}
+    columns = list(train.columns)
+    return {
+        "target_distribution": plots.target_distribution(report, resolved.spec.target, frames),
+        "missing_values": plots.missing_values(report, columns),
+    }
