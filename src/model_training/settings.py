@@ -1,20 +1,26 @@
-"""Project settings: config loader resolvers, hooks and the MLflow environment.
-
-Everything here runs once per process, before any node: it is the one place
-where global state (warnings filters, environment defaults) is set.
-"""
+"""Project settings: the config loader and its resolvers, and the project's hooks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
+from kedro.utils import find_kedro_project
 
 from model_training.hooks import TrackingHook
 
-# The project root: this file is src/model_training/settings.py in the editable
-# install that uv makes, so the root is two folders up from the package.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_root() -> str:
+    """The Kedro project that contains the current folder (or the folder itself).
+
+    Used by ``${project_root:}`` in mlflow.yml so that MLflow's database and
+    artifacts stay at the project root whether a run starts there or a notebook
+    runs under ``notebooks/``.
+    """
+    here = Path.cwd()
+    return (find_kedro_project(here) or here).resolve().as_posix()
+
 
 
 HOOKS = (TrackingHook(),)
@@ -24,6 +30,6 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "custom_resolvers": {
-        "project_root": lambda: PROJECT_ROOT.as_posix(),
+        "project_root": project_root,
     },
 }

@@ -4,6 +4,8 @@ Examples::
 
     uv run model-training-epic credit-risk --force      # rebuild the default epic
     uv run model-training-epic sklearn diabetes         # an example epic
+    uv run model-training-epic from-csv --epic-id churn --csv churn.csv \
+        --target churned --problem-type binary_classification
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from model_training.epics import credit_risk, sklearn_examples
+from model_training.epics import credit_risk, from_csv, sklearn_examples
+from model_training.lib.spec import SUPERVISED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +29,40 @@ def _parser() -> argparse.ArgumentParser:
     example.add_argument("--epic-id", default=None, help="epic id (default: the data set's name)")
     example.add_argument("--seed", type=int, default=42)
     example.add_argument("--force", action="store_true", help="replace an existing epic")
+    new = sub.add_parser("from-csv", help="a new epic from your CSV (one file, or train/validation/test)")
+    new.add_argument("--epic-id", required=True)
+    new.add_argument("--target", required=True, help="the column to predict")
+    new.add_argument("--problem-type", required=True, choices=SUPERVISED)
+    new.add_argument("--csv", type=Path, help="one file, split 60/20/20 here")
+    new.add_argument("--train", type=Path)
+    new.add_argument("--validation", type=Path)
+    new.add_argument("--test", type=Path)
+    new.add_argument("--time-column", default=None, help="split chronologically on this column")
+    new.add_argument("--id-column", action="append", default=[], help="an identifier column (repeatable)")
+    new.add_argument("--seed", type=int, default=42)
+    new.add_argument("--force", action="store_true", help="replace an existing epic")
     return parser
+
+
+def _from_csv(args: argparse.Namespace) -> list[Path]:
+    splits = None
+    if args.csv is None:
+        given = {"train": args.train, "validation": args.validation, "test": args.test}
+        if not all(given.values()):
+            raise ValueError("give --csv, or all of --train, --validation and --test")
+        splits = given
+    return from_csv.build(
+        args.root,
+        args.epic_id,
+        target=args.target,
+        problem_type=args.problem_type,
+        csv=args.csv,
+        splits=splits,
+        time_column=args.time_column,
+        id_columns=args.id_column,
+        seed=args.seed,
+        force=args.force,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "credit-risk":
             written = credit_risk.build(args.root, force=args.force)
+        elif args.command == "from-csv":
+            written = _from_csv(args)
         else:
             written = sklearn_examples.build(
                 args.root, args.name, epic_id=args.epic_id, seed=args.seed, force=args.force
             )
-    except (FileExistsError, FileNotFoundError) as exc:
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"model-training-epic: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     for path in written:

@@ -16,7 +16,7 @@ from sklearn import metrics as skm
 
 CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"})
 BINARY = frozenset({"binary_classification"})
-REGRESSION = frozenset({"regression"})
+REGRESSION = frozenset({"regression", "time_series"})
 
 
 @dataclass(frozen=True)

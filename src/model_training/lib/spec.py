@@ -319,7 +319,7 @@ class FeatureSchema(_Strict):
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+    return ".".join(str(part) for part in loc)
 
 
 def _explain(error: dict[str, Any]) -> tuple[str, str]:
@@ -355,6 +355,6 @@ def parse_model(model: type[BaseModel], data: Any, source: str, what: str) -> An
         problems = []
         for error in exc.errors():
             what_wrong, fix = _explain(error)
-            key = _format_location(error["loc"])
-            problems.append(Problem(f"{source}, key '{key}'", what_wrong, fix))
+            where = f"{source}, key '{_format_location(error['loc'])}'" if error["loc"] else source
+            problems.append(Problem(where, what_wrong, fix))
         raise InputError(f"Invalid {what}", problems) from None

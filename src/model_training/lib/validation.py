@@ -495,10 +495,13 @@ def _cardinality(ctx: _Context) -> Check:
 
 def _duplicates(ctx: _Context) -> Check:
     columns = [c.name for c in ctx.schema.columns if c.role not in ("identifier",) and ctx.present(c.name)]
-    within = {s: int(f.select(columns).is_duplicated().sum()) for s, f in ctx.frames.items()}
-    train_rows = ctx.frames["train"].select(columns).unique()
+    # compare as text: a column read as int in one split and float in another
+    # still matches value for value
+    rows = {s: f.select(pl.col(columns).cast(pl.String)) for s, f in ctx.frames.items()}
+    within = {s: int(f.is_duplicated().sum()) for s, f in rows.items()}
+    train_rows = rows["train"].unique()
     across = {
-        split: int(ctx.frames[split].select(columns).join(train_rows, on=columns, how="semi", nulls_equal=True).height)
+        split: int(rows[split].join(train_rows, on=columns, how="semi", nulls_equal=True).height)
         for split in ("validation", "test")
     }
     details = {"within_split_duplicated_rows": within, "rows_also_in_train": across}
@@ -679,9 +682,12 @@ def run_checks(
     if any(c.status == "fail" for c in checks):
         return checks
     target, balance = _target(ctx)
-    checks += [_dtypes(ctx), target]
+    dtypes = _dtypes(ctx)
+    checks += [dtypes, target]
     if balance is not None:
         checks.append(balance)
+    if dtypes.status == "fail":
+        return checks  # value checks on mistyped columns would only add noise
     checks += [
         _missing(ctx),
         _non_finite(ctx),
@@ -692,8 +698,8 @@ def run_checks(
         _cardinality(ctx),
         _duplicates(ctx),
     ]
-    if target.status != "fail":
-        checks.append(_leakage(ctx))
+    if all(c.status != "fail" for c in checks):
+        checks.append(_leakage(ctx))  # screening broken data would only add noise
     return checks
 
 

@@ -1,0 +1,78 @@
+"""A new epic from a user's CSV (one file to split, or train/validation/test files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from model_training.lib.epic_builder import (
+    default_spec,
+    feature_documentation,
+    infer_schema,
+    split_frame,
+    write_epic,
+)
+from model_training.lib.spec import CLASSIFICATION
+
+REVIEW_NOTE = """
+**Generated from the data: review before trusting a model.** Types and roles below
+were guessed by `model-training-epic from-csv` (text and boolean columns are
+categorical; an integer or text column with one distinct value per row is an
+identifier). Correct `feature_schema.yml` (the file the pipelines read), add the
+meaning of each column, and mark sensitive attributes (`sensitive: true`).
+"""
+
+
+def build(
+    root: Path,
+    epic_id: str,
+    *,
+    target: str | None,
+    problem_type: str,
+    csv: Path | None = None,
+    splits: dict[str, Path] | None = None,
+    time_column: str | None = None,
+    id_columns: list[str] | None = None,
+    seed: int = 42,
+    force: bool = False,
+) -> list[Path]:
+    """Write the epic's feature folder and a default modeling spec.
+
+    Either ``csv`` (split 60/20/20 here: stratified for classification,
+    chronological when ``time_column`` is given) or ``splits`` (three files).
+    """
+    if (csv is None) == (splits is None):
+        raise ValueError("give either one CSV or the three split files")
+    if csv is not None:
+        frame = pl.read_csv(csv, infer_schema_length=None)
+        _require(frame, [c for c in (target, time_column, *(id_columns or [])) if c], csv)
+        stratify = target if problem_type in CLASSIFICATION else None
+        frames = split_frame(frame, seed=seed, stratify=stratify, time_column=time_column)
+        origin = f"Made from `{csv.name}`: split 60/20/20 with seed {seed}."
+    else:
+        frames = {name: pl.read_csv(path, infer_schema_length=None) for name, path in splits.items()}
+        for name, frame in frames.items():
+            _require(frame, [c for c in (target, time_column) if c], splits[name])
+        frame = pl.concat(list(frames.values()), how="diagonal_relaxed")
+        origin = "Made from the given train, validation and test files (no re-splitting)."
+    roles = {c: "identifier" for c in id_columns or []}
+    if time_column:
+        roles[time_column] = "time"
+    schema = infer_schema(frame, epic_id, target=target, roles=roles)
+    doc = feature_documentation(
+        schema, title=f"Feature documentation: {epic_id}", intro=REVIEW_NOTE + "\n" + origin, frames=frames
+    )
+    extra = {"id_columns": list(id_columns or [])}
+    if time_column:
+        extra["time_column"] = time_column
+    spec = default_spec(epic_id, problem_type, target, frame, **extra)
+    return write_epic(root, epic_id, frames, schema, doc, spec, force=force)
+
+
+def _require(frame: pl.DataFrame, columns: list[str], path: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: no column(s) {', '.join(missing)}; columns are: {', '.join(frame.columns)}"
+        )

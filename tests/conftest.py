@@ -1,0 +1,155 @@
+"""Shared fixtures: tiny frames, a schema and a spec, MLflow isolation, project copies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from model_training.lib.epic_builder import infer_schema, split_frame
+from model_training.lib.spec import FeatureSchema, ModelingSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CREDIT_FEATURES = PROJECT_ROOT / "data" / "4_processed" / "credit_risk" / "features"
+
+THRESHOLDS = {
+    "missing_warn_fraction": 0.2,
+    "near_constant_share": 0.98,
+    "identifier_unique_share": 0.95,
+    "high_cardinality": 50,
+    "imbalance_warn_share": 0.2,
+    "cross_split_duplicate_fraction": 0.05,
+    "leakage_score": 0.98,
+    "leakage_blocks": True,
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolate_mlflow(monkeypatch, tmp_path_factory):
+    """No test writes to the project's mlflow.db; every MLflow run is ended."""
+    for key in list(os.environ):
+        if key.startswith("MLFLOW_"):
+            monkeypatch.delenv(key, raising=False)
+    uri = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{uri}")
+    yield
+    import mlflow
+
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+def make_frame(n: int = 120, seed: int = 0) -> pl.DataFrame:
+    """A small binary-classification frame with numeric and text features."""
+    rng = np.random.default_rng(seed)
+    amount = rng.gamma(2.0, 1500.0, n).round(0)
+    age = rng.integers(19, 75, n)
+    segment = rng.choice(["retail", "business", "student"], n)
+    score = 0.0008 * amount - 0.03 * (age - 40) + (segment == "student") * 0.8
+    prob = 1 / (1 + np.exp(-(score - 3)))
+    label = np.where(rng.random(n) < prob, "bad", "good")
+    return pl.DataFrame(
+        {
+            "row_id": np.arange(1, n + 1),
+            "amount": amount,
+            "age": age,
+            "segment": segment,
+            "label": label,
+        }
+    )
+
+
+@pytest.fixture
+def frames() -> dict[str, pl.DataFrame]:
+    """Train/validation/test splits of :func:`make_frame`."""
+    return split_frame(make_frame(), seed=1, stratify="label")
+
+
+@pytest.fixture
+def schema() -> FeatureSchema:
+    """The feature schema of :func:`make_frame`."""
+    return infer_schema(
+        make_frame(), "tiny", target="label", roles={"row_id": "identifier"}, sensitive=["age"]
+    ).model_copy(update={"source": "data/4_processed/tiny/features/feature_schema.yml"})
+
+
+def spec_dict(**overrides) -> dict:
+    """A valid binary-classification spec for :func:`make_frame`, as raw YAML data."""
+    data = {
+        "epic_id": "tiny",
+        "problem_type": "binary_classification",
+        "target": "label",
+        "positive_class": "bad",
+        "primary_metric": "roc_auc",
+        "secondary_metrics": ["expected_cost", "f1"],
+        "id_columns": ["row_id"],
+        "cost_matrix": {"labels": ["good", "bad"], "costs": [[0, 1], [5, 0]]},
+        "sensitive_features": [
+            {"name": "age_band", "column": "age", "derive": {"kind": "bins", "edges": [25]}}
+        ],
+        "cross_validation": {"n_splits": 3},
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def spec() -> ModelingSpec:
+    """The validated spec of :func:`spec_dict`."""
+    return ModelingSpec.model_validate(
+        {**spec_dict(), "source": "docs/objectives/user_stories/tiny/modeling_spec.yml"}
+    )
+
+
+@pytest.fixture
+def thresholds() -> dict:
+    """``data_validation.thresholds`` as in conf/base."""
+    return dict(THRESHOLDS)
+
+
+def copy_project(destination: Path, *, credit_rows: int | None = None) -> Path:
+    """Copy what a run needs (conf, code config, inputs) into ``destination``.
+
+    With ``credit_rows``, the credit_risk splits are cut to that many rows each
+    (stratified by keeping the first rows of each class), for a fast run.
+    """
+    for name in ("conf", "docs", "data/1_raw", "data/4_processed"):
+        shutil.copytree(PROJECT_ROOT / name, destination / name)
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy2(PROJECT_ROOT / name, destination / name)
+    if credit_rows:
+        features = destination / "data" / "4_processed" / "credit_risk" / "features"
+        for split in ("train", "validation", "test"):
+            path = features / f"{split}_features.csv"
+            frame = pl.read_csv(path, infer_schema_length=None)
+            half = credit_rows // 2
+            cut = pl.concat(
+                [
+                    frame.filter(pl.col("credit_risk") == "bad").head(half),
+                    frame.filter(pl.col("credit_risk") == "good").head(credit_rows - half),
+                ]
+            )
+            cut.write_csv(path)
+    return destination
+
+
+def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``kedro <args>`` in ``project`` as a user would, capturing the output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["KEDRO_DISABLE_TELEMETRY"] = "1"
+    kedro_bin = Path(sys.executable).parent / "kedro"
+    return subprocess.run(
+        [str(kedro_bin), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,116 @@
+"""Custom datasets: validated YAML, readable CSV errors, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import polars as pl
+import pytest
+import yaml
+from matplotlib.figure import Figure
+
+from model_training.datasets import (
+    FeatureSchemaDataset,
+    FeatureSplitDataset,
+    FigureDirectoryDataset,
+    ModelingSpecDataset,
+    ReportJSONDataset,
+)
+from model_training.lib.errors import find_input_error
+from tests.conftest import spec_dict
+
+
+def load_error(dataset) -> str:
+    """Load a dataset that must fail with an InputError; return its message."""
+    with pytest.raises(Exception) as caught:
+        dataset.load()
+    error = find_input_error(caught.value)
+    assert error is not None, caught.value
+    return str(error)
+
+
+def test_spec_dataset_round_trip(tmp_path):
+    path = tmp_path / "modeling_spec.yml"
+    path.write_text(yaml.safe_dump(spec_dict()))
+    spec = ModelingSpecDataset(filepath=str(path)).load()
+    assert spec.target == "label"
+    assert spec.source.endswith("modeling_spec.yml")
+    copy = tmp_path / "copy.yml"
+    ModelingSpecDataset(filepath=str(copy)).save(spec)
+    assert ModelingSpecDataset(filepath=str(copy)).load().model_dump(exclude={"source"}) == spec.model_dump(exclude={"source"})
+
+
+def test_spec_dataset_missing_file(tmp_path):
+    message = load_error(ModelingSpecDataset(filepath=str(tmp_path / "nope.yml")))
+    assert "nope.yml: the file does not exist" in message
+    assert "model-training-epic" in message
+
+
+def test_spec_dataset_invalid_yaml_names_line(tmp_path):
+    path = tmp_path / "modeling_spec.yml"
+    path.write_text("epic_id: tiny\nproblem_type: [binary\n")
+    message = load_error(ModelingSpecDataset(filepath=str(path)))
+    assert "modeling_spec.yml, line 3" in message
+    assert "not valid YAML" in message
+
+
+def test_schema_dataset_unknown_key(tmp_path):
+    path = tmp_path / "feature_schema.yml"
+    path.write_text(yaml.safe_dump({"epic_id": "x", "columns": [{"name": "a", "dtype": "int", "kind": "x"}]}))
+    assert "key 'columns.0.kind': unknown key" in load_error(FeatureSchemaDataset(filepath=str(path)))
+
+
+def test_feature_split_missing_and_unreadable(tmp_path):
+    missing = FeatureSplitDataset(filepath=str(tmp_path / "train_features.csv"))
+    assert "train_features.csv: the file does not exist" in load_error(missing)
+    bad = tmp_path / "bad_features.csv"
+    bad.write_bytes(b"a,b\n1,2\n\xff\xfe,3,4,5\n")
+    assert "polars cannot read it as CSV" in load_error(FeatureSplitDataset(filepath=str(bad)))
+
+
+def test_feature_split_infers_types_from_whole_file(tmp_path):
+    path = tmp_path / "train_features.csv"
+    rows = ["code"] + ["1"] * 200 + ["A7"]
+    path.write_text("\n".join(rows) + "\n")
+    frame = FeatureSplitDataset(filepath=str(path)).load()
+    assert frame.schema["code"] == pl.String
+
+
+def test_report_json_writes_null_for_nan(tmp_path):
+    path = tmp_path / "r" / "report.json"
+    ReportJSONDataset(filepath=str(path)).save({"a": float("nan"), "b": [1.0, math.inf]})
+    assert json.loads(path.read_text()) == {"a": None, "b": [1.0, None]}
+    assert not list(path.parent.glob(".*tmp"))
+
+
+def test_report_json_failure_keeps_previous_file(tmp_path):
+    path = tmp_path / "report.json"
+    dataset = ReportJSONDataset(filepath=str(path))
+    dataset.save({"good": 1})
+    with pytest.raises(Exception):
+        dataset.save({"bad": object()})
+    assert json.loads(path.read_text()) == {"good": 1}
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+class _Broken(Figure):
+    def savefig(self, *args, **kwargs):
+        raise RuntimeError("rendering failed")
+
+
+def test_figure_directory_is_atomic(tmp_path):
+    folder = tmp_path / "figs"
+    dataset = FigureDirectoryDataset(filepath=str(folder))
+    first = Figure()
+    first.add_subplot().plot([1, 2])
+    dataset.save({"a": first})
+    before = (folder / "a.png").read_bytes()
+    replacement = Figure()
+    replacement.add_subplot().plot([3, 1])
+    with pytest.raises(Exception, match="rendering failed"):
+        dataset.save({"a": replacement, "b": _Broken()})
+    assert (folder / "a.png").read_bytes() == before
+    assert not (folder / "b.png").exists()
+    assert [p.name for p in folder.iterdir()] == ["a.png"]
+    assert set(dataset.load()) == {"a"}

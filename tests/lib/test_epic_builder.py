@@ -1,0 +1,97 @@
+"""Building epics: splits, schema inference, the committed credit_risk epic."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+
+from model_training.epics import cli, credit_risk
+from model_training.lib.epic_builder import infer_schema, split_frame
+from tests.conftest import CREDIT_FEATURES, PROJECT_ROOT, make_frame
+
+
+def test_split_is_stratified_disjoint_and_reproducible():
+    frame = make_frame(500)
+    first = split_frame(frame, seed=42, stratify="label")
+    again = split_frame(frame, seed=42, stratify="label")
+    assert [f.height for f in first.values()] == [300, 100, 100]
+    ids = [set(f["row_id"]) for f in first.values()]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    share = frame["label"].eq("bad").mean()
+    for part in first.values():
+        assert part["label"].eq("bad").mean() == pytest.approx(share, abs=0.02)
+    for name in first:
+        assert first[name].equals(again[name])
+
+
+def test_time_split_is_chronological():
+    frame = make_frame(100).with_columns(pl.int_range(100, 0, -1).alias("t"))
+    parts = split_frame(frame, seed=0, time_column="t")
+    assert parts["train"]["t"].max() < parts["validation"]["t"].min()
+    assert parts["validation"]["t"].max() < parts["test"]["t"].min()
+
+
+def test_infer_schema_guesses_roles_and_types():
+    schema = infer_schema(make_frame(), "x", target="label")
+    roles = {c.name: (c.dtype, c.role) for c in schema.columns}
+    assert roles["row_id"] == ("int", "identifier")
+    assert roles["amount"] == ("float", "feature")
+    assert roles["segment"] == ("string", "feature")
+    assert roles["label"] == ("string", "target")
+    assert schema.column("segment").values == ["business", "retail", "student"]
+
+
+def test_credit_risk_epic_rebuilds_byte_for_byte(tmp_path):
+    shutil.copytree(PROJECT_ROOT / "data" / "1_raw", tmp_path / "data" / "1_raw")
+    written = credit_risk.build(tmp_path)
+    assert len(written) == 5
+    for path in written:
+        committed = CREDIT_FEATURES / path.name
+        assert path.read_bytes() == committed.read_bytes(), path.name
+
+
+def test_credit_risk_split_matches_the_issue():
+    parts = {s: pl.read_csv(CREDIT_FEATURES / f"{s}_features.csv") for s in ("train", "validation", "test")}
+    assert [p.height for p in parts.values()] == [600, 200, 200]
+    for part in parts.values():
+        assert part["credit_risk"].eq("bad").mean() == pytest.approx(0.30)
+    ids = pl.concat([p["applicant_id"] for p in parts.values()])
+    assert ids.n_unique() == 1000
+
+
+def test_cli_refuses_to_overwrite_then_forces(tmp_path, capsys):
+    assert cli.main(["--root", str(tmp_path), "sklearn", "wine"]) == 0
+    assert "wrote data/4_processed/wine/features/train_features.csv" in capsys.readouterr().out
+    assert cli.main(["--root", str(tmp_path), "sklearn", "wine"]) == 1
+    assert "pass --force" in capsys.readouterr().err
+    assert cli.main(["--root", str(tmp_path), "sklearn", "wine", "--force"]) == 0
+    spec = (tmp_path / "docs/objectives/user_stories/wine/modeling_spec.yml").read_text()
+    assert "problem_type: multiclass_classification" in spec
+
+
+def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
+    source = tmp_path / "loans.csv"
+    make_frame(200).write_csv(source)
+    args = ["--root", str(tmp_path), "from-csv", "--epic-id", "loans", "--csv", str(source),
+            "--target", "label", "--problem-type", "binary_classification", "--id-column", "row_id"]
+    assert cli.main(args) == 0
+    features = tmp_path / "data/4_processed/loans/features"
+    assert sorted(p.name for p in features.iterdir()) == [
+        "feature_documentation.md", "feature_schema.yml", "test_features.csv",
+        "train_features.csv", "validation_features.csv",
+    ]
+    assert "review before trusting" in (features / "feature_documentation.md").read_text()
+    spec = (tmp_path / "docs/objectives/user_stories/loans/modeling_spec.yml").read_text()
+    assert "positive_class: bad" in spec  # the rarer class
+    assert "- row_id" in spec
+
+
+def test_from_csv_names_a_missing_target(tmp_path, capsys):
+    source = tmp_path / "loans.csv"
+    make_frame(50).write_csv(source)
+    args = ["--root", str(tmp_path), "from-csv", "--epic-id", "loans", "--csv", str(source),
+            "--target", "outcome", "--problem-type", "binary_classification"]
+    assert cli.main(args) == 1
+    assert "no column(s) outcome" in capsys.readouterr().err
