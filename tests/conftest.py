@@ -75,7 +75,11 @@ def frames() -> dict[str, pl.DataFrame]:
 def schema() -> FeatureSchema:
     """The feature schema of :func:`make_frame`."""
     return infer_schema(
-        make_frame(), "tiny", target="label", roles={"row_id": "identifier"}, sensitive=["age"]
+        make_frame(),
+        "tiny",
+        target="label",
+        roles={"row_id": "identifier"},
+        sensitive=["age"],
     ).model_copy(update={"source": "data/4_processed/tiny/features/feature_schema.yml"})
 
 
@@ -91,7 +95,11 @@ def spec_dict(**overrides) -> dict:
         "id_columns": ["row_id"],
         "cost_matrix": {"labels": ["good", "bad"], "costs": [[0, 1], [5, 0]]},
         "sensitive_features": [
-            {"name": "age_band", "column": "age", "derive": {"kind": "bins", "edges": [25]}}
+            {
+                "name": "age_band",
+                "column": "age",
+                "derive": {"kind": "bins", "edges": [25]},
+            }
         ],
         "cross_validation": {"n_splits": 3},
     }
@@ -123,6 +131,11 @@ def copy_project(destination: Path, *, credit_rows: int | None = None) -> Path:
         shutil.copytree(PROJECT_ROOT / name, destination / name)
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy2(PROJECT_ROOT / name, destination / name)
+    shutil.copytree(
+        PROJECT_ROOT / "src",
+        destination / "src",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     if credit_rows:
         features = destination / "data" / "4_processed" / "credit_risk" / "features"
         for split in ("train", "validation", "test"):
@@ -132,7 +145,9 @@ def copy_project(destination: Path, *, credit_rows: int | None = None) -> Path:
             cut = pl.concat(
                 [
                     frame.filter(pl.col("credit_risk") == "bad").head(half),
-                    frame.filter(pl.col("credit_risk") == "good").head(credit_rows - half),
+                    frame.filter(pl.col("credit_risk") == "good").head(
+                        credit_rows - half
+                    ),
                 ]
             )
             cut.write_csv(path)

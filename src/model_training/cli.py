@@ -31,7 +31,10 @@ def _run(**kwargs: Any) -> Any:
         if error is None:
             raise
         click.secho(f"\n{error.render()}\n", fg="red", err=True)
-        click.echo("The failing step wrote no output; outputs of earlier runs are unchanged.", err=True)
+        click.echo(
+            "The failing step wrote no output; outputs of earlier runs are unchanged.",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -86,7 +86,9 @@ class TrackingHook:
         self._catalog = catalog
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
         """Tag the run with the epic, the pipelines, the stage and the code commit."""
         import mlflow
 
@@ -143,7 +145,16 @@ class TrackingHook:
             mlflow.set_tags({k: str(v) for k, v in data[options["tags"]].items()})
         for item in data.get(options.get("child_runs", ""), None) or []:
             with mlflow.start_run(run_name=str(item.get("name")), nested=True):
-                mlflow.set_tags({"kind": str(item.get("kind", "")), "description": str(item.get("description", ""))})
+                mlflow.set_tags(
+                    {
+                        "kind": str(item.get("kind", "")),
+                        "description": str(item.get("description", "")),
+                    }
+                )
                 mlflow.log_params(_params(item.get("params") or {}))
-                numbers = {k: v for k, v in item.items() if k not in ("params", "name", "kind", "description")}
+                numbers = {
+                    k: v
+                    for k, v in item.items()
+                    if k not in ("params", "name", "kind", "description")
+                }
                 mlflow.log_metrics(_finite_numbers(numbers))

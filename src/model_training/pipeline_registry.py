@@ -6,7 +6,6 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 
-
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 

@@ -10,7 +10,6 @@ from kedro.utils import find_kedro_project
 from model_training.hooks import TrackingHook
 
 
-
 def project_root() -> str:
     """The Kedro project that contains the current folder (or the folder itself).
 
@@ -20,7 +19,6 @@ def project_root() -> str:
     """
     here = Path.cwd()
     return (find_kedro_project(here) or here).resolve().as_posix()
-
 
 
 HOOKS = (TrackingHook(),)

@@ -38,7 +38,9 @@ def test_spec_dataset_round_trip(tmp_path):
     assert spec.source.endswith("modeling_spec.yml")
     copy = tmp_path / "copy.yml"
     ModelingSpecDataset(filepath=str(copy)).save(spec)
-    assert ModelingSpecDataset(filepath=str(copy)).load().model_dump(exclude={"source"}) == spec.model_dump(exclude={"source"})
+    assert ModelingSpecDataset(filepath=str(copy)).load().model_dump(
+        exclude={"source"}
+    ) == spec.model_dump(exclude={"source"})
 
 
 def test_spec_dataset_missing_file(tmp_path):
@@ -57,8 +59,14 @@ def test_spec_dataset_invalid_yaml_names_line(tmp_path):
 
 def test_schema_dataset_unknown_key(tmp_path):
     path = tmp_path / "feature_schema.yml"
-    path.write_text(yaml.safe_dump({"epic_id": "x", "columns": [{"name": "a", "dtype": "int", "kind": "x"}]}))
-    assert "key 'columns.0.kind': unknown key" in load_error(FeatureSchemaDataset(filepath=str(path)))
+    path.write_text(
+        yaml.safe_dump(
+            {"epic_id": "x", "columns": [{"name": "a", "dtype": "int", "kind": "x"}]}
+        )
+    )
+    assert "key 'columns.0.kind': unknown key" in load_error(
+        FeatureSchemaDataset(filepath=str(path))
+    )
 
 
 def test_feature_split_missing_and_unreadable(tmp_path):
@@ -66,7 +74,9 @@ def test_feature_split_missing_and_unreadable(tmp_path):
     assert "train_features.csv: the file does not exist" in load_error(missing)
     bad = tmp_path / "bad_features.csv"
     bad.write_bytes(b"a,b\n1,2\n\xff\xfe,3,4,5\n")
-    assert "polars cannot read it as CSV" in load_error(FeatureSplitDataset(filepath=str(bad)))
+    assert "polars cannot read it as CSV" in load_error(
+        FeatureSplitDataset(filepath=str(bad))
+    )
 
 
 def test_feature_split_infers_types_from_whole_file(tmp_path):
@@ -79,7 +89,9 @@ def test_feature_split_infers_types_from_whole_file(tmp_path):
 
 def test_report_json_writes_null_for_nan(tmp_path):
     path = tmp_path / "r" / "report.json"
-    ReportJSONDataset(filepath=str(path)).save({"a": float("nan"), "b": [1.0, math.inf]})
+    ReportJSONDataset(filepath=str(path)).save(
+        {"a": float("nan"), "b": [1.0, math.inf]}
+    )
     assert json.loads(path.read_text()) == {"a": None, "b": [1.0, None]}
     assert not list(path.parent.glob(".*tmp"))
 
@@ -88,7 +100,7 @@ def test_report_json_failure_keeps_previous_file(tmp_path):
     path = tmp_path / "report.json"
     dataset = ReportJSONDataset(filepath=str(path))
     dataset.save({"good": 1})
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="not JSON serializable"):
         dataset.save({"bad": object()})
     assert json.loads(path.read_text()) == {"good": 1}
     assert not list(tmp_path.glob(".*tmp"))

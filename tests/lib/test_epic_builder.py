@@ -53,7 +53,10 @@ def test_credit_risk_epic_rebuilds_byte_for_byte(tmp_path):
 
 
 def test_credit_risk_split_matches_the_issue():
-    parts = {s: pl.read_csv(CREDIT_FEATURES / f"{s}_features.csv") for s in ("train", "validation", "test")}
+    parts = {
+        s: pl.read_csv(CREDIT_FEATURES / f"{s}_features.csv")
+        for s in ("train", "validation", "test")
+    }
     assert [p.height for p in parts.values()] == [600, 200, 200]
     for part in parts.values():
         assert part["credit_risk"].eq("bad").mean() == pytest.approx(0.30)
@@ -63,27 +66,52 @@ def test_credit_risk_split_matches_the_issue():
 
 def test_cli_refuses_to_overwrite_then_forces(tmp_path, capsys):
     assert cli.main(["--root", str(tmp_path), "sklearn", "wine"]) == 0
-    assert "wrote data/4_processed/wine/features/train_features.csv" in capsys.readouterr().out
+    assert (
+        "wrote data/4_processed/wine/features/train_features.csv"
+        in capsys.readouterr().out
+    )
     assert cli.main(["--root", str(tmp_path), "sklearn", "wine"]) == 1
     assert "pass --force" in capsys.readouterr().err
     assert cli.main(["--root", str(tmp_path), "sklearn", "wine", "--force"]) == 0
-    spec = (tmp_path / "docs/objectives/user_stories/wine/modeling_spec.yml").read_text()
+    spec = (
+        tmp_path / "docs/objectives/user_stories/wine/modeling_spec.yml"
+    ).read_text()
     assert "problem_type: multiclass_classification" in spec
 
 
 def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
     source = tmp_path / "loans.csv"
     make_frame(200).write_csv(source)
-    args = ["--root", str(tmp_path), "from-csv", "--epic-id", "loans", "--csv", str(source),
-            "--target", "label", "--problem-type", "binary_classification", "--id-column", "row_id"]
+    args = [
+        "--root",
+        str(tmp_path),
+        "from-csv",
+        "--epic-id",
+        "loans",
+        "--csv",
+        str(source),
+        "--target",
+        "label",
+        "--problem-type",
+        "binary_classification",
+        "--id-column",
+        "row_id",
+    ]
     assert cli.main(args) == 0
     features = tmp_path / "data/4_processed/loans/features"
     assert sorted(p.name for p in features.iterdir()) == [
-        "feature_documentation.md", "feature_schema.yml", "test_features.csv",
-        "train_features.csv", "validation_features.csv",
+        "feature_documentation.md",
+        "feature_schema.yml",
+        "test_features.csv",
+        "train_features.csv",
+        "validation_features.csv",
     ]
-    assert "review before trusting" in (features / "feature_documentation.md").read_text()
-    spec = (tmp_path / "docs/objectives/user_stories/loans/modeling_spec.yml").read_text()
+    assert (
+        "review before trusting" in (features / "feature_documentation.md").read_text()
+    )
+    spec = (
+        tmp_path / "docs/objectives/user_stories/loans/modeling_spec.yml"
+    ).read_text()
     assert "positive_class: bad" in spec  # the rarer class
     assert "- row_id" in spec
 
@@ -91,7 +119,18 @@ def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
 def test_from_csv_names_a_missing_target(tmp_path, capsys):
     source = tmp_path / "loans.csv"
     make_frame(50).write_csv(source)
-    args = ["--root", str(tmp_path), "from-csv", "--epic-id", "loans", "--csv", str(source),
-            "--target", "outcome", "--problem-type", "binary_classification"]
+    args = [
+        "--root",
+        str(tmp_path),
+        "from-csv",
+        "--epic-id",
+        "loans",
+        "--csv",
+        str(source),
+        "--target",
+        "outcome",
+        "--problem-type",
+        "binary_classification",
+    ]
     assert cli.main(args) == 1
     assert "no column(s) outcome" in capsys.readouterr().err

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from model_training.lib.metrics import canonical, compute_metrics, is_better, metrics_for
+from model_training.lib.metrics import (
+    canonical,
+    compute_metrics,
+    is_better,
+    metrics_for,
+)
 
 CONTEXT = {
     "classes": ["good", "bad"],
@@ -22,7 +27,9 @@ def test_binary_metrics_match_scikit_learn():
     p_bad = np.array([0.1, 0.8, 0.4, 0.3, 0.6, 0.9])
     scores = np.column_stack([1 - p_bad, p_bad])  # columns in CONTEXT["classes"] order
     pred = np.where(p_bad > 0.5, "bad", "good")
-    out = compute_metrics(["roc_auc", "log_loss", "f1", "brier_loss"], y, pred, scores, CONTEXT)
+    out = compute_metrics(
+        ["roc_auc", "log_loss", "f1", "brier_loss"], y, pred, scores, CONTEXT
+    )
     truth = (y == "bad").astype(int)
     assert out["roc_auc"] == pytest.approx(skm.roc_auc_score(truth, p_bad))
     # log loss with the classes not in sorted order must still pair columns correctly
@@ -33,13 +40,21 @@ def test_binary_metrics_match_scikit_learn():
 
 def test_expected_cost_uses_the_matrix():
     y = np.array(["good", "bad", "bad", "good"])
-    pred = np.array(["bad", "good", "bad", "good"])  # one good rejected (1), one bad accepted (5)
+    pred = np.array(
+        ["bad", "good", "bad", "good"]
+    )  # one good rejected (1), one bad accepted (5)
     out = compute_metrics(["expected_cost"], y, pred, None, CONTEXT)
     assert out["expected_cost"] == pytest.approx((1 + 5) / 4)
 
 
 def test_score_metrics_are_nan_without_scores():
-    out = compute_metrics(["roc_auc", "accuracy"], np.array(["good", "bad"]), np.array(["good", "bad"]), None, CONTEXT)
+    out = compute_metrics(
+        ["roc_auc", "accuracy"],
+        np.array(["good", "bad"]),
+        np.array(["good", "bad"]),
+        None,
+        CONTEXT,
+    )
     assert math.isnan(out["roc_auc"])
     assert out["accuracy"] == 1.0
 
@@ -59,10 +74,16 @@ def test_multiclass_auc_and_registry():
     classes = ["c", "a", "b"]  # deliberately unsorted
     rng = np.random.default_rng(0)
     scores = rng.dirichlet([1, 1, 1], size=6)
-    out = compute_metrics(["roc_auc_ovr", "log_loss"], y, y, scores, {"classes": classes})
+    out = compute_metrics(
+        ["roc_auc_ovr", "log_loss"], y, y, scores, {"classes": classes}
+    )
     order = [1, 2, 0]  # sorted a, b, c
-    assert out["roc_auc_ovr"] == pytest.approx(skm.roc_auc_score(y, scores[:, order], multi_class="ovr"))
-    assert out["log_loss"] == pytest.approx(skm.log_loss(y, scores[:, order], labels=["a", "b", "c"]))
+    assert out["roc_auc_ovr"] == pytest.approx(
+        skm.roc_auc_score(y, scores[:, order], multi_class="ovr")
+    )
+    assert out["log_loss"] == pytest.approx(
+        skm.log_loss(y, scores[:, order], labels=["a", "b", "c"])
+    )
 
 
 def test_is_better_respects_direction():

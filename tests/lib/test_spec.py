@@ -78,19 +78,29 @@ def test_binary_needs_positive_class():
 def test_impossible_values():
     assert "n_splits" in _message(cross_validation={"n_splits": 1})
     assert "problem_type" in _message(problem_type="ranking")
-    assert "2x2 table" in _message(cost_matrix={"labels": ["good", "bad"], "costs": [[0, 1]]})
+    assert "2x2 table" in _message(
+        cost_matrix={"labels": ["good", "bad"], "costs": [[0, 1]]}
+    )
     assert "positive_class' must be one of cost_matrix.labels" in _message(
         cost_matrix={"labels": ["ok", "ko"], "costs": [[0, 1], [5, 0]]}
     )
 
 
 def test_time_series_needs_its_keys():
-    message = _message(problem_type="time_series", positive_class=None, cost_matrix=None, primary_metric="mae", secondary_metrics=[])
+    message = _message(
+        problem_type="time_series",
+        positive_class=None,
+        cost_matrix=None,
+        primary_metric="mae",
+        secondary_metrics=[],
+    )
     assert "time_series needs time_column, frequency, forecast_horizon" in message
 
 
 def test_expected_cost_needs_cost_matrix():
-    assert "needs a cost_matrix" in _message(primary_metric="expected_cost", cost_matrix=None)
+    assert "needs a cost_matrix" in _message(
+        primary_metric="expected_cost", cost_matrix=None
+    )
 
 
 def test_not_a_mapping():
@@ -99,10 +109,15 @@ def test_not_a_mapping():
 
 
 def test_schema_rejects_duplicate_columns():
-    data = {"epic_id": "x", "columns": [{"name": "a", "dtype": "int"}, {"name": "a", "dtype": "int"}]}
+    data = {
+        "epic_id": "x",
+        "columns": [{"name": "a", "dtype": "int"}, {"name": "a", "dtype": "int"}],
+    }
     with pytest.raises(InputError, match="columns listed twice: a"):
         parse_model(FeatureSchema, data, "schema.yml", "feature schema")
 
 
 def test_schema_split_file_sits_beside_schema(schema):
-    assert schema.split_file("test") == "data/4_processed/tiny/features/test_features.csv"
+    assert (
+        schema.split_file("test") == "data/4_processed/tiny/features/test_features.csv"
+    )

@@ -37,7 +37,15 @@ def test_clean_data_passes(frames, schema, spec, thresholds):
     assert report["summary"]["train_size"] == frames["train"].height
     assert report["summary"]["n_fail"] == 0
     names = [c["name"] for c in report["checks"]]
-    for expected in ("schema_columns", "dtypes", "target", "class_balance", "missing_values", "leakage", "duplicates"):
+    for expected in (
+        "schema_columns",
+        "dtypes",
+        "target",
+        "class_balance",
+        "missing_values",
+        "leakage",
+        "duplicates",
+    ):
         assert expected in names
 
 
@@ -50,7 +58,9 @@ def test_missing_schema_column_names_file_and_column(frames, schema, spec, thres
 
 
 def test_spec_names_unknown_column(frames, schema, spec, thresholds):
-    message = blocking_message(frames, schema, with_spec(spec, target="lable"), thresholds)
+    message = blocking_message(
+        frames, schema, with_spec(spec, target="lable"), thresholds
+    )
     assert f"{SPEC}, key 'target'" in message
     assert "column 'lable' is not in the feature schema" in message
     assert "use one of: row_id, amount, age, segment, label" in message
@@ -58,7 +68,10 @@ def test_spec_names_unknown_column(frames, schema, spec, thresholds):
 
 def test_target_with_missing_values(frames, schema, spec, thresholds):
     frames["validation"] = frames["validation"].with_columns(
-        pl.when(pl.int_range(pl.len()) < 2).then(None).otherwise(pl.col("label")).alias("label")
+        pl.when(pl.int_range(pl.len()) < 2)
+        .then(None)
+        .otherwise(pl.col("label"))
+        .alias("label")
     )
     message = blocking_message(frames, schema, spec, thresholds)
     assert "column 'label': the target has 2 missing value(s)" in message
@@ -66,7 +79,10 @@ def test_target_with_missing_values(frames, schema, spec, thresholds):
 
 def test_binary_target_with_three_classes(frames, schema, spec, thresholds):
     frames["train"] = frames["train"].with_columns(
-        pl.when(pl.int_range(pl.len()) < 5).then(pl.lit("unknown")).otherwise(pl.col("label")).alias("label")
+        pl.when(pl.int_range(pl.len()) < 5)
+        .then(pl.lit("unknown"))
+        .otherwise(pl.col("label"))
+        .alias("label")
     )
     message = blocking_message(frames, schema, spec, thresholds)
     assert "binary_classification needs exactly 2 classes, found 3" in message
@@ -82,20 +98,33 @@ def test_positive_class_not_in_target(frames, schema, spec, thresholds):
 
 def test_class_rarer_than_folds(frames, schema, spec, thresholds):
     train = frames["train"]
-    frames["train"] = pl.concat([train.filter(pl.col("label") == "good"), train.filter(pl.col("label") == "bad").head(2)])
+    frames["train"] = pl.concat(
+        [
+            train.filter(pl.col("label") == "good"),
+            train.filter(pl.col("label") == "bad").head(2),
+        ]
+    )
     message = blocking_message(frames, schema, spec, thresholds)
     assert "fewer training rows than the 3 cross-validation folds" in message
 
 
 def test_regression_needs_numeric_target(frames, schema, spec, thresholds):
-    spec = with_spec(spec, problem_type="regression", positive_class=None, cost_matrix=None,
-                     primary_metric="rmse", secondary_metrics=[])
+    spec = with_spec(
+        spec,
+        problem_type="regression",
+        positive_class=None,
+        cost_matrix=None,
+        primary_metric="rmse",
+        secondary_metrics=[],
+    )
     message = blocking_message(frames, schema, spec, thresholds)
     assert "regression needs a numeric target" in message
 
 
 def test_declared_numeric_column_holding_text(frames, schema, spec, thresholds):
-    frames["train"] = frames["train"].with_columns(pl.col("amount").cast(pl.String).str.replace(r"^1", "one"))
+    frames["train"] = frames["train"].with_columns(
+        pl.col("amount").cast(pl.String).str.replace(r"^1", "one")
+    )
     message = blocking_message(frames, schema, spec, thresholds)
     assert f"{TRAIN}, column 'amount'" in message
     assert "declared float in the feature schema but holds text values" in message
@@ -104,52 +133,87 @@ def test_declared_numeric_column_holding_text(frames, schema, spec, thresholds):
 
 def test_infinite_values_block(frames, schema, spec, thresholds):
     frames["train"] = frames["train"].with_columns(
-        pl.when(pl.int_range(pl.len()) == 0).then(float("inf")).otherwise(pl.col("amount")).alias("amount")
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(float("inf"))
+        .otherwise(pl.col("amount"))
+        .alias("amount")
     )
     message = blocking_message(frames, schema, spec, thresholds)
     assert f"{TRAIN}, column 'amount': 1 infinite value(s)" in message
 
 
 def test_unseen_target_class_in_test(frames, schema, spec, thresholds):
-    spec = with_spec(spec, problem_type="multiclass_classification", positive_class=None, cost_matrix=None,
-                     primary_metric="f1_macro", secondary_metrics=[])
+    spec = with_spec(
+        spec,
+        problem_type="multiclass_classification",
+        positive_class=None,
+        cost_matrix=None,
+        primary_metric="f1_macro",
+        secondary_metrics=[],
+    )
     frames["train"] = frames["train"].with_columns(
-        pl.when(pl.int_range(pl.len()) < 6).then(pl.lit("watch")).otherwise(pl.col("label")).alias("label")
+        pl.when(pl.int_range(pl.len()) < 6)
+        .then(pl.lit("watch"))
+        .otherwise(pl.col("label"))
+        .alias("label")
     )
     frames["test"] = frames["test"].with_columns(
-        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("fraud")).otherwise(pl.col("label")).alias("label")
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("fraud"))
+        .otherwise(pl.col("label"))
+        .alias("label")
     )
     message = blocking_message(frames, schema, spec, thresholds)
-    assert f"{TEST}, column 'label': classes ['fraud'] do not occur in the training split" in message
+    assert (
+        f"{TEST}, column 'label': classes ['fraud'] do not occur in the training split"
+        in message
+    )
 
 
 def test_leakage_screen_blocks_a_target_copy(frames, schema, spec, thresholds):
     def leak(frame):
-        return frame.with_columns(pl.when(pl.col("label") == "bad").then(1.0).otherwise(0.0).alias("amount"))
+        return frame.with_columns(
+            pl.when(pl.col("label") == "bad").then(1.0).otherwise(0.0).alias("amount")
+        )
 
     frames = {k: leak(v) for k, v in frames.items()}
     message = blocking_message(frames, schema, spec, thresholds)
     assert f"{TRAIN}, column 'amount': predicts 'label' almost perfectly" in message
     assert "leakage_blocks: false" in message
-    checks = checks_by_name(frames, schema, spec, {**thresholds, "leakage_blocks": False})
+    checks = checks_by_name(
+        frames, schema, spec, {**thresholds, "leakage_blocks": False}
+    )
     assert checks["leakage"].status == "warn"
 
 
 def test_temporal_overlap_blocks(frames, schema, spec, thresholds):
     def dated(frame, start):
-        days = pl.date_range(start, start + __import__("datetime").timedelta(days=frame.height - 1), eager=True)
+        days = pl.date_range(
+            start,
+            start + __import__("datetime").timedelta(days=frame.height - 1),
+            eager=True,
+        )
         return frame.with_columns(days.alias("when"))
 
     import datetime as dt
 
     frames = {
         "train": dated(frames["train"], dt.date(2020, 1, 1)),
-        "validation": dated(frames["validation"], dt.date(2020, 2, 1)),  # overlaps train
+        "validation": dated(
+            frames["validation"], dt.date(2020, 2, 1)
+        ),  # overlaps train
         "test": dated(frames["test"], dt.date(2021, 1, 1)),
     }
-    columns = [*schema.columns, schema.columns[0].model_copy(update={"name": "when", "dtype": "date", "role": "time"})]
+    columns = [
+        *schema.columns,
+        schema.columns[0].model_copy(
+            update={"name": "when", "dtype": "date", "role": "time"}
+        ),
+    ]
     schema = schema.model_copy(update={"columns": columns})
-    message = blocking_message(frames, schema, with_spec(spec, time_column="when"), thresholds)
+    message = blocking_message(
+        frames, schema, with_spec(spec, time_column="when"), thresholds
+    )
     assert "the splits overlap in time" in message
     assert "train < validation < test" in message
 
@@ -157,18 +221,29 @@ def test_temporal_overlap_blocks(frames, schema, spec, thresholds):
 def test_warnings_do_not_block(frames, schema, spec, thresholds):
     def add(frame):
         half_missing = pl.int_range(pl.len()) % 2 == 0
-        return frame.with_columns(pl.when(half_missing).then(None).otherwise(pl.col("age")).alias("age"))
+        return frame.with_columns(
+            pl.when(half_missing).then(None).otherwise(pl.col("age")).alias("age")
+        )
 
     frames = {k: add(v) for k, v in frames.items()}
-    frames["test"] = pl.concat([frames["test"], frames["train"].head(10)])  # rows also in train
+    frames["test"] = pl.concat(
+        [frames["test"], frames["train"].head(10)]
+    )  # rows also in train
     frames["validation"] = frames["validation"].with_columns(
-        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("pensioner")).otherwise(pl.col("segment")).alias("segment")
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("pensioner"))
+        .otherwise(pl.col("segment"))
+        .alias("segment")
     )
     checks = checks_by_name(frames, schema, spec, thresholds)
-    assert checks["missing_values"].status == "warn" and checks["missing_values"].columns == ["age"]
+    assert checks["missing_values"].status == "warn" and checks[
+        "missing_values"
+    ].columns == ["age"]
     assert checks["duplicates"].status == "warn"
     assert checks["duplicates"].details["rows_also_in_train"]["test"] >= 10
-    assert checks["unseen_categories"].details["unseen"]["segment"]["validation"] == ["pensioner"]
+    assert checks["unseen_categories"].details["unseen"]["segment"]["validation"] == [
+        "pensioner"
+    ]
     raise_if_blocking(list(checks.values()), "tiny")
 
 

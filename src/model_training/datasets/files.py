@@ -25,7 +25,9 @@ def _display(path: Path) -> str:
 
 
 class _LocalFileDataset(AbstractDataset[Any, Any]):
-    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, filepath: str, metadata: dict[str, Any] | None = None
+    ) -> None:
         self._filepath = Path(filepath)
         self.metadata = metadata
 
@@ -67,7 +69,11 @@ class FeatureSplitDataset(_LocalFileDataset):
         try:
             return pl.read_csv(path, infer_schema_length=None)
         except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first_line = (
+                str(exc).strip().splitlines()[0]
+                if str(exc).strip()
+                else type(exc).__name__
+            )
             raise InputError(
                 "Unreadable feature file",
                 [
@@ -81,7 +87,7 @@ class FeatureSplitDataset(_LocalFileDataset):
             ) from None
 
     def save(self, data: pl.DataFrame) -> None:
-        _atomic_write(self._filepath, lambda tmp: data.write_csv(tmp))
+        _atomic_write(self._filepath, data.write_csv)
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,7 +126,9 @@ class ReportJSONDataset(_LocalFileDataset):
 
     def save(self, data: Any) -> None:
         text = json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
-        _atomic_write(self._filepath, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        _atomic_write(
+            self._filepath, lambda tmp: tmp.write_text(text, encoding="utf-8")
+        )
 
 
 class FigureDirectoryDataset(_LocalFileDataset):
@@ -147,7 +155,9 @@ class FigureDirectoryDataset(_LocalFileDataset):
         staging = Path(tempfile.mkdtemp(dir=self._filepath, prefix=".staging-"))
         try:
             for name, figure in data.items():
-                figure.savefig(staging / f"{name}.png", dpi=self._dpi, bbox_inches="tight")
+                figure.savefig(
+                    staging / f"{name}.png", dpi=self._dpi, bbox_inches="tight"
+                )
                 plt.close(figure)
             for rendered in staging.iterdir():
                 os.replace(rendered, self._filepath / rendered.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
 from model_training.datasets.files import _display, _LocalFileDataset
 from model_training.lib.errors import InputError, Problem
 from model_training.lib.spec import FeatureSchema, ModelingSpec, parse_model
@@ -29,14 +30,22 @@ class _ValidatedYAMLDataset(_LocalFileDataset):
             where = f"{source}, line {mark.line + 1}" if mark else source
             raise InputError(
                 f"Invalid {self.what}",
-                [Problem(where, f"not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax")],
+                [
+                    Problem(
+                        where,
+                        f"not valid YAML ({getattr(exc, 'problem', exc)})",
+                        "fix the YAML syntax",
+                    )
+                ],
             ) from None
         return parse_model(self.model, data, source, self.what)
 
     def save(self, data: Any) -> None:
         payload = data.model_dump(mode="json", exclude={"source"}, exclude_none=True)
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        self._filepath.write_text(yaml.safe_dump(payload, sort_keys=False), encoding="utf-8")
+        self._filepath.write_text(
+            yaml.safe_dump(payload, sort_keys=False), encoding="utf-8"
+        )
 
 
 class ModelingSpecDataset(_ValidatedYAMLDataset):

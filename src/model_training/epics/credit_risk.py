@@ -12,7 +12,12 @@ from pathlib import Path
 
 import polars as pl
 
-from model_training.lib.epic_builder import feature_documentation, infer_schema, split_frame, write_epic
+from model_training.lib.epic_builder import (
+    feature_documentation,
+    infer_schema,
+    split_frame,
+    write_epic,
+)
 
 EPIC_ID = "credit_risk"
 RAW_FILE = Path("data/1_raw/credit_risk/german_credit.csv")
@@ -72,7 +77,9 @@ checks evaluate groups derived from them (sex, age band <= 25 / > 25) and
 def build(root: Path, *, force: bool = False) -> list[Path]:
     """Build the credit_risk epic's feature folder under ``root``."""
     raw = pl.read_csv(root / RAW_FILE, infer_schema_length=None)
-    raw = raw.with_row_index("applicant_id", offset=1).with_columns(pl.col("applicant_id").cast(pl.Int64))
+    raw = raw.with_row_index("applicant_id", offset=1).with_columns(
+        pl.col("applicant_id").cast(pl.Int64)
+    )
     frames = split_frame(raw, seed=SEED, stratify=TARGET)
     schema = infer_schema(
         raw,
@@ -83,9 +90,15 @@ def build(root: Path, *, force: bool = False) -> list[Path]:
         descriptions=DESCRIPTIONS,
     )
     schema = schema.model_copy(
-        update={"columns": [c.model_copy(update={"unit": UNITS.get(c.name)}) for c in schema.columns]}
+        update={
+            "columns": [
+                c.model_copy(update={"unit": UNITS.get(c.name)}) for c in schema.columns
+            ]
+        }
     )
     documentation = feature_documentation(
         schema, title="Feature documentation: credit_risk", intro=INTRO, frames=frames
     )
-    return write_epic(root, EPIC_ID, frames, schema, documentation, spec=None, force=force)
+    return write_epic(
+        root, EPIC_ID, frames, schema, documentation, spec=None, force=force
+    )

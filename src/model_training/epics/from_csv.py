@@ -46,22 +46,34 @@ def build(
         raise ValueError("give either one CSV or the three split files")
     if csv is not None:
         frame = pl.read_csv(csv, infer_schema_length=None)
-        _require(frame, [c for c in (target, time_column, *(id_columns or [])) if c], csv)
+        _require(
+            frame, [c for c in (target, time_column, *(id_columns or [])) if c], csv
+        )
         stratify = target if problem_type in CLASSIFICATION else None
-        frames = split_frame(frame, seed=seed, stratify=stratify, time_column=time_column)
+        frames = split_frame(
+            frame, seed=seed, stratify=stratify, time_column=time_column
+        )
         origin = f"Made from `{csv.name}`: split 60/20/20 with seed {seed}."
     else:
-        frames = {name: pl.read_csv(path, infer_schema_length=None) for name, path in splits.items()}
+        frames = {
+            name: pl.read_csv(path, infer_schema_length=None)
+            for name, path in splits.items()
+        }
         for name, frame in frames.items():
             _require(frame, [c for c in (target, time_column) if c], splits[name])
         frame = pl.concat(list(frames.values()), how="diagonal_relaxed")
-        origin = "Made from the given train, validation and test files (no re-splitting)."
+        origin = (
+            "Made from the given train, validation and test files (no re-splitting)."
+        )
     roles = {c: "identifier" for c in id_columns or []}
     if time_column:
         roles[time_column] = "time"
     schema = infer_schema(frame, epic_id, target=target, roles=roles)
     doc = feature_documentation(
-        schema, title=f"Feature documentation: {epic_id}", intro=REVIEW_NOTE + "\n" + origin, frames=frames
+        schema,
+        title=f"Feature documentation: {epic_id}",
+        intro=REVIEW_NOTE + "\n" + origin,
+        frames=frames,
     )
     extra = {"id_columns": list(id_columns or [])}
     if time_column:

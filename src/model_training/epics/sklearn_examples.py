@@ -68,22 +68,40 @@ def load_example(name: str) -> pl.DataFrame:
     example = EXAMPLES[name]
     bunch = example.loader(as_frame=True)
     frame = pl.from_pandas(bunch.frame)
-    names = {c: c.strip().replace(" ", "_").replace("/", "_").replace("(", "").replace(")", "") for c in frame.columns}
+    names = {
+        c: c.strip()
+        .replace(" ", "_")
+        .replace("/", "_")
+        .replace("(", "")
+        .replace(")", "")
+        for c in frame.columns
+    }
     frame = frame.rename(names).rename({"target": example.target})
     if example.labels:
         frame = frame.with_columns(
-            pl.col(example.target).map_elements(lambda i: example.labels[int(i)], return_dtype=pl.String)
+            pl.col(example.target).map_elements(
+                lambda i: example.labels[int(i)], return_dtype=pl.String
+            )
         )
     return frame
 
 
-def build(root: Path, name: str, *, epic_id: str | None = None, seed: int = 42, force: bool = False) -> list[Path]:
+def build(
+    root: Path,
+    name: str,
+    *,
+    epic_id: str | None = None,
+    seed: int = 42,
+    force: bool = False,
+) -> list[Path]:
     """Build an example epic (feature folder and modeling spec) under ``root``."""
     example = EXAMPLES[name]
     epic = epic_id or name
     frame = load_example(name)
     classification = example.problem_type != "regression"
-    frames = split_frame(frame, seed=seed, stratify=example.target if classification else None)
+    frames = split_frame(
+        frame, seed=seed, stratify=example.target if classification else None
+    )
     schema = infer_schema(frame, epic, target=example.target)
     doc = feature_documentation(
         schema,

@@ -49,7 +49,9 @@ def fit_baselines(
         }
         entries.append(entry)
         fitted[spec.name] = model
-        if best is None or is_better(primary, metrics[primary], best["metrics"][primary]):
+        if best is None or is_better(
+            primary, metrics[primary], best["metrics"][primary]
+        ):
             best = entry
     assert best is not None
     results = {
@@ -61,7 +63,11 @@ def fit_baselines(
         "n_train": int(x_train.height),
         "n_validation": int(x_valid.height),
         "models": entries,
-        "best": {"name": best["name"], "primary_metric": primary, "value": best["metrics"][primary]},
+        "best": {
+            "name": best["name"],
+            "primary_metric": primary,
+            "value": best["metrics"][primary],
+        },
         "summary": {f"best_baseline_{primary}": best["metrics"][primary]},
     }
     return results, fitted

@@ -48,7 +48,9 @@ def split_frame(
         return {"train": ordered[:a], "validation": ordered[a:b], "test": ordered[b:]}
     index = np.arange(n)
     labels = frame.get_column(stratify).to_numpy() if stratify else None
-    rest, test = train_test_split(index, test_size=fractions[2], random_state=seed, stratify=labels)
+    rest, test = train_test_split(
+        index, test_size=fractions[2], random_state=seed, stratify=labels
+    )
     rest_labels = labels[rest] if labels is not None else None
     train, validation = train_test_split(
         rest,
@@ -101,7 +103,11 @@ def infer_schema(
         if role is None:
             if name == target:
                 role = "target"
-            elif dtype in ("string", "int") and frame.height > 20 and series.n_unique() == frame.height:
+            elif (
+                dtype in ("string", "int")
+                and frame.height > 20
+                and series.n_unique() == frame.height
+            ):
                 role = "identifier"
             else:
                 role = "feature"
@@ -124,7 +130,11 @@ def infer_schema(
 
 
 def default_spec(
-    epic_id: str, problem_type: str, target: str | None, frame: pl.DataFrame, **overrides: Any
+    epic_id: str,
+    problem_type: str,
+    target: str | None,
+    frame: pl.DataFrame,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """A modeling spec with sensible defaults for a problem type."""
     primary = {
@@ -153,7 +163,9 @@ def default_spec(
     return spec
 
 
-def feature_documentation(schema: FeatureSchema, *, title: str, intro: str, frames: dict[str, pl.DataFrame]) -> str:
+def feature_documentation(
+    schema: FeatureSchema, *, title: str, intro: str, frames: dict[str, pl.DataFrame]
+) -> str:
     """Render the human-readable feature documentation as Markdown."""
     sizes = ", ".join(f"{name} {frame.height} rows" for name, frame in frames.items())
     lines = [
@@ -177,7 +189,7 @@ def feature_documentation(schema: FeatureSchema, *, title: str, intro: str, fram
             values = ", ".join(f"`{v}`" for v in column.values)
         elif column.dtype in ("int", "float") and column.name in train.columns:
             series = train.get_column(column.name)
-            values = f"{series.min()} – {series.max()} (train)"
+            values = f"{series.min()} to {series.max()} (train)"
         else:
             values = ""
         unit = f" ({column.unit})" if column.unit else ""
@@ -208,7 +220,9 @@ def write_epic(
     features = root / "data" / "4_processed" / epic_id / "features"
     story = root / "docs" / "objectives" / "user_stories" / epic_id
     if features.exists() and any(features.iterdir()) and not force:
-        raise FileExistsError(f"{features} already holds an epic; pass --force to replace it")
+        raise FileExistsError(
+            f"{features} already holds an epic; pass --force to replace it"
+        )
     features.mkdir(parents=True, exist_ok=True)
     written = []
     for split, frame in frames.items():

@@ -24,7 +24,9 @@ def conform(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
     return frame.with_columns(casts)
 
 
-def split_xy(frame: pl.DataFrame, plan: ModelingPlan) -> tuple[pl.DataFrame, np.ndarray]:
+def split_xy(
+    frame: pl.DataFrame, plan: ModelingPlan
+) -> tuple[pl.DataFrame, np.ndarray]:
     """Return the feature columns (conformed, in plan order) and the target."""
     features = conform(frame, plan).select(plan.features)
     target = plan.spec.target

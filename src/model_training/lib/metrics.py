@@ -84,7 +84,9 @@ def _multiclass_auc(y_true, _pred, y_score, context) -> float:
         return float("nan")
     scores, labels = _sorted_scores(y_score, context)
     return float(
-        skm.roc_auc_score(y_true, scores, multi_class="ovr", average="macro", labels=labels)
+        skm.roc_auc_score(
+            y_true, scores, multi_class="ovr", average="macro", labels=labels
+        )
     )
 
 
@@ -95,7 +97,9 @@ def _log_loss(y_true, _pred, y_score, context) -> float:
 
 _REGISTRY: tuple[Metric, ...] = (
     # classification, hard predictions
-    Metric("accuracy", lambda t, p, s, c: skm.accuracy_score(t, p), True, CLASSIFICATION),
+    Metric(
+        "accuracy", lambda t, p, s, c: skm.accuracy_score(t, p), True, CLASSIFICATION
+    ),
     Metric(
         "balanced_accuracy",
         lambda t, p, s, c: skm.balanced_accuracy_score(t, p),
@@ -104,7 +108,9 @@ _REGISTRY: tuple[Metric, ...] = (
     ),
     Metric(
         "precision",
-        lambda t, p, s, c: skm.precision_score(t, p, pos_label=_pos(c), zero_division=0),
+        lambda t, p, s, c: skm.precision_score(
+            t, p, pos_label=_pos(c), zero_division=0
+        ),
         True,
         BINARY,
     ),
@@ -157,7 +163,9 @@ _REGISTRY: tuple[Metric, ...] = (
         BINARY,
         needs_score=True,
     ),
-    Metric("roc_auc_ovr", _multiclass_auc, True, CLASSIFICATION - BINARY, needs_score=True),
+    Metric(
+        "roc_auc_ovr", _multiclass_auc, True, CLASSIFICATION - BINARY, needs_score=True
+    ),
     Metric(
         "log_loss",
         _log_loss,
@@ -168,10 +176,16 @@ _REGISTRY: tuple[Metric, ...] = (
     # regression
     Metric("r2", lambda t, p, s, c: skm.r2_score(t, p), True, REGRESSION),
     Metric(
-        "mean_absolute_error", lambda t, p, s, c: skm.mean_absolute_error(t, p), False, REGRESSION
+        "mean_absolute_error",
+        lambda t, p, s, c: skm.mean_absolute_error(t, p),
+        False,
+        REGRESSION,
     ),
     Metric(
-        "mean_squared_error", lambda t, p, s, c: skm.mean_squared_error(t, p), False, REGRESSION
+        "mean_squared_error",
+        lambda t, p, s, c: skm.mean_squared_error(t, p),
+        False,
+        REGRESSION,
     ),
     Metric(
         "root_mean_squared_error",

@@ -53,7 +53,10 @@ class ModelingPlan(BaseModel):
             "positive_class": self.positive_class,
             "cost_matrix": None
             if cost is None
-            else {"labels": [self._class_value(v) for v in cost.labels], "costs": cost.costs},
+            else {
+                "labels": [self._class_value(v) for v in cost.labels],
+                "costs": cost.costs,
+            },
         }
 
     @property
@@ -88,7 +91,9 @@ def resolve_cv_strategy(spec: ModelingSpec) -> str:
     return "stratified_kfold" if classification else "kfold"
 
 
-def build_plan(spec: ModelingSpec, schema: FeatureSchema, train: pl.DataFrame) -> ModelingPlan:
+def build_plan(
+    spec: ModelingSpec, schema: FeatureSchema, train: pl.DataFrame
+) -> ModelingPlan:
     """Resolve the spec against the schema and the training split.
 
     Feature columns are those with role ``feature`` in the schema, minus any the

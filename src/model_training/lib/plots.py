@@ -10,7 +10,9 @@ from matplotlib.figure import Figure
 SPLIT_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 
 
-def target_distribution(report: dict[str, Any], target: str | None, frames: dict[str, Any]) -> Figure:
+def target_distribution(
+    report: dict[str, Any], target: str | None, frames: dict[str, Any]
+) -> Figure:
     """Class shares per split (classification) or target histograms (regression)."""
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
@@ -27,7 +29,13 @@ def target_distribution(report: dict[str, Any], target: str | None, frames: dict
         for i, (split, per_class) in enumerate(counts.items()):
             total = sum(per_class.values()) or 1
             shares = [per_class.get(c, 0) / total for c in classes]
-            bars = ax.bar(x + i * width, shares, width, label=f"{split} (n={total})", color=SPLIT_COLOURS.get(split))
+            bars = ax.bar(
+                x + i * width,
+                shares,
+                width,
+                label=f"{split} (n={total})",
+                color=SPLIT_COLOURS.get(split),
+            )
             ax.bar_label(bars, labels=[f"{s:.0%}" for s in shares], fontsize=8)
         ax.set_xticks(x + width * (len(counts) - 1) / 2, [_short(c) for c in classes])
         ax.set_ylabel("share of rows")
@@ -36,7 +44,14 @@ def target_distribution(report: dict[str, Any], target: str | None, frames: dict
     else:
         for split, frame in frames.items():
             values = frame.get_column(target).drop_nulls().cast(float).to_numpy()
-            ax.hist(values, bins=30, alpha=0.5, density=True, label=f"{split} (n={values.size})", color=SPLIT_COLOURS.get(split))
+            ax.hist(
+                values,
+                bins=30,
+                alpha=0.5,
+                density=True,
+                label=f"{split} (n={values.size})",
+                color=SPLIT_COLOURS.get(split),
+            )
         ax.set_xlabel(target)
         ax.set_ylabel("density")
         ax.set_title(f"Distribution of '{target}' by split")
@@ -59,7 +74,9 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
     y = np.arange(len(columns))
     bar = 0.8 / 3
     for i, split in enumerate(("train", "validation", "test")):
-        shares = [nulls.get(split, {}).get(c, 0) / max(sizes[split], 1) for c in columns]
+        shares = [
+            nulls.get(split, {}).get(c, 0) / max(sizes[split], 1) for c in columns
+        ]
         ax.barh(y + i * bar, shares, bar, label=split, color=SPLIT_COLOURS[split])
     ax.set_yticks(y + bar, [_short(c, 32) for c in columns])
     ax.invert_yaxis()
@@ -67,7 +84,9 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
     ax.set_xlabel("share of rows missing")
     total = sum(sum(v.values()) for v in nulls.values())
-    ax.set_title("Missing values by column and split" + ("" if total else " (none found)"))
+    ax.set_title(
+        "Missing values by column and split" + ("" if total else " (none found)")
+    )
     ax.legend(frameon=False, loc="lower right")
     return fig
 

@@ -22,17 +22,33 @@ def make_preprocessor(plan: ModelingPlan, *, scale: bool = True) -> ColumnTransf
     fitted as the first step of a model pipeline.
     """
     numeric_steps: list[tuple[str, object]] = [
-        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
+        (
+            "impute",
+            SimpleImputer(
+                strategy="median", add_indicator=True, keep_empty_features=True
+            ),
+        )
     ]
     if scale:
         numeric_steps.append(("scale", StandardScaler()))
     categorical_steps = [
-        ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY, keep_empty_features=True)),
+        (
+            "impute",
+            SimpleImputer(
+                strategy="constant",
+                fill_value=MISSING_CATEGORY,
+                keep_empty_features=True,
+            ),
+        ),
         ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
     ]
     transformers = []
     if plan.numeric_features:
         transformers.append(("num", Pipeline(numeric_steps), plan.numeric_features))
     if plan.categorical_features:
-        transformers.append(("cat", Pipeline(categorical_steps), plan.categorical_features))
-    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
+        transformers.append(
+            ("cat", Pipeline(categorical_steps), plan.categorical_features)
+        )
+    return ColumnTransformer(
+        transformers, remainder="drop", verbose_feature_names_out=True
+    )

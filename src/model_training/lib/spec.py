@@ -97,7 +97,9 @@ class CostMatrix(_Strict):
         if len(set(map(str, self.labels))) != n:
             raise ValueError("labels must be unique")
         if len(self.costs) != n or any(len(row) != n for row in self.costs):
-            raise ValueError(f"costs must be a {n}x{n} table (rows: actual, columns: predicted)")
+            raise ValueError(
+                f"costs must be a {n}x{n} table (rows: actual, columns: predicted)"
+            )
         if any(c < 0 for row in self.costs for c in row):
             raise ValueError("costs must not be negative")
         return self
@@ -179,7 +181,13 @@ class ModelingSpec(_Strict):
     search: SearchSpec = Field(default_factory=SearchSpec)
     cross_validation: CrossValidationSpec = Field(default_factory=CrossValidationSpec)
     imbalance: Literal[
-        "auto", "none", "class_weight", "smote", "undersample", "balanced_rf", "cost_sensitive"
+        "auto",
+        "none",
+        "class_weight",
+        "smote",
+        "undersample",
+        "balanced_rf",
+        "cost_sensitive",
     ] = "auto"
     source: str | None = None
 
@@ -207,7 +215,9 @@ class ModelingSpec(_Strict):
     def _consistent(self) -> ModelingSpec:
         self._check_metrics()
         if self.problem_type in SUPERVISED and not self.target:
-            raise ValueError(f"'target' is required for problem_type {self.problem_type}")
+            raise ValueError(
+                f"'target' is required for problem_type {self.problem_type}"
+            )
         if self.problem_type == "binary_classification" and self.positive_class is None:
             raise ValueError("'positive_class' is required for binary_classification")
         if self.problem_type not in CLASSIFICATION:
@@ -268,7 +278,9 @@ class ModelingSpec(_Strict):
 
 
 ColumnDtype = Literal["int", "float", "string", "bool", "date", "datetime"]
-ColumnRole = Literal["feature", "target", "identifier", "time", "group", "label", "ignore"]
+ColumnRole = Literal[
+    "feature", "target", "identifier", "time", "group", "label", "ignore"
+]
 
 
 class ColumnInfo(_Strict):
@@ -326,7 +338,10 @@ def _explain(error: dict[str, Any]) -> tuple[str, str]:
     kind = error["type"]
     message = error["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        return "unknown key", "remove it or correct its spelling (see the README's spec reference)"
+        return (
+            "unknown key",
+            "remove it or correct its spelling (see the README's spec reference)",
+        )
     if kind == "missing":
         return "required key is missing", "add it"
     return message, "correct the value"
@@ -347,7 +362,13 @@ def parse_model(model: type[BaseModel], data: Any, source: str, what: str) -> An
     if not isinstance(data, dict):
         raise InputError(
             f"Invalid {what}",
-            [Problem(source, "the file is not a YAML mapping", f"write the {what} as key: value pairs")],
+            [
+                Problem(
+                    source,
+                    "the file is not a YAML mapping",
+                    f"write the {what} as key: value pairs",
+                )
+            ],
         )
     try:
         return model.model_validate({**data, "source": source})
@@ -355,6 +376,10 @@ def parse_model(model: type[BaseModel], data: Any, source: str, what: str) -> An
         problems = []
         for error in exc.errors():
             what_wrong, fix = _explain(error)
-            where = f"{source}, key '{_format_location(error['loc'])}'" if error["loc"] else source
+            where = (
+                f"{source}, key '{_format_location(error['loc'])}'"
+                if error["loc"]
+                else source
+            )
             problems.append(Problem(where, what_wrong, fix))
         raise InputError(f"Invalid {what}", problems) from None

@@ -8,6 +8,7 @@ blocking problem with the file, column and fix.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +125,12 @@ def _schema_columns(ctx: _Context) -> Check:
         if unlisted:
             extra[split] = unlisted
     if problems:
-        return Check("schema_columns", "fail", "schema columns missing from files", problems=problems)
+        return Check(
+            "schema_columns",
+            "fail",
+            "schema columns missing from files",
+            problems=problems,
+        )
     if extra:
         return Check(
             "schema_columns",
@@ -140,7 +146,13 @@ def _spec_columns(ctx: _Context) -> Check:
     spec, problems = ctx.spec, []
     named: list[tuple[str, str]] = [
         (key, getattr(spec, key))
-        for key in ("target", "group_column", "time_column", "region_column", "label_column")
+        for key in (
+            "target",
+            "group_column",
+            "time_column",
+            "region_column",
+            "label_column",
+        )
         if getattr(spec, key)
     ]
     named += [(f"id_columns[{i}]", c) for i, c in enumerate(spec.id_columns)]
@@ -159,7 +171,9 @@ def _spec_columns(ctx: _Context) -> Check:
                 )
             )
     if problems:
-        return Check("spec_columns", "fail", "the spec names unknown columns", problems=problems)
+        return Check(
+            "spec_columns", "fail", "the spec names unknown columns", problems=problems
+        )
     return Check("spec_columns", "pass", "every column the spec names exists")
 
 
@@ -177,8 +191,15 @@ def _dtypes(ctx: _Context) -> Check:
                 widened.append(info.name)  # numbers read as text categories: fine
                 continue
             if expected == "temporal" and kind == "text":
-                parsed = ctx.frames[split].get_column(info.name).str.to_datetime(strict=False)
-                if parsed.null_count() == ctx.frames[split].get_column(info.name).null_count():
+                parsed = (
+                    ctx.frames[split]
+                    .get_column(info.name)
+                    .str.to_datetime(strict=False)
+                )
+                if (
+                    parsed.null_count()
+                    == ctx.frames[split].get_column(info.name).null_count()
+                ):
                     continue
             sample = (
                 ctx.frames[split]
@@ -197,10 +218,15 @@ def _dtypes(ctx: _Context) -> Check:
                     f"clean the values, or declare the column as string in {ctx.schema.source}",
                 )
             )
-        if len({str(f.schema[info.name]) for f in ctx.frames.values()}) > 1 and info.name not in widened:
+        if (
+            len({str(f.schema[info.name]) for f in ctx.frames.values()}) > 1
+            and info.name not in widened
+        ):
             widened.append(info.name)
     if problems:
-        return Check("dtypes", "fail", "column types do not match the schema", problems=problems)
+        return Check(
+            "dtypes", "fail", "column types do not match the schema", problems=problems
+        )
     if widened:
         return Check(
             "dtypes",
@@ -246,7 +272,11 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                     f"{ctx.file('train')}, column '{spec.target}'",
                     f"binary_classification needs exactly 2 classes, found {n_unique}: {classes[:10]}",
                     f"set problem_type in {spec.location} to "
-                    + ("multiclass_classification" if n_unique > 2 else "a fitting type"),
+                    + (
+                        "multiclass_classification"
+                        if n_unique > 2
+                        else "a fitting type"
+                    ),
                 )
             )
         if spec.problem_type == "multiclass_classification" and n_unique < 3:
@@ -275,7 +305,11 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                         "re-split the data so that every class occurs in train",
                     )
                 )
-        too_small = {k: v for k, v in counts["train"].items() if v < spec.cross_validation.n_splits}
+        too_small = {
+            k: v
+            for k, v in counts["train"].items()
+            if v < spec.cross_validation.n_splits
+        }
         if too_small:
             problems.append(
                 Problem(
@@ -294,7 +328,11 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
             "class_balance",
             "warn" if minority < ratio_warn else "pass",
             f"smallest class share in train is {minority:.1%}"
-            + (" (imbalanced: see the spec's `imbalance` option)" if minority < ratio_warn else ""),
+            + (
+                " (imbalanced: see the spec's `imbalance` option)"
+                if minority < ratio_warn
+                else ""
+            ),
             columns=[spec.target],
             details={"counts": counts, "train_shares": shares},
         )
@@ -318,13 +356,30 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                 }
             )
     if problems:
-        return Check("target", "fail", "the target does not fit the spec", [spec.target], details, problems), balance
-    return Check("target", "pass", f"target '{spec.target}' fits {spec.problem_type}", [spec.target], details), balance
+        return Check(
+            "target",
+            "fail",
+            "the target does not fit the spec",
+            [spec.target],
+            details,
+            problems,
+        ), balance
+    return Check(
+        "target",
+        "pass",
+        f"target '{spec.target}' fits {spec.problem_type}",
+        [spec.target],
+        details,
+    ), balance
 
 
 def _missing(ctx: _Context) -> Check:
     table = {
-        split: {c: int(n) for c, n in zip(f.columns, f.null_count().row(0), strict=True) if n}
+        split: {
+            c: int(n)
+            for c, n in zip(f.columns, f.null_count().row(0), strict=True)
+            if n
+        }
         for split, f in ctx.frames.items()
     }
     limit = float(ctx.t["missing_warn_fraction"])
@@ -353,7 +408,9 @@ def _missing(ctx: _Context) -> Check:
             any_missing,
             {"null_counts": table},
         )
-    return Check("missing_values", "pass", "no missing values", details={"null_counts": table})
+    return Check(
+        "missing_values", "pass", "no missing values", details={"null_counts": table}
+    )
 
 
 def _non_finite(ctx: _Context) -> Check:
@@ -377,9 +434,22 @@ def _non_finite(ctx: _Context) -> Check:
                     )
                 )
     if problems:
-        return Check("non_finite", "fail", "infinite values in features", sorted({c for d in found.values() for c in d}), {"counts": found}, problems)
+        return Check(
+            "non_finite",
+            "fail",
+            "infinite values in features",
+            sorted({c for d in found.values() for c in d}),
+            {"counts": found},
+            problems,
+        )
     if found:
-        return Check("non_finite", "warn", "NaN values in features are treated as missing", sorted({c for d in found.values() for c in d}), {"counts": found})
+        return Check(
+            "non_finite",
+            "warn",
+            "NaN values in features are treated as missing",
+            sorted({c for d in found.values() for c in d}),
+            {"counts": found},
+        )
     return Check("non_finite", "pass", "all numeric values are finite")
 
 
@@ -388,7 +458,10 @@ def _categorical_features(ctx: _Context) -> list[str]:
         c
         for c in ctx.features
         if ctx.present(c)
-        and (ctx.declared(c) not in NUMERIC_DTYPES or _kind(ctx.frames["train"].schema[c]) == "text")
+        and (
+            ctx.declared(c) not in NUMERIC_DTYPES
+            or _kind(ctx.frames["train"].schema[c]) == "text"
+        )
         and ctx.declared(c) not in ("date", "datetime")
     ]
 
@@ -396,9 +469,21 @@ def _categorical_features(ctx: _Context) -> list[str]:
 def _unseen_categories(ctx: _Context) -> Check:
     found: dict[str, dict[str, list[str]]] = {}
     for column in _categorical_features(ctx):
-        seen = set(ctx.frames["train"].get_column(column).cast(pl.String).drop_nulls().to_list())
+        seen = set(
+            ctx.frames["train"]
+            .get_column(column)
+            .cast(pl.String)
+            .drop_nulls()
+            .to_list()
+        )
         for split in ("validation", "test"):
-            values = set(ctx.frames[split].get_column(column).cast(pl.String).drop_nulls().to_list())
+            values = set(
+                ctx.frames[split]
+                .get_column(column)
+                .cast(pl.String)
+                .drop_nulls()
+                .to_list()
+            )
             new = sorted(values - seen)
             if new:
                 found.setdefault(column, {})[split] = new[:10]
@@ -410,7 +495,9 @@ def _unseen_categories(ctx: _Context) -> Check:
             sorted(found),
             {"unseen": found},
         )
-    return Check("unseen_categories", "pass", "every validation/test category occurs in train")
+    return Check(
+        "unseen_categories", "pass", "every validation/test category occurs in train"
+    )
 
 
 def _constant(ctx: _Context) -> Check:
@@ -490,23 +577,39 @@ def _cardinality(ctx: _Context) -> Check:
             sorted(flagged),
             {"n_unique": flagged},
         )
-    return Check("high_cardinality", "pass", f"no categorical feature has more than {limit} categories")
+    return Check(
+        "high_cardinality",
+        "pass",
+        f"no categorical feature has more than {limit} categories",
+    )
 
 
 def _duplicates(ctx: _Context) -> Check:
-    columns = [c.name for c in ctx.schema.columns if c.role not in ("identifier",) and ctx.present(c.name)]
+    columns = [
+        c.name
+        for c in ctx.schema.columns
+        if c.role not in ("identifier",) and ctx.present(c.name)
+    ]
     # compare as text: a column read as int in one split and float in another
     # still matches value for value
     rows = {s: f.select(pl.col(columns).cast(pl.String)) for s, f in ctx.frames.items()}
     within = {s: int(f.is_duplicated().sum()) for s, f in rows.items()}
     train_rows = rows["train"].unique()
     across = {
-        split: int(rows[split].join(train_rows, on=columns, how="semi", nulls_equal=True).height)
+        split: int(
+            rows[split]
+            .join(train_rows, on=columns, how="semi", nulls_equal=True)
+            .height
+        )
         for split in ("validation", "test")
     }
     details = {"within_split_duplicated_rows": within, "rows_also_in_train": across}
     limit = float(ctx.t["cross_split_duplicate_fraction"])
-    heavy = [s for s, n in across.items() if ctx.frames[s].height and n / ctx.frames[s].height > limit]
+    heavy = [
+        s
+        for s, n in across.items()
+        if ctx.frames[s].height and n / ctx.frames[s].height > limit
+    ]
     if heavy:
         return Check(
             "duplicates",
@@ -516,34 +619,60 @@ def _duplicates(ctx: _Context) -> Check:
             details=details,
         )
     if any(within.values()) or any(across.values()):
-        return Check("duplicates", "warn", "some rows are duplicated within or across splits", details=details)
-    return Check("duplicates", "pass", "no duplicated rows within or across splits", details=details)
+        return Check(
+            "duplicates",
+            "warn",
+            "some rows are duplicated within or across splits",
+            details=details,
+        )
+    return Check(
+        "duplicates",
+        "pass",
+        "no duplicated rows within or across splits",
+        details=details,
+    )
 
 
 def _single_feature_score(
-    train_x: pl.Series, train_y: np.ndarray, valid_x: pl.Series, valid_y: np.ndarray, spec: ModelingSpec
+    train_x: pl.Series,
+    train_y: np.ndarray,
+    valid_x: pl.Series,
+    valid_y: np.ndarray,
+    spec: ModelingSpec,
 ) -> float:
     """Score a one-feature lookup model fitted on train, on validation."""
     from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
     if train_x.dtype.is_numeric() and train_x.n_unique() > 20:
-        edges = np.unique(np.nanquantile(train_x.cast(pl.Float64).drop_nulls().to_numpy(), np.linspace(0, 1, 21)))
+        edges = np.unique(
+            np.nanquantile(
+                train_x.cast(pl.Float64).drop_nulls().to_numpy(), np.linspace(0, 1, 21)
+            )
+        )
+
         def keys(s: pl.Series) -> np.ndarray:
             values = s.cast(pl.Float64).to_numpy()
             out = np.searchsorted(edges, values, side="right").astype(str)
             out[np.isnan(values)] = "missing"
             return out
     else:
+
         def keys(s: pl.Series) -> np.ndarray:
-            return np.asarray(s.cast(pl.String).fill_null("missing").to_list(), dtype=object)
+            return np.asarray(
+                s.cast(pl.String).fill_null("missing").to_list(), dtype=object
+            )
 
     k_train, k_valid = keys(train_x), keys(valid_x)
     if spec.problem_type == "binary_classification":
-        positive = np.array([str(v) == str(spec.positive_class) for v in train_y], dtype=float)
+        positive = np.array(
+            [str(v) == str(spec.positive_class) for v in train_y], dtype=float
+        )
         means = _group_means(k_train, positive)
         prior = positive.mean()
         scores = np.array([means.get(k, prior) for k in k_valid])
-        truth = np.array([str(v) == str(spec.positive_class) for v in valid_y], dtype=int)
+        truth = np.array(
+            [str(v) == str(spec.positive_class) for v in valid_y], dtype=int
+        )
         if len(np.unique(truth)) < 2:
             return float("nan")
         auc = roc_auc_score(truth, scores)
@@ -551,7 +680,9 @@ def _single_feature_score(
     if spec.problem_type == "multiclass_classification":
         majority = {}
         for key in np.unique(k_train):
-            values, counts = np.unique(train_y[k_train == key].astype(str), return_counts=True)
+            values, counts = np.unique(
+                train_y[k_train == key].astype(str), return_counts=True
+            )
             majority[key] = values[np.argmax(counts)]
         overall = max(set(train_y.astype(str)), key=list(train_y.astype(str)).count)
         predicted = np.array([majority.get(k, overall) for k in k_valid])
@@ -571,10 +702,15 @@ def _group_means(keys: np.ndarray, values: np.ndarray) -> dict[Any, float]:
 
 def _leakage(ctx: _Context) -> Check:
     spec = ctx.spec
-    if not spec.target or not ctx.present(spec.target) or spec.problem_type not in (
-        "binary_classification",
-        "multiclass_classification",
-        "regression",
+    if (
+        not spec.target
+        or not ctx.present(spec.target)
+        or spec.problem_type
+        not in (
+            "binary_classification",
+            "multiclass_classification",
+            "regression",
+        )
     ):
         return Check("leakage", "pass", "no supervised target to screen against")
     train, valid = ctx.frames["train"], ctx.frames["validation"]
@@ -592,20 +728,34 @@ def _leakage(ctx: _Context) -> Check:
             continue
         try:
             score = _single_feature_score(
-                train.get_column(column), y_train, valid.get_column(column), y_valid, spec
+                train.get_column(column),
+                y_train,
+                valid.get_column(column),
+                y_valid,
+                spec,
             )
         except (ValueError, TypeError):
             continue
         scores[column] = round(score, 4)
         if score >= limit:
             flagged.append(column)
-    details = {"single_feature_validation_score": dict(sorted(scores.items(), key=lambda kv: -(kv[1] if kv[1] == kv[1] else -1)))}
+    details = {
+        "single_feature_validation_score": dict(
+            sorted(scores.items(), key=lambda kv: -(kv[1] if kv[1] == kv[1] else -1))
+        )
+    }
     if not flagged:
-        return Check("leakage", "pass", f"no single feature predicts the target alone (score < {limit})", details=details)
+        return Check(
+            "leakage",
+            "pass",
+            f"no single feature predicts the target alone (score < {limit})",
+            details=details,
+        )
     status = "fail" if ctx.t["leakage_blocks"] else "warn"
-    metric = {"binary_classification": "ROC-AUC", "multiclass_classification": "accuracy"}.get(
-        spec.problem_type, "R²"
-    )
+    metric = {
+        "binary_classification": "ROC-AUC",
+        "multiclass_classification": "accuracy",
+    }.get(spec.problem_type, "R²")
     problems = [
         Problem(
             f"{ctx.file('train')}, column '{c}'",
@@ -616,7 +766,14 @@ def _leakage(ctx: _Context) -> Check:
         )
         for c in flagged
     ]
-    return Check("leakage", status, "single features predict the target almost perfectly", flagged, details, problems)
+    return Check(
+        "leakage",
+        status,
+        "single features predict the target almost perfectly",
+        flagged,
+        details,
+        problems,
+    )
 
 
 def _temporal(ctx: _Context) -> Check:
@@ -641,7 +798,7 @@ def _temporal(ctx: _Context) -> Check:
             unsorted.append(split)
         ranges[split] = (series.min(), series.max())
     order = [s for s in SPLITS if s in ranges]
-    for earlier, later in zip(order, order[1:], strict=False):
+    for earlier, later in itertools.pairwise(order):
         if ranges[earlier][1] >= ranges[later][0]:
             problems.append(
                 Problem(
@@ -651,12 +808,34 @@ def _temporal(ctx: _Context) -> Check:
                     "split the data chronologically: train < validation < test",
                 )
             )
-    details = {"ranges": {s: [str(a), str(b)] for s, (a, b) in ranges.items()}, "unsorted": unsorted}
+    details = {
+        "ranges": {s: [str(a), str(b)] for s, (a, b) in ranges.items()},
+        "unsorted": unsorted,
+    }
     if problems:
-        return Check("temporal_order", "fail", "splits are not in time order", [column], details, problems)
+        return Check(
+            "temporal_order",
+            "fail",
+            "splits are not in time order",
+            [column],
+            details,
+            problems,
+        )
     if unsorted:
-        return Check("temporal_order", "warn", "rows are not sorted by time within a split; they are sorted before use", [column], details)
-    return Check("temporal_order", "pass", "splits are sorted and in time order", [column], details)
+        return Check(
+            "temporal_order",
+            "warn",
+            "rows are not sorted by time within a split; they are sorted before use",
+            [column],
+            details,
+        )
+    return Check(
+        "temporal_order",
+        "pass",
+        "splits are sorted and in time order",
+        [column],
+        details,
+    )
 
 
 def run_checks(
@@ -703,7 +882,12 @@ def run_checks(
     return checks
 
 
-def summarize(checks: list[Check], frames: dict[str, pl.DataFrame], spec: ModelingSpec, n_features: int) -> dict[str, Any]:
+def summarize(
+    checks: list[Check],
+    frames: dict[str, pl.DataFrame],
+    spec: ModelingSpec,
+    n_features: int,
+) -> dict[str, Any]:
     """Build the machine-readable data-quality report."""
     statuses = [c.status for c in checks]
     status = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
@@ -720,7 +904,9 @@ def summarize(checks: list[Check], frames: dict[str, pl.DataFrame], spec: Modeli
             "test_size": frames["test"].height,
             "n_features": n_features,
         },
-        "dtypes": {s: {c: str(t) for c, t in f.schema.items()} for s, f in frames.items()},
+        "dtypes": {
+            s: {c: str(t) for c, t in f.schema.items()} for s, f in frames.items()
+        },
         "checks": [c.as_dict() for c in checks],
     }
 

@@ -7,7 +7,10 @@ returned object; they never branch on the problem type themselves.
 from __future__ import annotations
 
 from model_training.lib.problems.base import ProblemType
-from model_training.lib.problems.classification import BinaryClassification, MulticlassClassification
+from model_training.lib.problems.classification import (
+    BinaryClassification,
+    MulticlassClassification,
+)
 from model_training.lib.problems.regression import Regression
 
 _REGISTRY: dict[str, ProblemType] = {

@@ -37,14 +37,20 @@ class ProblemType:
         """Fit an estimator on training data and return it."""
         return estimator.fit(x, y)
 
-    def predict(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Return hard predictions and scores (None when the model has none)."""
         raise NotImplementedError
 
-    def score(self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan) -> dict[str, float]:
+    def score(
+        self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
+    ) -> dict[str, float]:
         """Every metric of the plan, for a fitted model on one split."""
         y_pred, y_score = self.predict(model, x, plan)
-        return compute_metrics(plan.spec.metric_names, y, y_pred, y_score, plan.metric_context)
+        return compute_metrics(
+            plan.spec.metric_names, y, y_pred, y_score, plan.metric_context
+        )
 
 
 def simple_params(estimator: Any) -> dict[str, Any]:
@@ -52,5 +58,11 @@ def simple_params(estimator: Any) -> dict[str, Any]:
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     params = final.get_params(deep=False)
     out = {"estimator": type(final).__name__}
-    out.update({k: v for k, v in params.items() if isinstance(v, (int, float, str, bool)) or v is None})
+    out.update(
+        {
+            k: v
+            for k, v in params.items()
+            if isinstance(v, (int, float, str, bool)) or v is None
+        }
+    )
     return out

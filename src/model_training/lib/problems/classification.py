@@ -40,13 +40,17 @@ class _Classification(ProblemType):
             ),
         ]
 
-    def predict(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         y_pred = np.asarray(model.predict(x))
         if not hasattr(model, "predict_proba"):
             return y_pred, None
         proba = np.asarray(model.predict_proba(x))
         fitted = [str(c) for c in model.classes_]
-        order = [fitted.index(str(c)) if str(c) in fitted else -1 for c in plan.classes or []]
+        order = [
+            fitted.index(str(c)) if str(c) in fitted else -1 for c in plan.classes or []
+        ]
         scores = np.zeros((len(x), len(order)))
         for j, i in enumerate(order):
             if i >= 0:

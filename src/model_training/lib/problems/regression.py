@@ -22,11 +22,24 @@ class Regression(ProblemType):
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         return [
-            ModelSpec("mean", DummyRegressor(strategy="mean"), "always predicts the training mean"),
-            ModelSpec("median", DummyRegressor(strategy="median"), "always predicts the training median"),
+            ModelSpec(
+                "mean",
+                DummyRegressor(strategy="mean"),
+                "always predicts the training mean",
+            ),
+            ModelSpec(
+                "median",
+                DummyRegressor(strategy="median"),
+                "always predicts the training median",
+            ),
             ModelSpec(
                 "linear_regression",
-                Pipeline([("preprocess", make_preprocessor(plan)), ("model", LinearRegression())]),
+                Pipeline(
+                    [
+                        ("preprocess", make_preprocessor(plan)),
+                        ("model", LinearRegression()),
+                    ]
+                ),
                 "ordinary least squares on imputed, scaled, one-hot features",
             ),
         ]
@@ -34,5 +47,7 @@ class Regression(ProblemType):
     def fit(self, estimator: Any, x: pl.DataFrame, y: np.ndarray) -> Any:
         return estimator.fit(x, y.astype(float))
 
-    def predict(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         return np.asarray(model.predict(x), dtype=float), None

@@ -37,5 +37,10 @@ def fit_baseline_models(
             entry["metrics"][results["primary_metric"]],
             entry["fit_time_s"],
         )
-    logger.info("Best baseline: %s (%s = %.4f)", results["best"]["name"], results["primary_metric"], results["best"]["value"])
+    logger.info(
+        "Best baseline: %s (%s = %.4f)",
+        results["best"]["name"],
+        results["primary_metric"],
+        results["best"]["value"],
+    )
     return results, models

@@ -13,7 +13,12 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 fit_baseline_models,
-                inputs=["modeling_plan", "train_features", "validation_features", "params:seed"],
+                inputs=[
+                    "modeling_plan",
+                    "train_features",
+                    "validation_features",
+                    "params:seed",
+                ],
                 outputs=["baseline_results", "baseline_models"],
                 name="fit_baseline_models",
                 tags=["baseline"],

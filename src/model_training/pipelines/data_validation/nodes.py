@@ -56,14 +56,22 @@ def validate_data(
     report = summarize(checks, frames, modeling_spec, len(plan.features))
     report["tags"] = {
         "data_quality.status": report["status"],
-        "data_quality.warnings": ",".join(c["name"] for c in report["checks"] if c["status"] == "warn"),
+        "data_quality.warnings": ",".join(
+            c["name"] for c in report["checks"] if c["status"] == "warn"
+        ),
     }
     report["summary_params"] = {
-        k: report["summary"][k] for k in ("train_size", "validation_size", "test_size", "n_features")
+        k: report["summary"][k]
+        for k in ("train_size", "validation_size", "test_size", "n_features")
     }
     for check in report["checks"]:
         if check["status"] == "warn":
-            logger.warning("Data quality warning (%s): %s %s", check["name"], check["message"], check["columns"] or "")
+            logger.warning(
+                "Data quality warning (%s): %s %s",
+                check["name"],
+                check["message"],
+                check["columns"] or "",
+            )
     logger.info(
         "Data quality %s: %d pass, %d warn (report: data_quality.json)",
         report["status"],
@@ -115,6 +123,8 @@ def plot_data_quality(
     frames = {"train": train, "validation": validation, "test": test}
     columns = list(train.columns)
     return {
-        "target_distribution": plots.target_distribution(report, resolved.spec.target, frames),
+        "target_distribution": plots.target_distribution(
+            report, resolved.spec.target, frames
+        ),
         "missing_values": plots.missing_values(report, columns),
     }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from model_training.pipelines.data_validation.nodes import plot_data_quality, validate_data
+from model_training.pipelines.data_validation.nodes import (
+    plot_data_quality,
+    validate_data,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
