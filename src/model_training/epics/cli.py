@@ -108,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
             )
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
-        print(f"model-training-epic: {exc}", file=sys.stderr)  # noqa: T201
+        sys.stderr.write(f"model-training-epic: {exc}\n")
         return 1
-    for _path in written:
-        pass
+    for path in written:
+        shown = path.relative_to(args.root) if path.is_relative_to(args.root) else path
+        sys.stdout.write(f"wrote {shown}\n")
     return 0
 
 
