@@ -73,20 +73,31 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
     ax = fig.add_subplot()
     y = np.arange(len(columns))
     bar = 0.8 / 3
+    largest = 0.0
     for i, split in enumerate(("train", "validation", "test")):
         shares = [
             nulls.get(split, {}).get(c, 0) / max(sizes[split], 1) for c in columns
         ]
-        ax.barh(y + i * bar, shares, bar, label=split, color=SPLIT_COLOURS[split])
+        largest = max([largest, *shares])
+        label = f"{split} (n={sizes[split]})"
+        ax.barh(y + i * bar, shares, bar, label=label, color=SPLIT_COLOURS[split])
     ax.set_yticks(y + bar, [_short(c, 32) for c in columns])
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, min(1.0, max(0.05, largest * 1.15)))
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
     ax.set_xlabel("share of rows missing")
-    total = sum(sum(v.values()) for v in nulls.values())
-    ax.set_title(
-        "Missing values by column and split" + ("" if total else " (none found)")
-    )
+    ax.set_title("Missing values by column and split")
+    if largest == 0:
+        ax.text(
+            0.5,
+            0.5,
+            "No missing values in any column or split",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#999999"},
+        )
     ax.legend(frameon=False, loc="lower right")
     return fig
 
