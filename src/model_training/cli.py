@@ -2,9 +2,9 @@
 
 Kedro picks up the ``cli`` group of this module and lets its commands override
 the built-in ones. ``run`` here is Kedro's own ``run`` (same options, same
-behaviour) except that an :class:`~model_training.lib.errors.InputError` (a bad
-feature file, feature schema or modeling spec) ends the run with its message
-and exit code 1. Any other error keeps its full traceback: it is a bug.
+behaviour) except that a :class:`~model_training.lib.errors.UserFacingError` (a
+bad feature file, feature schema or modeling spec; or a stop such as "no
+candidate beats the baseline") ends the run with its message and exit code 1. Any other error keeps its full traceback: it is a bug.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
-from model_training.lib.errors import find_input_error
+from model_training.lib.errors import find_user_error
 
 
 @click.group(name="model_training")
@@ -27,7 +27,7 @@ def _run(**kwargs: Any) -> Any:
     try:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
-        error = find_input_error(exc)
+        error = find_user_error(exc)
         if error is None:
             raise
         click.secho(f"\n{error.render()}\n", fg="red", err=True)

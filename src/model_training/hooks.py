@@ -17,6 +17,11 @@ a dataset whose ``metadata`` has an ``mlflow`` block is logged after it is saved
           params: summary_params    # log data["summary_params"] as run params
           tags: tags                # log data["tags"] as run tags
 
+    candidate_models:               # {name: fitted model}
+      metadata:
+        mlflow:
+          child_run_models: true    # each model into the child run of that name
+
 Nodes stay pure and run without MLflow in a notebook; when no MLflow run is
 active (tracking disabled, a notebook ``catalog.save``), the hook does nothing.
 """
@@ -137,6 +142,9 @@ class TrackingHook:
                 mlflow.log_artifact(str(path), options["artifact_path"])
         if not isinstance(data, dict):
             return
+        if options.get("child_run_models"):
+            _log_models_to_child_runs(data)
+            return
         if options.get("metrics") and isinstance(data.get(options["metrics"]), dict):
             mlflow.log_metrics(_finite_numbers(data[options["metrics"]]))
         if options.get("params") and isinstance(data.get(options["params"]), dict):
@@ -144,17 +152,55 @@ class TrackingHook:
         if options.get("tags") and isinstance(data.get(options["tags"]), dict):
             mlflow.set_tags({k: str(v) for k, v in data[options["tags"]].items()})
         for item in data.get(options.get("child_runs", ""), None) or []:
-            with mlflow.start_run(run_name=str(item.get("name")), nested=True):
-                mlflow.set_tags(
-                    {
-                        "kind": str(item.get("kind", "")),
-                        "description": str(item.get("description", "")),
-                    }
-                )
-                mlflow.log_params(_params(item.get("params") or {}))
-                numbers = {
-                    k: v
-                    for k, v in item.items()
-                    if k not in ("params", "name", "kind", "description")
-                }
-                mlflow.log_metrics(_finite_numbers(numbers))
+            _child_run(item)
+
+
+_SKIPPED_KEYS = ("params", "name", "kind", "description", "children", "traceback")
+
+
+def _child_run(item: dict[str, Any]) -> None:
+    """One nested run for a table row; its ``children`` become runs nested inside it."""
+    import mlflow
+
+    with mlflow.start_run(run_name=str(item.get("name")), nested=True):
+        tags = {
+            "kind": str(item.get("kind", "")),
+            "description": str(item.get("description", "")),
+        }
+        tags.update(
+            {
+                k: str(v)[:5000]
+                for k, v in item.items()
+                if k in ("status", "error", "state", "note") and v
+            }
+        )
+        mlflow.set_tags(tags)
+        mlflow.log_params(_params(item.get("params") or {}))
+        numbers = {k: v for k, v in item.items() if k not in _SKIPPED_KEYS}
+        mlflow.log_metrics(_finite_numbers(numbers))
+        for child in item.get("children") or []:
+            _child_run(child)
+
+
+def _log_models_to_child_runs(models: dict[str, Any]) -> None:
+    """Log each model as an artifact of the active run's child run of the same name."""
+    import tempfile
+
+    import joblib
+    import mlflow
+
+    parent = mlflow.active_run()
+    client = mlflow.MlflowClient()
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+    )
+    by_name = {run.info.run_name: run.info.run_id for run in children}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, model in models.items():
+            if name not in by_name:
+                continue
+            path = Path(folder) / name / "model.joblib"
+            path.parent.mkdir()
+            joblib.dump(model, path)
+            client.log_artifact(by_name[name], str(path), "model")

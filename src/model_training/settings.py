@@ -27,6 +27,8 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # environments (conf/test, conf/local) override single keys, not whole groups
+    "merge_strategy": {"parameters": "soft"},
     "custom_resolvers": {
         "project_root": project_root,
     },

@@ -17,7 +17,7 @@ from model_training.datasets import (
     ModelingSpecDataset,
     ReportJSONDataset,
 )
-from model_training.lib.errors import find_input_error
+from model_training.lib.errors import find_user_error
 from tests.conftest import spec_dict
 
 
@@ -25,7 +25,7 @@ def load_error(dataset) -> str:
     """Load a dataset that must fail with an InputError; return its message."""
     with pytest.raises(Exception) as caught:
         dataset.load()
-    error = find_input_error(caught.value)
+    error = find_user_error(caught.value)
     assert error is not None, caught.value
     return str(error)
 

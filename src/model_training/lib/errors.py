@@ -30,7 +30,19 @@ class Problem:
         return f"{self.where}: {self.what}\n     Fix: {self.fix}"
 
 
-class InputError(ValueError):
+class UserFacingError(ValueError):
+    """An error whose message is for the user: printed without a traceback."""
+
+    def render(self) -> str:
+        """The message to print."""
+        return str(self)
+
+
+class StageStop(UserFacingError):
+    """The stage cannot go on with a sound result (e.g. no model beats the baseline)."""
+
+
+class InputError(UserFacingError):
     """A problem with the user's input that stops the run before any output."""
 
     def __init__(self, title: str, problems: list[Problem]) -> None:
@@ -47,11 +59,11 @@ class InputError(ValueError):
         return "\n".join(lines)
 
 
-def find_input_error(exc: BaseException | None) -> InputError | None:
-    """Return the first :class:`InputError` in an exception's chain, if any."""
+def find_user_error(exc: BaseException | None) -> UserFacingError | None:
+    """Return the first :class:`UserFacingError` in an exception's chain, if any."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, InputError):
+        if isinstance(exc, UserFacingError):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__

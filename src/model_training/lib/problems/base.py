@@ -28,14 +28,31 @@ class ProblemType:
     """
 
     name: ClassVar[str]
+    task: ClassVar[str]
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         """The stage's baselines for this problem type (unfitted)."""
         raise NotImplementedError
 
-    def fit(self, estimator: Any, x: pl.DataFrame, y: np.ndarray) -> Any:
+    def default_candidates(self) -> list[str]:
+        """The candidate algorithms tried when the spec names none."""
+        from model_training.lib.models import available
+
+        return available(self.task)
+
+    def fit(
+        self,
+        estimator: Any,
+        x: pl.DataFrame,
+        y: np.ndarray,
+        fit_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         """Fit an estimator on training data and return it."""
-        return estimator.fit(x, y)
+        return estimator.fit(x, self.target(y), **(fit_kwargs or {}))
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        """The target as the estimators expect it."""
+        return y
 
     def predict(
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan

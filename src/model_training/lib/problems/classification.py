@@ -16,6 +16,8 @@ from model_training.lib.problems.base import ModelSpec, ProblemType
 
 
 class _Classification(ProblemType):
+    task = "classification"
+
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         return [
             ModelSpec(
@@ -57,11 +59,112 @@ class _Classification(ProblemType):
                 scores[:, j] = proba[:, i]
         return y_pred, scores
 
+    def finalize(
+        self,
+        pipeline: Any,
+        x: pl.DataFrame,
+        y: np.ndarray,
+        plan: ModelingPlan,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+        fit_kwargs: Any,
+        options: dict[str, Any],
+        seed: int,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Refit on all rows, calibrate if it helps, and pick the decision threshold.
+
+        Calibration and threshold are chosen on out-of-fold probabilities of the
+        same rows (see :mod:`model_training.lib.calibration`), never on test.
+        """
+        from model_training.lib.calibration import (
+            choose_calibration,
+            fit_calibrators,
+            truth_index,
+        )
+        from model_training.lib.cv_eval import out_of_fold
+        from model_training.lib.final_model import CalibratedModel
+        from model_training.lib.metrics import compute_metrics
+
+        predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
+        _, scores, rows, oof_seconds = out_of_fold(
+            pipeline, x, y, splits, predict, fit_kwargs
+        )
+        index = truth_index(y[rows], plan.classes)
+        settings = options.get("calibration") or {}
+        methods = (
+            list(settings.get("methods", ["sigmoid", "isotonic"]))
+            if settings.get("enabled", True)
+            else []
+        )
+        calibration = choose_calibration(
+            scores, index, methods, seed, int(settings.get("min_rows_isotonic", 500))
+        )
+        model = self.fit(pipeline, x, y, fit_kwargs(y))
+        if calibration["method"]:
+            calibrators = fit_calibrators(calibration["method"], scores, index)
+            model = CalibratedModel(
+                model, calibrators, list(plan.classes), calibration["method"]
+            )
+        oof_scores = calibration.pop("scores")
+        model, decision, threshold = self.decide(model, oof_scores, index, plan)
+        info: dict[str, Any] = {
+            "calibration": calibration,
+            "oof_seconds": round(oof_seconds, 3),
+        }
+        if threshold is not None:
+            info["threshold"] = threshold
+        info["oof_metrics"] = compute_metrics(
+            plan.spec.metric_names, y[rows], decision, oof_scores, plan.metric_context
+        )
+        return model, info
+
+    def decide(
+        self, model: Any, oof_scores: np.ndarray, index: np.ndarray, plan: ModelingPlan
+    ) -> tuple[Any, np.ndarray, dict[str, Any] | None]:
+        """Multiclass: the most probable class (no threshold)."""
+        return (
+            model,
+            np.asarray(plan.classes, dtype=object)[oof_scores.argmax(axis=1)],
+            None,
+        )
+
 
 class BinaryClassification(_Classification):
     """Two classes; the spec's ``positive_class`` is the class of interest."""
 
     name = "binary_classification"
+
+    def decide(
+        self, model: Any, oof_scores: np.ndarray, index: np.ndarray, plan: ModelingPlan
+    ) -> tuple[Any, np.ndarray, dict[str, Any] | None]:
+        """Wrap the model with the threshold that minimises expected cost (0.5 without costs)."""
+        from model_training.lib.calibration import choose_threshold
+        from model_training.lib.final_model import ThresholdedClassifier
+
+        cost = plan.metric_context["cost_matrix"]
+        threshold: dict[str, Any] = {
+            "threshold": 0.5,
+            "chosen_by": "default (no cost matrix)",
+        }
+        if cost is not None:
+            labels = [str(v) for v in cost["labels"]]
+            table = np.asarray(cost["costs"], dtype=float)
+            pos = labels.index(str(plan.positive_class))
+            neg = 1 - pos
+            threshold = choose_threshold(
+                oof_scores[:, 1], index == 1, table[neg, pos], table[pos, neg]
+            )
+            threshold["chosen_by"] = (
+                "minimum expected cost on out-of-fold probabilities"
+            )
+        wrapped = ThresholdedClassifier(
+            model, threshold["threshold"], plan.positive_class
+        )
+        decision = np.where(
+            oof_scores[:, 1] >= threshold["threshold"],
+            plan.positive_class,
+            plan.classes[0],
+        )
+        return wrapped, decision, threshold
 
 
 class MulticlassClassification(_Classification):

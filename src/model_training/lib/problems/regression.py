@@ -19,6 +19,7 @@ class Regression(ProblemType):
     """A numeric target."""
 
     name = "regression"
+    task = "regression"
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         return [
@@ -44,10 +45,43 @@ class Regression(ProblemType):
             ),
         ]
 
-    def fit(self, estimator: Any, x: pl.DataFrame, y: np.ndarray) -> Any:
-        return estimator.fit(x, y.astype(float))
+    def target(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=float)
 
     def predict(
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan
     ) -> tuple[np.ndarray, np.ndarray | None]:
         return np.asarray(model.predict(x), dtype=float), None
+
+    def finalize(
+        self,
+        pipeline: Any,
+        x: pl.DataFrame,
+        y: np.ndarray,
+        plan: ModelingPlan,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+        fit_kwargs: Any,
+        options: dict[str, Any],
+        seed: int,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Refit on all rows; keep out-of-fold residual quantiles for prediction intervals."""
+        from model_training.lib.cv_eval import out_of_fold
+        from model_training.lib.metrics import compute_metrics
+
+        predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
+        oof, _, rows, oof_seconds = out_of_fold(
+            pipeline, x, y, splits, predict, fit_kwargs
+        )
+        truth = self.target(y[rows])
+        residuals = np.abs(truth - oof)
+        model = self.fit(pipeline, x, y, fit_kwargs(y))
+        levels = (0.8, 0.9, 0.95)
+        return model, {
+            "oof_seconds": round(oof_seconds, 3),
+            "oof_metrics": compute_metrics(
+                plan.spec.metric_names, truth, oof, None, plan.metric_context
+            ),
+            "absolute_residual_quantiles": {
+                str(q): float(np.quantile(residuals, q)) for q in levels
+            },
+        }

@@ -1,0 +1,236 @@
+"""Stage step 3: train every candidate once, compare them on validation, shortlist.
+
+Each candidate is fitted on train with its default hyperparameters and scored on
+validation with every metric of the problem type, plus fit time, peak memory,
+single-row latency, batch throughput and serialized size. Candidates that do not
+beat the best baseline on the primary metric are flagged and excluded; the top
+``k`` of the rest go on to tuning.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.baseline import beats_baseline
+from model_training.lib.errors import StageStop
+from model_training.lib.frames import split_xy
+from model_training.lib.metrics import METRICS
+from model_training.lib.models import algorithm, build_pipeline, fit_params
+from model_training.lib.plan import ModelingPlan
+from model_training.lib.problems import get_problem
+from model_training.lib.profiling import (
+    measure,
+    predict_latency_ms,
+    serialized_size_mb,
+    throughput_rows_per_s,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def subsample(
+    x: pl.DataFrame, y: np.ndarray, rows: int, seed: int, stratify: bool
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """A seeded (stratified) subsample of ``rows`` rows."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(y))
+    keep, _ = train_test_split(
+        index, train_size=rows, random_state=seed, stratify=y if stratify else None
+    )
+    keep = np.sort(keep)
+    return x[keep], y[keep]
+
+
+def fixed_imbalance(plan: ModelingPlan, options: list[str]) -> str:
+    """The spec's imbalance strategy when it is fixed and the algorithm supports it, else none."""
+    wanted = plan.spec.imbalance
+    return wanted if wanted in options and wanted not in ("auto",) else "none"
+
+
+def candidate_names(plan: ModelingPlan) -> list[str]:
+    """The spec's ``algorithms``, or every candidate of the problem type."""
+    problem = get_problem(plan.spec.problem_type)
+    return list(plan.spec.algorithms or problem.default_candidates())
+
+
+def train_candidates(
+    plan: ModelingPlan,
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    baseline_results: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit, score and profile every candidate.
+
+    Args:
+        plan: the modeling plan.
+        train, validation: the splits.
+        baseline_results: the baseline pipeline's results (the bar to beat).
+        options: ``modeling`` parameters: ``defaults`` (hyperparameters per
+            algorithm), ``row_guard`` (rows per algorithm), ``latency_repeats``,
+            ``throughput_rows``.
+        seed: random seed.
+
+    Returns:
+        The comparison (one entry per candidate, failed ones with their error)
+        and the fitted candidates by name.
+    """
+    problem = get_problem(plan.spec.problem_type)
+    x_train, y_train = split_xy(train, plan)
+    x_valid, y_valid = split_xy(validation, plan)
+    primary = plan.spec.primary_metric
+    has_cost = plan.spec.cost_matrix is not None
+    entries, fitted = [], {}
+    for name in candidate_names(plan):
+        entry: dict[str, Any] = {"name": name, "kind": "candidate"}
+        try:
+            algo = algorithm(problem.task, name)
+            params = dict((options.get("defaults") or {}).get(name) or {})
+            imbalance = fixed_imbalance(plan, algo.imbalance_options(has_cost))
+            entry.update({"description": algo.description, "imbalance": imbalance})
+            guard = (options.get("row_guard") or {}).get(name, algo.row_guard)
+            x_fit, y_fit = x_train, y_train
+            if guard and len(y_train) > guard:
+                x_fit, y_fit = subsample(
+                    x_train, y_train, int(guard), seed, problem.task == "classification"
+                )
+                entry["subsampled_to"] = int(guard)
+                logger.warning(
+                    "Candidate %s: fitted on a %d-row subsample of %d training rows "
+                    "(its cost grows faster than linearly with rows; modeling.row_guard)",
+                    name,
+                    guard,
+                    len(y_train),
+                )
+            pipeline = build_pipeline(plan, algo, params, seed, imbalance=imbalance)
+            model, fit_seconds, peak_mb = measure(
+                lambda p=pipeline, x=x_fit, y=y_fit, i=imbalance: problem.fit(
+                    p, x, y, fit_params(plan, i, y)
+                )
+            )
+            metrics = problem.score(model, x_valid, y_valid, plan)
+            batch = pl.concat(
+                [x_valid]
+                * max(
+                    1, int(options.get("throughput_rows", 1000)) // max(len(x_valid), 1)
+                )
+            )
+            entry.update(
+                {
+                    "status": "ok",
+                    "params": {**params, "imbalance": imbalance},
+                    "metrics": metrics,
+                    "fit_time_s": round(fit_seconds, 4),
+                    "peak_memory_mb": round(peak_mb, 2),
+                    "latency_ms": predict_latency_ms(
+                        model.predict,
+                        x_valid[:1],
+                        int(options.get("latency_repeats", 30)),
+                    ),
+                    "throughput_rows_per_s": round(
+                        throughput_rows_per_s(model.predict, batch, len(batch)), 1
+                    ),
+                    "size_mb": round(serialized_size_mb(model), 4),
+                    "interpretability": algo.interpretability,
+                    "beats_baseline": beats_baseline(
+                        baseline_results, metrics[primary]
+                    ),
+                }
+            )
+            fitted[name] = model
+            logger.info(
+                "Candidate %-24s %s = %.4f  fit %.2f s  p95 %.2f ms%s",
+                name,
+                primary,
+                metrics[primary],
+                fit_seconds,
+                entry["latency_ms"]["p95"],
+                ""
+                if entry["beats_baseline"]
+                else "  (does not beat the best baseline)",
+            )
+        except Exception as exc:
+            entry.update(
+                {
+                    "status": "failed",
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(limit=3),
+                    "beats_baseline": False,
+                }
+            )
+            logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
+        entries.append(entry)
+    return _summarize(plan, entries, baseline_results), fitted
+
+
+def _summarize(
+    plan: ModelingPlan, entries: list[dict[str, Any]], baseline_results: dict[str, Any]
+) -> dict[str, Any]:
+    primary = plan.spec.primary_metric
+    better = METRICS[primary].greater_is_better
+    viable = [e for e in entries if e["status"] == "ok" and e["beats_baseline"]]
+    viable.sort(key=lambda e: e["metrics"][primary], reverse=better)
+    shortlist = [e["name"] for e in viable[: plan.spec.search.top_k]]
+    ranked = sorted(
+        (e for e in entries if e["status"] == "ok"),
+        key=lambda e: e["metrics"][primary],
+        reverse=better,
+    )
+    for rank, entry in enumerate(ranked, 1):
+        entry["rank"] = rank
+    return {
+        "epic_id": plan.spec.epic_id,
+        "evaluated_on": "validation",
+        "primary_metric": primary,
+        "greater_is_better": better,
+        "baseline": baseline_results["best"],
+        "models": entries,
+        "shortlist": shortlist,
+        "excluded": {
+            e["name"]: ("failed: " + e["error"])
+            if e["status"] == "failed"
+            else "does not beat the best baseline"
+            for e in entries
+            if e["name"] not in shortlist
+            and (e["status"] == "failed" or not e["beats_baseline"])
+        },
+        "summary": {
+            f"best_candidate_{primary}": ranked[0]["metrics"][primary]
+            if ranked
+            else None,
+            "n_candidates": len(entries),
+            "n_failed": sum(e["status"] == "failed" for e in entries),
+            "n_beating_baseline": len(viable),
+        },
+    }
+
+
+def require_shortlist(results: dict[str, Any]) -> list[str]:
+    """The shortlist, or stop the run plainly when no candidate beats the baseline."""
+    if results["shortlist"]:
+        return list(results["shortlist"])
+    baseline = results["baseline"]
+    lines = [
+        f"  - {e['name']}: "
+        + (
+            f"{results['primary_metric']} = {e['metrics'][results['primary_metric']]:.4f}"
+            if e["status"] == "ok"
+            else e["error"]
+        )
+        for e in results["models"]
+    ]
+    raise StageStop(
+        f"No candidate beats the best baseline '{baseline['name']}' "
+        f"({results['primary_metric']} = {baseline['value']:.4f}) on validation, so the run "
+        "stops before tuning:\n"
+        + "\n".join(lines)
+        + "\nLook at the features (data_quality.json) "
+        "and the candidates (candidates.json); a model that cannot beat the baseline should not ship."
+    )

@@ -1,0 +1,33 @@
+"""Nodes of the modeling pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from model_training.lib.candidates import require_shortlist, train_candidates
+from model_training.lib.plan import load_plan
+
+
+def train_candidate_models(
+    plan: dict[str, Any],
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    baseline_results: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit every candidate on train; score and profile it on validation.
+
+    Returns:
+        The comparison table (candidates.json) and the fitted candidates.
+    """
+    return train_candidates(
+        load_plan(plan), train, validation, baseline_results, options, seed
+    )
+
+
+def shortlist_candidates(candidate_results: dict[str, Any]) -> list[str]:
+    """The top candidates that beat the best baseline; stops the run if there are none."""
+    return require_shortlist(candidate_results)

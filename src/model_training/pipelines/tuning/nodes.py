@@ -1,0 +1,58 @@
+"""Nodes of the tuning pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from model_training.lib.plan import load_plan
+from model_training.lib.selection import fit_final, select_model
+from model_training.lib.tuning import tune_models
+
+
+def tune_hyperparameters(
+    plan: dict[str, Any],
+    train: pl.DataFrame,
+    shortlist: list[str],
+    modeling: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Optuna search with cross-validation on train for each shortlisted model (tuning.json)."""
+    return tune_models(
+        load_plan(plan), train, shortlist, modeling.get("defaults") or {}, options, seed
+    )
+
+
+def select_final_model(
+    plan: dict[str, Any],
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    tuning_results: dict[str, Any],
+    modeling: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Refit each tuned configuration on train and choose the best on validation."""
+    return select_model(
+        load_plan(plan),
+        train,
+        validation,
+        tuning_results,
+        modeling.get("defaults") or {},
+        options,
+        seed,
+    )
+
+
+def fit_final_model(
+    plan: dict[str, Any],
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    model_selection: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Refit the chosen configuration on train + validation; calibrate; choose the threshold."""
+    return fit_final(load_plan(plan), train, validation, model_selection, options, seed)
