@@ -65,6 +65,46 @@ def make_frame(n: int = 120, seed: int = 0) -> pl.DataFrame:
     )
 
 
+def make_xor_frame(n: int = 300, seed: int = 0) -> pl.DataFrame:
+    """A binary problem no linear model can solve (an XOR of two features), 10 % label noise."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n), rng.random(n)
+    flip = rng.random(n) < 0.1
+    positive = ((a > 0.5) ^ (b > 0.5)) ^ flip
+    return pl.DataFrame(
+        {
+            "row_id": np.arange(1, n + 1),
+            "a": a.round(4),
+            "b": b.round(4),
+            "noise": rng.normal(size=n).round(4),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "label": np.where(positive, "yes", "no"),
+        }
+    )
+
+
+@pytest.fixture
+def xor_setup():
+    """Splits, schema, spec and plan of :func:`make_xor_frame`."""
+    from model_training.lib.plan import build_plan
+
+    frame = make_xor_frame()
+    parts = split_frame(frame, seed=0, stratify="label")
+    schema = infer_schema(frame, "xor", target="label", roles={"row_id": "identifier"})
+    spec = ModelingSpec(
+        epic_id="xor",
+        problem_type="binary_classification",
+        target="label",
+        positive_class="yes",
+        primary_metric="roc_auc",
+        id_columns=["row_id"],
+        cost_matrix={"labels": ["no", "yes"], "costs": [[0, 1], [3, 0]]},
+        cross_validation={"n_splits": 3},
+        search={"n_trials": 3, "timeout_s": 60, "top_k": 2},
+    )
+    return parts, schema, spec, build_plan(spec, schema, parts["train"])
+
+
 @pytest.fixture
 def frames() -> dict[str, pl.DataFrame]:
     """Train/validation/test splits of :func:`make_frame`."""

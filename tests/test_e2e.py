@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from model_training.epics import cli as epic_cli
-from tests.conftest import copy_project, kedro
+from tests.conftest import copy_project, kedro, make_xor_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +31,15 @@ def query(project, sql):
 
 @pytest.fixture(scope="module")
 def credit_project(tmp_path_factory):
-    """A copy of the project with a tiny credit_risk epic, run once with --env test."""
+    """A copy of the project with a tiny credit_risk epic, its first two pipelines run with --env test.
+
+    (On 60 rows per split, whether a candidate beats the logistic-regression
+    baseline is luck; the full run is tested on the XOR epic below.)
+    """
     project = copy_project(tmp_path_factory.mktemp("credit"), credit_rows=60)
-    result = kedro(project, "run", "--env", "test")
+    result = kedro(
+        project, "run", "--env", "test", "--pipelines", "data_validation,baseline"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return project
 
@@ -76,7 +82,7 @@ def test_one_mlflow_run_with_tags_params_and_child_runs(credit_project):
         query(credit_project, f"select key, value from tags where run_uuid='{parent}'")
     )
     assert tags["epic_id"] == "credit_risk"
-    assert tags["pipeline"] == "__default__"
+    assert tags["pipeline"] == "baseline+data_validation"
     assert tags["stage"] == "model_training"
     assert tags["kedro_env"] == "test"
     params = dict(
@@ -114,7 +120,14 @@ def test_bad_input_stops_with_one_message_and_keeps_outputs(credit_project):
     good = spec.read_text()
     spec.write_text(good.replace("target: credit_risk", "target: credit_rsk"))
     try:
-        result = kedro(credit_project, "run", "--env", "test")
+        result = kedro(
+            credit_project,
+            "run",
+            "--env",
+            "test",
+            "--pipelines",
+            "data_validation,baseline",
+        )
     finally:
         spec.write_text(good)
     assert result.returncode == 1
@@ -149,7 +162,16 @@ def test_missing_feature_file_names_the_file(credit_project):
 def test_second_epic_from_scikit_learn(tmp_path):
     project = copy_project(tmp_path)
     assert epic_cli.main(["--root", str(project), "sklearn", "diabetes"]) == 0
-    result = kedro(project, "run", "--env", "test", "--params", "epic_id=diabetes")
+    result = kedro(
+        project,
+        "run",
+        "--env",
+        "test",
+        "--params",
+        "epic_id=diabetes",
+        "--pipelines",
+        "data_validation,baseline",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for path in outputs(project, "diabetes"):
         assert path.is_file(), path
@@ -164,3 +186,110 @@ def test_second_epic_from_scikit_learn(tmp_path):
     assert baselines["best"]["name"] == "linear_regression"
     names = [n for (n,) in query(project, "select name from experiments")]
     assert "diabetes_model_training" in names
+
+
+@pytest.fixture(scope="module")
+def xor_project(tmp_path_factory):
+    """A new epic from a CSV (an XOR problem trees solve and linear models cannot), run in full."""
+    project = copy_project(tmp_path_factory.mktemp("xor"))
+    source = project / "xor.csv"
+    make_xor_frame(400, seed=1).write_csv(source)
+    args = [
+        "--root",
+        str(project),
+        "from-csv",
+        "--epic-id",
+        "xor",
+        "--csv",
+        str(source),
+        "--target",
+        "label",
+        "--problem-type",
+        "binary_classification",
+        "--id-column",
+        "row_id",
+    ]
+    assert epic_cli.main(args) == 0
+    spec = project / "docs/objectives/user_stories/xor/modeling_spec.yml"
+    spec.write_text(
+        spec.read_text()
+        + "cost_matrix: {labels: ['no', 'yes'], costs: [[0, 1], [3, 0]]}\n"
+        "algorithms: [logistic_regression, random_forest, hist_gradient_boosting]\n"
+        "search: {top_k: 2}\n"
+    )
+    result = kedro(project, "run", "--env", "test", "--params", "epic_id=xor")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return project
+
+
+def test_full_run_writes_modeling_and_tuning_outputs(xor_project):
+    metrics = xor_project / "results/metrics/xor"
+    candidates = json.loads((metrics / "candidates.json").read_text())
+    assert (
+        "logistic_regression" in candidates["excluded"]
+    )  # cannot beat the linear baseline on an XOR
+    assert 1 <= len(candidates["shortlist"]) <= 2
+    tuning = json.loads((metrics / "tuning.json").read_text())
+    assert tuning["elapsed_s"] <= 20 * 1.1 + 5
+    for model in tuning["models"]:
+        assert model["n_trials"] <= 3  # conf/test caps the spec's 30 trials
+    info = json.loads((metrics / "final_model.json").read_text())
+    assert info["refit_on"] == "train+validation"
+    assert "threshold" in info and "calibration" in info
+    import joblib
+
+    model = joblib.load(xor_project / "data/6_models/xor/final_model.joblib")
+    test = __import__("polars").read_csv(
+        xor_project / "data/4_processed/xor/features/test_features.csv"
+    )
+    predicted = model.predict(test.drop("label", "row_id"))
+    assert set(predicted) <= {"yes", "no"}
+    assert (predicted == test["label"].to_numpy()).mean() > 0.7
+
+
+def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):
+    runs = dict(query(xor_project, "select run_uuid, name from runs"))
+    parent_of = dict(
+        query(
+            xor_project,
+            "select run_uuid, value from tags where key='mlflow.parentRunId'",
+        )
+    )
+    names = {runs[r] for r in runs}
+    assert {"logistic_regression", "random_forest", "hist_gradient_boosting"} <= names
+    tuning_runs = [r for r in runs if runs[r].endswith("_tuning")]
+    assert tuning_runs
+    trials = [r for r in runs if "_trial_" in runs[r]]
+    assert trials and all(parent_of[t] in tuning_runs for t in trials)
+    metrics = {
+        k
+        for (k,) in query(
+            xor_project, f"select key from metrics where run_uuid='{trials[0]}'"
+        )
+    }
+    assert "fold_scores.fold_0" in metrics
+    assert list((xor_project / "mlruns").rglob("model.joblib")), (
+        "candidate models are child-run artifacts"
+    )
+
+
+def test_rerun_resumes_the_persisted_study(xor_project):
+    before = json.loads((xor_project / "results/metrics/xor/tuning.json").read_text())
+    result = kedro(
+        xor_project,
+        "run",
+        "--env",
+        "test",
+        "--params",
+        "epic_id=xor",
+        "--pipelines",
+        "tuning",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = json.loads((xor_project / "results/metrics/xor/tuning.json").read_text())
+    for old, new in zip(before["models"], after["models"], strict=True):
+        assert new["study_name"] == old["study_name"]
+        assert (
+            new["n_trials"] == old["n_trials"]
+        )  # the trial budget was spent: nothing re-run
+        assert new["params"] == old["params"]

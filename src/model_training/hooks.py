@@ -101,7 +101,7 @@ class TrackingHook:
             return
         params = run_params.get("runtime_params") or {}
         epic = params.get("epic_id") or catalog.load("params:epic_id")
-        names = run_params.get("pipeline_names") or ["__default__"]
+        names = sorted(run_params.get("pipeline_names") or ["__default__"])
         tags = {
             "epic_id": str(epic),
             "pipeline": "+".join(names),

@@ -126,7 +126,7 @@ def make_selector(
 
     if classification:
         base = LogisticRegression(
-            penalty="l1",
+            l1_ratio=1.0,
             solver="liblinear",
             C=float(options.get("l1_C", 0.5)),
             random_state=seed,

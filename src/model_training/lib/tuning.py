@@ -365,6 +365,12 @@ class _Objective:
         except _BudgetSpent:
             trial.set_user_attr("stopped", "wall-clock budget")
             raise optuna.TrialPruned from None
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            # Optuna records the trial as failed and goes on; keep the reason
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+            raise
         finally:
             trial.set_user_attr("fold_scores", [float(s) for s in scores])
         if any(math.isnan(s) for s in scores):
@@ -450,8 +456,8 @@ def _model_result(
             },
             "duration_s": t.duration.total_seconds() if t.duration else None,
         }
-        if "fail_reason" in t.system_attrs:
-            entry["error"] = t.system_attrs["fail_reason"]
+        if "error" in t.user_attrs:
+            entry["error"] = t.user_attrs["error"]
         if "stopped" in t.user_attrs:
             entry["stopped"] = t.user_attrs["stopped"]
         trials.append(entry)

@@ -1,0 +1,158 @@
+"""Candidate pipelines: every algorithm fits; imbalance and selection stay inside the folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_training.lib.cv import cv_splits
+from model_training.lib.cv_eval import fold_scores
+from model_training.lib.feature_selection import KINDS, CorrelationFilter
+from model_training.lib.frames import split_xy
+from model_training.lib.models import algorithm, available, build_pipeline, fit_params
+from model_training.lib.plan import build_plan
+from model_training.lib.problems import get_problem
+from model_training.lib.spec import ModelingSpec
+
+SMALL = {
+    "random_forest": {"n_estimators": 20},
+    "catboost": {"iterations": 20, "depth": 3},
+    "hist_gradient_boosting": {"max_iter": 20},
+    "mlp": {"hidden_layer_sizes": "8", "max_iter": 200},
+}
+
+
+@pytest.mark.parametrize("name", available("classification"))
+def test_every_classifier_fits_and_predicts(name, xor_setup):
+    parts, _, _, plan = xor_setup
+    x, y = split_xy(parts["train"], plan)
+    model = build_pipeline(
+        plan, algorithm("classification", name), SMALL.get(name, {}), 0
+    ).fit(x, y)
+    x_valid, _ = split_xy(parts["validation"], plan)
+    proba = model.predict_proba(x_valid)
+    assert proba.shape == (x_valid.height, 2)
+    assert np.allclose(proba.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("name", available("regression"))
+def test_every_regressor_fits_and_predicts(name, frames, schema):
+    spec = ModelingSpec(
+        epic_id="tiny",
+        problem_type="regression",
+        target="amount",
+        primary_metric="rmse",
+        id_columns=["row_id", "label"],
+    )
+    plan = build_plan(
+        spec,
+        schema.model_copy(
+            update={
+                "columns": [
+                    c.model_copy(
+                        update={"role": "target" if c.name == "amount" else c.role}
+                    )
+                    for c in schema.columns
+                ]
+            }
+        ),
+        frames["train"],
+    )
+    x, y = split_xy(frames["train"], plan)
+    model = build_pipeline(
+        plan, algorithm("regression", name), SMALL.get(name, {}), 0
+    ).fit(x, y.astype(float))
+    assert model.predict(x).shape == (x.height,)
+
+
+def test_resampler_only_sees_training_fold_rows(xor_setup, monkeypatch):
+    """SMOTE inside the pipeline gets exactly the training rows of each fold, never validation rows."""
+    from imblearn.over_sampling import SMOTE
+
+    parts, _, _, plan = xor_setup
+    x, y = split_xy(parts["train"], plan)
+    seen: list[np.ndarray] = []
+    original = SMOTE.fit_resample
+
+    def spy(self, features, target):
+        seen.append(np.asarray(features)[:, :2].copy())  # a and b, scaled
+        return original(self, features, target)
+
+    monkeypatch.setattr(SMOTE, "fit_resample", spy)
+    splits = cv_splits(parts["train"], y, plan, seed=0)
+    pipeline = build_pipeline(
+        plan,
+        algorithm("classification", "logistic_regression"),
+        {},
+        0,
+        imbalance="smote",
+    )
+    problem = get_problem(plan.spec.problem_type)
+    fold_scores(
+        pipeline,
+        x,
+        y,
+        splits,
+        plan,
+        lambda m, r: problem.predict(m, r, plan),
+        lambda _y: {},
+    )
+    assert len(seen) == len(splits)
+    for (train_rows, valid_rows), rows in zip(splits, seen, strict=True):
+        assert rows.shape[0] == len(train_rows)  # no validation row reached the sampler
+        assert len(valid_rows) > 0
+
+
+def test_cost_sensitive_weights_follow_the_cost_matrix(xor_setup):
+    _, _, _, plan = xor_setup
+    y = np.array(["no", "yes", "yes", "no"])
+    weights = fit_params(plan, "cost_sensitive", y)["model__sample_weight"]
+    assert weights[1] / weights[0] == pytest.approx(
+        3.0
+    )  # a missed "yes" costs 3, a false alarm 1
+    assert fit_params(plan, "class_weight", y) == {}
+
+
+def test_imbalance_options_per_algorithm():
+    assert "smote" not in algorithm("classification", "catboost").imbalance_options(
+        True
+    )
+    assert "class_weight" not in algorithm("classification", "mlp").imbalance_options(
+        False
+    )
+    assert "balanced_rf" in algorithm(
+        "classification", "random_forest"
+    ).imbalance_options(False)
+    assert "cost_sensitive" not in algorithm(
+        "classification", "random_forest"
+    ).imbalance_options(False)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_feature_selection_kinds_fit_inside_the_pipeline(kind, xor_setup):
+    parts, _, _, plan = xor_setup
+    x, y = split_xy(parts["train"], plan)
+    model = build_pipeline(
+        plan,
+        algorithm("classification", "logistic_regression"),
+        {},
+        0,
+        feature_selection=kind,
+    )
+    model.fit(x, y)
+    assert ("select" in model.named_steps) == (kind != "none")
+
+
+def test_correlation_filter_drops_a_copy():
+    rng = np.random.default_rng(0)
+    a = rng.random(50)
+    x = np.column_stack([a, a * 2 + 1e-9, rng.random(50)])
+    kept = CorrelationFilter(0.95).fit(x).transform(x)
+    assert kept.shape == (50, 2)
+
+
+def test_unknown_algorithm_is_named():
+    with pytest.raises(
+        ValueError, match="unknown classification algorithm 'xgboost'; available: "
+    ):
+        algorithm("classification", "xgboost")

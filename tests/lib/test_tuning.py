@@ -1,0 +1,211 @@
+"""Optuna tuning: reproducible, within budget, resilient to failures, resumable."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from model_training.lib.tuning import grid_of, tune_models
+
+OPTIONS = {
+    "storage": None,
+    "pruner": {"n_startup_trials": 2, "n_warmup_steps": 1},
+    "search_spaces": {
+        "logistic_regression": {
+            "C": {"type": "float", "low": 0.01, "high": 10.0, "log": True}
+        },
+        "random_forest": {
+            "n_estimators": {"type": "int", "low": 10, "high": 30, "step": 10},
+            "max_depth": {"type": "int", "low": 2, "high": 6},
+        },
+    },
+}
+DEFAULTS = {"logistic_regression": {"C": 1.0}, "random_forest": {"n_estimators": 20}}
+
+
+def with_search(plan, **search):
+    spec = plan.spec.model_copy(
+        update={"search": plan.spec.search.model_copy(update=search)}
+    )
+    return plan.model_copy(update={"spec": spec})
+
+
+def test_same_seed_same_trials_and_best(xor_setup):
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=4)
+    first = tune_models(
+        plan, parts["train"], ["random_forest"], DEFAULTS, OPTIONS, seed=3
+    )
+    again = tune_models(
+        plan, parts["train"], ["random_forest"], DEFAULTS, OPTIONS, seed=3
+    )
+    a, b = first["models"][0], again["models"][0]
+    assert a["params"] == b["params"]
+    assert a["metrics"] == b["metrics"]
+    assert [t["params"] for t in a["children"]] == [t["params"] for t in b["children"]]
+    other = tune_models(
+        plan, parts["train"], ["random_forest"], DEFAULTS, OPTIONS, seed=4
+    )
+    assert [t["params"] for t in other["models"][0]["children"]] != [
+        t["params"] for t in a["children"]
+    ]
+
+
+def test_first_trial_is_the_default_and_best_is_no_worse(xor_setup):
+    parts, _, _, plan = xor_setup
+    result = tune_models(
+        with_search(plan, n_trials=5),
+        parts["train"],
+        ["random_forest"],
+        DEFAULTS,
+        OPTIONS,
+        0,
+    )
+    model = result["models"][0]
+    assert model["children"][0]["params"]["n_estimators"] == 20
+    assert model["metrics"]["cv_mean"] >= model["metrics"]["default_cv_mean"]
+    trial = model["children"][0]
+    assert set(trial["fold_scores"]) == {"fold_0", "fold_1", "fold_2"}
+    assert result["cross_validation"] == {
+        "strategy": "stratified_kfold",
+        "n_splits": 3,
+        "gap": 0,
+        "tuned_on": "train",
+        "n_rows": 180,
+    }
+    assert "imbalance" in trial["params"]  # imbalance: auto is searched
+
+
+def test_trial_budget_stops_the_search(xor_setup):
+    parts, _, _, plan = xor_setup
+    result = tune_models(
+        with_search(plan, n_trials=2),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        OPTIONS,
+        0,
+    )
+    assert result["models"][0]["n_trials"] == 2
+    capped = tune_models(
+        with_search(plan, n_trials=50),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        {**OPTIONS, "caps": {"n_trials": 3}},
+        0,
+    )
+    assert capped["models"][0]["n_trials"] == 3
+
+
+def test_time_budget_stops_the_search(xor_setup):
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=10_000, timeout_s=2.0)
+    start = time.monotonic()
+    result = tune_models(
+        plan,
+        parts["train"],
+        ["logistic_regression", "random_forest"],
+        DEFAULTS,
+        OPTIONS,
+        0,
+    )
+    elapsed = time.monotonic() - start
+    assert elapsed < 2.0 * 1.1 + 1.0  # the budget, plus at most one fold's time
+    assert all(m["n_complete"] >= 1 for m in result["models"])
+    assert 1 < result["models"][0]["n_trials"] < 10_000
+
+
+def test_a_failing_model_is_recorded_and_the_rest_go_on(xor_setup):
+    parts, _, _, plan = xor_setup
+    broken = {
+        **OPTIONS,
+        "search_spaces": {
+            **OPTIONS["search_spaces"],
+            "logistic_regression": {"C": {"type": "float", "low": -2.0, "high": -1.0}},
+        },
+    }
+    result = tune_models(
+        with_search(plan, n_trials=2),
+        parts["train"],
+        ["logistic_regression", "random_forest"],
+        DEFAULTS,
+        broken,
+        0,
+    )
+    failed, ok = result["models"]
+    assert failed["status"] == "failed" and failed["n_failed"] == 2
+    assert (
+        "InvalidParameterError" in failed["children"][0]["error"]
+        or "C" in failed["children"][0]["error"]
+    )
+    assert ok["status"] == "ok" and ok["n_complete"] >= 1
+
+
+def test_study_resumes_from_storage(xor_setup, tmp_path):
+    parts, _, _, plan = xor_setup
+    options = {**OPTIONS, "storage": f"sqlite:///{tmp_path}/studies/optuna.db"}
+    first = tune_models(
+        with_search(plan, n_trials=2),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        options,
+        0,
+    )
+    assert (tmp_path / "studies" / "optuna.db").is_file()
+    more = tune_models(
+        with_search(plan, n_trials=4),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        options,
+        0,
+    )
+    assert more["models"][0]["study_name"] == first["models"][0]["study_name"]
+    assert [t["params"] for t in more["models"][0]["children"][:2]] == [
+        t["params"] for t in first["models"][0]["children"]
+    ]
+    assert more["models"][0]["n_trials"] == 4  # two more, not four more
+    again = tune_models(
+        with_search(plan, n_trials=4),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        options,
+        0,
+    )
+    assert again["models"][0]["n_trials"] == 4  # budget already spent: nothing new
+
+
+@pytest.mark.parametrize("strategy", ["random", "grid"])
+def test_other_samplers(strategy, xor_setup):
+    parts, _, _, plan = xor_setup
+    result = tune_models(
+        with_search(plan, n_trials=3, strategy=strategy),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        OPTIONS,
+        0,
+    )
+    model = result["models"][0]
+    assert (
+        model["n_trials"] == 3 and model["n_complete"] >= 1 and model["n_failed"] == 0
+    )
+
+
+def test_grid_and_caps():
+    grid = grid_of(
+        {
+            "C": {"type": "float", "low": 0.1, "high": 10, "log": True},
+            "n": {"type": "int", "low": 1, "high": 4},
+            "k": {"type": "categorical", "choices": ["a", "b"]},
+            "g": {"type": "float", "low": 0, "high": 1, "grid": [0.2]},
+        },
+        3,
+    )
+    assert grid["C"] == pytest.approx([0.1, 1.0, 10.0])
+    assert grid["n"] == [1, 2, 4] or grid["n"] == [1, 3, 4] or len(grid["n"]) == 3
+    assert grid["k"] == ["a", "b"] and grid["g"] == [0.2]
