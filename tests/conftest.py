@@ -11,11 +11,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from kedro.framework.project import configure_project
 
 from model_training.lib.epic_builder import infer_schema, split_frame
 from model_training.lib.spec import FeatureSchema, ModelingSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# pipelines are discovered through the project's package, as `kedro run` does
+configure_project("model_training")
 CREDIT_FEATURES = PROJECT_ROOT / "data" / "4_processed" / "credit_risk" / "features"
 
 THRESHOLDS = {

@@ -142,7 +142,9 @@ def test_bad_input_stops_with_one_message_and_keeps_outputs(credit_project):
 
 
 def test_missing_feature_file_names_the_file(credit_project):
-    path = credit_project / "data/4_processed/credit_risk/features/test_features.csv"
+    path = (
+        credit_project / "data/4_processed/credit_risk/features/validation_features.csv"
+    )
     saved = path.read_bytes()
     path.unlink()
     try:
@@ -153,7 +155,7 @@ def test_missing_feature_file_names_the_file(credit_project):
         path.write_bytes(saved)
     assert result.returncode == 1
     assert (
-        "data/4_processed/credit_risk/features/test_features.csv: the file does not exist"
+        "data/4_processed/credit_risk/features/validation_features.csv: the file does not exist"
         in result.stderr
     )
     assert "Traceback" not in result.stderr
@@ -245,6 +247,29 @@ def test_full_run_writes_modeling_and_tuning_outputs(xor_project):
     predicted = model.predict(test.drop("label", "row_id"))
     assert set(predicted) <= {"yes", "no"}
     assert (predicted == test["label"].to_numpy()).mean() > 0.7
+
+
+def test_full_run_writes_the_evaluation(xor_project):
+    performance = json.loads(
+        (xor_project / "results/metrics/xor_model_performance.json").read_text()
+    )
+    assert performance["metrics"]["test"]["roc_auc"] > 0.7
+    assert "roc_auc" in performance["metrics"]["test_confidence_intervals"]
+    figures = {
+        p.stem for p in (xor_project / "reports/figures/xor/model").glob("*.png")
+    }
+    assert {
+        "roc_curve",
+        "confusion_matrix",
+        "shap_summary",
+        "business_impact",
+        "learning_curve",
+    } <= figures
+    logged = {k for (k,) in query(xor_project, "select distinct key from metrics")}
+    assert "test_roc_auc" in logged and "test_roc_auc_ci_low" in logged
+    assert list((xor_project / "mlruns").rglob("shap_summary.png")), (
+        "figures are run artifacts"
+    )
 
 
 def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):

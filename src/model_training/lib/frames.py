@@ -7,6 +7,8 @@ pandas for libraries that need them happen here and nowhere else.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 
@@ -32,3 +34,9 @@ def split_xy(
     target = plan.spec.target
     y = frame.get_column(target).to_numpy() if target else np.array([])
     return features, y
+
+
+def band_labels(edges: list[float]) -> list[str]:
+    """Names of the right-closed bands that ``edges`` cut: <=a, (a, b], ..., >z."""
+    middle = [f"({a:g}, {b:g}]" for a, b in itertools.pairwise(edges)]
+    return [f"<={edges[0]:g}", *middle, f">{edges[-1]:g}"]

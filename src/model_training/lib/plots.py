@@ -64,17 +64,17 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
     check = next(c for c in report["checks"] if c["name"] == "missing_values")
     nulls = check["details"]["null_counts"]
     sizes = {
-        "train": report["summary"]["train_size"],
-        "validation": report["summary"]["validation_size"],
-        "test": report["summary"]["test_size"],
+        split: report["summary"][f"{split}_size"]
+        for split in ("train", "validation", "test")
+        if f"{split}_size" in report["summary"]
     }
     height = max(3.0, 0.28 * len(columns) + 1.2)
     fig = Figure(figsize=(7.5, height), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(columns))
-    bar = 0.8 / 3
+    bar = 0.8 / max(len(sizes), 1)
     largest = 0.0
-    for i, split in enumerate(("train", "validation", "test")):
+    for i, split in enumerate(sizes):
         shares = [
             nulls.get(split, {}).get(c, 0) / max(sizes[split], 1) for c in columns
         ]

@@ -33,9 +33,10 @@ def configuration(
     }
 
 
-def _pipeline(
+def pipeline_for(
     plan: ModelingPlan, config: dict[str, Any], options: dict[str, Any], seed: int
 ) -> Any:
+    """The unfitted pipeline of a configuration (``{model, params, imbalance}``)."""
     problem = get_problem(plan.spec.problem_type)
     return build_pipeline(
         plan,
@@ -77,7 +78,7 @@ def select_model(
             )
             continue
         config = configuration(entry, defaults)
-        pipeline = _pipeline(plan, config, options, seed)
+        pipeline = pipeline_for(plan, config, options, seed)
         model = problem.fit(
             pipeline, x_train, y_train, fit_params(plan, config["imbalance"], y_train)
         )
@@ -131,7 +132,7 @@ def fit_final(
     )
     x, y = split_xy(combined, plan)
     config = selection["selected"]
-    pipeline = _pipeline(plan, config, options, seed)
+    pipeline = pipeline_for(plan, config, options, seed)
     splits = cv_splits(combined, y, plan, seed)
     start = time.perf_counter()
     model, decided = problem.finalize(

@@ -81,6 +81,7 @@ class _Context:
         thresholds: dict[str, Any],
     ) -> None:
         self.frames = frames
+        self.held_out = [s for s in frames if s != "train"]
         self.schema = schema
         self.spec = spec
         self.t = thresholds
@@ -295,7 +296,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                     "use one of: " + ", ".join(classes),
                 )
             )
-        for split in ("validation", "test"):
+        for split in ctx.held_out:
             unseen = sorted(set(counts[split]) - set(counts["train"]))
             if unseen:
                 problems.append(
@@ -476,7 +477,7 @@ def _unseen_categories(ctx: _Context) -> Check:
             .drop_nulls()
             .to_list()
         )
-        for split in ("validation", "test"):
+        for split in ctx.held_out:
             values = set(
                 ctx.frames[split]
                 .get_column(column)
@@ -491,12 +492,14 @@ def _unseen_categories(ctx: _Context) -> Check:
         return Check(
             "unseen_categories",
             "warn",
-            "categories in validation/test that training never saw: encoded as unknown",
+            f"categories in {'/'.join(ctx.held_out)} that training never saw: encoded as unknown",
             sorted(found),
             {"unseen": found},
         )
     return Check(
-        "unseen_categories", "pass", "every validation/test category occurs in train"
+        "unseen_categories",
+        "pass",
+        f"every {'/'.join(ctx.held_out)} category occurs in train",
     )
 
 
@@ -601,7 +604,7 @@ def _duplicates(ctx: _Context) -> Check:
             .join(train_rows, on=columns, how="semi", nulls_equal=True)
             .height
         )
-        for split in ("validation", "test")
+        for split in ctx.held_out
     }
     details = {"within_split_duplicated_rows": within, "rows_also_in_train": across}
     limit = float(ctx.t["cross_split_duplicate_fraction"])
@@ -843,14 +846,20 @@ def run_checks(
     schema: FeatureSchema,
     spec: ModelingSpec,
     thresholds: dict[str, Any],
+    *,
+    held_out_only: bool = False,
 ) -> list[Check]:
     """Run every data-quality check.
 
     Args:
-        frames: ``{"train": ..., "validation": ..., "test": ...}``.
+        frames: ``{"train": ..., "validation": ...}`` (data_validation) or
+            ``{"train": ..., "test": ...}`` (evaluation, ``held_out_only``).
         schema: the epic's feature schema.
         spec: the epic's modeling spec.
         thresholds: ``data_validation.thresholds`` from the parameters.
+        held_out_only: only the checks that compare a held-out split with
+            train (columns, types, target classes, missing and non-finite
+            values, time order, unseen categories, overlap with train).
 
     Returns:
         The checks in a fixed order. Checks that need columns the structural
@@ -867,17 +876,16 @@ def run_checks(
         checks.append(balance)
     if dtypes.status == "fail":
         return checks  # value checks on mistyped columns would only add noise
+    checks += [_missing(ctx), _non_finite(ctx), _temporal(ctx), _unseen_categories(ctx)]
+    if held_out_only:
+        return [*checks, _duplicates(ctx)]
     checks += [
-        _missing(ctx),
-        _non_finite(ctx),
-        _temporal(ctx),
-        _unseen_categories(ctx),
         _constant(ctx),
         _identifier_like(ctx),
         _cardinality(ctx),
         _duplicates(ctx),
     ]
-    if all(c.status != "fail" for c in checks):
+    if "validation" in frames and all(c.status != "fail" for c in checks):
         checks.append(_leakage(ctx))  # screening broken data would only add noise
     return checks
 
@@ -899,9 +907,7 @@ def summarize(
             "n_pass": statuses.count("pass"),
             "n_warn": statuses.count("warn"),
             "n_fail": statuses.count("fail"),
-            "train_size": frames["train"].height,
-            "validation_size": frames["validation"].height,
-            "test_size": frames["test"].height,
+            **{f"{split}_size": frame.height for split, frame in frames.items()},
             "n_features": n_features,
         },
         "dtypes": {

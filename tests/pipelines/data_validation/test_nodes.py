@@ -17,7 +17,6 @@ def run(frames, schema, spec, thresholds, epic="tiny"):
     return validate_data(
         frames["train"],
         frames["validation"],
-        frames["test"],
         schema,
         spec,
         epic,
@@ -31,7 +30,6 @@ def test_validate_data_returns_report_and_plan(frames, schema, spec, thresholds)
     assert report["summary_params"] == {
         "train_size": 72,
         "validation_size": 24,
-        "test_size": 24,
         "n_features": 3,
     }
     resolved = load_plan(plan)
@@ -63,9 +61,7 @@ def test_unimplemented_problem_type_is_blocking(frames, schema, spec, thresholds
 
 def test_plot_data_quality_draws_both_figures(frames, schema, spec, thresholds):
     report, plan = run(frames, schema, spec, thresholds)
-    figures = plot_data_quality(
-        report, plan, frames["train"], frames["validation"], frames["test"]
-    )
+    figures = plot_data_quality(report, plan, frames["train"], frames["validation"])
     assert set(figures) == {"target_distribution", "missing_values"}
     assert all(isinstance(f, Figure) for f in figures.values())
     labels = [t.get_text() for t in figures["missing_values"].axes[0].get_yticklabels()]

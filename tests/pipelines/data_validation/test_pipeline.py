@@ -14,7 +14,6 @@ def catalog(frames, schema, spec, thresholds) -> DataCatalog:
         {
             "train_features": MemoryDataset(frames["train"]),
             "validation_features": MemoryDataset(frames["validation"]),
-            "test_features": MemoryDataset(frames["test"]),
             "feature_schema": MemoryDataset(schema, copy_mode="assign"),
             "modeling_spec": MemoryDataset(spec, copy_mode="assign"),
             "params:epic_id": MemoryDataset("tiny"),

@@ -60,6 +60,45 @@ class ProblemType:
         """Return hard predictions and scores (None when the model has none)."""
         raise NotImplementedError
 
+    def finalize(
+        self,
+        pipeline: Any,
+        x: pl.DataFrame,
+        y: np.ndarray,
+        plan: ModelingPlan,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+        fit_kwargs: Any,
+        options: dict[str, Any],
+        seed: int,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Fit the final model on all given rows; return it and what was decided."""
+        raise NotImplementedError
+
+    def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
+        """The number the model is explained and plotted by (a probability or a prediction)."""
+        raise NotImplementedError
+
+    def details(
+        self,
+        y: np.ndarray,
+        y_pred: np.ndarray,
+        y_score: np.ndarray | None,
+        plan: ModelingPlan,
+        final_info: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The problem type's evaluation details on test (confusion matrix, residuals...)."""
+        raise NotImplementedError
+
+    def impact(
+        self, context: dict[str, Any], plan: ModelingPlan
+    ) -> dict[str, Any] | None:
+        """Business impact in cost terms, when the spec allows it; None otherwise."""
+        return None
+
+    def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
+        """The problem type's own evaluation figures."""
+        raise NotImplementedError
+
     def score(
         self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
     ) -> dict[str, float]:

@@ -117,6 +117,39 @@ class _Classification(ProblemType):
         )
         return model, info
 
+    def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
+        """Probability of the positive class (binary) or of the last class (multiclass)."""
+        _, scores = self.predict(model, x, plan)
+        return scores[:, -1]
+
+    def details(self, y, y_pred, y_score, plan, final_info):
+        from model_training.lib.evaluation import classification_details
+
+        return classification_details(y, y_pred, y_score, plan)
+
+    def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
+        from model_training.lib import eval_plots
+
+        details = context["details"]
+        test = context["test_metrics"]
+        threshold = (context["final_info"].get("threshold") or {}).get("threshold")
+        figures = {
+            "roc_curve": eval_plots.roc_curve(details, test, plan.positive_class),
+            "confusion_matrix": eval_plots.confusion_matrix(details, threshold),
+        }
+        if "precision_recall" in details.get("curves", {}):
+            figures["precision_recall_curve"] = eval_plots.precision_recall(
+                details, test, plan.positive_class
+            )
+        if "curve" in details.get("calibration", {}):
+            method = (context["final_info"].get("calibration") or {}).get("method")
+            figures["calibration_curve"] = eval_plots.calibration(details, method)
+        impact = context.get("impact")
+        if impact:
+            figures["threshold_cost_curve"] = eval_plots.threshold_cost(impact)
+            figures["business_impact"] = eval_plots.business_bars(impact)
+        return figures
+
     def decide(
         self, model: Any, oof_scores: np.ndarray, index: np.ndarray, plan: ModelingPlan
     ) -> tuple[Any, np.ndarray, dict[str, Any] | None]:
@@ -165,6 +198,24 @@ class BinaryClassification(_Classification):
             plan.classes[0],
         )
         return wrapped, decision, threshold
+
+    def impact(
+        self, context: dict[str, Any], plan: ModelingPlan
+    ) -> dict[str, Any] | None:
+        """Expected cost per 1,000 decisions against the baseline and trivial policies."""
+        from model_training.lib.business import binary_impact
+
+        if plan.metric_context["cost_matrix"] is None:
+            return None
+        return binary_impact(
+            context["y"],
+            context["y_score"][:, 1],
+            context["final_info"]["threshold"]["threshold"],
+            context.get("baseline_score"),
+            context.get("baseline_pred"),
+            context.get("baseline_name", "baseline"),
+            plan,
+        )
 
 
 class MulticlassClassification(_Classification):

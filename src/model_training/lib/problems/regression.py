@@ -53,6 +53,29 @@ class Regression(ProblemType):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         return np.asarray(model.predict(x), dtype=float), None
 
+    def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
+        return np.asarray(model.predict(x), dtype=float)
+
+    def details(self, y, y_pred, y_score, plan, final_info):
+        from model_training.lib.evaluation import regression_details
+
+        return regression_details(
+            y, y_pred, final_info.get("absolute_residual_quantiles")
+        )
+
+    def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
+        from model_training.lib import eval_plots
+
+        y = np.asarray(context["y"], dtype=float)
+        y_pred = np.asarray(context["y_pred"], dtype=float)
+        target = plan.spec.target or "target"
+        return {
+            "residuals": eval_plots.residuals(y, y_pred, target),
+            "actual_vs_predicted": eval_plots.actual_vs_predicted(
+                y, y_pred, target, context["test_metrics"].get("r2", float("nan"))
+            ),
+        }
+
     def finalize(
         self,
         pipeline: Any,

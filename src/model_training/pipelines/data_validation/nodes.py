@@ -21,21 +21,19 @@ logger = logging.getLogger(__name__)
 def validate_data(
     train: pl.DataFrame,
     validation: pl.DataFrame,
-    test: pl.DataFrame,
     feature_schema: FeatureSchema,
     modeling_spec: ModelingSpec,
     epic_id: str,
     options: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check the three splits against the schema and the spec.
+    """Check the training and validation splits against the schema and the spec.
 
-    The test split is read for structural checks only (columns, types, overlap
-    with train); nothing is fitted on it.
+    The test split is not read here: only the evaluation pipeline reads it, and
+    checks it against train (``check_test_split``) before scoring anything.
 
     Args:
         train: ``train_features``.
         validation: ``validation_features``.
-        test: ``test_features``.
         feature_schema: the epic's machine-readable feature documentation.
         modeling_spec: the epic's modeling spec.
         epic_id: the epic being run (must match the spec's ``epic_id``).
@@ -49,7 +47,7 @@ def validate_data(
         InputError: listing every blocking problem, with file, column and fix.
     """
     _check_identity(modeling_spec, feature_schema, epic_id)
-    frames = {"train": train, "validation": validation, "test": test}
+    frames = {"train": train, "validation": validation}
     checks = run_checks(frames, feature_schema, modeling_spec, options["thresholds"])
     raise_if_blocking(checks, epic_id)
     plan = build_plan(modeling_spec, feature_schema, train)
@@ -61,8 +59,7 @@ def validate_data(
         ),
     }
     report["summary_params"] = {
-        k: report["summary"][k]
-        for k in ("train_size", "validation_size", "test_size", "n_features")
+        k: report["summary"][k] for k in ("train_size", "validation_size", "n_features")
     }
     for check in report["checks"]:
         if check["status"] == "warn":
@@ -116,11 +113,10 @@ def plot_data_quality(
     plan: dict[str, Any],
     train: pl.DataFrame,
     validation: pl.DataFrame,
-    test: pl.DataFrame,
 ) -> dict[str, Figure]:
     """Draw the target distribution and the missing values per column and split."""
     resolved = load_plan(plan)
-    frames = {"train": train, "validation": validation, "test": test}
+    frames = {"train": train, "validation": validation}
     columns = list(train.columns)
     return {
         "target_distribution": plots.target_distribution(

@@ -19,7 +19,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "train_features",
                     "validation_features",
-                    "test_features",
                     "feature_schema",
                     "modeling_spec",
                     "params:epic_id",
@@ -36,7 +35,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "modeling_plan",
                     "train_features",
                     "validation_features",
-                    "test_features",
                 ],
                 outputs="data_quality_figures",
                 name="plot_data_quality",

@@ -1,0 +1,422 @@
+"""Evaluation figures (object API, no pyplot): one function per figure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from model_training.lib.plots import _short
+
+BLUE, ORANGE, GREEN, GREY, RED = "#1f77b4", "#ff7f0e", "#2ca02c", "#7f7f7f", "#d62728"
+
+
+def _figure(width: float = 6.4, height: float = 4.8) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def roc_curve(
+    details: dict[str, Any], test_metrics: dict[str, float], positive: Any
+) -> Figure:
+    fig, ax = _figure(5.6, 5.2)
+    curves = details["curves"]
+    if "roc" in curves:
+        auc = test_metrics.get("roc_auc", float("nan"))
+        ax.plot(
+            curves["roc"]["fpr"],
+            curves["roc"]["tpr"],
+            color=BLUE,
+            lw=2,
+            label=f"model (AUC {auc:.3f})",
+        )
+        ax.set_title(f"ROC curve on test (positive class '{positive}')")
+    else:
+        for name, curve in curves["roc_one_vs_rest"].items():
+            ax.plot(curve["fpr"], curve["tpr"], lw=1.8, label=_short(name))
+        ax.set_title(
+            f"ROC curves on test, one vs rest (macro AUC {test_metrics.get('roc_auc_ovr', float('nan')):.3f})"
+        )
+    ax.plot([0, 1], [0, 1], ls="--", color=GREY, label="random guess")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate (recall)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.legend(loc="lower right", frameon=False)
+    return fig
+
+
+def precision_recall(
+    details: dict[str, Any], test_metrics: dict[str, float], positive: Any
+) -> Figure:
+    fig, ax = _figure(5.6, 5.2)
+    curve = details["curves"]["precision_recall"]
+    ax.plot(
+        curve["recall"],
+        curve["precision"],
+        color=BLUE,
+        lw=2,
+        label=f"model (average precision {test_metrics.get('pr_auc', float('nan')):.3f})",
+    )
+    rate = details["curves"]["positive_rate"]
+    ax.axhline(rate, ls="--", color=GREY, label=f"random guess ({rate:.0%} positive)")
+    ax.set_xlabel(f"recall (share of actual '{positive}' caught)")
+    ax.set_ylabel(f"precision (share of flagged that are '{positive}')")
+    ax.set_title("Precision-recall curve on test")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper right", frameon=False)
+    return fig
+
+
+def confusion_matrix(details: dict[str, Any], threshold: float | None) -> Figure:
+    matrix = np.asarray(details["confusion_matrix"]["rows_actual_columns_predicted"])
+    labels = [_short(v, 18) for v in details["confusion_matrix"]["labels"]]
+    size = 3.2 + 0.6 * len(labels)
+    fig, ax = _figure(size + 1.0, size)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(
+                j,
+                i,
+                f"{matrix[i, j]}\n({shares[i, j]:.0%})",
+                ha="center",
+                va="center",
+                color="white" if shares[i, j] > 0.6 else "black",
+                fontsize=10,
+            )
+    ax.set_xticks(
+        range(len(labels)),
+        labels,
+        rotation=30 if len(labels) > 3 else 0,
+        ha="right" if len(labels) > 3 else "center",
+    )
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("actual class")
+    suffix = "" if threshold is None else f" (threshold {threshold:.2f})"
+    ax.set_title(f"Confusion matrix on test{suffix}")
+    fig.colorbar(image, ax=ax, label="share of the actual class", shrink=0.8)
+    return fig
+
+
+def calibration(details: dict[str, Any], method: str | None) -> Figure:
+    fig, ax = _figure(5.6, 5.2)
+    curve = details["calibration"]["curve"]
+    ece = details["calibration"]["expected_calibration_error"]
+    ax.plot([0, 1], [0, 1], ls="--", color=GREY, label="perfectly calibrated")
+    ax.plot(
+        curve["predicted"],
+        curve["observed"],
+        marker="o",
+        color=BLUE,
+        label=f"model (ECE {ece:.3f})",
+    )
+    ax.set_xlabel("mean predicted probability (bin)")
+    ax.set_ylabel("observed share positive (bin)")
+    ax.set_title(
+        "Calibration on test"
+        + (f" after {method} calibration" if method else " (uncalibrated)")
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", frameon=False)
+    return fig
+
+
+def threshold_cost(impact: dict[str, Any]) -> Figure:
+    fig, ax = _figure(6.8, 4.4)
+    curve = impact["threshold_cost_curve"]
+    ax.plot(
+        curve["threshold"],
+        curve["cost_per_1000"],
+        color=BLUE,
+        lw=2,
+        label="model on test",
+    )
+    t = impact["threshold"]
+    cost = impact["expected_cost_per_1000"]["model"]
+    ax.axvline(
+        t,
+        color=ORANGE,
+        ls="--",
+        label=f"chosen threshold {t:.2f} (on out-of-fold data)",
+    )
+    ax.axvline(
+        impact["bayes_threshold"],
+        color=GREY,
+        ls=":",
+        label=f"Bayes threshold {impact['bayes_threshold']:.2f}",
+    )
+    ax.scatter([t], [cost], color=ORANGE, zorder=3)
+    ax.set_xlabel("probability threshold for flagging")
+    ax.set_ylabel("expected cost per 1,000 decisions")
+    ax.set_title("Decision threshold versus expected cost (test)")
+    ax.set_xlim(0, 1)
+    ax.legend(frameon=False)
+    return fig
+
+
+def business_bars(impact: dict[str, Any]) -> Figure:
+    costs = impact["expected_cost_per_1000"]
+    order = sorted(costs, key=costs.get, reverse=True)
+    fig, ax = _figure(7.2, 0.7 * len(order) + 1.6)
+    colours = [BLUE if name == "model" else GREY for name in order]
+    bars = ax.barh(
+        [_short(n, 34) for n in order], [costs[n] for n in order], color=colours
+    )
+    ax.bar_label(bars, labels=[f"{costs[n]:,.0f}" for n in order], padding=3)
+    ax.set_xlabel("expected cost per 1,000 decisions (cost units, test)")
+    saving = impact.get("saving_per_1000_vs_baseline")
+    title = "Expected cost of decisions"
+    if saving is not None and saving >= 0:
+        title += f": the model saves {saving:,.0f} per 1,000 vs the best baseline"
+    elif saving is not None:
+        title += (
+            f": the model costs {-saving:,.0f} more per 1,000 than the best baseline"
+        )
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(0, max(costs.values()) * 1.18)
+    return fig
+
+
+def feature_importance(
+    permutation: dict[str, dict[str, float]],
+    native: dict[str, Any],
+    metric: str,
+    top: int = 20,
+) -> Figure:
+    names = list(permutation)[:top]
+    height = max(3.5, 0.32 * len(names) + 1.4)
+    fig = Figure(figsize=(10.5, height), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(names))
+    means = [permutation[n]["mean"] for n in names]
+    stds = [permutation[n]["std"] for n in names]
+    left.barh(y, means, xerr=stds, color=BLUE, capsize=2)
+    left.set_yticks(y, [_short(n, 30) for n in names])
+    left.invert_yaxis()
+    left.axvline(0, color=GREY, lw=0.8)
+    left.set_xlabel(f"drop in test {metric} when shuffled (mean ± std)")
+    left.xaxis.set_major_locator(MaxNLocator(5))
+    left.set_title("Permutation importance (test)")
+    values = native.get("values") or {}
+    right.barh(y, [values.get(n, 0.0) for n in names], color=GREEN)
+    right.set_xlabel(f"share of total ({native.get('kind') or 'not available'})")
+    right.set_title("Model's own importance")
+    fig.suptitle(f"Feature importance, top {len(names)}")
+    return fig
+
+
+def shap_summary(by_feature: Any, raw: Any, output_label: str, top: int = 15) -> Figure:
+    """A beeswarm: one row per feature, SHAP value on x, colour = feature value (numeric) or grey."""
+    order = by_feature.abs().mean().sort_values(ascending=False).index[:top]
+    fig, ax = _figure(8.0, max(3.5, 0.4 * len(order) + 1.4))
+    rng = np.random.default_rng(0)
+    for i, feature in enumerate(order):
+        values = by_feature[feature].to_numpy()
+        jitter = rng.uniform(-0.28, 0.28, len(values))
+        column = raw.get_column(feature)
+        if column.dtype.is_numeric():
+            colours = column.cast(float).to_numpy()
+            lo, hi = (
+                np.nanpercentile(colours, [5, 95])
+                if np.isfinite(colours).any()
+                else (0, 1)
+            )
+            norm = np.clip((colours - lo) / ((hi - lo) or 1), 0, 1)
+            points = ax.scatter(
+                values, i + jitter, c=norm, cmap="coolwarm", s=9, vmin=0, vmax=1
+            )
+        else:
+            ax.scatter(values, i + jitter, color=GREY, s=9)
+    ax.set_yticks(range(len(order)), [_short(f, 30) for f in order])
+    ax.invert_yaxis()
+    ax.axvline(0, color=GREY, lw=0.8)
+    ax.set_xlabel(f"SHAP value (contribution toward {output_label})")
+    ax.set_title(
+        "SHAP summary (test rows); colour: feature value low (blue) to high (red), grey: categorical"
+    )
+    if "points" in locals():
+        fig.colorbar(points, ax=ax, label="feature value (scaled)", shrink=0.6)
+    ax.title.set_fontsize(9)
+    return fig
+
+
+def shap_dependence(
+    feature: str, by_feature: Any, raw: Any, output_label: str
+) -> Figure:
+    fig, ax = _figure(6.4, 4.4)
+    column = raw.get_column(feature)
+    values = by_feature[feature].to_numpy()
+    if column.dtype.is_numeric():
+        ax.scatter(column.cast(float).to_numpy(), values, s=12, color=BLUE, alpha=0.7)
+        ax.set_xlabel(feature)
+    else:
+        categories = sorted(set(column.cast(str).fill_null("missing").to_list()))
+        index = {c: i for i, c in enumerate(categories)}
+        xs = np.array(
+            [index[c] for c in column.cast(str).fill_null("missing").to_list()]
+        )
+        jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(xs))
+        ax.scatter(xs + jitter, values, s=12, color=BLUE, alpha=0.7)
+        ax.set_xticks(
+            range(len(categories)),
+            [_short(c, 22) for c in categories],
+            rotation=30,
+            ha="right",
+        )
+        ax.set_xlabel(feature)
+    ax.axhline(0, color=GREY, lw=0.8)
+    ax.set_ylabel(f"SHAP value (toward {output_label})")
+    ax.set_title(f"SHAP dependence: {feature}")
+    return fig
+
+
+def partial_dependence(pdp: dict[str, Any], output_label: str) -> Figure:
+    n = len(pdp)
+    fig = Figure(figsize=(4.2 * max(n, 1), 4.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(n, 1)))
+    for ax, (feature, curve) in zip(axes, pdp.items(), strict=False):
+        if curve["kind"] == "numeric":
+            ax.plot(curve["grid"], curve["average_output"], marker="o", color=BLUE)
+        else:
+            ax.bar(range(len(curve["grid"])), curve["average_output"], color=BLUE)
+            ax.set_xticks(
+                range(len(curve["grid"])),
+                [_short(g, 16) for g in curve["grid"]],
+                rotation=35,
+                ha="right",
+            )
+        ax.set_xlabel(feature)
+        ax.set_ylabel(output_label)
+    fig.suptitle("Partial dependence of the top features (test rows)")
+    return fig
+
+
+def learning_curve(curve: dict[str, Any]) -> Figure:
+    fig, ax = _figure(6.6, 4.6)
+    points = curve["points"]
+    sizes = [p["train_size"] for p in points]
+    for key, colour, label in (
+        ("train", BLUE, "training score"),
+        ("validation", ORANGE, "cross-validation score"),
+    ):
+        mean = np.array([p[f"{key}_mean"] for p in points])
+        std = np.array([p[f"{key}_std"] for p in points])
+        ax.plot(sizes, mean, marker="o", color=colour, label=label)
+        ax.fill_between(sizes, mean - std, mean + std, color=colour, alpha=0.15)
+    ax.set_xlabel("training rows")
+    ax.set_ylabel(curve["metric"])
+    ax.set_title("Learning curve of the final configuration")
+    ax.legend(frameon=False)
+    fig.text(
+        0.01, 0.005, _short(curve.get("verdict", ""), 140), fontsize=7.5, color=GREY
+    )
+    return fig
+
+
+def fairness(name: str, entry: dict[str, Any], regression: bool) -> Figure:
+    groups = list(entry["groups"])
+    keys = (
+        ["mean_absolute_error"]
+        if regression
+        else [
+            k
+            for k in (
+                "selection_rate",
+                "true_positive_rate",
+                "false_positive_rate",
+                "precision",
+                "accuracy",
+            )
+            if k in next(iter(entry["groups"].values()))
+        ]
+    )
+    fig, ax = _figure(max(6.4, 1.6 * len(groups) + 2.5), 4.6)
+    width = 0.8 / len(keys)
+    x = np.arange(len(groups))
+    for i, key in enumerate(keys):
+        values = [entry["groups"][g].get(key, np.nan) for g in groups]
+        ax.bar(x + i * width, values, width, label=key.replace("_", " "))
+    ax.set_xticks(
+        x + width * (len(keys) - 1) / 2,
+        [f"{_short(g, 18)}\n(n={entry['groups'][g]['size']})" for g in groups],
+    )
+    ax.set_ylabel("MAE" if regression else "rate")
+    if not regression:
+        ax.set_ylim(0, 1.05)
+    title = f"Fairness by {name} (test)"
+    if "demographic_parity_ratio" in entry and np.isfinite(
+        entry["demographic_parity_ratio"] or np.nan
+    ):
+        title += f": selection-rate ratio {entry['demographic_parity_ratio']:.2f}"
+    ax.set_title(title)
+    ax.legend(
+        frameon=False,
+        fontsize=8,
+        ncols=min(len(keys), 3),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+    )
+    return fig
+
+
+def waterfall(explanation: dict[str, Any], output_label: str) -> Figure:
+    contributions = explanation["contributions"]
+    labels = [
+        f"{_short(c['feature'], 26)} = {_short(c['value'], 18)}" for c in contributions
+    ]
+    values = [c["shap"] for c in contributions]
+    if abs(explanation["other_features_shap"]) > 0:
+        labels.append("all other features")
+        values.append(explanation["other_features_shap"])
+    fig, ax = _figure(8.0, 0.42 * len(values) + 1.8)
+    y = np.arange(len(values))
+    ax.barh(y, values, color=[RED if v > 0 else BLUE for v in values])
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.axvline(0, color=GREY, lw=0.8)
+    ax.set_xlabel(
+        f"SHAP contribution toward {output_label} (base value {explanation['base_value']:.2f})"
+    )
+    ax.set_title(
+        f"Why test row {explanation['test_row']} ({explanation['reason'].replace('_', ' ')}): "
+        f"output {explanation['model_output']:.2f}, actual {explanation['actual']}",
+        fontsize=10,
+    )
+    return fig
+
+
+def residuals(y: np.ndarray, y_pred: np.ndarray, target: str) -> Figure:
+    fig = Figure(figsize=(10.5, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    res = y - y_pred
+    left.scatter(y_pred, res, s=12, color=BLUE, alpha=0.7)
+    left.axhline(0, color=GREY, lw=0.8)
+    left.set_xlabel(f"predicted {target}")
+    left.set_ylabel("residual (actual - predicted)")
+    left.set_title("Residuals versus prediction (test)")
+    right.hist(res, bins=30, color=BLUE, alpha=0.8)
+    right.set_xlabel("residual")
+    right.set_ylabel("test rows")
+    right.set_title("Distribution of residuals")
+    return fig
+
+
+def actual_vs_predicted(
+    y: np.ndarray, y_pred: np.ndarray, target: str, r2: float
+) -> Figure:
+    fig, ax = _figure(5.6, 5.4)
+    ax.scatter(y, y_pred, s=12, color=BLUE, alpha=0.7)
+    lo, hi = float(min(y.min(), y_pred.min())), float(max(y.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], ls="--", color=GREY, label="perfect prediction")
+    ax.set_xlabel(f"actual {target}")
+    ax.set_ylabel(f"predicted {target}")
+    ax.set_title(f"Actual versus predicted on test (R² {r2:.3f})")
+    ax.legend(frameon=False)
+    return fig

@@ -1,0 +1,169 @@
+"""Stage step 6: honest metrics on the held-out test split, with confidence intervals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from model_training.lib.calibration import expected_calibration_error, truth_index
+from model_training.lib.metrics import compute_metrics
+from model_training.lib.plan import ModelingPlan
+
+
+def bootstrap_ci(
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+    n_boot: int,
+    seed: int,
+    level: float = 0.95,
+) -> dict[str, dict[str, float]]:
+    """Percentile bootstrap confidence intervals of metrics over test rows."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(n_boot):
+        rows = rng.integers(0, n, n)
+        values = compute_metrics(
+            names,
+            y[rows],
+            y_pred[rows],
+            None if y_score is None else y_score[rows],
+            plan.metric_context,
+        )
+        for name, value in values.items():
+            if np.isfinite(value):
+                samples[name].append(value)
+    alpha = (1 - level) / 2
+    out = {}
+    for name, values in samples.items():
+        if len(values) < max(10, n_boot // 2):
+            continue
+        out[name] = {
+            "low": float(np.quantile(values, alpha)),
+            "high": float(np.quantile(values, 1 - alpha)),
+            "level": level,
+            "n_boot": len(values),
+        }
+    return out
+
+
+def classification_details(
+    y: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray | None, plan: ModelingPlan
+) -> dict[str, Any]:
+    """Confusion matrix, per-class report, calibration and curve points."""
+    labels = list(plan.classes or [])
+    names = [str(c) for c in labels]
+    matrix = skm.confusion_matrix(
+        np.asarray(y, dtype=object), np.asarray(y_pred, dtype=object), labels=labels
+    )
+    report = skm.classification_report(
+        y, y_pred, labels=labels, target_names=names, output_dict=True, zero_division=0
+    )
+    out: dict[str, Any] = {
+        "confusion_matrix": {
+            "labels": names,
+            "rows_actual_columns_predicted": matrix.tolist(),
+        },
+        "classification_report": report,
+    }
+    if y_score is None:
+        return out
+    index = truth_index(y, labels)
+    binary = len(labels) == 2
+    out["calibration"] = {
+        "expected_calibration_error": expected_calibration_error(
+            index == 1 if binary else index, y_score
+        ),
+    }
+    if binary:
+        truth = (index == 1).astype(int)
+        positive = y_score[:, 1]
+        prob_true, prob_pred = _calibration_curve(truth, positive)
+        fpr, tpr, _ = skm.roc_curve(truth, positive)
+        precision, recall, _ = skm.precision_recall_curve(truth, positive)
+        out["calibration"]["curve"] = {"predicted": prob_pred, "observed": prob_true}
+        out["curves"] = {
+            "roc": {"fpr": _thin(fpr), "tpr": _thin(tpr)},
+            "precision_recall": {
+                "recall": _thin(recall),
+                "precision": _thin(precision),
+            },
+            "positive_rate": float(truth.mean()),
+        }
+    else:
+        out["curves"] = {"roc_one_vs_rest": {}}
+        for j, name in enumerate(names):
+            truth = (index == j).astype(int)
+            if 0 < truth.sum() < len(truth):
+                fpr, tpr, _ = skm.roc_curve(truth, y_score[:, j])
+                out["curves"]["roc_one_vs_rest"][name] = {
+                    "fpr": _thin(fpr),
+                    "tpr": _thin(tpr),
+                }
+    return out
+
+
+def _calibration_curve(
+    truth: np.ndarray, scores: np.ndarray, n_bins: int = 10
+) -> tuple[list, list]:
+    edges = np.linspace(0, 1, n_bins + 1)
+    bins = np.clip(np.digitize(scores, edges[1:-1], right=True), 0, n_bins - 1)
+    observed, predicted = [], []
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.sum() >= 3:
+            observed.append(float(truth[mask].mean()))
+            predicted.append(float(scores[mask].mean()))
+    return observed, predicted
+
+
+def _thin(values: np.ndarray, limit: int = 300) -> list[float]:
+    values = np.asarray(values, dtype=float)
+    if len(values) <= limit:
+        return values.tolist()
+    keep = np.unique(np.linspace(0, len(values) - 1, limit).round().astype(int))
+    return values[keep].tolist()
+
+
+def regression_details(
+    y: np.ndarray, y_pred: np.ndarray, residual_quantiles: dict[str, float] | None
+) -> dict[str, Any]:
+    """Residual analysis and split-conformal prediction-interval coverage.
+
+    Intervals are ``prediction ± q``, with ``q`` the quantile of out-of-fold
+    absolute residuals at each level (from the final refit); coverage is the
+    share of test targets inside.
+    """
+    y = np.asarray(y, dtype=float)
+    residuals = y - np.asarray(y_pred, dtype=float)
+    out: dict[str, Any] = {
+        "residuals": {
+            "mean": float(residuals.mean()),
+            "std": float(residuals.std()),
+            "skew": float(
+                ((residuals - residuals.mean()) ** 3).mean()
+                / (residuals.std() ** 3 or 1)
+            ),
+            "quantiles": {
+                str(q): float(np.quantile(residuals, q))
+                for q in (0.05, 0.25, 0.5, 0.75, 0.95)
+            },
+            "correlation_with_prediction": float(np.corrcoef(y_pred, residuals)[0, 1])
+            if len(y) > 2
+            else None,
+        },
+        "prediction_intervals": {},
+    }
+    for level, half_width in (residual_quantiles or {}).items():
+        inside = np.abs(residuals) <= half_width
+        out["prediction_intervals"][level] = {
+            "nominal": float(level),
+            "half_width": float(half_width),
+            "coverage": float(inside.mean()),
+        }
+    return out

@@ -1,0 +1,100 @@
+"""Stage step 8.4: learning curves with an over/underfitting verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+
+from model_training.lib.metrics import compute_metrics
+from model_training.lib.plan import ModelingPlan
+
+
+def learning_curve(
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    plan: ModelingPlan,
+    predict: Any,
+    fit_kwargs: Any,
+    sizes: list[float],
+    seed: int,
+) -> dict[str, Any]:
+    """Train and validation score of the final configuration over training-set sizes.
+
+    For each fold and size, the model is fitted on that share of the fold's
+    training rows (a seeded subset; temporal data keeps the latest rows) and
+    scored on those rows (train) and on the fold's validation rows.
+    """
+    primary = plan.spec.primary_metric
+    rng = np.random.default_rng(seed)
+    temporal = plan.cv_strategy == "time_series"
+    points = []
+    for size in sizes:
+        train_scores, valid_scores, n_rows = [], [], []
+        for train_rows, valid_rows in splits:
+            n = max(round(size * len(train_rows)), 10)
+            subset = (
+                train_rows[-n:]
+                if temporal
+                else np.sort(
+                    rng.choice(train_rows, size=min(n, len(train_rows)), replace=False)
+                )
+            )
+            model = clone(pipeline)
+            try:
+                model.fit(x[subset], y[subset], **fit_kwargs(y[subset]))
+            except ValueError:
+                continue  # e.g. a class missing from a tiny subset
+            for rows, store in ((subset, train_scores), (valid_rows, valid_scores)):
+                y_pred, y_score = predict(model, x[rows])
+                store.append(
+                    compute_metrics(
+                        [primary], y[rows], y_pred, y_score, plan.metric_context
+                    )[primary]
+                )
+            n_rows.append(len(subset))
+        if train_scores:
+            points.append(
+                {
+                    "train_size": int(np.mean(n_rows)),
+                    "train_mean": float(np.nanmean(train_scores)),
+                    "train_std": float(np.nanstd(train_scores)),
+                    "validation_mean": float(np.nanmean(valid_scores)),
+                    "validation_std": float(np.nanstd(valid_scores)),
+                }
+            )
+    return {"metric": primary, "points": points, **verdict(points, plan)}
+
+
+def verdict(points: list[dict[str, Any]], plan: ModelingPlan) -> dict[str, Any]:
+    """Overfitting: a large train/validation gap at full size. Underfitting: both
+    scores poor and close. Still learning: validation improves at the last step."""
+    if not points:
+        return {"verdict": "not enough data"}
+    last = points[-1]
+    sign = 1 if plan.greater_is_better else -1
+    gap = sign * (last["train_mean"] - last["validation_mean"])
+    scale = max(abs(last["validation_mean"]), 1e-9)
+    relative_gap = gap / scale
+    improving = (
+        len(points) >= 2
+        and sign * (points[-1]["validation_mean"] - points[-2]["validation_mean"])
+        > 0.01 * scale
+    )
+    if relative_gap > 0.1:
+        text = "overfitting: training score is well above validation; more data or stronger regularisation should help"
+    elif relative_gap < 0.02 and not improving:
+        text = "possible underfitting: training and validation scores are close and flat; a more flexible model may help"
+    else:
+        text = "reasonable fit: a moderate gap between training and validation"
+    if improving:
+        text += "; validation is still improving with more rows, so more data is likely to help"
+    return {
+        "verdict": text,
+        "train_validation_gap": gap,
+        "still_improving": bool(improving),
+    }

@@ -1,0 +1,258 @@
+"""The whole stage in memory for each supervised problem type, ending with evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from model_training.datasets import FigureDirectoryDataset
+from model_training.lib.epic_builder import infer_schema, split_frame
+from model_training.lib.spec import ModelingSpec
+from model_training.pipeline_registry import register_pipelines
+from tests.conftest import THRESHOLDS, make_xor_frame
+
+MODELING = {
+    "defaults": {
+        "logistic_regression": {"C": 1.0},
+        "random_forest": {"n_estimators": 40, "min_samples_leaf": 2},
+        "hist_gradient_boosting": {"max_iter": 40},
+        "ridge": {"alpha": 1.0},
+    },
+    "latency_repeats": 3,
+    "throughput_rows": 100,
+}
+TUNING = {
+    "storage": None,
+    "caps": {"n_trials": 2},
+    "search_spaces": {
+        "random_forest": {"max_depth": {"type": "int", "low": 3, "high": 8}},
+        "hist_gradient_boosting": {
+            "max_iter": {"type": "int", "low": 20, "high": 60, "step": 20}
+        },
+        "ridge": {"alpha": {"type": "float", "low": 0.01, "high": 10.0, "log": True}},
+    },
+    "calibration": {"enabled": True, "methods": ["sigmoid"], "min_rows_isotonic": 500},
+}
+EVALUATION = {
+    "bootstrap": {"n_boot": 50},
+    "latency_repeats": 3,
+    "permutation_repeats": 2,
+    "shap": {"max_rows": 40},
+    "partial_dependence": {"top": 2, "grid": 5},
+    "fairness": {"min_group_size": 5},
+    "robustness": {"slice_min_rows": 5},
+    "learning_curve": {"sizes": [0.5, 1.0], "n_splits": 2},
+}
+
+
+def _epic(kind: str):
+    frame = make_xor_frame(360, seed=2)
+    common = {
+        "epic_id": "e",
+        "id_columns": ["row_id"],
+        "cross_validation": {"n_splits": 3},
+        "search": {"n_trials": 2, "timeout_s": 60, "top_k": 1},
+        "sensitive_features": [{"name": "colour", "column": "colour"}],
+    }
+    if kind == "binary":
+        spec = ModelingSpec(
+            problem_type="binary_classification",
+            target="label",
+            positive_class="yes",
+            primary_metric="roc_auc",
+            cost_matrix={"labels": ["no", "yes"], "costs": [[0, 1], [3, 0]]},
+            algorithms=["logistic_regression", "random_forest"],
+            **common,
+        )
+    elif kind == "multiclass":
+        third = pl.col("noise") > 0.8
+        frame = frame.with_columns(
+            pl.when(third)
+            .then(pl.lit("maybe"))
+            .otherwise(pl.col("label"))
+            .alias("label")
+        )
+        spec = ModelingSpec(
+            problem_type="multiclass_classification",
+            target="label",
+            primary_metric="f1_macro",
+            algorithms=["logistic_regression", "hist_gradient_boosting"],
+            **common,
+        )
+    else:
+        frame = frame.with_columns(
+            (
+                pl.col("a") * 3
+                + (pl.col("a") > 0.5).cast(pl.Float64) * pl.col("b") * 4
+                + pl.col("noise") * 0.1
+            ).alias("label")
+        )
+        spec = ModelingSpec(
+            problem_type="regression",
+            target="label",
+            primary_metric="rmse",
+            algorithms=["ridge", "random_forest"],
+            **common,
+        )
+    parts = split_frame(
+        frame, seed=0, stratify="label" if kind != "regression" else None
+    )
+    schema = infer_schema(frame, "e", target="label", roles={"row_id": "identifier"})
+    return parts, schema, spec
+
+
+@pytest.fixture(scope="module", params=["binary", "multiclass", "regression"])
+def stage(request, tmp_path_factory):
+    parts, schema, spec = _epic(request.param)
+    catalog = DataCatalog(
+        {
+            "train_features": MemoryDataset(parts["train"]),
+            "validation_features": MemoryDataset(parts["validation"]),
+            "test_features": MemoryDataset(parts["test"]),
+            "feature_schema": MemoryDataset(schema, copy_mode="assign"),
+            "modeling_spec": MemoryDataset(spec, copy_mode="assign"),
+            "params:epic_id": MemoryDataset("e"),
+            "params:seed": MemoryDataset(0),
+            "params:data_validation": MemoryDataset({"thresholds": THRESHOLDS}),
+            "params:modeling": MemoryDataset(MODELING),
+            "params:tuning": MemoryDataset(TUNING),
+            "params:evaluation": MemoryDataset(EVALUATION),
+        }
+    )
+    pipeline = register_pipelines()["__default__"]
+    out = SequentialRunner().run(pipeline, catalog)
+    folder = tmp_path_factory.mktemp(request.param)
+    FigureDirectoryDataset(filepath=str(folder)).save(out["model_figures"].load())
+    return request.param, catalog, out, folder
+
+
+def test_performance_report_has_every_section(stage):
+    kind, _, out, _ = stage
+    report = out["model_performance"].load()
+    for key in (
+        "metrics",
+        "cross_validation",
+        "calibration",
+        "feature_importance",
+        "business_impact",
+        "fairness",
+        "robustness",
+        "learning_curve",
+        "comparison",
+        "latency_ms",
+        "local_explanations",
+    ):
+        assert key in report, key
+    assert set(report["metrics"]) >= {
+        "training",
+        "validation_out_of_fold",
+        "test",
+        "test_confidence_intervals",
+    }
+    primary = report["primary_metric"]
+    ci = report["metrics"]["test_confidence_intervals"][primary]
+    assert ci["low"] <= report["metrics"]["test"][primary] <= ci["high"]
+    stages = {row["stage"] for row in report["comparison"]["rows"]}
+    assert stages == {"baseline", "candidate", "tuned", "final"}
+    if kind == "regression":
+        assert report["regression"]["prediction_intervals"]
+        assert report["confusion_matrix"] is None
+    else:
+        assert report["confusion_matrix"]["labels"]
+
+
+FIGURES = {
+    "binary": {
+        "roc_curve",
+        "precision_recall_curve",
+        "confusion_matrix",
+        "calibration_curve",
+        "threshold_cost_curve",
+        "business_impact",
+    },
+    "multiclass": {"roc_curve", "confusion_matrix"},
+    "regression": {"residuals", "actual_vs_predicted"},
+}
+COMMON = {
+    "feature_importance",
+    "shap_summary",
+    "partial_dependence",
+    "learning_curve",
+    "fairness_colour",
+    "local_explanation_highest_score",
+    "local_explanation_borderline",
+    "local_explanation_worst_error",
+}
+
+
+def test_every_figure_is_written_and_non_empty(stage):
+    kind, _, _, folder = stage
+    files = {p.stem: p for p in folder.glob("*.png")}
+    assert FIGURES[kind] | COMMON <= set(files), sorted(
+        set(FIGURES[kind] | COMMON) - set(files)
+    )
+    assert sum(name.startswith("shap_dependence_") for name in files) >= 2
+    for path in files.values():
+        assert path.stat().st_size > 5000, path.name
+
+
+def test_business_impact_for_binary_with_costs(stage):
+    kind, _, out, _ = stage
+    impact = out["model_performance"].load()["business_impact"]["impact"]
+    if kind != "binary":
+        assert impact is None
+        return
+    costs = impact["expected_cost_per_1000"]
+    assert set(costs) >= {"model", "flag_none (accept all)", "flag_all (reject all)"}
+    assert any(k.startswith("baseline ") for k in costs)
+    assert len(impact["threshold_cost_curve"]["threshold"]) == 99
+
+
+def test_test_split_is_read_by_evaluation_only():
+    readers = {
+        name
+        for name, pipeline in register_pipelines().items()
+        if name != "__default__" and "test_features" in pipeline.inputs()
+    }
+    assert readers == {"evaluation"}
+    evaluation = register_pipelines()["evaluation"]
+    first = [n for n in evaluation.nodes if "test_features" in n.inputs]
+    assert "check_test_split" in {n.name for n in first}
+
+
+def test_shap_values_add_up_to_model_output():
+    """TreeExplainer on the fitted pipeline: base + sum of SHAP = the model's output toward the positive class."""
+    from model_training.lib.explain import shap_values, split_pipeline, transform
+    from model_training.lib.frames import split_xy
+    from model_training.lib.models import algorithm, build_pipeline
+    from model_training.lib.plan import build_plan
+
+    parts, schema, spec = _epic("binary")
+    plan = build_plan(spec, schema, parts["train"])
+    x, y = split_xy(parts["train"], plan)
+    x_test, _ = split_xy(parts["test"], plan)
+    for name, params in (
+        ("catboost", {"iterations": 40, "depth": 3}),
+        ("random_forest", {"n_estimators": 30}),
+    ):
+        model = build_pipeline(plan, algorithm("classification", name), params, 0).fit(
+            x, y
+        )
+        result = shap_values(model, x_test, x, plan, seed=0, max_rows=25)
+        steps, estimator = split_pipeline(model)
+        rows = x_test[result["rows"]]
+        if (
+            name == "catboost"
+        ):  # margin of the estimator's second class ("yes" here), log-odds
+            raw = estimator.predict(
+                transform(steps, rows), prediction_type="RawFormulaVal"
+            )
+        else:
+            raw = estimator.predict_proba(transform(steps, rows))[
+                :, list(estimator.classes_).index("yes")
+            ]
+        total = result["by_feature"].sum(axis=1).to_numpy() + result["base_value"]
+        assert np.allclose(total, raw, atol=1e-6), name
