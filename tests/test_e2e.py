@@ -272,6 +272,68 @@ def test_full_run_writes_the_evaluation(xor_project):
     )
 
 
+def test_full_run_writes_a_verified_registered_package(xor_project):
+    models = xor_project / "models/xor"
+    assert len(list(models.glob("model_v1_*.joblib"))) == 1
+    for name in (
+        "preprocessing_v1.joblib",
+        "metadata_v1.json",
+        "model_card.md",
+        "requirements.txt",
+        "monitoring_baseline.json",
+    ):
+        assert (models / name).is_file(), name
+    verification = json.loads(
+        (xor_project / "results/metrics/xor/verification.json").read_text()
+    )
+    assert verification["all_checks_passed"]
+    checks = {c["check"]: c for c in verification["checks"]}
+    assert checks["mlflow_equals_package"]["detail"].startswith(
+        "registered xor_model v1 agrees"
+    )
+    performance = json.loads(
+        (xor_project / "results/metrics/xor_model_performance.json").read_text()
+    )
+    card = (models / "model_card.md").read_text()
+    assert f"| roc_auc | {performance['metrics']['test']['roc_auc']:.3f} |" in card
+    metadata = json.loads((models / "metadata_v1.json").read_text())
+    assert (
+        metadata["mlflow_run_id"]
+        and metadata["input_hashes"]
+        and metadata["decision_threshold"]
+    )
+    monitoring = json.loads((models / "monitoring_baseline.json").read_text())
+    assert set(monitoring["training_data_stats"]["feature_stats"]) == {
+        "a",
+        "b",
+        "noise",
+        "colour",
+    }
+    assert "psi_reference" in monitoring["prediction_stats"]["test_predictions"]
+
+
+def test_second_run_adds_version_two_beside_version_one(xor_project):
+    models = xor_project / "models/xor"
+    v1 = {p.name: p.read_bytes() for p in models.iterdir() if "_v1" in p.name}
+    result = kedro(
+        xor_project,
+        "run",
+        "--env",
+        "test",
+        "--params",
+        "epic_id=xor",
+        "--pipelines",
+        "reporting",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list(models.glob("model_v2_*.joblib"))) == 1
+    for name, content in v1.items():
+        assert (models / name).read_bytes() == content, name
+    assert "version 2" in (models / "model_card.md").read_text().splitlines()[0]
+    registered = json.loads((models / "mlflow_model.json").read_text())
+    assert registered["registered_version"] == 2
+
+
 def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):
     runs = dict(query(xor_project, "select run_uuid, name from runs"))
     parent_of = dict(

@@ -20,12 +20,16 @@ from model_training.datasets.files import (
     FigureDirectoryDataset,
     ReportJSONDataset,
 )
+from model_training.datasets.mlflow_model import RegisteredModelDataset
+from model_training.datasets.package import ModelPackageDataset
 from model_training.datasets.specs import FeatureSchemaDataset, ModelingSpecDataset
 
 __all__ = [
     "FeatureSchemaDataset",
     "FeatureSplitDataset",
     "FigureDirectoryDataset",
+    "ModelPackageDataset",
     "ModelingSpecDataset",
+    "RegisteredModelDataset",
     "ReportJSONDataset",
 ]

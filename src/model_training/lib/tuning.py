@@ -448,7 +448,10 @@ def _model_result(
             "number": t.number,
             "state": t.state.name,
             "params": dict(t.params),
-            "cv_mean": t.value,
+            "cv_mean": t.value if t.state == optuna.trial.TrialState.COMPLETE else None,
+            "partial_cv_mean": None
+            if t.state == optuna.trial.TrialState.COMPLETE
+            else t.value,
             "cv_std": t.user_attrs.get("cv_std"),
             "fold_scores": {
                 f"fold_{i}": s

@@ -122,7 +122,9 @@ def stage(request, tmp_path_factory):
             "params:evaluation": MemoryDataset(EVALUATION),
         }
     )
-    pipeline = register_pipelines()["__default__"]
+    pipes = register_pipelines()
+    stage = ("data_validation", "baseline", "modeling", "tuning", "evaluation")
+    pipeline = sum((pipes[name] for name in stage), pipes["data_validation"])
     out = SequentialRunner().run(pipeline, catalog)
     folder = tmp_path_factory.mktemp(request.param)
     FigureDirectoryDataset(filepath=str(folder)).save(out["model_figures"].load())

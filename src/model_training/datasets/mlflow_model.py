@@ -1,0 +1,99 @@
+"""The final model in MLflow: logged with signature and input example, registered."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset
+
+logger = logging.getLogger(__name__)
+
+
+class RegisteredModelDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+    """Log ``{"model", "input_example"}`` to the active MLflow run and register it.
+
+    The model is saved with the scikit-learn flavour (cloudpickle, since the
+    package holds the project's own wrapper classes), a signature inferred from
+    the pandas input example (pandas at the MLflow boundary), and registered as
+    ``registered_model_name`` with a new version. A JSON record of the run id,
+    model URI and registered version is written to ``filepath``; loading returns
+    it. Without an active run (tracking disabled, a notebook) nothing is logged
+    and the record says so.
+    """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        registered_model_name: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._filepath = Path(filepath)
+        self._name = registered_model_name
+        self.metadata = metadata
+
+    @property
+    def local_path(self) -> Path:
+        """The JSON record."""
+        return self._filepath
+
+    def save(self, data: dict[str, Any]) -> None:
+        import mlflow
+        from mlflow.models import infer_signature
+
+        record: dict[str, Any] = {"registered_model_name": self._name}
+        if mlflow.active_run() is None:
+            record["status"] = "not logged: no active MLflow run"
+            logger.warning(
+                "No active MLflow run: the model was not logged or registered"
+            )
+        else:
+            example = data["input_example"]
+            model = data["model"]
+            signature = infer_signature(example, model.predict(example))
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=example,
+                registered_model_name=self._name,
+                serialization_format="cloudpickle",
+                pip_requirements=data.get("pip_requirements"),
+            )
+            record.update(
+                {
+                    "status": "registered",
+                    "run_id": mlflow.active_run().info.run_id,
+                    "model_uri": info.model_uri,
+                    "registered_version": int(info.registered_model_version)
+                    if info.registered_model_version is not None
+                    else None,
+                }
+            )
+            logger.info(
+                "Registered %s version %s", self._name, record["registered_version"]
+            )
+        self._filepath.parent.mkdir(parents=True, exist_ok=True)
+        self._filepath.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+    def load(self) -> dict[str, Any]:
+        """The record, with the registered model loaded as ``pyfunc`` when there is one."""
+        record = json.loads(self._filepath.read_text(encoding="utf-8"))
+        if record.get("registered_version") is not None:
+            import mlflow
+
+            uri = f"models:/{record['registered_model_name']}/{record['registered_version']}"
+            record["pyfunc"] = mlflow.pyfunc.load_model(uri)
+        return record
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "filepath": self._filepath.as_posix(),
+            "registered_model_name": self._name,
+        }

@@ -1,0 +1,231 @@
+"""The versioned model package of stage step 10: models/{epic}/.
+
+Each save writes version N+1 beside the earlier ones, which are never touched::
+
+    model_v{N}_{timestamp}.joblib      the whole fitted model (predicts from raw columns)
+    preprocessing_v{N}.joblib          its fitted preprocessing steps
+    metadata_v{N}.json                 step 10.3's metadata + sha256 of every artifact
+    requirements_v{N}.txt, monitoring_baseline_v{N}.json, model_card_v{N}.md
+    requirements.txt, monitoring_baseline.json, model_card.md   (copies of the latest)
+
+Everything is written to a staging folder first and moved into place only when
+all of it was written, so a failure leaves the previous package intact. Loading
+checks each artifact's sha256 against the metadata before unpickling it: a
+tampered file is refused, never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+from kedro.io import AbstractDataset
+
+from model_training.datasets.files import _jsonable
+from model_training.hooks import _git_commit
+from model_training.lib.errors import UserFacingError
+from model_training.lib.model_card import render
+from model_training.lib.package import package_versions, requirements_text
+
+_MODEL = re.compile(r"^model_v(\d+)_(\d{8}T\d{6}Z)\.joblib$")
+
+
+class PackageIntegrityError(UserFacingError):
+    """A package file does not match the sha256 recorded in its metadata."""
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256, hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+    """The model package folder of one epic.
+
+    Save takes ``{"model", "preprocessing", "metadata", "monitoring_baseline",
+    "card"}``, where ``card`` holds the model card's inputs. What only the
+    writing side knows is added here: the version, timestamp, sha256 of every
+    artifact, the MLflow run id, the code commit, the exact package versions
+    (and requirements.txt pinned from them); then the card is rendered. Load returns the newest version (or ``model_version``) as
+    ``{"version", "metadata", "model", "preprocessing", "directory"}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: str,
+        model_version: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._dir = Path(directory)
+        self._version = model_version
+        self.metadata = metadata
+
+    @property
+    def local_path(self) -> Path:
+        """The package folder."""
+        return self._dir
+
+    def versions(self) -> dict[int, Path]:
+        """Saved versions and their model files."""
+        found = {}
+        if self._dir.is_dir():
+            for path in self._dir.iterdir():
+                match = _MODEL.match(path.name)
+                if match:
+                    found[int(match.group(1))] = path
+        return dict(sorted(found.items()))
+
+    def save(self, data: dict[str, Any]) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        existing = self.versions()
+        version = (max(existing) if existing else 0) + 1
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        staging = Path(tempfile.mkdtemp(dir=self._dir, prefix=".staging-"))
+        try:
+            names = {
+                "model": f"model_v{version}_{stamp}.joblib",
+                "preprocessing": f"preprocessing_v{version}.joblib",
+            }
+            artifacts = {}
+            for key, name in names.items():
+                joblib.dump(data[key], staging / name)
+                artifacts[key] = {
+                    "file": name,
+                    "sha256": sha256_of(staging / name),
+                    "bytes": (staging / name).stat().st_size,
+                }
+            baseline = {
+                "version": version,
+                "creation_date": now.isoformat(),
+                **data["monitoring_baseline"],
+            }
+            versions = package_versions()
+            texts = {
+                f"requirements_v{version}.txt": requirements_text(
+                    versions, platform.python_version()
+                ),
+                f"monitoring_baseline_v{version}.json": json.dumps(
+                    _jsonable(baseline), indent=2, allow_nan=False
+                )
+                + "\n",
+            }
+            for name, text in texts.items():
+                (staging / name).write_text(text, encoding="utf-8")
+                kind = name.split("_v")[0]
+                artifacts[kind] = {
+                    "file": name,
+                    "sha256": sha256_of(staging / name),
+                    "bytes": (staging / name).stat().st_size,
+                }
+            metadata = {
+                **data["metadata"],
+                "model_version": version,
+                "creation_date": now.isoformat(),
+                "timestamp": stamp,
+                "artifacts": artifacts,
+                "mlflow_run_id": _active_run_id(),
+                "code_commit": _git_commit(Path.cwd()),
+                "python_version": platform.python_version(),
+                "package_versions": versions,
+            }
+            card = render(metadata=metadata, **data["card"])
+            (staging / f"model_card_v{version}.md").write_text(card, encoding="utf-8")
+            metadata["artifacts"]["model_card"] = {
+                "file": f"model_card_v{version}.md",
+                "sha256": sha256_of(staging / f"model_card_v{version}.md"),
+            }
+            (staging / f"metadata_v{version}.json").write_text(
+                json.dumps(_jsonable(metadata), indent=2, allow_nan=False) + "\n",
+                encoding="utf-8",
+            )
+            latest = {
+                f"requirements_v{version}.txt": "requirements.txt",
+                f"monitoring_baseline_v{version}.json": "monitoring_baseline.json",
+                f"model_card_v{version}.md": "model_card.md",
+            }
+            for name, alias in latest.items():
+                shutil.copy2(staging / name, staging / f".latest-{alias}")
+            # everything is written: move versioned files in, then the latest copies
+            for path in sorted(staging.iterdir()):
+                if not path.name.startswith(".latest-"):
+                    os.replace(path, self._dir / path.name)
+            for alias in latest.values():
+                os.replace(staging / f".latest-{alias}", self._dir / alias)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _log_to_mlflow(
+            [self._dir / f"metadata_v{version}.json", *(self._dir / n for n in latest)]
+        )
+
+    def load(self) -> dict[str, Any]:
+        versions = self.versions()
+        if not versions:
+            raise UserFacingError(
+                f"No model package in {self._dir}: run the stage (kedro run) first"
+            )
+        version = self._version or max(versions)
+        if version not in versions:
+            raise UserFacingError(
+                f"No version {version} in {self._dir}; versions: {sorted(versions)}"
+            )
+        metadata = json.loads(
+            (self._dir / f"metadata_v{version}.json").read_text(encoding="utf-8")
+        )
+        loaded = {}
+        for key in ("model", "preprocessing"):
+            entry = metadata["artifacts"][key]
+            path = self._dir / entry["file"]
+            actual = sha256_of(path)
+            if actual != entry["sha256"]:
+                raise PackageIntegrityError(
+                    f"{path}: sha256 {actual[:16]}... does not match the {entry['sha256'][:16]}... recorded in "
+                    f"metadata_v{version}.json. The file was changed after it was written; it was not loaded. "
+                    "Restore it from MLflow or retrain."
+                )
+            loaded[key] = joblib.load(path)
+        return {
+            "version": version,
+            "metadata": metadata,
+            "directory": str(self._dir),
+            **loaded,
+        }
+
+    def _exists(self) -> bool:
+        return bool(self.versions())
+
+    def _describe(self) -> dict[str, Any]:
+        return {"directory": self._dir.as_posix(), "model_version": self._version}
+
+
+def _log_to_mlflow(paths: list[Path]) -> None:
+    """Log the card, metadata, requirements and monitoring baseline to the active run."""
+    import mlflow
+
+    if mlflow.active_run() is None:
+        return
+    for path in paths:
+        mlflow.log_artifact(str(path), "package")
+
+
+def _active_run_id() -> str | None:
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover
+        return None
+    run = mlflow.active_run()
+    return run.info.run_id if run else None

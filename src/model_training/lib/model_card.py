@@ -1,0 +1,195 @@
+"""Stage step 11: the model card, written from the run's own figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _metric_rows(
+    performance: dict[str, Any], names: list[str], baseline: dict[str, Any]
+) -> list[str]:
+    test = performance["metrics"]["test"]
+    oof = performance["metrics"]["validation_out_of_fold"]
+    cis = performance["metrics"]["test_confidence_intervals"]
+    rows = [
+        "| metric | test | 95 % CI (bootstrap) | out-of-fold (train + validation) | best baseline on validation |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        ci = cis.get(name)
+        interval = f"{ci['low']:.3f} to {ci['high']:.3f}" if ci else ""
+        rows.append(
+            f"| {name} | {_fmt(test.get(name))} | {interval} | {_fmt(oof.get(name))} | {_fmt(baseline['metrics'].get(name))} |"
+        )
+    return rows
+
+
+def render(
+    *,
+    spec: dict[str, Any],
+    metadata: dict[str, Any],
+    performance: dict[str, Any],
+    data_quality: dict[str, Any],
+    baseline_results: dict[str, Any],
+    feature_doc_path: str,
+) -> str:
+    """Markdown for models/{epic}/model_card.md; every number comes from the run."""
+    epic = spec["epic_id"]
+    final = performance["final_model"]
+    names = list(
+        dict.fromkeys([spec["primary_metric"], *spec.get("secondary_metrics", [])])
+    )
+    best_baseline = next(
+        m
+        for m in baseline_results["models"]
+        if m["name"] == baseline_results["best"]["name"]
+    )
+    impact = performance["business_impact"]
+    lines = [
+        f"# Model card: {epic}_model, version {metadata['model_version']}",
+        "",
+        "## Model overview",
+        f"- **Name and version:** `{epic}_model` v{metadata['model_version']} "
+        f"(package `{metadata['artifacts']['model']['file']}`), created {metadata['creation_date']}.",
+        f"- **Type:** {spec['problem_type'].replace('_', ' ')}; algorithm **{final['model']}** "
+        f"with imbalance handling `{final['imbalance']}`; hyperparameters in `metadata_v{metadata['model_version']}.json`.",
+        f"- **Purpose:** predict `{spec.get('target')}`"
+        + (
+            f" (positive class `{spec.get('positive_class')}`)"
+            if spec.get("positive_class") is not None
+            else ""
+        )
+        + f" for the epic `{epic}`; see `docs/objectives/user_stories/{epic}/user_story.md`.",
+        f"- **Made by:** the model-training stage (code commit `{metadata.get('code_commit') or 'unknown'}`, "
+        f"MLflow run `{metadata.get('mlflow_run_id') or 'not tracked'}`).",
+        "",
+        "## Intended use",
+        f"- Primary use: scoring new rows with the same {len(metadata['feature_names'])} feature columns as the "
+        "training data, in batch or one at a time.",
+        "- Decisions: "
+        + (
+            f"the package predicts the positive class when its calibrated probability is at least "
+            f"**{final['threshold']['threshold']:.2f}**, the threshold that minimised expected cost on out-of-fold data."
+            if final.get("threshold")
+            else "the package returns the model's prediction."
+        ),
+        "- Out of scope: populations unlike the training data (see Limitations), automated decisions without "
+        "human review where the user story requires explanations, and any use of the sensitive attributes to "
+        "target groups.",
+        "",
+        "## Training data",
+        f"- Source: `data/4_processed/{epic}/features/` (documentation: `{feature_doc_path}`).",
+        f"- Rows: {data_quality['summary'].get('train_size')} train, {data_quality['summary'].get('validation_size')} "
+        f"validation (the final model was refitted on both: {metadata['training_data_stats']['n_samples']} rows), "
+        f"{performance['metrics'].get('n_test') or metadata.get('n_test')} test rows held out.",
+        f"- Features: {', '.join(f'`{f}`' for f in metadata['feature_names'])}.",
+        f"- Data quality: status **{data_quality['status']}** "
+        f"({data_quality['summary']['n_pass']} checks passed, {data_quality['summary']['n_warn']} warnings).",
+        "",
+        "## Performance",
+        f"Test metrics of the final model ({performance['metrics'].get('n_test') or metadata.get('n_test')} rows), "
+        f"with bootstrap confidence intervals, against the best baseline `{best_baseline['name']}`:",
+        "",
+        *_metric_rows(performance, names, best_baseline),
+        "",
+        f"Comparison: {performance['comparison']['rationale']}.",
+        "",
+    ]
+    if impact.get("impact"):
+        costs = impact["impact"]["expected_cost_per_1000"]
+        lines += [
+            "### Business impact (expected cost per 1,000 decisions, test)",
+            "",
+            "| policy | cost per 1,000 |",
+            "|---|---|",
+        ]
+        lines += [
+            f"| {name} | {value:,.0f} |"
+            for name, value in sorted(costs.items(), key=lambda kv: kv[1])
+        ]
+        saving = impact["impact"]["saving_per_1000_vs_baseline"]
+        if saving is not None:
+            verdict = (
+                f"saves {saving:,.0f}" if saving >= 0 else f"costs {-saving:,.0f} more"
+            )
+            lines += [
+                "",
+                f"The model {verdict} per 1,000 decisions than the best baseline.",
+            ]
+        lines.append("")
+    lines += ["### In plain words", "", "| metric | value | meaning |", "|---|---|---|"]
+    lines += [
+        f"| {r['metric']} | {r['value']} | {r['meaning']} |"
+        for r in impact["translation"]
+    ]
+    lines += ["", "### Performance across groups", ""]
+    for name, entry in performance["fairness"].items():
+        lines.append(f"**{name}** (from `{entry['column']}`)")
+        lines.append("")
+        keys = [k for k in next(iter(entry["groups"].values())) if k != "size"]
+        lines.append("| group | size | " + " | ".join(keys) + " |")
+        lines.append("|---|---|" + "---|" * len(keys))
+        for group, row in entry["groups"].items():
+            lines.append(
+                f"| {group} | {row['size']} | "
+                + " | ".join(_fmt(row.get(k)) for k in keys)
+                + " |"
+            )
+        lines.append("")
+        for flag in entry["flags"]:
+            lines.append(f"- Flag: {flag}.")
+        lines.append("")
+    robustness = performance["robustness"]
+    worst = robustness["slices"]["worst"][:3]
+    lines += [
+        "## Limitations",
+        f"- Learning curve: {performance['learning_curve'].get('verdict', 'n/a')}.",
+        "- Weakest slices on test: "
+        + (
+            "; ".join(
+                f"{w['feature']} {w['slice']} ({w['rows']} rows, {spec['primary_metric']} {_fmt(w[spec['primary_metric']])})"
+                for w in worst
+            )
+            or "none"
+        )
+        + ".",
+        f"- Sensitivity: small input noise changed "
+        f"{_fmt(robustness['perturbation'].get('share_of_changed_decisions', robustness['perturbation'].get('mean_absolute_prediction_change')))} "
+        "of decisions (share) or predictions (mean change).",
+        f"- {robustness['out_of_distribution']['share']:.1%} of test rows were outside the training ranges or "
+        "had unseen categories.",
+        f"- Test set of {performance['metrics'].get('n_test') or metadata.get('n_test')} rows: the confidence intervals above show "
+        "how much the figures could move on another sample.",
+        "- The data may carry historical biases (see the fairness flags and the feature documentation's caveats); "
+        "performance will drift as the population changes.",
+        "",
+        "## Deployment",
+        f"- Input: a table (polars or pandas) with the columns {', '.join(f'`{f}`' for f in metadata['feature_names'])}; "
+        "categorical columns as text, numeric as numbers; missing values allowed (imputed).",
+        "- Output: `predict` gives the decided class (or value); `predict_proba` gives calibrated class probabilities "
+        f"in the order {metadata.get('classes')}.",
+        f"- Load: `joblib.load('models/{epic}/{metadata['artifacts']['model']['file']}')` after checking its sha256 "
+        f"({metadata['artifacts']['model']['sha256'][:16]}...), or `mlflow.pyfunc.load_model('models:/{epic}_model/<version>')`.",
+        f"- Latency (single row, in process): p50 {performance['latency_ms']['p50']:.1f} ms, "
+        f"p95 {performance['latency_ms']['p95']:.1f} ms, p99 {performance['latency_ms']['p99']:.1f} ms. "
+        f"Package size {metadata['artifacts']['model']['bytes'] / 2**20:.2f} MiB.",
+        "- Resources: CPU only; pinned requirements in `requirements.txt` beside this card.",
+        "",
+        "## Monitoring plan",
+        "- Baseline: `monitoring_baseline.json` (feature statistics, PSI reference bins for every feature and for the "
+        "predictions, test performance, latency).",
+        f"- Alerts: {', '.join(f'{k} {v}' for k, v in metadata['alert_thresholds'].items())}.",
+        "- Data quality: missing-rate and type checks on every batch; PSI per feature weekly.",
+        "- Retraining: when an alert persists for two periods, when labelled performance drops beyond the threshold, "
+        "or at least every six months.",
+        "",
+    ]
+    return "\n".join(lines)
