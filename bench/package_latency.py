@@ -1,0 +1,88 @@
+"""Benchmark: the saved model package in process.
+
+Loads the newest package of an epic (sha256 checked), then measures single-row
+prediction latency (p50/p95/p99 over ``--repeats`` calls on different rows), the
+time to score a 100,000-row batch (validation rows repeated) and the package
+size. Run ``kedro run`` first. Results go to ``bench/results/package.json``.
+
+Usage::
+
+    uv run python bench/package_latency.py [--epic credit_risk] [--repeats 500] [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from model_training.datasets import ModelPackageDataset
+from model_training.lib.frames import split_xy
+from model_training.lib.plan import load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epic", default="credit_risk")
+    parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--rows", type=int, default=100_000)
+    options = parser.parse_args()
+    os.chdir(ROOT)
+    start = time.perf_counter()
+    package = ModelPackageDataset(directory=f"models/{options.epic}").load()
+    load_s = time.perf_counter() - start
+    model = package["model"]
+    plan = load_plan(
+        json.loads(
+            Path(f"data/5_model_input/{options.epic}/modeling_plan.json").read_text()
+        )
+    )
+    rows = pl.read_csv(
+        f"data/4_processed/{options.epic}/features/validation_features.csv",
+        infer_schema_length=None,
+    )
+    x, _ = split_xy(rows, plan)
+    model.predict(x[:1])  # warm-up
+    samples = []
+    for i in range(options.repeats):
+        one = x[i % x.height : i % x.height + 1]
+        begin = time.perf_counter()
+        model.predict(one)
+        samples.append((time.perf_counter() - begin) * 1000)
+    batch = pl.concat([x] * (options.rows // x.height + 1)).head(options.rows)
+    begin = time.perf_counter()
+    model.predict_proba(batch) if hasattr(model, "predict_proba") else model.predict(
+        batch
+    )
+    batch_s = time.perf_counter() - begin
+    model_file = (
+        Path(package["directory"]) / package["metadata"]["artifacts"]["model"]["file"]
+    )
+    result = {
+        "epic": options.epic,
+        "package_version": package["version"],
+        "load_with_sha256_check_s": round(load_s, 3),
+        "single_row_ms": {
+            q: round(float(np.percentile(samples, int(q[1:]))), 2)
+            for q in ("p50", "p95", "p99")
+        },
+        "batch_rows": options.rows,
+        "batch_s": round(batch_s, 3),
+        "batch_rows_per_s": round(options.rows / batch_s),
+        "package_mb": round(model_file.stat().st_size / 2**20, 3),
+    }
+    out = ROOT / "bench" / "results" / "package.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
