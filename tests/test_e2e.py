@@ -334,6 +334,65 @@ def test_second_run_adds_version_two_beside_version_one(xor_project):
     assert registered["registered_version"] == 2
 
 
+def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):
+    import polars as pl
+
+    new = (
+        pl.read_csv(xor_project / "data/4_processed/xor/features/test_features.csv")
+        .drop("label")
+        .head(30)
+    )
+    new = new.with_columns(
+        pl.when(pl.col("row_id") % 7 == 0)
+        .then(pl.lit("purple"))
+        .otherwise(pl.col("colour"))
+        .alias("colour")
+    )
+    good = xor_project / "new_rows.csv"
+    new.write_csv(good)
+    result = kedro(
+        xor_project,
+        "run",
+        "--env",
+        "test",
+        "--pipelines",
+        "inference",
+        "--params",
+        f"epic_id=xor,input={good}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    scored = pl.read_csv(xor_project / "data/7_model_output/xor/predictions.csv")
+    assert scored.height == 30
+    assert {
+        "row_id",
+        "predicted",
+        "score_no",
+        "score_yes",
+        "model_version",
+        "decision_threshold",
+    } <= set(scored.columns)
+    assert (
+        scored.filter(pl.col("warnings").str.contains("unseen colour")).height
+        == new.filter(pl.col("colour") == "purple").height
+        > 0
+    )
+    bad = xor_project / "bad_rows.csv"
+    new.drop("b").write_csv(bad)
+    result = kedro(
+        xor_project,
+        "run",
+        "--env",
+        "test",
+        "--pipelines",
+        "inference",
+        "--params",
+        f"epic_id=xor,input={bad}",
+    )
+    assert result.returncode == 1
+    assert "bad_rows.csv, column(s) b: missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):
     runs = dict(query(xor_project, "select run_uuid, name from runs"))
     parent_of = dict(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
 from model_training.lib.cv import cv_splits
@@ -156,3 +157,21 @@ def test_unknown_algorithm_is_named():
         ValueError, match="unknown classification algorithm 'xgboost'; available: "
     ):
         algorithm("classification", "xgboost")
+
+
+@pytest.mark.parametrize("name", ["catboost", "logistic_regression"])
+def test_missing_categories_are_handled_for_polars_and_pandas(name, xor_setup):
+    parts, _, _, plan = xor_setup
+    x, y = split_xy(parts["train"], plan)
+    holes = x.with_columns(
+        pl.when(pl.int_range(pl.len()) % 5 == 0)
+        .then(None)
+        .otherwise(pl.col("colour"))
+        .alias("colour")
+    )
+    model = build_pipeline(
+        plan, algorithm("classification", name), SMALL.get(name, {}), 0
+    ).fit(holes, y)
+    from_polars = model.predict_proba(holes[:30])
+    from_pandas = model.predict_proba(holes[:30].to_pandas())
+    assert np.allclose(from_polars, from_pandas)

@@ -19,7 +19,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 
 from model_training.lib.plan import ModelingPlan
-from model_training.lib.preprocessing import MISSING_CATEGORY, make_preprocessor
+from model_training.lib.preprocessing import CategoryFiller, make_preprocessor
 
 CLASSIFIER = "classification"
 REGRESSOR = "regression"
@@ -333,17 +333,7 @@ def _native_preprocessor(plan: ModelingPlan) -> ColumnTransformer:
             )
         )
     if plan.categorical_features:
-        transformers.append(
-            (
-                "cat",
-                SimpleImputer(
-                    strategy="constant",
-                    fill_value=MISSING_CATEGORY,
-                    keep_empty_features=True,
-                ),
-                plan.categorical_features,
-            )
-        )
+        transformers.append(("cat", CategoryFiller(), plan.categorical_features))
     return ColumnTransformer(
         transformers, remainder="drop", verbose_feature_names_out=False
     ).set_output(transform="pandas")

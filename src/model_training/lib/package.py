@@ -98,4 +98,8 @@ def build_metadata(
         "spec": plan.spec.model_dump(mode="json"),
         "alert_thresholds": thresholds,
         "n_test": performance.get("n_test"),
+        "known_categories": {
+            c: sorted(train_rows.get_column(c).drop_nulls().unique().to_list())
+            for c in plan.categorical_features
+        },
     }

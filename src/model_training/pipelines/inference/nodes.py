@@ -1,0 +1,113 @@
+"""Nodes of the inference pipeline."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+
+from model_training.lib.errors import InputError, Problem
+from model_training.lib.frames import conform
+from model_training.lib.plan import load_plan
+from model_training.lib.problems import get_problem
+
+logger = logging.getLogger(__name__)
+
+
+def score_new_data(
+    model_package: dict[str, Any],
+    new_data: pl.DataFrame,
+    plan: dict[str, Any],
+    options: dict[str, Any],
+) -> pl.DataFrame:
+    """Predict new rows with the package (the newest version, or ``model_version``).
+
+    Bad input gets one clear error: missing feature columns, or numeric columns
+    holding text. Categories the model never saw are scored as unknown (as in
+    training) and listed in a ``warnings`` column; extra columns are ignored.
+
+    Returns:
+        Identifier columns, the decision (``predicted``), class probabilities
+        (``score_<class>``) and the package version and threshold used.
+    """
+    resolved = load_plan(plan)
+    metadata = model_package["metadata"]
+    source = options.get("input", "the input file")
+    missing = [c for c in metadata["feature_names"] if c not in new_data.columns]
+    problems = []
+    if missing:
+        problems.append(
+            Problem(
+                f"{source}, column(s) {', '.join(missing)}",
+                "missing: the model needs every feature column",
+                "add the column(s); missing values inside a column are fine",
+            )
+        )
+    for column in resolved.numeric_features:
+        if column in new_data.columns and not new_data.schema[column].is_numeric():
+            cast = new_data.get_column(column).cast(pl.Float64, strict=False)
+            bad = int(
+                (cast.is_null() & new_data.get_column(column).is_not_null()).sum()
+            )
+            if bad:
+                sample = (
+                    new_data.filter(
+                        cast.is_null() & new_data.get_column(column).is_not_null()
+                    )
+                    .get_column(column)
+                    .head(3)
+                    .to_list()
+                )
+                problems.append(
+                    Problem(
+                        f"{source}, column '{column}'",
+                        f"{bad} value(s) are not numbers (e.g. {sample})",
+                        "fix or empty those values",
+                    )
+                )
+    if problems:
+        raise InputError(
+            f"Cannot score {source} with {resolved.spec.epic_id}_model v{model_package['version']}",
+            problems,
+        )
+    x = conform(new_data, resolved).select(resolved.features)
+    notes = pl.lit("")
+    reference = metadata.get("known_categories") or {}
+    for column in resolved.categorical_features:
+        known = reference.get(column)
+        if known:
+            notes = notes + pl.when(
+                pl.col(column).is_not_null() & ~pl.col(column).is_in(known)
+            ).then(pl.lit(f"unseen {column}; ")).otherwise(pl.lit(""))
+    warnings = x.select(notes.alias("warnings")).get_column("warnings")
+    problem = get_problem(resolved.spec.problem_type)
+    y_pred, y_score = problem.predict(model_package["model"], x, resolved)
+    out = {
+        c: new_data.get_column(c)
+        for c in resolved.spec.id_columns
+        if c in new_data.columns
+    }
+    out["predicted"] = pl.Series(list(y_pred))
+    if y_score is not None:
+        for j, cls in enumerate(resolved.classes or []):
+            out[f"score_{cls}"] = pl.Series(y_score[:, j].astype(float))
+    out["warnings"] = warnings.str.strip_chars()
+    out["model_version"] = pl.Series([model_package["version"]] * x.height)
+    threshold = metadata.get("decision_threshold")
+    if threshold is not None:
+        out["decision_threshold"] = pl.Series([threshold] * x.height)
+    flagged = int((warnings != "").sum())
+    if flagged:
+        logger.warning(
+            "%d of %d rows have categories the model never saw: scored as unknown (see 'warnings')",
+            flagged,
+            x.height,
+        )
+    logger.info(
+        "Scored %d rows with %s_model v%s",
+        x.height,
+        resolved.spec.epic_id,
+        model_package["version"],
+    )
+    return pl.DataFrame(out)
