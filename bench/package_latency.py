@@ -36,7 +36,7 @@ def main() -> None:
     options = parser.parse_args()
     os.chdir(ROOT)
     start = time.perf_counter()
-    package = ModelPackageDataset(directory=f"models/{options.epic}").load()
+    package = ModelPackageDataset(filepath=f"models/{options.epic}").load()
     load_s = time.perf_counter() - start
     model = package["model"]
     plan = load_plan(

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from model_training.epics import cli as epic_cli
-from tests.conftest import copy_project, kedro, make_xor_frame
+from tests.conftest import PROJECT_ROOT, copy_project, kedro, make_xor_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -391,6 +391,45 @@ def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):
     assert result.returncode == 1
     assert "bad_rows.csv, column(s) b: missing" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_training_notebook_executes_headlessly(xor_project):
+    import shutil
+
+    import nbformat
+
+    from model_training.notebook import main as run_notebook
+
+    target = xor_project / "notebooks/models"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(
+        PROJECT_ROOT / "notebooks/models/model_training_template.ipynb", target
+    )
+    assert (
+        run_notebook(["--epic", "xor", "--env", "test", "--root", str(xor_project)])
+        == 0
+    )
+    executed = nbformat.read(target / "xor_model_training.ipynb", as_version=4)
+    errors = [
+        o
+        for c in executed.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors
+    text = "\n".join(
+        str(o.get("data", {}).get("text/markdown", ""))
+        for c in executed.cells
+        for o in c.get("outputs", [])
+    )
+    assert "Final model" in text and "test roc_auc" in text
+    images = [
+        o
+        for c in executed.cells
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= 5
 
 
 def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):

@@ -40,7 +40,7 @@ def card_inputs(monkeypatch):
 
 
 def test_versions_side_by_side_and_latest_copies(tmp_path, card_inputs):
-    dataset = ModelPackageDataset(directory=str(tmp_path / "models"))
+    dataset = ModelPackageDataset(filepath=str(tmp_path / "models"))
     first = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
     dataset.save(package(first, card_inputs))
     v1_files = {p.name: p.read_bytes() for p in (tmp_path / "models").iterdir()}
@@ -67,7 +67,7 @@ def test_versions_side_by_side_and_latest_copies(tmp_path, card_inputs):
     assert "scikit-learn" in metadata["package_versions"]
     assert "scikit-learn==" in (tmp_path / "models" / "requirements.txt").read_text()
     assert (
-        ModelPackageDataset(directory=str(tmp_path / "models"), model_version=1).load()[
+        ModelPackageDataset(filepath=str(tmp_path / "models"), model_version=1).load()[
             "version"
         ]
         == 1
@@ -76,7 +76,7 @@ def test_versions_side_by_side_and_latest_copies(tmp_path, card_inputs):
 
 
 def test_failure_midway_leaves_the_previous_package(tmp_path, card_inputs):
-    dataset = ModelPackageDataset(directory=str(tmp_path / "models"))
+    dataset = ModelPackageDataset(filepath=str(tmp_path / "models"))
     dataset.save(package(LogisticRegression(), card_inputs))
     before = {p.name: p.read_bytes() for p in (tmp_path / "models").iterdir()}
     broken = package(LogisticRegression(), card_inputs)
@@ -92,7 +92,7 @@ def test_failure_midway_leaves_the_previous_package(tmp_path, card_inputs):
 def test_tampered_artifact_is_refused_before_unpickling(
     tmp_path, card_inputs, monkeypatch
 ):
-    dataset = ModelPackageDataset(directory=str(tmp_path / "models"))
+    dataset = ModelPackageDataset(filepath=str(tmp_path / "models"))
     dataset.save(package(LogisticRegression(), card_inputs))
     model_file = next((tmp_path / "models").glob("model_v1_*.joblib"))
     model_file.write_bytes(model_file.read_bytes() + b"tampered")

@@ -53,7 +53,7 @@ def sha256_of(path: Path) -> str:
 
 
 class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
-    """The model package folder of one epic.
+    """The model package folder of one epic (``filepath`` is the folder).
 
     Save takes ``{"model", "preprocessing", "metadata", "monitoring_baseline",
     "card"}``, where ``card`` holds the model card's inputs. What only the
@@ -66,11 +66,11 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     def __init__(
         self,
         *,
-        directory: str,
+        filepath: str,
         model_version: int | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._dir = Path(directory)
+        self._dir = Path(filepath)
         self._version = model_version
         self.metadata = metadata
 
@@ -209,7 +209,7 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         return bool(self.versions())
 
     def _describe(self) -> dict[str, Any]:
-        return {"directory": self._dir.as_posix(), "model_version": self._version}
+        return {"filepath": self._dir.as_posix(), "model_version": self._version}
 
 
 def _log_to_mlflow(paths: list[Path]) -> None:
