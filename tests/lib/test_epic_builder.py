@@ -79,10 +79,11 @@ def test_cli_refuses_to_overwrite_then_forces(tmp_path, capsys):
     assert "problem_type: multiclass_classification" in spec
 
 
-def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
+def from_csv_args(tmp_path, rows: int, target: str, *extra: str) -> list[str]:
+    """CLI arguments that build epic 'loans' from a fresh CSV of ``rows`` rows."""
     source = tmp_path / "loans.csv"
-    make_frame(200).write_csv(source)
-    args = [
+    make_frame(rows).write_csv(source)
+    return [
         "--root",
         str(tmp_path),
         "from-csv",
@@ -91,12 +92,15 @@ def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
         "--csv",
         str(source),
         "--target",
-        "label",
+        target,
         "--problem-type",
         "binary_classification",
-        "--id-column",
-        "row_id",
+        *extra,
     ]
+
+
+def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
+    args = from_csv_args(tmp_path, 200, "label", "--id-column", "row_id")
     assert cli.main(args) == 0
     features = tmp_path / "data/4_processed/loans/features"
     assert sorted(p.name for p in features.iterdir()) == [
@@ -117,20 +121,6 @@ def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
 
 
 def test_from_csv_names_a_missing_target(tmp_path, capsys):
-    source = tmp_path / "loans.csv"
-    make_frame(50).write_csv(source)
-    args = [
-        "--root",
-        str(tmp_path),
-        "from-csv",
-        "--epic-id",
-        "loans",
-        "--csv",
-        str(source),
-        "--target",
-        "outcome",
-        "--problem-type",
-        "binary_classification",
-    ]
+    args = from_csv_args(tmp_path, 50, "outcome")
     assert cli.main(args) == 1
     assert "no column(s) outcome" in capsys.readouterr().err

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
-from kedro.io import AbstractDataset
+from model_training.datasets.files import _LocalFileDataset
 
 logger = logging.getLogger(__name__)
 
 
-class RegisteredModelDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+class RegisteredModelDataset(_LocalFileDataset):
     """Log ``{"model", "input_example"}`` to the active MLflow run and register it.
 
     The model is saved with the scikit-learn flavour (cloudpickle, since the
@@ -31,14 +30,8 @@ class RegisteredModelDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         registered_model_name: str,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._filepath = Path(filepath)
+        super().__init__(filepath=filepath, metadata=metadata)
         self._name = registered_model_name
-        self.metadata = metadata
-
-    @property
-    def local_path(self) -> Path:
-        """The JSON record."""
-        return self._filepath
 
     def save(self, data: dict[str, Any]) -> None:
         import mlflow
@@ -88,9 +81,6 @@ class RegisteredModelDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             uri = f"models:/{record['registered_model_name']}/{record['registered_version']}"
             record["pyfunc"] = mlflow.pyfunc.load_model(uri)
         return record
-
-    def _exists(self) -> bool:
-        return self._filepath.is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {
