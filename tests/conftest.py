@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from kedro.framework.project import configure_project
 
+from model_training.epics.cli import main as epic_main
 from model_training.lib.epic_builder import infer_schema, split_frame
 from model_training.lib.spec import FeatureSchema, ModelingSpec
 
@@ -212,3 +213,41 @@ def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.Completed
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def xor_project(tmp_path_factory):
+    """A new epic from a CSV (an XOR problem trees solve and linear models cannot), run in full.
+
+    Session-scoped: the e2e tests and the ways-of-working tests (kedro-viz, the
+    single-node notebook, MLflow serving) all read this one run.
+    """
+    project = copy_project(tmp_path_factory.mktemp("xor"))
+    source = project / "xor.csv"
+    make_xor_frame(400, seed=1).write_csv(source)
+    args = [
+        "--root",
+        str(project),
+        "from-csv",
+        "--epic-id",
+        "xor",
+        "--csv",
+        str(source),
+        "--target",
+        "label",
+        "--problem-type",
+        "binary_classification",
+        "--id-column",
+        "row_id",
+    ]
+    assert epic_main(args) == 0
+    spec = project / "docs/objectives/user_stories/xor/modeling_spec.yml"
+    spec.write_text(
+        spec.read_text()
+        + "cost_matrix: {labels: ['no', 'yes'], costs: [[0, 1], [3, 0]]}\n"
+        "algorithms: [logistic_regression, random_forest, hist_gradient_boosting]\n"
+        "search: {top_k: 2}\n"
+    )
+    result = kedro(project, "run", "--env", "test", "--params", "epic_id=xor")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return project

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from model_training.epics import cli as epic_cli
-from tests.conftest import PROJECT_ROOT, copy_project, kedro, make_xor_frame
+from tests.conftest import PROJECT_ROOT, copy_project, kedro
 
 pytestmark = pytest.mark.e2e
 
@@ -188,40 +188,6 @@ def test_second_epic_from_scikit_learn(tmp_path):
     assert baselines["best"]["name"] == "linear_regression"
     names = [n for (n,) in query(project, "select name from experiments")]
     assert "diabetes_model_training" in names
-
-
-@pytest.fixture(scope="module")
-def xor_project(tmp_path_factory):
-    """A new epic from a CSV (an XOR problem trees solve and linear models cannot), run in full."""
-    project = copy_project(tmp_path_factory.mktemp("xor"))
-    source = project / "xor.csv"
-    make_xor_frame(400, seed=1).write_csv(source)
-    args = [
-        "--root",
-        str(project),
-        "from-csv",
-        "--epic-id",
-        "xor",
-        "--csv",
-        str(source),
-        "--target",
-        "label",
-        "--problem-type",
-        "binary_classification",
-        "--id-column",
-        "row_id",
-    ]
-    assert epic_cli.main(args) == 0
-    spec = project / "docs/objectives/user_stories/xor/modeling_spec.yml"
-    spec.write_text(
-        spec.read_text()
-        + "cost_matrix: {labels: ['no', 'yes'], costs: [[0, 1], [3, 0]]}\n"
-        "algorithms: [logistic_regression, random_forest, hist_gradient_boosting]\n"
-        "search: {top_k: 2}\n"
-    )
-    result = kedro(project, "run", "--env", "test", "--params", "epic_id=xor")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return project
 
 
 def test_full_run_writes_modeling_and_tuning_outputs(xor_project):

@@ -79,3 +79,50 @@ def test_hook_is_silent_without_an_active_run(tmp_path):
     hook.after_catalog_created(DataCatalog({"r": report}))
     hook.after_dataset_saved("r", {}, None)
     assert mlflow.active_run() is None
+
+
+def test_run_summary_says_where_each_output_was_written(tmp_path, capsys):
+    from matplotlib.figure import Figure
+
+    from model_training.datasets import FigureDirectoryDataset
+    from model_training.hooks import RunSummaryHook
+
+    performance = ReportJSONDataset(
+        filepath=str(tmp_path / "results/metrics/e_model_performance.json")
+    )
+    report = ReportJSONDataset(filepath=str(tmp_path / "results/metrics/e/a.json"))
+    figures = FigureDirectoryDataset(filepath=str(tmp_path / "reports/figures/e"))
+    catalog = DataCatalog(
+        {"performance": performance, "report": report, "figures": figures}
+    )
+    hook = RunSummaryHook()
+    hook.after_catalog_created(catalog)
+    performance.save({"x": 1})
+    report.save({"y": 2})
+    figure = Figure()
+    figure.add_subplot().plot([1, 2])
+    figures.save({"one": figure})
+    for name in ("performance", "report", "figures"):
+        hook.after_dataset_saved(name, None, None)
+    hook.after_pipeline_run({"project_path": str(tmp_path)})
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "Outputs of this run:" in lines
+    metrics = next(i for i, line in enumerate(lines) if "metrics " in line)
+    assert lines[metrics].split() == [
+        "metrics",
+        "results/metrics/e_model_performance.json",
+    ]
+    assert "reports         results/metrics/e/: a.json" in out
+    assert "figures         reports/figures/e/ (1 PNG)" in out
+    figures_line = next(i for i, line in enumerate(lines) if "figures " in line)
+    assert metrics < figures_line  # metrics before figures
+
+
+def test_run_summary_is_silent_when_nothing_was_saved(capsys):
+    from model_training.hooks import RunSummaryHook
+
+    hook = RunSummaryHook()
+    hook.after_catalog_created(DataCatalog({}))
+    hook.after_pipeline_run({"project_path": "."})
+    assert capsys.readouterr().out == ""

@@ -28,12 +28,14 @@ active (tracking disabled, a notebook ``catalog.save``), the hook does nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import click
 from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
@@ -204,3 +206,125 @@ def _log_models_to_child_runs(models: dict[str, Any]) -> None:
             path.parent.mkdir()
             joblib.dump(model, path)
             client.log_artifact(by_name[name], str(path), "model")
+
+
+class RunSummaryHook:
+    """At the end of a run, say where its outputs were written.
+
+    Collects every dataset saved during the run and logs one block: the model
+    package and card, the metrics reports, the figures, the registered model and
+    the MLflow run, with paths relative to the project.
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._saved: list[str] = []
+        self._run_id: str | None = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        """Keep the catalog to look up where saved datasets live."""
+        self._catalog = catalog
+        self._saved = []
+        self._run_id = None
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        """Remember the dataset (and the MLflow run it was logged to)."""
+        import mlflow
+
+        if dataset_name not in self._saved:
+            self._saved.append(dataset_name)
+        run = mlflow.active_run()
+        if run is not None:
+            self._run_id = run.info.run_id
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Log where this run's outputs are."""
+        if self._catalog is None or not self._saved:
+            return
+        root = Path(run_params.get("project_path") or Path.cwd())
+        lines = summarize_outputs({n: self._catalog.get(n) for n in self._saved}, root)
+        if self._run_id is not None:
+            lines.append(
+                f"  MLflow run      {self._run_id} (see it: uv run mlflow ui "
+                "--backend-store-uri sqlite:///mlflow.db)"
+            )
+        # printed, not logged: a log handler would wrap the paths at 80 columns
+        click.echo("\nOutputs of this run:\n" + "\n".join(lines) + "\n")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
+    """One line per kind of output (package, card, reports, figures, other files)."""
+    from model_training.datasets import (
+        FigureDirectoryDataset,
+        ModelPackageDataset,
+        RegisteredModelDataset,
+        ReportJSONDataset,
+    )
+
+    lines: list[str] = []
+    reports: list[Path] = []
+    other: list[Path] = []
+    for name, dataset in datasets.items():
+        if isinstance(dataset, ModelPackageDataset):
+            versions = dataset.versions()
+            if versions:
+                newest = max(versions)
+                folder = dataset.local_path
+                lines.append(
+                    f"  model package   {_relative(versions[newest], root)} "
+                    f"(version {newest}; metadata_v{newest}.json, requirements.txt, "
+                    "monitoring_baseline.json beside it)"
+                )
+                lines.append(
+                    f"  model card      {_relative(folder / 'model_card.md', root)}"
+                )
+        elif isinstance(dataset, RegisteredModelDataset):
+            try:
+                record = json.loads(dataset.local_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            version = record.get("registered_version")
+            if version is not None:
+                lines.append(
+                    f"  registered      models:/{record['registered_model_name']}/"
+                    f"{version}"
+                )
+        elif isinstance(dataset, FigureDirectoryDataset):
+            count = len(dataset.load())
+            lines.append(
+                f"  figures         {_relative(dataset.local_path, root)}/ "
+                f"({count} PNG)"
+            )
+        elif isinstance(dataset, ReportJSONDataset):
+            reports.append(dataset.local_path)
+        else:
+            path = (getattr(dataset, "_describe", dict)() or {}).get("filepath")
+            if path and name and not name.startswith("params:"):
+                other.append(Path(str(path)))
+    performance = [p for p in reports if p.name.endswith("_model_performance.json")]
+    for path in performance:
+        lines.append(f"  metrics         {_relative(path, root)}")
+    rest = [p for p in reports if p not in performance]
+    for folder in sorted({p.parent for p in rest}):
+        names = ", ".join(sorted(p.name for p in rest if p.parent == folder))
+        lines.append(f"  reports         {_relative(folder, root)}/: {names}")
+    for path in other:
+        lines.append(f"  file            {_relative(path, root)}")
+    order = ("model package", "model card", "registered", "metrics", "reports")
+    return sorted(
+        lines,
+        key=lambda line: next(
+            (i for i, label in enumerate(order) if line.strip().startswith(label)),
+            len(order),
+        ),
+    )

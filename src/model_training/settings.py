@@ -7,7 +7,7 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from model_training.hooks import TrackingHook
+from model_training.hooks import RunSummaryHook, TrackingHook
 
 
 def project_root() -> str:
@@ -21,7 +21,7 @@ def project_root() -> str:
     return (find_kedro_project(here) or here).resolve().as_posix()
 
 
-HOOKS = (TrackingHook(),)
+HOOKS = (TrackingHook(), RunSummaryHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

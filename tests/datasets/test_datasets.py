@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 
@@ -126,3 +127,37 @@ def test_figure_directory_is_atomic(tmp_path):
     assert not (folder / "b.png").exists()
     assert [p.name for p in folder.iterdir()] == ["a.png"]
     assert set(dataset.load()) == {"a"}
+
+
+def test_figure_directory_drops_figures_an_earlier_run_drew(tmp_path):
+    dataset = FigureDirectoryDataset(filepath=str(tmp_path / "figs"))
+    for name in ("kept", "stale"):
+        figure = Figure()
+        figure.add_subplot().plot([1, 2])
+        dataset.save({name: figure} if name == "stale" else {"kept": figure})
+    figure = Figure()
+    figure.add_subplot().plot([2, 1])
+    dataset.save({"kept": figure})
+    assert set(dataset.load()) == {"kept"}
+
+
+def test_previews_for_kedro_viz(tmp_path):
+    split = tmp_path / "train_features.csv"
+    pl.DataFrame({"a": range(30), "b": ["x"] * 30}).write_csv(split)
+    table = FeatureSplitDataset(filepath=str(split)).preview(nrows=5)
+    assert table["columns"] == ["a", "b"] and table["data"][-1] == [4, "x"]
+    report = tmp_path / "report.json"
+    long = {
+        "epic_id": "e",
+        "rows": [{"i": i, "deep": {"x": list(range(50))}} for i in range(500)],
+    }
+    ReportJSONDataset(filepath=str(report)).save(long)
+    text = ReportJSONDataset(filepath=str(report)).preview(max_chars=2000)
+    assert len(text) <= 2000
+    abridged = json.loads(text)
+    assert abridged["epic_id"] == "e" and "more" in abridged["rows"][-1]
+    figures = FigureDirectoryDataset(filepath=str(tmp_path / "figs"))
+    figure = Figure()
+    figure.add_subplot().plot([1, 2])
+    figures.save({"only": figure})
+    assert base64.b64decode(figures.preview()).startswith(b"\x89PNG")

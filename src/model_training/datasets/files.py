@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from kedro.io import AbstractDataset
+from kedro_datasets._typing import ImagePreview, JSONPreview, TablePreview
 
 from model_training.lib.errors import InputError, Problem
 
@@ -89,6 +91,17 @@ class FeatureSplitDataset(_LocalFileDataset):
     def save(self, data: pl.DataFrame) -> None:
         _atomic_write(self._filepath, data.write_csv)
 
+    def preview(self, nrows: int = 10) -> TablePreview:
+        """The first ``nrows`` rows for kedro-viz (``{index, columns, data}``)."""
+        head = pl.read_csv(self._filepath, n_rows=nrows, infer_schema_length=None)
+        return TablePreview(
+            {
+                "index": list(range(head.height)),
+                "columns": head.columns,
+                "data": [list(row) for row in head.iter_rows()],
+            }
+        )
+
 
 def _jsonable(value: Any) -> Any:
     """Turn numpy scalars and arrays into Python, NaN and infinities into null."""
@@ -102,6 +115,22 @@ def _jsonable(value: Any) -> Any:
         return _jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    return value
+
+
+def _abridge(value: Any, depth: int | None, items: int = 5) -> Any:
+    """``value`` with lists cut to ``items`` and objects below ``depth`` summarised."""
+    if depth is None:
+        return value
+    if isinstance(value, dict):
+        if depth <= 0:
+            return f"{{... {len(value)} keys}}"
+        return {k: _abridge(v, depth - 1, items) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth <= 0:
+            return f"[... {len(value)} items]"
+        head = [_abridge(v, depth - 1, items) for v in value[:items]]
+        return head + ([f"... {len(value) - items} more"] if len(value) > items else [])
     return value
 
 
@@ -124,6 +153,20 @@ class ReportJSONDataset(_LocalFileDataset):
     def load(self) -> Any:
         return json.loads(self._filepath.read_text(encoding="utf-8"))
 
+    def preview(self, max_chars: int = 20_000) -> JSONPreview:
+        """The report for kedro-viz; a long one is abridged level by level.
+
+        Lists keep their first items and nested objects are summarised from the
+        deepest level up until the text fits in ``max_chars``; the top-level keys
+        always show.
+        """
+        data = self.load()
+        for depth in (None, 4, 3, 2, 1):
+            text = json.dumps(_abridge(data, depth), indent=2)
+            if len(text) <= max_chars:
+                return JSONPreview(text)
+        return JSONPreview(text[:max_chars])
+
     def save(self, data: Any) -> None:
         text = json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
         _atomic_write(
@@ -135,7 +178,9 @@ class FigureDirectoryDataset(_LocalFileDataset):
     """A folder of PNG figures saved from ``{name: matplotlib Figure}``.
 
     The figures are rendered into a temporary folder first, then moved into place
-    one by one, so a failure while rendering leaves the earlier figures intact.
+    one by one, so a failure while rendering leaves the earlier figures intact;
+    once all are in place, figures an earlier run drew and this one did not are
+    removed, so the folder always shows one run.
     Figures are closed after saving. Loading returns the PNG paths by name.
     """
 
@@ -161,11 +206,22 @@ class FigureDirectoryDataset(_LocalFileDataset):
                 plt.close(figure)
             for rendered in staging.iterdir():
                 os.replace(rendered, self._filepath / rendered.name)
+            # figures of an earlier run that this run did not draw are stale
+            drawn = {f"{name}.png" for name in data}
+            for old in self._filepath.glob("*.png"):
+                if old.name not in drawn:
+                    old.unlink()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _exists(self) -> bool:
         return any(self._filepath.glob("*.png"))
+
+    def preview(self, figure: str | None = None) -> ImagePreview:
+        """One figure (the first by name unless ``figure`` names one) for kedro-viz."""
+        figures = self.load()
+        path = figures[figure] if figure else next(iter(figures.values()))
+        return ImagePreview(base64.b64encode(path.read_bytes()).decode("ascii"))
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath.as_posix(), "dpi": self._dpi}

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from model_training.datasets.files import _LocalFileDataset
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _without_message(target: logging.Logger, text: str) -> Iterator[None]:
+    """Drop records of ``target`` whose message contains ``text``, for the block."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return text not in record.getMessage()
+
+    target.addFilter(keep)
+    try:
+        yield
+    finally:
+        target.removeFilter(keep)
 
 
 class RegisteredModelDataset(_LocalFileDataset):
@@ -47,15 +63,19 @@ class RegisteredModelDataset(_LocalFileDataset):
             example = data["input_example"]
             model = data["model"]
             signature = infer_signature(example, model.predict(example))
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=example,
-                registered_model_name=self._name,
-                serialization_format="cloudpickle",
-                pip_requirements=data.get("pip_requirements"),
-            )
+            # cloudpickle is chosen on purpose: the package holds the project's own
+            # classes and CatBoost, which skops refuses. MLflow warns about it on
+            # every call; the package's sha256 check is the safeguard here.
+            with _without_message(logging.getLogger("mlflow.sklearn"), "cloudpickle"):
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=signature,
+                    input_example=example,
+                    registered_model_name=self._name,
+                    serialization_format="cloudpickle",
+                    pip_requirements=data.get("pip_requirements"),
+                )
             record.update(
                 {
                     "status": "registered",

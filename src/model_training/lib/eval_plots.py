@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from model_training.lib.plots import _short
+from model_training.lib.plots import _short, _wrap
 
 BLUE, ORANGE, GREEN, GREY, RED = "#1f77b4", "#ff7f0e", "#2ca02c", "#7f7f7f", "#d62728"
 
@@ -266,9 +267,9 @@ def shap_dependence(
         ax.scatter(xs + jitter, values, s=12, color=BLUE, alpha=0.7)
         ax.set_xticks(
             range(len(categories)),
-            [_short(c, 22) for c in categories],
-            rotation=30,
-            ha="right",
+            [_wrap(c) for c in categories],
+            rotation=0 if len(categories) <= 5 else 35,
+            ha="center" if len(categories) <= 5 else "right",
         )
         ax.set_xlabel(feature)
     ax.axhline(0, color=GREY, lw=0.8)
@@ -288,9 +289,10 @@ def partial_dependence(pdp: dict[str, Any], output_label: str) -> Figure:
             ax.bar(range(len(curve["grid"])), curve["average_output"], color=BLUE)
             ax.set_xticks(
                 range(len(curve["grid"])),
-                [_short(g, 16) for g in curve["grid"]],
-                rotation=35,
-                ha="right",
+                [_wrap(g) for g in curve["grid"]],
+                rotation=0 if len(curve["grid"]) <= 5 else 35,
+                ha="center" if len(curve["grid"]) <= 5 else "right",
+                fontsize=8,
             )
         ax.set_xlabel(feature)
         ax.set_ylabel(output_label)
@@ -310,12 +312,21 @@ def learning_curve(curve: dict[str, Any]) -> Figure:
         std = np.array([p[f"{key}_std"] for p in points])
         ax.plot(sizes, mean, marker="o", color=colour, label=label)
         ax.fill_between(sizes, mean - std, mean + std, color=colour, alpha=0.15)
-    ax.set_xlabel("training rows")
+    ax.set_xlabel("training rows (per cross-validation fold)")
     ax.set_ylabel(curve["metric"])
     ax.set_title("Learning curve of the final configuration")
     ax.legend(frameon=False)
-    fig.text(
-        0.01, 0.005, _short(curve.get("verdict", ""), 140), fontsize=7.5, color=GREY
+    verdict = textwrap.fill(f"Verdict: {curve.get('verdict', '')}", width=95)
+    # below the axis label, in the room the saved figure's tight bounding box keeps
+    ax.annotate(
+        verdict,
+        xy=(0, 0),
+        xycoords="axes fraction",
+        xytext=(0, -44),
+        textcoords="offset points",
+        va="top",
+        fontsize=8,
+        color=GREY,
     )
     return fig
 
@@ -355,6 +366,9 @@ def fairness(name: str, entry: dict[str, Any], regression: bool) -> Figure:
         entry["demographic_parity_ratio"] or np.nan
     ):
         title += f": selection-rate ratio {entry['demographic_parity_ratio']:.2f}"
+    small = [f for f in entry.get("flags", []) if "not compared" in f]
+    if small:
+        title += "\n" + _short(small[0], 90)
     ax.set_title(title)
     ax.legend(
         frameon=False,
@@ -369,13 +383,14 @@ def fairness(name: str, entry: dict[str, Any], regression: bool) -> Figure:
 def waterfall(explanation: dict[str, Any], output_label: str) -> Figure:
     contributions = explanation["contributions"]
     labels = [
-        f"{_short(c['feature'], 26)} = {_short(c['value'], 18)}" for c in contributions
+        _wrap(f"{c['feature']} = {c['value']}", width=34, lines=2)
+        for c in contributions
     ]
     values = [c["shap"] for c in contributions]
     if abs(explanation["other_features_shap"]) > 0:
         labels.append("all other features")
         values.append(explanation["other_features_shap"])
-    fig, ax = _figure(8.0, 0.42 * len(values) + 1.8)
+    fig, ax = _figure(8.0, 0.5 * len(values) + 1.8)
     y = np.arange(len(values))
     ax.barh(y, values, color=[RED if v > 0 else BLUE for v in values])
     ax.set_yticks(y, labels)

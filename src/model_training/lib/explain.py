@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,8 @@ import polars as pl
 
 from model_training.lib.metrics import compute_metrics
 from model_training.lib.plan import ModelingPlan
+
+logger = logging.getLogger(__name__)
 
 
 def unwrap(model: Any) -> Any:
@@ -197,6 +201,17 @@ def shap_values(
         explained_class = (
             fitted.index(target_class) if target_class in fitted else len(fitted) - 1
         )
+    started = time.monotonic()
+    logger.info(
+        "SHAP: explaining %d of %d test rows (%s)...",
+        len(rows),
+        x.height,
+        "TreeExplainer"
+        if tree
+        else "LinearExplainer"
+        if linear
+        else "sampled PermutationExplainer",
+    )
     if tree:
         explainer = shap.TreeExplainer(estimator)
         values = explainer.shap_values(data)
@@ -229,6 +244,7 @@ def shap_values(
         values, base = explained.values, explained.base_values
         kind = "PermutationExplainer (sampled)"
     values, base = _pick_output(values, base, explained_class)
+    logger.info("SHAP: done in %.1f s", time.monotonic() - started)
     by_feature = pd.DataFrame(
         {f: np.zeros(len(rows)) for f in plan.features}, index=range(len(rows))
     )

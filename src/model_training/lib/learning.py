@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -10,6 +12,8 @@ from sklearn.base import clone
 
 from model_training.lib.metrics import compute_metrics
 from model_training.lib.plan import ModelingPlan
+
+logger = logging.getLogger(__name__)
 
 
 def learning_curve(
@@ -33,7 +37,8 @@ def learning_curve(
     rng = np.random.default_rng(seed)
     temporal = plan.cv_strategy == "time_series"
     points = []
-    for size in sizes:
+    started = time.monotonic()
+    for step, size in enumerate(sizes, start=1):
         train_scores, valid_scores, n_rows = [], [], []
         for train_rows, valid_rows in splits:
             n = max(round(size * len(train_rows)), 10)
@@ -67,6 +72,14 @@ def learning_curve(
                     "validation_std": float(np.nanstd(valid_scores)),
                 }
             )
+        logger.info(
+            "Learning curve %d/%d: %d%% of the training rows, %d folds (%.0f s so far)",
+            step,
+            len(sizes),
+            round(100 * size),
+            len(splits),
+            time.monotonic() - started,
+        )
     return {"metric": primary, "points": points, **verdict(points, plan)}
 
 

@@ -105,3 +105,14 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
 def _short(text: Any, limit: int = 24) -> str:
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wrap(text: Any, width: int = 14, lines: int = 3) -> str:
+    """``text`` on up to ``lines`` lines of ``width`` characters (… if cut)."""
+    import textwrap
+
+    parts = textwrap.wrap(str(text), width=width, break_long_words=True) or [""]
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = _short(parts[-1] + " …", width)
+    return "\n".join(parts)

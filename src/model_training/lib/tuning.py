@@ -278,9 +278,10 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         value = "-" if trial.value is None else f"{trial.value:.4f}"
         best = f"{study.best_value:.4f}" if _has_complete(study) else "-"
         logger.info(
-            "Tuning %s trial %d %s: %s = %s (best %s)",
+            "Tuning %s trial %d/%d %s: %s = %s (best %s)",
             name,
-            trial.number,
+            trial.number + 1,
+            search.n_trials,
             trial.state.name.lower(),
             plan.spec.primary_metric,
             value,
@@ -288,6 +289,14 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         )
 
     remaining = search.n_trials - done
+    if done:
+        logger.info(
+            "Tuning %s: resuming study %s with %d of %d trials done",
+            name,
+            study_name,
+            done,
+            search.n_trials,
+        )
     started = time.monotonic()
     budget = deadline - started
     if remaining > 0 and (budget > 0 or done == 0):
