@@ -267,7 +267,7 @@ def shap_dependence(
         ax.scatter(xs + jitter, values, s=12, color=BLUE, alpha=0.7)
         ax.set_xticks(
             range(len(categories)),
-            [_wrap(c) for c in categories],
+            _tick_labels(categories),
             rotation=0 if len(categories) <= 5 else 35,
             ha="center" if len(categories) <= 5 else "right",
         )
@@ -289,7 +289,7 @@ def partial_dependence(pdp: dict[str, Any], output_label: str) -> Figure:
             ax.bar(range(len(curve["grid"])), curve["average_output"], color=BLUE)
             ax.set_xticks(
                 range(len(curve["grid"])),
-                [_wrap(g) for g in curve["grid"]],
+                _tick_labels(curve["grid"]),
                 rotation=0 if len(curve["grid"]) <= 5 else 35,
                 ha="center" if len(curve["grid"]) <= 5 else "right",
                 fontsize=8,
@@ -298,6 +298,13 @@ def partial_dependence(pdp: dict[str, Any], output_label: str) -> Figure:
         ax.set_ylabel(output_label)
     fig.suptitle("Partial dependence of the top features (test rows)")
     return fig
+
+
+def _tick_labels(categories: list[Any]) -> list[str]:
+    """Wrapped labels for a few categories; one short, rotatable line for many."""
+    if len(categories) <= 5:
+        return [_wrap(c) for c in categories]
+    return [_short(c, 20) for c in categories]
 
 
 def learning_curve(curve: dict[str, Any]) -> Figure:
