@@ -444,3 +444,46 @@ def test_rerun_resumes_the_persisted_study(xor_project):
             new["n_trials"] == old["n_trials"]
         )  # the trial budget was spent: nothing re-run
         assert new["params"] == old["params"]
+
+
+@pytest.mark.parametrize(
+    ("example", "figures", "metric"),
+    [
+        (
+            "iris",
+            {"cluster_projection", "silhouette", "cluster_profiles"},
+            "silhouette",
+        ),
+        (
+            "breast_cancer_anomaly",
+            {"score_histogram", "roc_curve", "precision_recall_curve"},
+            "pr_auc",
+        ),
+    ],
+)
+def test_unsupervised_examples_run_every_pipeline(tmp_path, example, figures, metric):
+    project = copy_project(tmp_path)
+    assert epic_cli.main(["--root", str(project), "sklearn", example]) == 0
+    result = kedro(project, "run", "--env", "test", "--params", f"epic_id={example}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    performance = json.loads(
+        (project / f"results/metrics/{example}_model_performance.json").read_text()
+    )
+    assert performance["problem_type"] in ("clustering", "anomaly_detection")
+    assert (
+        performance["metrics"]["test"][metric] == performance["metrics"]["test"][metric]
+    )  # not NaN
+    drawn = {
+        p.stem for p in (project / f"reports/figures/{example}/model").glob("*.png")
+    }
+    assert figures <= drawn
+    verification = json.loads(
+        (project / f"results/metrics/{example}/verification.json").read_text()
+    )
+    assert all(c["passed"] for c in verification["checks"])
+    card = (project / f"models/{example}/model_card.md").read_text()
+    assert metric in card
+    baseline = json.loads(
+        (project / f"models/{example}/monitoring_baseline.json").read_text()
+    )
+    assert baseline["prediction_stats"] and baseline["training_data_stats"]

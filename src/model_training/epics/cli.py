@@ -17,6 +17,8 @@ from pathlib import Path
 from model_training.epics import credit_risk, from_csv, sklearn_examples
 from model_training.lib.spec import SUPERVISED
 
+PROBLEM_TYPES = (*SUPERVISED, "clustering", "anomaly_detection")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -50,8 +52,21 @@ def _parser() -> argparse.ArgumentParser:
         "from-csv", help="a new epic from your CSV (one file, or train/validation/test)"
     )
     new.add_argument("--epic-id", required=True)
-    new.add_argument("--target", required=True, help="the column to predict")
-    new.add_argument("--problem-type", required=True, choices=SUPERVISED)
+    new.add_argument(
+        "--target", default=None, help="the column to predict (supervised types)"
+    )
+    new.add_argument("--problem-type", required=True, choices=PROBLEM_TYPES)
+    new.add_argument(
+        "--label-column",
+        default=None,
+        help="clustering/anomaly detection: true labels kept for evaluation only",
+    )
+    new.add_argument(
+        "--contamination",
+        type=float,
+        default=None,
+        help="anomaly detection: the expected share of anomalies",
+    )
     new.add_argument("--csv", type=Path, help="one file, split 60/20/20 here")
     new.add_argument("--train", type=Path)
     new.add_argument("--validation", type=Path)
@@ -77,6 +92,8 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         if not all(given.values()):
             raise ValueError("give --csv, or all of --train, --validation and --test")
         splits = given
+    if args.problem_type in SUPERVISED and not args.target:
+        raise ValueError(f"--target is required for {args.problem_type}")
     return from_csv.build(
         args.root,
         args.epic_id,
@@ -86,6 +103,8 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         splits=splits,
         time_column=args.time_column,
         id_columns=args.id_column,
+        label_column=args.label_column,
+        contamination=args.contamination,
         seed=args.seed,
         force=args.force,
     )

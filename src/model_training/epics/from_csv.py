@@ -34,6 +34,8 @@ def build(
     splits: dict[str, Path] | None = None,
     time_column: str | None = None,
     id_columns: list[str] | None = None,
+    label_column: str | None = None,
+    contamination: float | None = None,
     seed: int = 42,
     force: bool = False,
 ) -> list[Path]:
@@ -47,9 +49,13 @@ def build(
     if csv is not None:
         frame = pl.read_csv(csv, infer_schema_length=None)
         _require(
-            frame, [c for c in (target, time_column, *(id_columns or [])) if c], csv
+            frame,
+            [c for c in (target, time_column, label_column, *(id_columns or [])) if c],
+            csv,
         )
         stratify = target if problem_type in CLASSIFICATION else None
+        if problem_type == "anomaly_detection" and label_column:
+            stratify = label_column  # every split gets its share of anomalies
         frames = split_frame(
             frame, seed=seed, stratify=stratify, time_column=time_column
         )
@@ -68,6 +74,8 @@ def build(
     roles = {c: "identifier" for c in id_columns or []}
     if time_column:
         roles[time_column] = "time"
+    if label_column:
+        roles[label_column] = "label"  # evaluation only, never a model input
     schema = infer_schema(frame, epic_id, target=target, roles=roles)
     doc = feature_documentation(
         schema,
@@ -75,9 +83,13 @@ def build(
         intro=REVIEW_NOTE + "\n" + origin,
         frames=frames,
     )
-    extra = {"id_columns": list(id_columns or [])}
+    extra: dict = {"id_columns": list(id_columns or [])}
     if time_column:
         extra["time_column"] = time_column
+    if label_column:
+        extra["label_column"] = label_column
+    if contamination is not None:
+        extra["contamination"] = contamination
     spec = default_spec(epic_id, problem_type, target, frame, **extra)
     return write_epic(root, epic_id, frames, schema, doc, spec, force=force)
 

@@ -7,6 +7,13 @@
   Wine data (CC BY 4.0), as bundled with scikit-learn.
 * ``breast_cancer`` (binary): 569 tumours, 30 features, malignant or benign. UCI
   Breast Cancer Wisconsin (Diagnostic) (CC BY 4.0), as bundled with scikit-learn.
+* ``iris`` (clustering): 150 flowers, 4 measurements; the species is kept as a
+  label column for evaluation only. Fisher (1936), UCI Iris (CC BY 4.0), as
+  bundled with scikit-learn.
+* ``breast_cancer_anomaly`` (anomaly detection): the 357 benign tumours of the
+  breast-cancer data as normal rows and 20 malignant ones (drawn with the seed)
+  as anomalies, 5.3 %, the construction of the ODDS "WBC" benchmark; the
+  diagnosis is a label column for evaluation and the threshold only.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class Example:
     target: str
     source: str
     labels: tuple[str, ...] | None = None
+    label_only: bool = False  # the target is a label column kept for evaluation
+    anomalies: int | None = None  # keep this many rows of the last label
 
 
 EXAMPLES = {
@@ -59,6 +68,27 @@ EXAMPLES = {
         "diagnosis",
         "UCI Breast Cancer Wisconsin (Diagnostic) (CC BY 4.0), bundled with scikit-learn.",
         ("malignant", "benign"),
+    ),
+    "iris": Example(
+        datasets.load_iris,
+        "clustering",
+        "species",
+        "Iris data (Fisher, 1936; UCI, CC BY 4.0), bundled with scikit-learn. The "
+        "species is a label column for evaluation only.",
+        ("setosa", "versicolor", "virginica"),
+        label_only=True,
+    ),
+    "breast_cancer_anomaly": Example(
+        datasets.load_breast_cancer,
+        "anomaly_detection",
+        "diagnosis",
+        "UCI Breast Cancer Wisconsin (Diagnostic) (CC BY 4.0), bundled with "
+        "scikit-learn: the benign tumours as normal rows and 20 malignant ones, drawn "
+        "with the seed, as anomalies (the ODDS 'WBC' construction). The diagnosis is "
+        "a label column for evaluation and the threshold only.",
+        ("anomaly", "normal"),
+        label_only=True,
+        anomalies=20,
     ),
 }
 
@@ -98,16 +128,34 @@ def build(
     example = EXAMPLES[name]
     epic = epic_id or name
     frame = load_example(name)
-    classification = example.problem_type != "regression"
+    if example.anomalies is not None:
+        rare = example.labels[0]
+        frame = pl.concat(
+            [
+                frame.filter(pl.col(example.target) != rare),
+                frame.filter(pl.col(example.target) == rare).sample(
+                    example.anomalies, seed=seed
+                ),
+            ]
+        ).sample(fraction=1.0, shuffle=True, seed=seed)
+    stratified = example.problem_type not in ("regression", "clustering")
     frames = split_frame(
-        frame, seed=seed, stratify=example.target if classification else None
+        frame, seed=seed, stratify=example.target if stratified else None
     )
-    schema = infer_schema(frame, epic, target=example.target)
+    roles = {example.target: "label"} if example.label_only else None
+    schema = infer_schema(
+        frame, epic, target=None if example.label_only else example.target, roles=roles
+    )
     doc = feature_documentation(
         schema,
         title=f"Feature documentation: {epic}",
         intro=f"{example.source} Split 60/20/20 with seed {seed}.",
         frames=frames,
     )
-    spec = default_spec(epic, example.problem_type, example.target, frame)
+    if example.label_only:
+        spec = default_spec(
+            epic, example.problem_type, None, frame, label_column=example.target
+        )
+    else:
+        spec = default_spec(epic, example.problem_type, example.target, frame)
     return write_epic(root, epic, frames, schema, doc, spec, force=force)

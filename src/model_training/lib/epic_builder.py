@@ -137,10 +137,13 @@ def default_spec(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A modeling spec with sensible defaults for a problem type."""
+    labelled = bool(overrides.get("label_column"))
     primary = {
         "binary_classification": "roc_auc",
         "multiclass_classification": "f1_macro",
         "regression": "root_mean_squared_error",
+        "clustering": "silhouette",
+        "anomaly_detection": "pr_auc" if labelled else "flag_rate_gap",
     }.get(problem_type, "roc_auc")
     spec: dict[str, Any] = {
         "epic_id": epic_id,
@@ -156,6 +159,16 @@ def default_spec(
             ["pr_auc", "f1", "log_loss"]
             if problem_type == "binary_classification"
             else ["balanced_accuracy", "log_loss"]
+        )
+    elif problem_type == "clustering":
+        spec["secondary_metrics"] = ["davies_bouldin", "calinski_harabasz"]
+        if labelled:
+            spec["secondary_metrics"] += ["adjusted_rand", "normalized_mutual_info"]
+    elif problem_type == "anomaly_detection":
+        spec["secondary_metrics"] = (
+            ["roc_auc", "f1", "precision", "recall", "false_positive_rate"]
+            if labelled
+            else []
         )
     else:
         spec["secondary_metrics"] = ["mean_absolute_error", "r2"]

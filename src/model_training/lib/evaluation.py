@@ -167,3 +167,115 @@ def regression_details(
             "coverage": float(inside.mean()),
         }
     return out
+
+
+def clustering_details(
+    y: np.ndarray, y_pred: np.ndarray, embedding: np.ndarray
+) -> dict[str, Any]:
+    """Cluster sizes, compactness and separation on test, and the figures' data.
+
+    ``embedding`` is the preprocessed test rows (what the clusterer sees).
+    Within-cluster sum of squares and centroid distances are in that space;
+    noise rows (``-1``, DBSCAN) are counted but left out of both.
+    """
+    from sklearn.decomposition import PCA
+
+    from model_training.lib.metrics import has_labels
+
+    labels = np.asarray(y_pred)
+    data = np.asarray(embedding, dtype=float)
+    clusters = sorted(set(labels.tolist()) - {-1})
+    sizes = {str(c): int((labels == c).sum()) for c in clusters}
+    centroids = {c: data[labels == c].mean(axis=0) for c in clusters}
+    wcss = {
+        str(c): float(((data[labels == c] - centroids[c]) ** 2).sum()) for c in clusters
+    }
+    distances = {
+        str(a): {
+            str(b): float(np.linalg.norm(centroids[a] - centroids[b])) for b in clusters
+        }
+        for a in clusters
+    }
+    keep = labels != -1
+    silhouette = None
+    if len(clusters) >= 2 and keep.sum() > len(clusters):
+        silhouette = skm.silhouette_samples(data[keep], labels[keep]).tolist()
+    components = min(2, data.shape[1])
+    pca = PCA(n_components=components, random_state=0).fit(data)
+    projection = pca.transform(data)
+    details: dict[str, Any] = {
+        "n_clusters": len(clusters),
+        "cluster_sizes": sizes,
+        "noise_share": float((~keep).mean()),
+        "within_cluster_sum_of_squares": wcss,
+        "total_within_cluster_sum_of_squares": float(sum(wcss.values())),
+        "inter_cluster_distances": distances,
+        "projection": {
+            "method": "PCA of the preprocessed features",
+            "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
+            "x": projection[:, 0].tolist(),
+            "y": (projection[:, 1] if components > 1 else np.zeros(len(data))).tolist(),
+            "cluster": labels.tolist(),
+        },
+        "silhouette_samples": {
+            "values": silhouette,
+            "cluster": labels[keep].tolist(),
+        },
+    }
+    if has_labels(y):
+        truth = np.asarray(y).astype(str)
+        table: dict[str, dict[str, int]] = {}
+        for t, p in zip(truth, labels, strict=True):
+            table.setdefault(t, {}).setdefault(str(p), 0)
+            table[t][str(p)] += 1
+        details["label_vs_cluster"] = table
+    return details
+
+
+def anomaly_details(
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    score: np.ndarray,
+    plan: ModelingPlan,
+    final_info: dict[str, Any],
+) -> dict[str, Any]:
+    """Score distribution, flag rate and (with labels) confusion counts and curves."""
+    from model_training.lib.metrics import has_labels
+
+    score = np.asarray(score, dtype=float)
+    threshold = (final_info.get("anomaly_threshold") or {}).get("threshold")
+    anomaly = (plan.labels or [0, 1])[-1]
+    flagged = np.asarray(y_pred) == anomaly
+    quantiles = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+    details: dict[str, Any] = {
+        "threshold": threshold,
+        "anomaly_label": anomaly,
+        "flag_rate": float(flagged.mean()),
+        "expected_contamination": plan.contamination,
+        "score_quantiles": {str(q): float(np.quantile(score, q)) for q in quantiles},
+        "scores": _thin(score, 2000),
+        "labels_available": has_labels(y),
+    }
+    if has_labels(y):
+        truth = (np.asarray(y) == anomaly).astype(int)
+        details["scores_by_label"] = {
+            "anomaly": _thin(score[truth == 1], 1000),
+            "normal": _thin(score[truth == 0], 1000),
+        }
+        details["confusion"] = {
+            "true_positive": int((flagged & (truth == 1)).sum()),
+            "false_positive": int((flagged & (truth == 0)).sum()),
+            "false_negative": int((~flagged & (truth == 1)).sum()),
+            "true_negative": int((~flagged & (truth == 0)).sum()),
+        }
+        if 0 < truth.sum() < len(truth):
+            fpr, tpr, _ = skm.roc_curve(truth, score)
+            precision, recall, _ = skm.precision_recall_curve(truth, score)
+            details["curves"] = {
+                "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
+                "pr": {"precision": precision.tolist(), "recall": recall.tolist()},
+                "roc_auc": float(skm.roc_auc_score(truth, score)),
+                "pr_auc": float(skm.average_precision_score(truth, score)),
+                "prevalence": float(truth.mean()),
+            }
+    return details

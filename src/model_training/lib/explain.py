@@ -341,7 +341,16 @@ def local_explanations(
     sub_out = output[rows]
     sub_y = y[rows]
     picks: dict[str, int] = {"highest_score": int(np.argmax(sub_out))}
-    if threshold is not None:
+    if threshold is not None and plan.classes is None:  # an anomaly score and its cut
+        from model_training.lib.metrics import has_labels
+
+        picks["borderline"] = int(np.argmin(np.abs(sub_out - threshold)))
+        truth = np.array([str(v) == str(plan.positive_class) for v in sub_y])
+        if has_labels(sub_y) and truth.any():
+            # the labelled anomaly the model found least unusual
+            candidates = np.where(truth)[0]
+            picks["worst_error"] = int(candidates[np.argmin(sub_out[candidates])])
+    elif threshold is not None:
         picks["borderline"] = int(np.argmin(np.abs(sub_out - threshold)))
         truth = np.array(
             [str(v) == str(plan.positive_class) for v in sub_y], dtype=float
@@ -375,3 +384,26 @@ def local_explanations(
             }
         )
     return explained
+
+
+def cluster_separation(
+    x: pl.DataFrame, clusters: np.ndarray, plan: ModelingPlan
+) -> dict[str, float]:
+    """ANOVA F of each numeric feature across clusters (noise rows left out).
+
+    Large values: the feature's cluster means differ a lot relative to its
+    spread within clusters, i.e. it separates the clusters.
+    """
+    from sklearn.feature_selection import f_classif
+
+    keep = np.asarray(clusters) != -1
+    numeric = [c for c in plan.numeric_features if c in x.columns]
+    if not numeric or len(set(np.asarray(clusters)[keep].tolist())) < 2:
+        return {}
+    data = x.select(numeric).to_numpy()[keep]
+    data = np.where(np.isnan(data), np.nanmedian(data, axis=0), data)
+    f_values, _ = f_classif(data, np.asarray(clusters)[keep])
+    pairs = sorted(
+        zip(numeric, np.nan_to_num(f_values), strict=True), key=lambda p: -p[1]
+    )
+    return {name: float(value) for name, value in pairs}

@@ -29,10 +29,18 @@ def conform(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
 def split_xy(
     frame: pl.DataFrame, plan: ModelingPlan
 ) -> tuple[pl.DataFrame, np.ndarray]:
-    """Return the feature columns (conformed, in plan order) and the target."""
+    """Return the feature columns (conformed, in plan order) and the target.
+
+    Without a target (clustering, anomaly detection) the second value is the
+    label column kept for evaluation, or all-NaN when there is none; it is never
+    passed to a model (the problem types fit on the features alone).
+    """
     features = conform(frame, plan).select(plan.features)
-    target = plan.spec.target
-    y = frame.get_column(target).to_numpy() if target else np.array([])
+    target = plan.spec.target or plan.spec.label_column
+    if target and target in frame.columns:
+        y = frame.get_column(target).to_numpy()
+    else:
+        y = np.full(frame.height, np.nan)
     return features, y
 
 

@@ -17,6 +17,11 @@ from sklearn import metrics as skm
 CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"})
 BINARY = frozenset({"binary_classification"})
 REGRESSION = frozenset({"regression", "time_series"})
+CLUSTERING = frozenset({"clustering"})
+ANOMALY = frozenset({"anomaly_detection"})
+# metrics over a positive class: binary classification, and anomalies (the positive
+# class is the anomaly label of a label column kept for evaluation)
+POSITIVE = BINARY | ANOMALY
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,68 @@ def _pos(context: dict) -> object:
 
 
 def _pos_column(y_score: np.ndarray, context: dict) -> np.ndarray:
+    if np.ndim(y_score) == 1:  # an anomaly score: already toward the positive class
+        return np.asarray(y_score, dtype=float)
     classes = list(context["classes"])
     return y_score[:, classes.index(_pos(context))]
 
 
+def has_labels(y_true: np.ndarray) -> bool:
+    """True unless ``y_true`` is empty or all missing (unsupervised, no label column)."""
+    values = np.asarray(y_true, dtype=object)
+    if values.size == 0:
+        return False
+    return any(
+        v is not None and not (isinstance(v, float) and np.isnan(v)) for v in values
+    )
+
+
 def _binary_truth(y_true: np.ndarray, context: dict) -> np.ndarray:
+    if not has_labels(y_true):
+        raise ValueError("no labels to compare with")
     return (np.asarray(y_true) == _pos(context)).astype(int)
+
+
+def _labelled(y_true: np.ndarray) -> np.ndarray:
+    if not has_labels(y_true):
+        raise ValueError("no labels to compare with")
+    return y_true
+
+
+def _false_positive_rate(y_true, y_pred, _score, context) -> float:
+    truth = _binary_truth(y_true, context)
+    flagged = (np.asarray(y_pred) == _pos(context)).astype(int)
+    negatives = truth == 0
+    return float(flagged[negatives].mean()) if negatives.any() else float("nan")
+
+
+def _flag_rate_gap(_true, y_pred, _score, context) -> float:
+    expected = context.get("contamination")
+    if expected is None:
+        return float("nan")
+    flagged = np.asarray(y_pred) == _pos(context)
+    return float(abs(flagged.mean() - expected))
+
+
+def _clustered(
+    y_pred: np.ndarray, embedding: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows not labelled noise (-1), and their clusters; needs two clusters or more."""
+    labels = np.asarray(y_pred)
+    keep = labels != -1
+    if len(set(labels[keep].tolist())) < 2 or keep.sum() <= len(
+        set(labels[keep].tolist())
+    ):
+        raise ValueError("fewer than two clusters")
+    return np.asarray(embedding, dtype=float)[keep], labels[keep]
+
+
+def _internal(func: Callable[..., float]) -> Callable[..., float]:
+    def metric(_true, y_pred, embedding, _context) -> float:
+        data, labels = _clustered(y_pred, embedding)
+        return float(func(data, labels))
+
+    return metric
 
 
 def _expected_cost(y_true, y_pred, _score, context) -> float:
@@ -109,22 +170,26 @@ _REGISTRY: tuple[Metric, ...] = (
     Metric(
         "precision",
         lambda t, p, s, c: skm.precision_score(
-            t, p, pos_label=_pos(c), zero_division=0
+            _labelled(t), p, pos_label=_pos(c), zero_division=0
         ),
         True,
-        BINARY,
+        POSITIVE,
     ),
     Metric(
         "recall",
-        lambda t, p, s, c: skm.recall_score(t, p, pos_label=_pos(c), zero_division=0),
+        lambda t, p, s, c: skm.recall_score(
+            _labelled(t), p, pos_label=_pos(c), zero_division=0
+        ),
         True,
-        BINARY,
+        POSITIVE,
     ),
     Metric(
         "f1",
-        lambda t, p, s, c: skm.f1_score(t, p, pos_label=_pos(c), zero_division=0),
+        lambda t, p, s, c: skm.f1_score(
+            _labelled(t), p, pos_label=_pos(c), zero_division=0
+        ),
         True,
-        BINARY,
+        POSITIVE,
     ),
     Metric(
         "f1_macro",
@@ -144,7 +209,7 @@ _REGISTRY: tuple[Metric, ...] = (
         "roc_auc",
         lambda t, p, s, c: skm.roc_auc_score(_binary_truth(t, c), _pos_column(s, c)),
         True,
-        BINARY,
+        POSITIVE,
         needs_score=True,
     ),
     Metric(
@@ -153,7 +218,7 @@ _REGISTRY: tuple[Metric, ...] = (
             _binary_truth(t, c), _pos_column(s, c)
         ),
         True,
-        BINARY,
+        POSITIVE,
         needs_score=True,
     ),
     Metric(
@@ -200,6 +265,53 @@ _REGISTRY: tuple[Metric, ...] = (
         False,
         REGRESSION,
     ),
+    # clustering: internal criteria on the preprocessed features (the "score"),
+    # noise rows (-1) left out; external ones against a label column kept for
+    # evaluation
+    Metric(
+        "silhouette",
+        _internal(skm.silhouette_score),
+        True,
+        CLUSTERING,
+        needs_score=True,
+    ),
+    Metric(
+        "davies_bouldin",
+        _internal(skm.davies_bouldin_score),
+        False,
+        CLUSTERING,
+        needs_score=True,
+    ),
+    Metric(
+        "calinski_harabasz",
+        _internal(skm.calinski_harabasz_score),
+        True,
+        CLUSTERING,
+        needs_score=True,
+    ),
+    Metric(
+        "adjusted_rand",
+        lambda t, p, s, c: skm.adjusted_rand_score(_labelled(t), p),
+        True,
+        CLUSTERING,
+    ),
+    Metric(
+        "normalized_mutual_info",
+        lambda t, p, s, c: skm.normalized_mutual_info_score(_labelled(t), p),
+        True,
+        CLUSTERING,
+    ),
+    # anomaly detection (besides precision, recall, f1, roc_auc, pr_auc above)
+    Metric("false_positive_rate", _false_positive_rate, False, ANOMALY),
+    Metric(
+        "detection_rate",
+        lambda t, p, s, c: skm.recall_score(
+            _binary_truth(t, c), (np.asarray(p) == _pos(c)).astype(int), zero_division=0
+        ),
+        True,
+        ANOMALY,
+    ),
+    Metric("flag_rate_gap", _flag_rate_gap, False, ANOMALY),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _REGISTRY}
@@ -215,6 +327,10 @@ ALIASES: dict[str, str] = {
     "rmse": "root_mean_squared_error",
     "mape": "mean_absolute_percentage_error",
     "medae": "median_absolute_error",
+    "silhouette_score": "silhouette",
+    "ari": "adjusted_rand",
+    "nmi": "normalized_mutual_info",
+    "fpr": "false_positive_rate",
 }
 
 

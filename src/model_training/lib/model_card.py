@@ -61,12 +61,7 @@ def render(
         f"(package `{metadata['artifacts']['model']['file']}`), created {metadata['creation_date']}.",
         f"- **Type:** {spec['problem_type'].replace('_', ' ')}; algorithm **{final['model']}** "
         f"with imbalance handling `{final['imbalance']}`; hyperparameters in `metadata_v{metadata['model_version']}.json`.",
-        f"- **Purpose:** predict `{spec.get('target')}`"
-        + (
-            f" (positive class `{spec.get('positive_class')}`)"
-            if spec.get("positive_class") is not None
-            else ""
-        )
+        f"- **Purpose:** {_purpose(spec, final)}"
         + f" for the epic `{epic}`; see `docs/objectives/user_stories/{epic}/user_story.md`.",
         f"- **Made by:** the model-training stage (code commit `{metadata.get('code_commit') or 'unknown'}`, "
         f"MLflow run `{metadata.get('mlflow_run_id') or 'not tracked'}`).",
@@ -79,6 +74,9 @@ def render(
             f"the package predicts the positive class when its calibrated probability is at least "
             f"**{final['threshold']['threshold']:.2f}**, the threshold that minimised expected cost on out-of-fold data."
             if final.get("threshold")
+            else f"a row is flagged when its anomaly score exceeds **{final['anomaly_threshold']['threshold']:.4g}**; "
+            f"the threshold {final['anomaly_threshold']['method']}."
+            if final.get("anomaly_threshold")
             else "the package returns the model's prediction."
         ),
         "- Out of scope: populations unlike the training data (see Limitations), automated decisions without "
@@ -174,8 +172,7 @@ def render(
         "## Deployment",
         f"- Input: a table (polars or pandas) with the columns {', '.join(f'`{f}`' for f in metadata['feature_names'])}; "
         "categorical columns as text, numeric as numbers; missing values allowed (imputed).",
-        "- Output: `predict` gives the decided class (or value); `predict_proba` gives calibrated class probabilities "
-        f"in the order {metadata.get('classes')}.",
+        f"- Output: {_output_line(spec, metadata)}",
         f"- Load: `joblib.load('models/{epic}/{metadata['artifacts']['model']['file']}')` after checking its sha256 "
         f"({metadata['artifacts']['model']['sha256'][:16]}...), or `mlflow.pyfunc.load_model('models:/{epic}_model/<version>')`.",
         f"- Latency (single row, in process): p50 {performance['latency_ms']['p50']:.1f} ms, "
@@ -193,3 +190,45 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _purpose(spec: dict[str, Any], final: dict[str, Any]) -> str:
+    kind = spec["problem_type"]
+    if kind == "clustering":
+        label = spec.get("label_column")
+        return "group rows into clusters of similar rows" + (
+            f" (the label column `{label}` was used for evaluation only)" if label else ""
+        )
+    if kind == "anomaly_detection":
+        label = spec.get("label_column")
+        return "flag unusual rows (anomalies)" + (
+            f" (the label column `{label}` was used for evaluation and the threshold only, "
+            "never to train)"
+            if label
+            else ""
+        )
+    text = f"predict `{spec.get('target')}`"
+    if spec.get("positive_class") is not None:
+        text += f" (positive class `{spec.get('positive_class')}`)"
+    return text
+
+
+def _output_line(spec: dict[str, Any], metadata: dict[str, Any]) -> str:
+    kind = spec["problem_type"]
+    if kind == "clustering":
+        return (
+            "`predict` gives a cluster id per row (-1: noise, for density clustering); "
+            "rows are assigned like the training rows (nearest training row for "
+            "DBSCAN and hierarchical clustering)."
+        )
+    if kind == "anomaly_detection":
+        return (
+            "`predict` gives the anomaly or normal label per row; `score_samples` gives "
+            "the anomaly score (higher: more unusual)."
+        )
+    if kind == "regression":
+        return "`predict` gives the predicted value."
+    return (
+        "`predict` gives the decided class; `predict_proba` gives calibrated class "
+        f"probabilities in the order {metadata.get('classes')}."
+    )

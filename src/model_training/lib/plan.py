@@ -28,6 +28,11 @@ class ModelingPlan(BaseModel):
             positive class is last, so ``predict_proba[:, 1]`` is its probability.
         cv_strategy: the resolved cross-validation strategy.
         greater_is_better: direction of the primary metric.
+        labels: anomaly detection: the label values a model predicts, normal
+            first and anomaly last (from the label column kept for evaluation,
+            else ``[0, 1]``); None for other problem types.
+        contamination: anomaly detection: the expected share of anomalies (the
+            spec's, else the label column's share in train, else 0.05).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,11 +43,18 @@ class ModelingPlan(BaseModel):
     classes: list[Any] | None = None
     cv_strategy: str
     greater_is_better: bool
+    labels: list[Any] | None = None
+    contamination: float | None = None
 
     @property
     def features(self) -> list[str]:
         """Every feature column, numeric first."""
         return [*self.numeric_features, *self.categorical_features]
+
+    @property
+    def discrete_predictions(self) -> bool:
+        """True when predictions are labels (classes, clusters, anomaly flags)."""
+        return self.spec.problem_type not in ("regression", "time_series")
 
     @property
     def metric_context(self) -> dict[str, Any]:
@@ -51,6 +63,7 @@ class ModelingPlan(BaseModel):
         return {
             "classes": self.classes,
             "positive_class": self.positive_class,
+            "contamination": self.contamination,
             "cost_matrix": None
             if cost is None
             else {
@@ -61,7 +74,10 @@ class ModelingPlan(BaseModel):
 
     @property
     def positive_class(self) -> Any:
-        """The positive class as it appears in the data (binary), else None."""
+        """The positive class as it appears in the data (binary), the anomaly
+        label (anomaly detection), else None."""
+        if self.labels is not None:
+            return self.labels[-1]
         if self.spec.positive_class is None:
             return None
         return self._class_value(self.spec.positive_class)
@@ -119,6 +135,9 @@ def build_plan(
         if spec.positive_class is not None:
             positive = [c for c in classes if str(c) == str(spec.positive_class)]
             classes = [c for c in classes if c not in positive] + positive
+    labels, contamination = None, None
+    if spec.problem_type == "anomaly_detection":
+        labels, contamination = _anomaly_labels(spec, train)
     return ModelingPlan(
         spec=spec,
         numeric_features=numeric,
@@ -126,7 +145,38 @@ def build_plan(
         classes=classes,
         cv_strategy=resolve_cv_strategy(spec),
         greater_is_better=METRICS[spec.primary_metric].greater_is_better,
+        labels=labels,
+        contamination=contamination,
     )
+
+
+ANOMALY_NAMES = ("1", "true", "anomaly", "outlier", "abnormal", "fraud", "yes")
+DEFAULT_CONTAMINATION = 0.05
+
+
+def _anomaly_labels(spec: ModelingSpec, train: pl.DataFrame) -> tuple[list[Any], float]:
+    """The label values (normal first, anomaly last) and the expected contamination."""
+    column = spec.label_column
+    if not column or column not in train.columns:
+        return [0, 1], spec.contamination or DEFAULT_CONTAMINATION
+    values = train.get_column(column).drop_nulls()
+    distinct = sorted(values.unique().to_list(), key=str)
+    if spec.positive_class is not None:
+        anomaly = next(
+            (v for v in distinct if str(v) == str(spec.positive_class)),
+            spec.positive_class,
+        )
+    else:
+        named = [v for v in distinct if str(v).lower() in ANOMALY_NAMES]
+        counts = values.value_counts()
+        rarest = counts.sort(counts.columns[1]).get_column(column)[0]
+        anomaly = named[0] if named else rarest
+    normal = [v for v in distinct if v != anomaly]
+    share = float((values == anomaly).mean()) if values.len() else 0.0
+    contamination = spec.contamination or (
+        share if 0 < share < 0.5 else DEFAULT_CONTAMINATION
+    )
+    return [*normal[:1], anomaly] if normal else [0, anomaly], contamination
 
 
 def load_plan(data: dict[str, Any]) -> ModelingPlan:

@@ -14,7 +14,10 @@ from model_training.lib.plan import ModelingPlan
 
 def _score(y, y_pred, y_score, plan: ModelingPlan) -> dict[str, float]:
     names = [plan.spec.primary_metric]
-    names.append("accuracy" if plan.classes is not None else "mean_absolute_error")
+    if plan.classes is not None:
+        names.append("accuracy")
+    elif not plan.discrete_predictions:
+        names.append("mean_absolute_error")
     return compute_metrics(
         list(dict.fromkeys(names)), y, y_pred, y_score, plan.metric_context
     )
@@ -106,7 +109,7 @@ def perturbation(
     )
     p_pred, p_score = predict(model, noisy)
     before, after = _score(y, y_pred, y_score, plan), _score(y, p_pred, p_score, plan)
-    if plan.classes is not None:
+    if plan.discrete_predictions:
         changed = float(
             np.mean(np.asarray(y_pred, dtype=str) != np.asarray(p_pred, dtype=str))
         )

@@ -266,7 +266,11 @@ class ModelingSpec(_Strict):
         for name in metrics_for(self.problem_type):
             if name == "expected_cost" and self.cost_matrix is None:
                 continue
-            if name == "f1" and self.positive_class is None:
+            if (
+                name == "f1"
+                and self.positive_class is None
+                and self.problem_type != "anomaly_detection"  # the anomaly label
+            ):
                 continue
             names.append(name)
         return list(dict.fromkeys(names))

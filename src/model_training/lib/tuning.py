@@ -383,9 +383,12 @@ class _Objective:
         finally:
             trial.set_user_attr("fold_scores", [float(s) for s in scores])
         if any(math.isnan(s) for s in scores):
-            raise ValueError(
-                f"metric {plan.spec.primary_metric} is undefined on a fold"
+            # e.g. a clustering with fewer than two clusters on a fold: a poor
+            # configuration, not a failure; recorded and skipped
+            trial.set_user_attr(
+                "stopped", f"metric {plan.spec.primary_metric} is undefined on a fold"
             )
+            raise optuna.TrialPruned
         trial.set_user_attr("cv_std", float(np.std(scores)))
         return float(np.mean(scores))
 

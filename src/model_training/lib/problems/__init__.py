@@ -12,10 +12,17 @@ from model_training.lib.problems.classification import (
     MulticlassClassification,
 )
 from model_training.lib.problems.regression import Regression
+from model_training.lib.problems.unsupervised import AnomalyDetection, Clustering
 
 _REGISTRY: dict[str, ProblemType] = {
     problem.name: problem
-    for problem in (BinaryClassification(), MulticlassClassification(), Regression())
+    for problem in (
+        BinaryClassification(),
+        MulticlassClassification(),
+        Regression(),
+        Clustering(),
+        AnomalyDetection(),
+    )
 }
 
 

@@ -29,6 +29,15 @@ class ProblemType:
 
     name: ClassVar[str]
     task: ClassVar[str]
+    # whether the output is a number SHAP and partial dependence can explain
+    explainable: ClassVar[bool] = True
+
+    def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
+        """How figures name the explained output: (plain, SHAP axis)."""
+        if plan.classes is None:
+            label = "predicted " + (plan.spec.target or "value")
+            return label, label
+        return f"P({plan.classes[-1]})", f"'{plan.classes[-1]}', log-odds"
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         """The stage's baselines for this problem type (unfitted)."""

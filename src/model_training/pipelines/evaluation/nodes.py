@@ -68,7 +68,9 @@ def _predictions_frame(
     }
     columns["actual"] = pl.Series(y.tolist())
     columns["predicted"] = pl.Series(np.asarray(y_pred).tolist())
-    if y_score is not None:
+    if y_score is not None and np.ndim(y_score) == 1:  # an anomaly score
+        columns["score"] = pl.Series(np.asarray(y_score, dtype=float))
+    elif y_score is not None:
         for j, cls in enumerate(plan.classes or []):
             columns[f"score_{cls}"] = pl.Series(y_score[:, j].astype(float))
     return pl.DataFrame(columns)
@@ -162,6 +164,8 @@ def _arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     y = predictions.get_column("actual").to_numpy()
     y_pred = predictions.get_column("predicted").to_numpy()
+    if "score" in predictions.columns:
+        return y, y_pred, predictions.get_column("score").to_numpy()
     score_columns = [f"score_{c}" for c in plan.classes or []]
     y_score = predictions.select(score_columns).to_numpy() if score_columns else None
     return y, y_pred, y_score
@@ -191,7 +195,9 @@ def assess_business_impact(
         "y_score": y_score,
         "final_info": final_model_info,
         "baseline_pred": base_pred,
-        "baseline_score": None if base_score is None else base_score[:, -1],
+        "baseline_score": None
+        if base_score is None or np.ndim(base_score) != 2
+        else base_score[:, -1],
         "baseline_name": baseline_name,
     }
     impact = problem.impact(context, resolved)
@@ -235,6 +241,10 @@ def explain_final_model(
     x_test, y_test = split_xy(test, resolved)
     x_train, _ = split_xy(train, resolved)
     predict = lambda model, rows: problem.predict(model, rows, resolved)  # noqa: E731
+    if not problem.explainable:
+        return _explain_groups(
+            resolved, problem, final_model, x_test, y_test, predict, options, seed
+        )
     permutation = explain.permutation_importance(
         final_model,
         x_test,
@@ -256,7 +266,10 @@ def explain_final_model(
     pdp_options = options.get("partial_dependence") or {}
     top = list(mean_abs.index[: int(pdp_options.get("top", 3))])
     output = problem.output(final_model, x_test, resolved)
-    threshold = (final_model_info.get("threshold") or {}).get("threshold")
+    threshold = (
+        final_model_info.get("threshold") or final_model_info.get("anomaly_threshold")
+        or {}
+    ).get("threshold")
     explanations = {
         "epic_id": resolved.spec.epic_id,
         "native": explain.native_importance(final_model, x_train, resolved),
@@ -296,6 +309,61 @@ def explain_final_model(
         pl.Series("test_row", shap_result["rows"].astype(np.int64))
     )
     return explanations, frame.select(["test_row", *resolved.features])
+
+
+def _explain_groups(
+    plan: ModelingPlan,
+    problem: Any,
+    final_model: Any,
+    x_test: pl.DataFrame,
+    y_test: np.ndarray,
+    predict: Any,
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Explanations for a model whose output is a group, not a number (clustering).
+
+    SHAP and partial dependence need a continuous output; a cluster id is not
+    one. What explains a clustering is which features separate the clusters
+    (ANOVA F of each numeric feature across the test rows' clusters) and how
+    much the primary criterion drops when a feature is shuffled.
+    """
+    clusters = np.asarray(final_model.predict(x_test))
+    permutation = explain.permutation_importance(
+        final_model,
+        x_test,
+        y_test,
+        plan,
+        predict,
+        int(options.get("permutation_repeats", 5)),
+        seed,
+    )
+    separation = explain.cluster_separation(x_test, clusters, plan)
+    explanations = {
+        "epic_id": plan.spec.epic_id,
+        "native": {"kind": "ANOVA F across clusters (test rows)", "values": separation},
+        "permutation": {
+            "metric": plan.spec.primary_metric,
+            "repeats": int(options.get("permutation_repeats", 5)),
+            "values": permutation,
+        },
+        "shap": {
+            "explainer": "not applicable",
+            "output": "a cluster id is not a continuous output; see native (ANOVA F) "
+            "and the cluster profiles figure",
+            "base_value": None,
+            "rows_explained": 0,
+            "mean_abs_by_feature": {},
+        },
+        "coefficients": None,
+        "partial_dependence": {},
+        "local": [],
+    }
+    empty = pl.DataFrame(
+        {"test_row": pl.Series([], dtype=pl.Int64)}
+        | {f: pl.Series([], dtype=pl.Float64) for f in plan.features}
+    )
+    return explanations, empty
 
 
 def assess_fairness(
@@ -524,6 +592,7 @@ def plot_model_evaluation(
         "test_metrics": test_evaluation["metrics"]["test"],
         "final_info": final_model_info,
         "impact": business_impact.get("impact"),
+        "x_test": split_xy(test, resolved)[0],
     }
     figures = problem.figures(context, resolved)
     figures["feature_importance"] = eval_plots.feature_importance(
@@ -531,14 +600,11 @@ def plot_model_evaluation(
         explanations["native"],
         resolved.spec.primary_metric,
     )
+    if shap_values.height == 0:  # no SHAP for this problem type (clustering)
+        return _common_figures(figures, resolved, learning, fairness_report)
     by_feature = shap_values.drop("test_row").to_pandas()
     raw = test[shap_values.get_column("test_row").to_list()]
-    if resolved.classes is None:
-        output_label = "predicted " + (resolved.spec.target or "value")
-        shap_label = output_label
-    else:
-        output_label = f"P({resolved.classes[-1]})"
-        shap_label = f"'{resolved.classes[-1]}', log-odds"
+    output_label, shap_label = problem.output_labels(resolved)
     figures["shap_summary"] = eval_plots.shap_summary(by_feature, raw, shap_label)
     for i, feature in enumerate(
         list(explanations["shap"]["mean_abs_by_feature"])[:3], 1
@@ -549,14 +615,24 @@ def plot_model_evaluation(
     figures["partial_dependence"] = eval_plots.partial_dependence(
         explanations["partial_dependence"], output_label
     )
+    for explanation in explanations["local"]:
+        figures[f"local_explanation_{explanation['reason']}"] = eval_plots.waterfall(
+            explanation, shap_label
+        )
+    return _common_figures(figures, resolved, learning, fairness_report)
+
+
+def _common_figures(
+    figures: dict[str, Figure],
+    plan: ModelingPlan,
+    learning: dict[str, Any],
+    fairness_report: dict[str, Any],
+) -> dict[str, Figure]:
+    """The learning curve and fairness figures, for every problem type."""
     if learning.get("points"):
         figures["learning_curve"] = eval_plots.learning_curve(learning)
     for name, entry in fairness_report["attributes"].items():
         figures[f"fairness_{name}"] = eval_plots.fairness(
-            name, entry, resolved.classes is None
-        )
-    for explanation in explanations["local"]:
-        figures[f"local_explanation_{explanation['reason']}"] = eval_plots.waterfall(
-            explanation, shap_label
+            name, entry, plan.classes is None
         )
     return figures

@@ -59,6 +59,8 @@ def build_model_package(
         thresholds,
     )
     score_columns = [f"score_{c}" for c in resolved.classes or []]
+    if "score" in test_predictions.columns:  # an anomaly score
+        score_columns = ["score"]
     test_output = (
         test_predictions.get_column(score_columns[-1]).to_numpy()
         if score_columns

@@ -1,0 +1,297 @@
+"""Clustering and anomaly detection: no target; a label column, if any, only evaluates.
+
+Both fit on the features alone (``fit`` never passes ``y``). ``y`` is the label
+column kept for evaluation, or all-NaN without one; metrics that need it are
+NaN then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from model_training.lib.metrics import compute_metrics, has_labels
+from model_training.lib.plan import ModelingPlan
+from model_training.lib.preprocessing import make_preprocessor
+from model_training.lib.problems.base import ModelSpec, ProblemType
+
+
+def embedding(model: Any, x: pl.DataFrame) -> np.ndarray:
+    """The rows as the model's last step sees them (imputed, scaled, one-hot)."""
+    pipeline = getattr(model, "estimator", model)
+    data = pipeline[:-1].transform(x) if hasattr(pipeline, "steps") else x
+    if hasattr(data, "toarray"):
+        data = data.toarray()
+    return np.asarray(data, dtype=float)
+
+
+def _fold_metrics(
+    problem: ProblemType,
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    plan: ModelingPlan,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> dict[str, float]:
+    """Every metric per held-out fold (fitted without labels), averaged over folds."""
+    per_fold = []
+    for train_rows, valid_rows in splits:
+        model = problem.fit(clone(pipeline), x[train_rows], y[train_rows])
+        per_fold.append(problem.score(model, x[valid_rows], y[valid_rows], plan))
+    names = plan.spec.metric_names
+    return {
+        n: float(np.nanmean([f[n] for f in per_fold]))
+        if any(np.isfinite(f[n]) for f in per_fold)
+        else float("nan")
+        for n in names
+    }
+
+
+class _Unsupervised(ProblemType):
+    explainable = True
+
+    def fit(
+        self,
+        estimator: Any,
+        x: pl.DataFrame,
+        y: np.ndarray,
+        fit_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        """Fit on the features only: the label column never reaches a model."""
+        return estimator.fit(x)
+
+    def default_candidates(self) -> list[str]:
+        from model_training.lib.models import available
+
+        return available(self.task)
+
+
+class Clustering(_Unsupervised):
+    """Groups of similar rows; internal criteria choose the model."""
+
+    name = "clustering"
+    task = "clustering"
+    explainable = False
+
+    def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
+        from model_training.lib.unsupervised import (
+            RandomClusters,
+            SingleFeatureClusters,
+        )
+
+        return [
+            ModelSpec(
+                "random_assignment",
+                Pipeline(
+                    [
+                        ("preprocess", make_preprocessor(plan)),
+                        ("model", RandomClusters(3, seed)),
+                    ]
+                ),
+                "each row gets one of 3 clusters at random",
+            ),
+            ModelSpec(
+                "single_feature",
+                Pipeline(
+                    [
+                        ("preprocess", make_preprocessor(plan)),
+                        ("model", SingleFeatureClusters(3, seed)),
+                    ]
+                ),
+                "k-means (k=3) on the single scaled feature with the largest spread",
+            ),
+        ]
+
+    def predict(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Cluster ids, and the embedding internal metrics are computed on."""
+        return np.asarray(model.predict(x)), embedding(model, x)
+
+    def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
+        return np.asarray(model.predict(x), dtype=float)
+
+    def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
+        """Fit on all rows; cross-validated metrics of the configuration for reference."""
+        oof = _fold_metrics(self, pipeline, x, y, plan, splits)
+        model = self.fit(pipeline, x, y)
+        labels = np.asarray(model.predict(x))
+        sizes = {
+            str(k): int(v)
+            for k, v in zip(*np.unique(labels, return_counts=True), strict=True)
+        }
+        return model, {
+            "oof_metrics": oof,
+            "oof_note": "mean over cross-validation folds of metrics on held-out rows "
+            "(cluster ids of different folds are not comparable, so no pooled predictions)",
+            "n_clusters": len(set(labels.tolist()) - {-1}),
+            "cluster_sizes_fit": sizes,
+        }
+
+    def details(self, y, y_pred, y_score, plan, final_info):
+        from model_training.lib.evaluation import clustering_details
+
+        return clustering_details(y, y_pred, y_score)
+
+    def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
+        from model_training.lib import eval_plots
+
+        details = context["details"]
+        return {
+            "cluster_projection": eval_plots.cluster_projection(details),
+            "silhouette": eval_plots.silhouette_plot(details),
+            "cluster_profiles": eval_plots.cluster_profiles(
+                context["x_test"], np.asarray(context["y_pred"]), plan
+            ),
+            "cluster_sizes": eval_plots.cluster_sizes(details),
+        }
+
+
+class AnomalyDetection(_Unsupervised):
+    """Rare, unusual rows; a threshold on an anomaly score flags them."""
+
+    name = "anomaly_detection"
+    task = "anomaly_detection"
+
+    def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
+        from model_training.lib.unsupervised import (
+            AnomalyScorer,
+            PercentileDetector,
+            ZScoreDetector,
+        )
+
+        contamination = plan.contamination or 0.05
+        return [
+            ModelSpec(
+                "z_score",
+                Pipeline(
+                    [
+                        ("preprocess", make_preprocessor(plan)),
+                        ("model", AnomalyScorer(ZScoreDetector(), contamination)),
+                    ]
+                ),
+                "largest absolute z-score of a row, flagged at the expected contamination",
+            ),
+            ModelSpec(
+                "percentile",
+                Pipeline(
+                    [
+                        ("preprocess", make_preprocessor(plan)),
+                        ("model", AnomalyScorer(PercentileDetector(), contamination)),
+                    ]
+                ),
+                "how far into the training tails a row's most extreme feature goes",
+            ),
+        ]
+
+    def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
+        return "anomaly score", "anomaly score"
+
+    def scores(self, model: Any, x: pl.DataFrame) -> np.ndarray:
+        if hasattr(model, "score_samples"):
+            return np.asarray(model.score_samples(x), dtype=float)
+        return np.asarray(model.predict(x), dtype=float)
+
+    def threshold_of(self, model: Any) -> float:
+        if hasattr(model, "threshold") and not hasattr(model, "steps"):
+            return float(model.threshold)
+        return float(model[-1].threshold_)
+
+    def predict(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels (normal / anomaly as in the label column) and the anomaly score."""
+        score = self.scores(model, x)
+        labels = np.array(plan.labels or [0, 1], dtype=object)
+        flagged = (score > self.threshold_of(model)).astype(int)
+        y_pred = labels[flagged]
+        if all(isinstance(v, (int, np.integer)) for v in labels):
+            y_pred = y_pred.astype(int)
+        return y_pred, score
+
+    def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
+        return self.scores(model, x)
+
+    def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
+        """Fit on all rows, then set the threshold.
+
+        With labels (kept for evaluation): the threshold maximising F1 on
+        out-of-fold scores (each row scored by a detector that never saw it,
+        fitted without labels). Without: the ``1 - contamination`` quantile of
+        the training scores.
+        """
+        from model_training.lib.unsupervised import AnomalyModel
+
+        labels = plan.labels or [0, 1]
+        oof_scores = np.full(len(y), np.nan)
+        for train_rows, valid_rows in splits:
+            fold = self.fit(clone(pipeline), x[train_rows], y[train_rows])
+            oof_scores[valid_rows] = self.scores(fold, x[valid_rows])
+        covered = np.isfinite(oof_scores)
+        fitted = self.fit(pipeline, x, y)
+        contamination_cut = float(fitted[-1].threshold_)
+        if has_labels(y):
+            truth = (np.asarray(y[covered]) == labels[-1]).astype(int)
+            threshold, f1 = _best_f1_threshold(truth, oof_scores[covered])
+            method = "maximises F1 on out-of-fold scores against the label column"
+        else:
+            threshold, f1 = contamination_cut, None
+            method = (
+                f"flags the expected contamination ({plan.contamination:.3f}) "
+                "of the training scores"
+            )
+        model = AnomalyModel(fitted, threshold, labels[0], labels[-1])
+        oof_pred = np.array(labels, dtype=object)[
+            (oof_scores[covered] > threshold).astype(int)
+        ]
+        oof = compute_metrics(
+            plan.spec.metric_names,
+            y[covered],
+            oof_pred,
+            oof_scores[covered],
+            plan.metric_context,
+        )
+        return model, {
+            "oof_metrics": oof,
+            "anomaly_threshold": {
+                "threshold": threshold,
+                "method": method,
+                "oof_f1": f1,
+                "contamination": plan.contamination,
+                "contamination_threshold": contamination_cut,
+                "flag_rate_fit": float((self.scores(model, x) > threshold).mean()),
+            },
+        }
+
+    def details(self, y, y_pred, y_score, plan, final_info):
+        from model_training.lib.evaluation import anomaly_details
+
+        return anomaly_details(y, y_pred, y_score, plan, final_info)
+
+    def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
+        from model_training.lib import eval_plots
+
+        details = context["details"]
+        figures = {"score_histogram": eval_plots.anomaly_score_histogram(details)}
+        if details.get("curves"):
+            figures["roc_curve"] = eval_plots.anomaly_roc(details)
+            figures["precision_recall_curve"] = eval_plots.anomaly_pr(details)
+        return figures
+
+
+def _best_f1_threshold(truth: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """The score cut with the best F1 (ties: the higher cut, fewer flags)."""
+    best, best_f1 = float(np.quantile(scores, 0.95)), -1.0
+    for cut in np.unique(scores)[:-1]:
+        flagged = scores > cut
+        tp = float((flagged & (truth == 1)).sum())
+        precision = tp / max(flagged.sum(), 1)
+        recall = tp / max((truth == 1).sum(), 1)
+        f1 = 0.0 if tp == 0 else 2 * precision * recall / (precision + recall)
+        if f1 >= best_f1:
+            best, best_f1 = float(cut), f1
+    return best, best_f1
