@@ -209,3 +209,14 @@ def test_grid_and_caps():
     assert grid["C"] == pytest.approx([0.1, 1.0, 10.0])
     assert grid["n"] == [1, 2, 4] or grid["n"] == [1, 3, 4] or len(grid["n"]) == 3
     assert grid["k"] == ["a", "b"] and grid["g"] == [0.2]
+
+
+def test_start_trial_skips_a_text_default_in_a_numeric_range():
+    from model_training.lib.tuning import _start_params
+
+    space = {
+        "C": {"type": "float", "low": 0.01, "high": 100.0, "log": True},
+        "gamma": {"type": "float", "low": 0.0001, "high": 1.0, "log": True},
+    }
+    start = _start_params(space, {"C": 1000.0, "gamma": "scale"}, ["none"])
+    assert start == {"C": 100.0}  # clamped into the range; "scale" left to sampling

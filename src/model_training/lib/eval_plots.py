@@ -574,9 +574,11 @@ def cluster_sizes(details: dict[str, Any]) -> Figure:
 
 def anomaly_score_histogram(details: dict[str, Any]) -> Figure:
     fig, ax = _figure(6.6, 4.4)
-    bins = 40
+    bins = np.histogram_bin_edges(np.asarray(details["scores"], dtype=float), 40)
     if details.get("scores_by_label"):
         parts = details["scores_by_label"]
+        every = np.concatenate([parts["normal"], parts["anomaly"]]).astype(float)
+        bins = np.histogram_bin_edges(every, 40)  # one set of bins for both
         ax.hist(
             parts["normal"], bins=bins, color=BLUE, alpha=0.6, label="normal (label)"
         )

@@ -436,6 +436,10 @@ def _start_params(
         elif name in defaults:
             value = defaults[name]
             if dist["type"] in ("int", "float"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    # e.g. svm gamma "scale" against a numeric range: the start
+                    # trial samples this one instead
+                    continue
                 value = min(max(value, dist["low"]), dist["high"])
             elif value not in dist["choices"]:
                 continue

@@ -51,12 +51,25 @@ def test_epic_mismatch_is_blocking(frames, schema, spec, thresholds):
     assert "feature_schema.yml, key 'epic_id'" in message
 
 
-def test_unimplemented_problem_type_is_blocking(frames, schema, spec, thresholds):
-    spec = spec.model_copy(update={"problem_type": "clustering"})
-    with pytest.raises(
-        InputError, match="'clustering' is not implemented in this version"
-    ):
-        run(frames, schema, spec, thresholds)
+def test_clustering_spec_keeps_the_label_column_out_of_the_features(
+    frames, schema, spec, thresholds
+):
+    spec = spec.model_copy(
+        update={
+            "problem_type": "clustering",
+            "target": None,
+            "positive_class": None,
+            "label_column": "label",
+            "primary_metric": "silhouette",
+            "secondary_metrics": ["adjusted_rand"],
+            "cost_matrix": None,
+            "sensitive_features": [],
+        }
+    )
+    report, plan = run(frames, schema, spec, thresholds)
+    assert report["status"] != "fail"
+    assert "label" not in plan["numeric_features"] + plan["categorical_features"]
+    assert plan["classes"] is None
 
 
 def test_plot_data_quality_draws_both_figures(frames, schema, spec, thresholds):

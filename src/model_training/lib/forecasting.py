@@ -1,0 +1,490 @@
+"""Forecasters for time-series epics: one interface for baselines and models.
+
+A forecaster is fitted on a history (rows in time order: the time column, the
+known-in-advance covariates, and the target ``y``) and forecasts by timestamp:
+``predict(x)`` takes future rows (the time column and known covariates) and
+returns the forecast for each, counting steps from the end of the history at
+the epic's frequency. Multi-step forecasts are **recursive**: one-step-ahead
+forecasts are fed back as inputs for the next step (the statsmodels models do
+the same internally).
+
+``forecast_from(history_y, history_x, future_x)`` forecasts after a given
+history with the fitted parameters, without refitting: walk-forward evaluation
+uses it to forecast each block of the validation or test span from the actual
+values before the block.
+
+Prediction intervals (``interval(x, level)``): analytic for SARIMA and ETS;
+for the baselines and the lag models, the empirical quantiles of
+``k``-step-ahead errors measured on the last part of the training history
+(refitting on the earlier part), per horizon step.
+
+Nothing in a forecaster looks at a value later than the origin it forecasts
+from: lag, rolling and seasonal features are built from the history only
+(``lag_features`` is tested for this).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from sklearn.base import BaseEstimator, clone
+
+Z90 = 1.6448536269514722
+
+
+def _times(x: Any, time_column: str) -> pd.DatetimeIndex:
+    values = x.get_column(time_column) if isinstance(x, pl.DataFrame) else x[time_column]
+    return pd.DatetimeIndex(pd.to_datetime(np.asarray(values)))
+
+
+def _covariates(x: Any, columns: list[str]) -> np.ndarray | None:
+    if not columns:
+        return None
+    frame = x.select(columns) if isinstance(x, pl.DataFrame) else x[columns]
+    data = np.asarray(
+        frame.to_numpy() if hasattr(frame, "to_numpy") else frame, dtype=float
+    )
+    if np.isnan(data).any():  # carry the last value forward, then back
+        data = pd.DataFrame(data).ffill().bfill().fillna(0.0).to_numpy()
+    return data
+
+
+def steps_after(last: pd.Timestamp, times: pd.DatetimeIndex, frequency: str) -> np.ndarray:
+    """How many periods of ``frequency`` each time lies after ``last`` (1 = next)."""
+    if len(times) == 0:
+        return np.array([], dtype=int)
+    end = max(times.max(), last)
+    grid = pd.date_range(start=last, end=end, freq=frequency)
+    position = {t: i for i, t in enumerate(grid)}
+    out = []
+    for t in times:
+        if t not in position:
+            raise ValueError(
+                f"timestamp {t} is not on the {frequency!r} grid after {last}"
+            )
+        out.append(position[t])
+    return np.asarray(out, dtype=int)
+
+
+def lag_features(
+    history: np.ndarray,
+    lags: list[int],
+    windows: list[int],
+) -> np.ndarray:
+    """Features of the next value after ``history``: lags and rolling stats.
+
+    Row ``t`` of the training matrix uses ``history[:t]`` only (see
+    :func:`training_matrix`); here the features of one step after the end of
+    ``history``.
+    """
+    n = len(history)
+    out = [history[n - lag] if n >= lag else np.nan for lag in lags]
+    for window in windows:
+        part = history[max(0, n - window) : n]
+        out += [float(np.mean(part)), float(np.std(part))] if len(part) else [np.nan] * 2
+    return np.asarray(out, dtype=float)
+
+
+def training_matrix(
+    y: np.ndarray, lags: list[int], windows: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows (built from values before ``t`` only) and targets ``y[t]``."""
+    start = max([*lags, *windows, 1])
+    rows = [lag_features(y[:t], lags, windows) for t in range(start, len(y))]
+    return np.asarray(rows, dtype=float).reshape(-1, len(lags) + 2 * len(windows)), y[
+        start:
+    ]
+
+
+def _calendar(times: pd.DatetimeIndex, frequency: str) -> np.ndarray:
+    """Calendar features fitting the frequency (month, weekday, hour)."""
+    unit = frequency.lstrip("0123456789").upper()
+    columns = []
+    if unit.startswith(("M", "Q", "W", "D", "B", "H", "T", "MIN", "S")):
+        columns.append(times.month.to_numpy())
+    if unit.startswith(("D", "B", "H", "T", "MIN", "S")):
+        columns.append(times.dayofweek.to_numpy())
+    if unit.startswith(("H", "T", "MIN", "S")):
+        columns.append(times.hour.to_numpy())
+    if not columns:
+        return np.zeros((len(times), 0))
+    return np.column_stack(columns).astype(float)
+
+
+class Forecaster(BaseEstimator):
+    """Base class: history bookkeeping, timestamps, walk-forward and intervals.
+
+    Subclasses implement ``_fit(y, cov, times)`` and ``_forecast(y, cov, times,
+    future_cov, future_times, steps) -> (mean, se or None)`` where ``steps`` is
+    the number of periods to forecast after the history.
+    """
+
+    time_column: str = "time"
+    frequency: str = "D"
+    known_covariates: tuple[str, ...] = ()
+    seasonal_period: int = 1
+
+    def _config(self) -> None:
+        self.known_covariates = tuple(self.known_covariates or ())
+
+    # -- fitting --------------------------------------------------------------
+    def fit(self, x: Any, y: Any = None) -> Forecaster:
+        times = _times(x, self.time_column)
+        order = np.argsort(times.to_numpy(), kind="stable")
+        values = np.asarray(y, dtype=float)[order]
+        cov = _covariates(x, list(self.known_covariates))
+        cov = None if cov is None else cov[order]
+        self.history_y_ = values
+        self.history_cov_ = cov
+        self.history_times_ = times[order]
+        self._fit(values, cov, self.history_times_)
+        self.step_errors_ = self._holdout_errors(values, cov, self.history_times_)
+        return self
+
+    def _fit(self, y: np.ndarray, cov: np.ndarray | None, times: pd.DatetimeIndex) -> None:
+        raise NotImplementedError
+
+    def _forecast(self, y, cov, times, future_cov, future_times, steps):
+        raise NotImplementedError
+
+    # -- forecasting ------------------------------------------------------------
+    def _future(self, x: Any, last: pd.Timestamp) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray | None, int]:
+        times = _times(x, self.time_column)
+        steps = steps_after(last, times, self.frequency)
+        horizon = int(steps.max()) if len(steps) else 0
+        grid = pd.date_range(start=last, periods=horizon + 1, freq=self.frequency)[1:]
+        future_cov = None
+        if self.known_covariates:
+            given = _covariates(x, list(self.known_covariates))
+            future_cov = np.full((horizon, given.shape[1]), np.nan)
+            future_cov[steps - 1] = given
+            future_cov = pd.DataFrame(future_cov).ffill().bfill().fillna(0.0).to_numpy()
+        return steps, grid, future_cov, horizon
+
+    def forecast_from(
+        self,
+        history_y: np.ndarray,
+        history_cov: np.ndarray | None,
+        history_times: pd.DatetimeIndex,
+        x: Any,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts for the rows of ``x`` after the given history: (mean, step)."""
+        steps, grid, future_cov, horizon = self._future(x, history_times[-1])
+        if horizon == 0:
+            return np.array([]), steps
+        mean, _ = self._forecast(
+            history_y, history_cov, history_times, future_cov, grid, horizon
+        )
+        return np.asarray(mean, dtype=float)[steps - 1], steps
+
+    def predict(self, x: Any) -> np.ndarray:
+        mean, _ = self.forecast_from(
+            self.history_y_, self.history_cov_, self.history_times_, x
+        )
+        return mean
+
+    def interval(self, x: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the central ``level`` prediction interval."""
+        steps, grid, future_cov, horizon = self._future(x, self.history_times_[-1])
+        mean, se = self._forecast(
+            self.history_y_, self.history_cov_, self.history_times_, future_cov, grid, horizon
+        )
+        mean = np.asarray(mean, dtype=float)[steps - 1]
+        return self._bounds(mean, steps, se, level)
+
+    def _bounds(self, mean, steps, se, level):
+        if se is not None:
+            z = _z(level)
+            se = np.asarray(se, dtype=float)[steps - 1]
+            return mean - z * se, mean + z * se
+        errors = self.step_errors_
+        lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+        lower, upper = np.empty(len(mean)), np.empty(len(mean))
+        for i, step in enumerate(steps):
+            errs = errors.get(int(step)) or errors.get(max(errors)) if errors else None
+            if errs is None or len(errs) < 3:
+                spread = np.std(np.diff(self.history_y_)) * np.sqrt(step) * _z(level)
+                lower[i], upper[i] = mean[i] - spread, mean[i] + spread
+            else:
+                lower[i] = mean[i] + np.quantile(errs, lo_q)
+                upper[i] = mean[i] + np.quantile(errs, hi_q)
+        return lower, upper
+
+    def _holdout_errors(self, y, cov, times) -> dict[int, list[float]]:
+        """``k``-step errors on the last part of the history (a refit on the rest).
+
+        Only for forecasters without analytic intervals; origins every step over
+        the last ``max(3 x horizon, 20%)`` rows.
+        """
+        if self._analytic:
+            return {}
+        horizon = int(getattr(self, "horizon", 1) or 1)
+        holdout = max(3 * horizon, len(y) // 5)
+        if len(y) - holdout < max(self._min_history(), 2):
+            return {}
+        early = clone(self)
+        early._fit(y[:-holdout], None if cov is None else cov[:-holdout], times[:-holdout])
+        errors: dict[int, list[float]] = {}
+        start = len(y) - holdout
+        for origin in range(start, len(y) - 1):
+            steps = min(horizon, len(y) - origin)
+            grid = times[origin : origin + steps]
+            future_cov = None if cov is None else cov[origin : origin + steps]
+            mean, _ = early._forecast(
+                y[:origin], None if cov is None else cov[:origin], times[:origin],
+                future_cov, grid, steps,
+            )
+            for k in range(steps):
+                errors.setdefault(k + 1, []).append(float(y[origin + k] - mean[k]))
+        return errors
+
+    _analytic = False
+
+    def _min_history(self) -> int:
+        return 2
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(1 - (1 - level) / 2))
+
+
+class NaiveForecaster(Forecaster):
+    """Baselines: last value, value one season ago, or mean of the last window."""
+
+    def __init__(
+        self,
+        method: str = "naive",
+        window: int = 3,
+        seasonal_period: int = 1,
+        horizon: int = 1,
+        time_column: str = "time",
+        frequency: str = "D",
+        known_covariates: tuple[str, ...] = (),
+    ) -> None:
+        self.method = method
+        self.window = window
+        self.seasonal_period = seasonal_period
+        self.horizon = horizon
+        self.time_column = time_column
+        self.frequency = frequency
+        self.known_covariates = known_covariates
+
+    def _fit(self, y, cov, times) -> None:
+        self.fitted_ = True
+
+    def _min_history(self) -> int:
+        return max(self.seasonal_period, self.window, 1)
+
+    def _forecast(self, y, cov, times, future_cov, future_times, steps):
+        if self.method == "seasonal_naive":
+            s = max(int(self.seasonal_period), 1)
+            season = y[-s:] if len(y) >= s else np.repeat(y[-1], s)
+            mean = np.array([season[k % s] for k in range(steps)])
+        elif self.method == "moving_average":
+            mean = np.repeat(np.mean(y[-self.window :]), steps)
+        else:
+            mean = np.repeat(y[-1], steps)
+        return mean, None
+
+
+class StatsmodelsForecaster(Forecaster):
+    """SARIMA(X) or exponential smoothing (ETS) from statsmodels, analytic intervals.
+
+    ``apply`` carries the fitted parameters to a new history for walk-forward
+    forecasts, so nothing is refitted between blocks.
+    """
+
+    _analytic = True
+
+    def __init__(
+        self,
+        kind: str = "sarima",
+        order: tuple[int, int, int] = (1, 1, 1),
+        seasonal_order: tuple[int, int, int] = (0, 1, 1),
+        trend: str | None = "add",
+        seasonal: str | None = "add",
+        damped: bool = False,
+        seasonal_period: int = 1,
+        horizon: int = 1,
+        time_column: str = "time",
+        frequency: str = "D",
+        known_covariates: tuple[str, ...] = (),
+    ) -> None:
+        self.kind = kind
+        self.order = order
+        self.seasonal_order = seasonal_order
+        self.trend = trend
+        self.seasonal = seasonal
+        self.damped = damped
+        self.seasonal_period = seasonal_period
+        self.horizon = horizon
+        self.time_column = time_column
+        self.frequency = frequency
+        self.known_covariates = known_covariates
+
+    def _model(self, y, cov):
+        s = int(self.seasonal_period)
+        if self.kind == "sarima":
+            from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+            seasonal = (*tuple(self.seasonal_order), s) if s > 1 else (0, 0, 0, 0)
+            return SARIMAX(
+                y,
+                exog=cov,
+                order=tuple(self.order),
+                seasonal_order=seasonal,
+                enforce_stationarity=False,
+                enforce_invertibility=False,
+            )
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        seasonal = self.seasonal if s > 1 and len(y) >= 2 * s else None
+        return ETSModel(
+            y,
+            error="add",
+            trend=self.trend,
+            damped_trend=bool(self.damped) and self.trend is not None,
+            seasonal=seasonal,
+            seasonal_periods=s if seasonal else None,
+        )
+
+    def _fit(self, y, cov, times) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = self._model(y, cov if self.kind == "sarima" else None)
+            self.result_ = model.fit(disp=False) if self.kind == "sarima" else model.fit(disp=False)
+        self.n_fit_ = len(y)
+
+    def _forecast(self, y, cov, times, future_cov, future_times, steps):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if len(y) == self.n_fit_ and np.array_equal(y, self.history_y_[: len(y)]) and len(y) == len(self.history_y_):
+                result = self.result_
+            elif self.kind == "sarima":
+                result = self.result_.apply(y, exog=cov)
+            else:
+                model = self._model(y, None)
+                result = model.smooth(self.result_.params)
+            if self.kind == "sarima":
+                forecast = result.get_forecast(steps, exog=future_cov)
+                return forecast.predicted_mean, np.sqrt(forecast.var_pred_mean)
+            prediction = result.get_prediction(start=len(y), end=len(y) + steps - 1)
+            frame = prediction.summary_frame(alpha=0.1)
+            mean = frame["mean"].to_numpy()
+            se = (frame["pi_upper"].to_numpy() - mean) / Z90
+            return mean, se
+
+
+class LagRegressor(Forecaster):
+    """A regressor on lags, rolling means/stds, calendar and known covariates.
+
+    ``kind``: ``gbm`` (histogram gradient boosting) or ``mlp`` (a neural
+    network on scaled lag windows). Recursive multi-step forecasts.
+    """
+
+    def __init__(
+        self,
+        kind: str = "gbm",
+        n_lags: int = 12,
+        windows: tuple[int, ...] = (3, 12),
+        seasonal_lag: bool = True,
+        learning_rate: float = 0.05,
+        max_iter: int = 300,
+        max_leaf_nodes: int = 15,
+        hidden: int = 32,
+        alpha: float = 1e-3,
+        seasonal_period: int = 1,
+        horizon: int = 1,
+        time_column: str = "time",
+        frequency: str = "D",
+        known_covariates: tuple[str, ...] = (),
+        random_state: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.n_lags = n_lags
+        self.windows = windows
+        self.seasonal_lag = seasonal_lag
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.hidden = hidden
+        self.alpha = alpha
+        self.seasonal_period = seasonal_period
+        self.horizon = horizon
+        self.time_column = time_column
+        self.frequency = frequency
+        self.known_covariates = known_covariates
+        self.random_state = random_state
+
+    def _lags(self) -> list[int]:
+        lags = list(range(1, int(self.n_lags) + 1))
+        s = int(self.seasonal_period)
+        if self.seasonal_lag and s > 1 and s not in lags:
+            lags.append(s)
+        return lags
+
+    def _min_history(self) -> int:
+        return max([*self._lags(), *self.windows]) + 10
+
+    def _design(self, lag_part, times, cov):
+        parts = [lag_part, _calendar(times, self.frequency)]
+        if cov is not None:
+            parts.append(cov)
+        return np.column_stack(parts)
+
+    def _fit(self, y, cov, times) -> None:
+        lags, windows = self._lags(), list(self.windows)
+        lag_part, target = training_matrix(y, lags, windows)
+        start = len(y) - len(target)
+        design = self._design(
+            lag_part, times[start:], None if cov is None else cov[start:]
+        )
+        # learn the change from the last value: trends extrapolate, levels do not
+        self.level_ = True
+        target = target - lag_part[:, 0]
+        if self.kind == "mlp":
+            from sklearn.neural_network import MLPRegressor
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            model = make_pipeline(
+                StandardScaler(),
+                MLPRegressor(
+                    hidden_layer_sizes=(int(self.hidden),),
+                    alpha=float(self.alpha),
+                    max_iter=1000,
+                    early_stopping=len(target) >= 50,
+                    random_state=self.random_state,
+                ),
+            )
+        else:
+            from sklearn.ensemble import HistGradientBoostingRegressor
+
+            model = HistGradientBoostingRegressor(
+                learning_rate=float(self.learning_rate),
+                max_iter=int(self.max_iter),
+                max_leaf_nodes=int(self.max_leaf_nodes),
+                random_state=self.random_state,
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model_ = model.fit(design, target)
+
+    def _forecast(self, y, cov, times, future_cov, future_times, steps):
+        lags, windows = self._lags(), list(self.windows)
+        history = list(np.asarray(y, dtype=float))
+        out = []
+        for k in range(steps):
+            lag_part = lag_features(np.asarray(history), lags, windows)[None, :]
+            row_cov = None if future_cov is None else future_cov[k : k + 1]
+            design = self._design(lag_part, future_times[k : k + 1], row_cov)
+            value = float(self.model_.predict(design)[0]) + lag_part[0, 0]
+            out.append(value)
+            history.append(value)  # recursive: the forecast becomes a lag
+        return np.asarray(out), None
