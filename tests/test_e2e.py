@@ -487,3 +487,50 @@ def test_unsupervised_examples_run_every_pipeline(tmp_path, example, figures, me
         (project / f"models/{example}/monitoring_baseline.json").read_text()
     )
     assert baseline["prediction_stats"] and baseline["training_data_stats"]
+
+
+def test_time_series_example_runs_every_pipeline(tmp_path):
+    project = copy_project(tmp_path)
+    assert epic_cli.main(["--root", str(project), "co2"]) == 0
+    result = kedro(project, "run", "--env", "test", "--params", "epic_id=co2")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    performance = json.loads(
+        (project / "results/metrics/co2_model_performance.json").read_text()
+    )
+    assert performance["problem_type"] == "time_series"
+    test = performance["metrics"]["test"]
+    seasonal_naive = performance["baselines_on_test"]["seasonal_naive"]
+    # the CO2 series is smooth and seasonal: the model beats seasonal naive clearly
+    assert (
+        test["mean_absolute_scaled_error"]
+        < 0.8 * seasonal_naive["mean_absolute_scaled_error"]
+    )
+    assert 0.5 <= test["interval_coverage"] <= 1.0
+    forecast = performance["forecast"]
+    assert set(forecast["by_horizon_step"]) == {str(k) for k in range(1, 13)}
+    assert "ljung_box" in forecast
+    drawn = {p.stem for p in (project / "reports/figures/co2/model").glob("*.png")}
+    assert {"forecast_vs_actual", "residuals_acf", "error_by_horizon"} <= drawn
+    verification = json.loads(
+        (project / "results/metrics/co2/verification.json").read_text()
+    )
+    assert all(c["passed"] for c in verification["checks"])
+    # the package forecasts the months after its history (train + validation)
+    months = pl.read_csv(project / "data/4_processed/co2/features/test_features.csv")
+    months.select("month").head(12).write_csv(project / "future.csv")
+    scored = kedro(
+        project,
+        "run",
+        "--env",
+        "test",
+        "--pipelines",
+        "inference",
+        "--params",
+        "epic_id=co2,input=future.csv",
+    )
+    assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
+    forecasts = pl.read_csv(project / "data/7_model_output/co2/predictions.csv")
+    assert forecasts.height == 12
+    assert forecasts.get_column("horizon_step").to_list() == list(range(1, 13))
+    lower, upper = forecasts.get_column("lower_90"), forecasts.get_column("upper_90")
+    assert ((lower <= forecasts["predicted"]) & (forecasts["predicted"] <= upper)).all()

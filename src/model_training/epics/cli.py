@@ -14,10 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from model_training.epics import credit_risk, from_csv, sklearn_examples
+from model_training.epics import (
+    credit_risk,
+    from_csv,
+    sklearn_examples,
+    statsmodels_examples,
+)
 from model_training.lib.spec import SUPERVISED
 
-PROBLEM_TYPES = (*SUPERVISED, "clustering", "anomaly_detection")
+PROBLEM_TYPES = (*SUPERVISED, "time_series", "clustering", "anomaly_detection")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--force", action="store_true", help="replace existing split files"
     )
+    series = sub.add_parser(
+        "co2",
+        help="the time-series example epic: monthly Mauna Loa CO2 (bundled with statsmodels)",
+    )
+    series.add_argument("--force", action="store_true", help="replace the epic")
     example = sub.add_parser(
         "sklearn", help="an example epic from a data set bundled with scikit-learn"
     )
@@ -60,6 +70,20 @@ def _parser() -> argparse.ArgumentParser:
         "--label-column",
         default=None,
         help="clustering/anomaly detection: true labels kept for evaluation only",
+    )
+    new.add_argument(
+        "--frequency",
+        default=None,
+        help="time series: pandas offset alias (D, W, MS, h)",
+    )
+    new.add_argument(
+        "--horizon", type=int, default=None, help="time series: steps ahead"
+    )
+    new.add_argument(
+        "--seasonal-period",
+        type=int,
+        default=None,
+        help="time series: periods per season",
     )
     new.add_argument(
         "--contamination",
@@ -92,7 +116,7 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         if not all(given.values()):
             raise ValueError("give --csv, or all of --train, --validation and --test")
         splits = given
-    if args.problem_type in SUPERVISED and not args.target:
+    if args.problem_type in (*SUPERVISED, "time_series") and not args.target:
         raise ValueError(f"--target is required for {args.problem_type}")
     return from_csv.build(
         args.root,
@@ -105,6 +129,9 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         id_columns=args.id_column,
         label_column=args.label_column,
         contamination=args.contamination,
+        frequency=args.frequency,
+        horizon=args.horizon,
+        seasonal_period=args.seasonal_period,
         seed=args.seed,
         force=args.force,
     )
@@ -116,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "credit-risk":
             written = credit_risk.build(args.root, force=args.force)
+        elif args.command == "co2":
+            written = statsmodels_examples.build(args.root, force=args.force)
         elif args.command == "from-csv":
             written = _from_csv(args)
         else:

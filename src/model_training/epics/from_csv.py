@@ -36,6 +36,9 @@ def build(
     id_columns: list[str] | None = None,
     label_column: str | None = None,
     contamination: float | None = None,
+    frequency: str | None = None,
+    horizon: int | None = None,
+    seasonal_period: int | None = None,
     seed: int = 42,
     force: bool = False,
 ) -> list[Path]:
@@ -90,6 +93,13 @@ def build(
         extra["label_column"] = label_column
     if contamination is not None:
         extra["contamination"] = contamination
+    for key, value in (
+        ("frequency", frequency),
+        ("forecast_horizon", horizon),
+        ("seasonal_period", seasonal_period),
+    ):
+        if value is not None:
+            extra[key] = value
     spec = default_spec(epic_id, problem_type, target, frame, **extra)
     return write_epic(root, epic_id, frames, schema, doc, spec, force=force)
 

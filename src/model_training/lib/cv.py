@@ -59,8 +59,16 @@ def cv_splits(
     strategy = plan.cv_strategy
     groups = _groups(frame, plan)
     if strategy == "time_series":
+        # walk-forward: expanding training window, then a gap, then a validation
+        # block; forecasting epics validate on horizon-sized blocks
+        horizon = plan.spec.forecast_horizon
+        test_size = None
+        if plan.spec.problem_type == "time_series" and horizon:
+            test_size = int(horizon)
+            room = len(y) - plan.spec.cross_validation.gap - n_splits * test_size
+            n_splits = n_splits if room >= 2 * test_size else max(1, n_splits // 2)
         splitter = TimeSeriesSplit(
-            n_splits=n_splits, gap=plan.spec.cross_validation.gap
+            n_splits=n_splits, gap=plan.spec.cross_validation.gap, test_size=test_size
         )
         return list(splitter.split(np.zeros(len(y))))
     if strategy == "stratified_kfold":

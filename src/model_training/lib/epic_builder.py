@@ -144,6 +144,7 @@ def default_spec(
         "regression": "root_mean_squared_error",
         "clustering": "silhouette",
         "anomaly_detection": "pr_auc" if labelled else "flag_rate_gap",
+        "time_series": "mean_absolute_scaled_error",
     }.get(problem_type, "roc_auc")
     spec: dict[str, Any] = {
         "epic_id": epic_id,
@@ -170,6 +171,13 @@ def default_spec(
             if labelled
             else []
         )
+    elif problem_type == "time_series":
+        spec["secondary_metrics"] = [
+            "mean_absolute_error",
+            "root_mean_squared_error",
+            "symmetric_mean_absolute_percentage_error",
+            "interval_coverage",
+        ]
     else:
         spec["secondary_metrics"] = ["mean_absolute_error", "r2"]
     spec.update(overrides)

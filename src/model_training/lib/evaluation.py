@@ -279,3 +279,71 @@ def anomaly_details(
                 "prevalence": float(truth.mean()),
             }
     return details
+
+
+def forecast_details(
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+) -> dict[str, Any]:
+    """Errors by horizon step, residual statistics, autocorrelation and coverage.
+
+    ``y_score`` holds (lower, upper, horizon step) per row, from the
+    walk-forward evaluation.
+    """
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.tsa.stattools import acf
+
+    truth = np.asarray(y, dtype=float)
+    pred = np.asarray(y_pred, dtype=float)
+    residuals = truth - pred
+    details: dict[str, Any] = {
+        "residuals": {
+            "mean": float(np.mean(residuals)),
+            "std": float(np.std(residuals)),
+            "values": residuals.tolist(),
+        }
+    }
+    if y_score is not None:
+        scores = np.asarray(y_score, dtype=float)
+        steps = scores[:, 2].astype(int)
+        inside = (truth >= scores[:, 0]) & (truth <= scores[:, 1])
+        details["interval"] = {
+            "level": 0.9,
+            "coverage": float(inside.mean()),
+            "mean_width": float(np.mean(scores[:, 1] - scores[:, 0])),
+        }
+        details["by_horizon_step"] = {
+            str(step): {
+                "n": int((steps == step).sum()),
+                "mae": float(np.mean(np.abs(residuals[steps == step]))),
+                "coverage": float(inside[steps == step].mean()),
+            }
+            for step in sorted(set(steps.tolist()))
+        }
+    lags = [
+        lag
+        for lag in sorted(
+            {1, plan.spec.seasonal_period or 1, 2 * (plan.spec.seasonal_period or 1)}
+        )
+        if lag < len(residuals) - 1
+    ]
+    if lags:
+        table = acorr_ljungbox(residuals, lags=lags)
+        details["ljung_box"] = {
+            str(lag): {
+                "statistic": float(table.loc[lag, "lb_stat"]),
+                "p_value": float(table.loc[lag, "lb_pvalue"]),
+            }
+            for lag in lags
+        }
+        details["ljung_box_note"] = (
+            "small p-values: the residuals are autocorrelated, so the model leaves "
+            "predictable structure; block forecasts make multi-step residuals "
+            "correlated by construction, so read it with the horizon in mind"
+        )
+    nlags = min(24, len(residuals) - 2)
+    if nlags >= 1:
+        details["residual_acf"] = acf(residuals, nlags=nlags, fft=False).tolist()
+    return details

@@ -35,7 +35,10 @@ def split_xy(
     label column kept for evaluation, or all-NaN when there is none; it is never
     passed to a model (the problem types fit on the features alone).
     """
-    features = conform(frame, plan).select(plan.features)
+    columns = plan.features
+    if plan.spec.problem_type == "time_series" and plan.spec.time_column:
+        columns = [plan.spec.time_column, *plan.features]  # forecasts go by time
+    features = conform(frame, plan).select(columns)
     target = plan.spec.target or plan.spec.label_column
     if target and target in frame.columns:
         y = frame.get_column(target).to_numpy()

@@ -32,6 +32,8 @@ def learning_curve(
     For each fold and size, the model is fitted on that share of the fold's
     training rows (a seeded subset; temporal data keeps the latest rows) and
     scored on those rows (train) and on the fold's validation rows.
+    ``predict(model, x, y)`` gives the predictions to score (``y`` lets a
+    forecaster walk forward through the rows with the actual values).
     """
     primary = plan.spec.primary_metric
     rng = np.random.default_rng(seed)
@@ -55,10 +57,19 @@ def learning_curve(
             except ValueError:
                 continue  # e.g. a class missing from a tiny subset
             for rows, store in ((subset, train_scores), (valid_rows, valid_scores)):
-                y_pred, y_score = predict(model, x[rows])
+                y_pred, y_score = predict(model, x[rows], y[rows])
+                ok = (
+                    np.isfinite(np.asarray(y_pred, dtype=float))
+                    if not plan.discrete_predictions
+                    else np.ones(len(rows), dtype=bool)
+                )  # forecasts without enough history before them are NaN
                 store.append(
                     compute_metrics(
-                        [primary], y[rows], y_pred, y_score, plan.metric_context
+                        [primary],
+                        y[rows][ok],
+                        np.asarray(y_pred)[ok],
+                        None if y_score is None else np.asarray(y_score)[ok],
+                        plan.metric_context,
                     )[primary]
                 )
             n_rows.append(len(subset))

@@ -18,6 +18,7 @@ CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"
 BINARY = frozenset({"binary_classification"})
 REGRESSION = frozenset({"regression", "time_series"})
 CLUSTERING = frozenset({"clustering"})
+TIME_SERIES = frozenset({"time_series"})
 ANOMALY = frozenset({"anomaly_detection"})
 # metrics over a positive class: binary classification, and anomalies (the positive
 # class is the anomaly label of a label column kept for evaluation)
@@ -89,6 +90,43 @@ def _flag_rate_gap(_true, y_pred, _score, context) -> float:
         return float("nan")
     flagged = np.asarray(y_pred) == _pos(context)
     return float(abs(flagged.mean() - expected))
+
+
+def _smape(y_true, y_pred, _score, _context) -> float:
+    truth, pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    denominator = np.abs(truth) + np.abs(pred)
+    keep = denominator > 0
+    return float(np.mean(2 * np.abs(truth - pred)[keep] / denominator[keep]))
+
+
+def _mase(y_true, y_pred, _score, context) -> float:
+    scale = context.get("mase_scale")
+    if not scale:
+        return float("nan")
+    error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
+    return float(np.mean(error) / scale)
+
+
+def _directional_accuracy(y_true, y_pred, _score, _context) -> float:
+    """Share of steps where the forecast moves the same way as the actual value.
+
+    Both moves are measured from the previous actual value.
+    """
+    truth, pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if len(truth) < 2:
+        return float("nan")
+    actual_move = np.sign(truth[1:] - truth[:-1])
+    forecast_move = np.sign(pred[1:] - truth[:-1])
+    return float(np.mean(actual_move == forecast_move))
+
+
+def _coverage(y_true, _pred, y_score, _context) -> float:
+    """Share of actual values inside the prediction interval (columns lower, upper)."""
+    bounds = np.asarray(y_score, dtype=float)
+    if bounds.ndim != 2 or bounds.shape[1] < 2:
+        return float("nan")
+    truth = np.asarray(y_true, float)
+    return float(np.mean((truth >= bounds[:, 0]) & (truth <= bounds[:, 1])))
 
 
 def _clustered(
@@ -312,6 +350,11 @@ _REGISTRY: tuple[Metric, ...] = (
         ANOMALY,
     ),
     Metric("flag_rate_gap", _flag_rate_gap, False, ANOMALY),
+    # time series (besides the regression metrics, which fit it too)
+    Metric("mean_absolute_scaled_error", _mase, False, TIME_SERIES),
+    Metric("symmetric_mean_absolute_percentage_error", _smape, False, TIME_SERIES),
+    Metric("directional_accuracy", _directional_accuracy, True, TIME_SERIES),
+    Metric("interval_coverage", _coverage, True, TIME_SERIES, needs_score=True),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _REGISTRY}
@@ -331,6 +374,8 @@ ALIASES: dict[str, str] = {
     "ari": "adjusted_rand",
     "nmi": "normalized_mutual_info",
     "fpr": "false_positive_rate",
+    "mase": "mean_absolute_scaled_error",
+    "smape": "symmetric_mean_absolute_percentage_error",
 }
 
 

@@ -197,7 +197,9 @@ def _purpose(spec: dict[str, Any], final: dict[str, Any]) -> str:
     if kind == "clustering":
         label = spec.get("label_column")
         return "group rows into clusters of similar rows" + (
-            f" (the label column `{label}` was used for evaluation only)" if label else ""
+            f" (the label column `{label}` was used for evaluation only)"
+            if label
+            else ""
         )
     if kind == "anomaly_detection":
         label = spec.get("label_column")

@@ -545,6 +545,11 @@ def build_pipeline(
 
     from model_training.lib.feature_selection import make_selector
 
+    if algo.task == "time_series":
+        # a forecaster reads the time column and covariates itself
+        return Pipeline(
+            [("model", configure_forecaster(algo.make(params, seed, None), plan))]
+        )
     steps: list[tuple[str, Any]] = []
     if algo.native_categorical:
         steps.append(("preprocess", _native_preprocessor(plan)))
@@ -581,6 +586,18 @@ def build_pipeline(
     return Pipeline(steps)
 
 
+def configure_forecaster(forecaster: Any, plan: ModelingPlan) -> Any:
+    """Give a forecaster the plan's time column, frequency, season, horizon, covariates."""
+    spec = plan.spec
+    return forecaster.set_params(
+        time_column=spec.time_column,
+        frequency=spec.frequency,
+        seasonal_period=spec.seasonal_period or 1,
+        horizon=spec.forecast_horizon or 1,
+        known_covariates=tuple(spec.known_covariates),
+    )
+
+
 def class_costs(plan: ModelingPlan) -> dict[Any, float] | None:
     """Per-class weight from the cost matrix: the cost of misclassifying the class."""
     context = plan.metric_context
@@ -601,3 +618,78 @@ def fit_params(plan: ModelingPlan, imbalance: str, y: np.ndarray) -> dict[str, A
     by_name = {str(k): v for k, v in costs.items()}
     weights = np.array([by_name.get(str(v), 1.0) for v in y], dtype=float)
     return {"model__sample_weight": weights / weights.mean()}
+
+
+def _forecaster(kind: str) -> Callable[[dict[str, Any], int, Any], Any]:
+    """A factory for a time-series candidate (the plan's settings come later)."""
+
+    def make(params: dict[str, Any], seed: int, _cw: Any) -> Any:
+        from model_training.lib.forecasting import LagRegressor, StatsmodelsForecaster
+
+        params = dict(params)
+        if kind in ("sarima", "ets"):
+            if kind == "sarima":
+                params["order"] = (
+                    int(params.pop("p", 1)),
+                    int(params.pop("d", 1)),
+                    int(params.pop("q", 1)),
+                )
+                params["seasonal_order"] = (
+                    int(params.pop("P", 0)),
+                    int(params.pop("D", 1)),
+                    int(params.pop("Q", 1)),
+                )
+            else:
+                for key in ("trend", "seasonal"):
+                    if params.get(key) in ("none", "None"):
+                        params[key] = None
+            return StatsmodelsForecaster(kind=kind, **params)
+        if "windows" in params:
+            params["windows"] = _hidden(params["windows"])
+        return LagRegressor(kind=kind, random_state=seed, **params)
+
+    return make
+
+
+FORECASTER = "time_series"
+_FORECAST = {"class_weight": False, "sample_weight": False, "scaled": False}
+
+ALGORITHMS.update(
+    {
+        (FORECASTER, a.name): a
+        for a in (
+            Algorithm(
+                "sarima",
+                FORECASTER,
+                _forecaster("sarima"),
+                "seasonal ARIMA (statsmodels SARIMAX; known covariates as exogenous)",
+                interpretability=4,
+                **_FORECAST,
+            ),
+            Algorithm(
+                "ets",
+                FORECASTER,
+                _forecaster("ets"),
+                "exponential smoothing (statsmodels ETS, additive errors)",
+                interpretability=4,
+                **_FORECAST,
+            ),
+            Algorithm(
+                "gbm_lags",
+                FORECASTER,
+                _forecaster("gbm"),
+                "gradient boosting on lags, rolling statistics, calendar and covariates",
+                interpretability=2,
+                **_FORECAST,
+            ),
+            Algorithm(
+                "mlp_lags",
+                FORECASTER,
+                _forecaster("mlp"),
+                "neural network (MLP) on scaled lag windows",
+                interpretability=1,
+                **_FORECAST,
+            ),
+        )
+    }
+)

@@ -117,6 +117,7 @@ def monitoring_baseline(
 
     def distribution(values: np.ndarray) -> dict[str, Any]:
         values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]  # e.g. forecasts without history
         return {
             "mean": float(values.mean()),
             "std": float(values.std()),

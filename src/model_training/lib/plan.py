@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +34,8 @@ class ModelingPlan(BaseModel):
             else ``[0, 1]``); None for other problem types.
         contamination: anomaly detection: the expected share of anomalies (the
             spec's, else the label column's share in train, else 0.05).
+        mase_scale: time series: the in-sample mean absolute error of the
+            seasonal naive forecast on train (MASE divides by it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,6 +48,7 @@ class ModelingPlan(BaseModel):
     greater_is_better: bool
     labels: list[Any] | None = None
     contamination: float | None = None
+    mase_scale: float | None = None
 
     @property
     def features(self) -> list[str]:
@@ -64,6 +68,7 @@ class ModelingPlan(BaseModel):
             "classes": self.classes,
             "positive_class": self.positive_class,
             "contamination": self.contamination,
+            "mase_scale": self.mase_scale,
             "cost_matrix": None
             if cost is None
             else {
@@ -135,9 +140,11 @@ def build_plan(
         if spec.positive_class is not None:
             positive = [c for c in classes if str(c) == str(spec.positive_class)]
             classes = [c for c in classes if c not in positive] + positive
-    labels, contamination = None, None
+    labels, contamination, mase_scale = None, None, None
     if spec.problem_type == "anomaly_detection":
         labels, contamination = _anomaly_labels(spec, train)
+    if spec.problem_type == "time_series" and spec.target in train.columns:
+        mase_scale = seasonal_naive_scale(train, spec)
     return ModelingPlan(
         spec=spec,
         numeric_features=numeric,
@@ -147,7 +154,23 @@ def build_plan(
         greater_is_better=METRICS[spec.primary_metric].greater_is_better,
         labels=labels,
         contamination=contamination,
+        mase_scale=mase_scale,
     )
+
+
+def seasonal_naive_scale(train: pl.DataFrame, spec: ModelingSpec) -> float | None:
+    """Mean absolute error of the in-sample seasonal naive forecast on train.
+
+    ``mean |y_t - y_{t-s}|`` over the training series in time order, with ``s``
+    the seasonal period (1 when there is none): the denominator of MASE.
+    """
+    ordered = train.sort(spec.time_column) if spec.time_column else train
+    y = ordered.get_column(spec.target).cast(pl.Float64).to_numpy()
+    s = spec.seasonal_period or 1
+    if len(y) <= s:
+        return None
+    scale = float(np.nanmean(np.abs(y[s:] - y[:-s])))
+    return scale if scale > 0 else None
 
 
 ANOMALY_NAMES = ("1", "true", "anomaly", "outlier", "abnormal", "fraud", "yes")

@@ -40,6 +40,16 @@ CLASSIFICATION = ("binary_classification", "multiclass_classification")
 Label = str | int | float | bool
 
 
+def _valid_frequency(value: str | None) -> bool:
+    import pandas as pd
+
+    try:
+        pd.tseries.frequencies.to_offset(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -172,6 +182,7 @@ class ModelingSpec(_Strict):
     frequency: str | None = None
     seasonal_period: Annotated[int, Field(ge=1)] | None = None
     forecast_horizon: Annotated[int, Field(ge=1)] | None = None
+    known_covariates: list[str] = Field(default_factory=list)
     label_column: str | None = None
     contamination: Annotated[float, Field(gt=0, lt=0.5)] | None = None
     cost_matrix: CostMatrix | None = None
@@ -214,7 +225,9 @@ class ModelingSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ModelingSpec:
         self._check_metrics()
-        if self.problem_type in SUPERVISED and not self.target:
+        if (
+            self.problem_type in SUPERVISED or self.problem_type == "time_series"
+        ) and not self.target:
             raise ValueError(
                 f"'target' is required for problem_type {self.problem_type}"
             )
@@ -233,6 +246,13 @@ class ModelingSpec(_Strict):
             ]
             if missing:
                 raise ValueError(f"time_series needs {', '.join(missing)}")
+            if not _valid_frequency(self.frequency):
+                raise ValueError(
+                    f"frequency '{self.frequency}' is not a pandas offset alias; "
+                    "use e.g. D, W, MS (month start), ME (month end), QS, h"
+                )
+        elif self.known_covariates:
+            raise ValueError("'known_covariates' only applies to time_series")
         if (
             self.cost_matrix is not None
             and self.positive_class is not None

@@ -841,6 +841,121 @@ def _temporal(ctx: _Context) -> Check:
     )
 
 
+def _regular(ctx: _Context) -> Check:
+    """Time series: unique timestamps on the declared frequency, no gaps.
+
+    Also the splits must follow each other without a gap, and known covariates
+    must have values wherever a forecast is made (validation and test).
+    """
+    import pandas as pd
+
+    spec = ctx.spec
+    column = spec.time_column
+    if spec.problem_type != "time_series" or not column or not ctx.present(column):
+        return Check("regular_timestamps", "pass", "not a time-series epic")
+    problems, details = [], {}
+    ends = {}
+    for split, frame in ctx.frames.items():
+        times = pd.DatetimeIndex(
+            pd.to_datetime(
+                np.asarray(frame.get_column(column).cast(pl.String)), errors="coerce"
+            )
+        ).dropna()
+        if len(times) == 0:
+            continue
+        ordered = times.sort_values()
+        duplicated = ordered[ordered.duplicated()].unique()
+        grid = pd.date_range(ordered[0], ordered[-1], freq=spec.frequency)
+        missing = grid.difference(ordered)
+        off_grid = ordered.difference(grid)
+        ends[split] = (ordered[0], ordered[-1])
+        details[split] = {
+            "duplicates": [
+                str(t.date()) if t == t.normalize() else str(t) for t in duplicated[:10]
+            ],
+            "missing": [
+                str(t.date()) if t == t.normalize() else str(t) for t in missing[:10]
+            ],
+            "off_frequency": [str(t) for t in off_grid[:10]],
+            "n_duplicates": len(duplicated),
+            "n_missing": len(missing),
+            "n_off_frequency": len(off_grid),
+        }
+        where = f"{ctx.file(split)}, column '{column}'"
+        if len(duplicated):
+            problems.append(
+                Problem(
+                    where,
+                    f"{len(duplicated)} duplicated timestamps, e.g. "
+                    + ", ".join(details[split]["duplicates"][:5]),
+                    "keep one row per period (aggregate duplicates)",
+                )
+            )
+        if len(off_grid):
+            problems.append(
+                Problem(
+                    where,
+                    f"{len(off_grid)} timestamps are not on the '{spec.frequency}' grid, e.g. "
+                    + ", ".join(details[split]["off_frequency"][:5]),
+                    "align timestamps to the frequency (e.g. month start for MS) or "
+                    "fix 'frequency' in the modeling spec",
+                )
+            )
+        if len(missing):
+            problems.append(
+                Problem(
+                    where,
+                    f"{len(missing)} periods are missing, e.g. "
+                    + ", ".join(details[split]["missing"][:5]),
+                    "fill the gaps (e.g. carry the last value forward, or interpolate) "
+                    "in the feature-engineering stage",
+                )
+            )
+    order = [s for s in SPLITS if s in ends]
+    for earlier, later in itertools.pairwise(order):
+        if SPLITS.index(later) - SPLITS.index(earlier) != 1:
+            continue  # train vs test (evaluation): validation lies between
+        expected = pd.date_range(ends[earlier][1], periods=2, freq=spec.frequency)[1]
+        if ends[later][0] > expected:
+            problems.append(
+                Problem(
+                    f"{ctx.file(later)}, column '{column}'",
+                    f"{later} starts at {ends[later][0]}, but the period after the end "
+                    f"of {earlier} is {expected}: the splits leave a gap",
+                    "split a continuous series at consecutive periods",
+                )
+            )
+    for name in spec.known_covariates:
+        for split in ctx.held_out:
+            frame = ctx.frames[split]
+            if name in frame.columns and frame.get_column(name).null_count():
+                problems.append(
+                    Problem(
+                        f"{ctx.file(split)}, column '{name}'",
+                        f"known covariate has {frame.get_column(name).null_count()} "
+                        "missing values where forecasts are made",
+                        "a covariate known in advance must be filled for every future "
+                        "period; otherwise drop it from known_covariates",
+                    )
+                )
+    if problems:
+        return Check(
+            "regular_timestamps",
+            "fail",
+            "timestamps are not one per period at the declared frequency",
+            [column],
+            details,
+            problems,
+        )
+    return Check(
+        "regular_timestamps",
+        "pass",
+        f"one row per '{spec.frequency}' period, no gaps, splits consecutive",
+        [column],
+        details,
+    )
+
+
 def run_checks(
     frames: dict[str, pl.DataFrame],
     schema: FeatureSchema,
@@ -876,7 +991,13 @@ def run_checks(
         checks.append(balance)
     if dtypes.status == "fail":
         return checks  # value checks on mistyped columns would only add noise
-    checks += [_missing(ctx), _non_finite(ctx), _temporal(ctx), _unseen_categories(ctx)]
+    checks += [
+        _missing(ctx),
+        _non_finite(ctx),
+        _temporal(ctx),
+        _regular(ctx),
+        _unseen_categories(ctx),
+    ]
     if held_out_only:
         return [*checks, _duplicates(ctx)]
     checks += [

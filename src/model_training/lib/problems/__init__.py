@@ -12,6 +12,7 @@ from model_training.lib.problems.classification import (
     MulticlassClassification,
 )
 from model_training.lib.problems.regression import Regression
+from model_training.lib.problems.time_series import TimeSeries
 from model_training.lib.problems.unsupervised import AnomalyDetection, Clustering
 
 _REGISTRY: dict[str, ProblemType] = {
@@ -22,6 +23,7 @@ _REGISTRY: dict[str, ProblemType] = {
         Regression(),
         Clustering(),
         AnomalyDetection(),
+        TimeSeries(),
     )
 }
 

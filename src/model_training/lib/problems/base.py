@@ -31,6 +31,15 @@ class ProblemType:
     task: ClassVar[str]
     # whether the output is a number SHAP and partial dependence can explain
     explainable: ClassVar[bool] = True
+    shap_note: ClassVar[str] = ""
+    # False for forecasters: they predict after their history, not rows inside it
+    predicts_rows_it_saw: ClassVar[bool] = True
+
+    def native_explanation(
+        self, model: Any, x: pl.DataFrame, y_pred: np.ndarray, plan: ModelingPlan
+    ) -> dict[str, Any]:
+        """The model's own explanation when SHAP does not apply."""
+        return {"kind": "none", "values": {}}
 
     def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
         """How figures name the explained output: (plain, SHAP axis)."""
@@ -108,11 +117,54 @@ class ProblemType:
         """The problem type's own evaluation figures."""
         raise NotImplementedError
 
+    def reference_on_test(
+        self,
+        plan: ModelingPlan,
+        seed: int,
+        x_fit: pl.DataFrame,
+        y_fit: np.ndarray,
+        x_test: pl.DataFrame,
+        y_test: np.ndarray,
+    ) -> dict[str, dict[str, float]]:
+        """Baselines refitted on train + validation and scored on test, when the
+        comparison on validation alone would not do (forecasting); else empty."""
+        return {}
+
+    def example_rows(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan, n: int = 5
+    ) -> pl.DataFrame:
+        """Rows to show and check the saved model with (an input example)."""
+        return x.head(n)
+
+    def evaluation_predictions(
+        self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions to score a held-out split by (time series: walk-forward)."""
+        return self.predict(model, x, plan)
+
+    def score_columns(
+        self, y_score: np.ndarray | None, plan: ModelingPlan
+    ) -> dict[str, np.ndarray]:
+        """The scores as named columns of the predictions file."""
+        if y_score is None or plan.classes is None:
+            return {}
+        return {
+            f"score_{cls}": np.asarray(y_score)[:, j].astype(float)
+            for j, cls in enumerate(plan.classes)
+        }
+
+    def scores_from_frame(
+        self, frame: pl.DataFrame, plan: ModelingPlan
+    ) -> np.ndarray | None:
+        """The inverse of :meth:`score_columns`."""
+        columns = [f"score_{c}" for c in plan.classes or []]
+        return frame.select(columns).to_numpy() if columns else None
+
     def score(
         self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
     ) -> dict[str, float]:
         """Every metric of the plan, for a fitted model on one split."""
-        y_pred, y_score = self.predict(model, x, plan)
+        y_pred, y_score = self.evaluation_predictions(model, x, y, plan)
         return compute_metrics(
             plan.spec.metric_names, y, y_pred, y_score, plan.metric_context
         )

@@ -76,6 +76,18 @@ class Clustering(_Unsupervised):
     name = "clustering"
     task = "clustering"
     explainable = False
+    shap_note = (
+        "a cluster id is not a continuous output; see native (ANOVA F) and the "
+        "cluster profiles figure"
+    )
+
+    def native_explanation(self, model, x, y_pred, plan):
+        from model_training.lib.explain import cluster_separation
+
+        return {
+            "kind": "ANOVA F across clusters (test rows)",
+            "values": cluster_separation(x, np.asarray(y_pred), plan),
+        }
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         from model_training.lib.unsupervised import (
@@ -114,6 +126,12 @@ class Clustering(_Unsupervised):
 
     def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
         return np.asarray(model.predict(x), dtype=float)
+
+    def score_columns(self, y_score, plan):
+        return {}  # the embedding stays out of the predictions file
+
+    def scores_from_frame(self, frame, plan):
+        return None
 
     def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
         """Fit on all rows; cross-validated metrics of the configuration for reference."""
@@ -190,6 +208,14 @@ class AnomalyDetection(_Unsupervised):
 
     def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
         return "anomaly score", "anomaly score"
+
+    def score_columns(self, y_score, plan):
+        return {} if y_score is None else {"score": np.asarray(y_score, dtype=float)}
+
+    def scores_from_frame(self, frame, plan):
+        return (
+            frame.get_column("score").to_numpy() if "score" in frame.columns else None
+        )
 
     def scores(self, model: Any, x: pl.DataFrame) -> np.ndarray:
         if hasattr(model, "score_samples"):

@@ -15,6 +15,7 @@ from model_training.lib.cv import cv_splits, order_for_cv
 from model_training.lib.evaluation import bootstrap_ci
 from model_training.lib.frames import split_xy
 from model_training.lib.learning import learning_curve
+from model_training.lib.metrics import compute_metrics
 from model_training.lib.models import fit_params
 from model_training.lib.plan import ModelingPlan, load_plan
 from model_training.lib.problems import get_problem
@@ -68,11 +69,9 @@ def _predictions_frame(
     }
     columns["actual"] = pl.Series(y.tolist())
     columns["predicted"] = pl.Series(np.asarray(y_pred).tolist())
-    if y_score is not None and np.ndim(y_score) == 1:  # an anomaly score
-        columns["score"] = pl.Series(np.asarray(y_score, dtype=float))
-    elif y_score is not None:
-        for j, cls in enumerate(plan.classes or []):
-            columns[f"score_{cls}"] = pl.Series(y_score[:, j].astype(float))
+    problem = get_problem(plan.spec.problem_type)
+    for name, values in problem.score_columns(y_score, plan).items():
+        columns[name] = pl.Series(values)
     return pl.DataFrame(columns)
 
 
@@ -95,9 +94,13 @@ def evaluate_on_test(
     resolved = load_plan(plan)
     problem = get_problem(resolved.spec.problem_type)
     x_test, y_test = split_xy(test, resolved)
-    y_pred, y_score = problem.predict(final_model, x_test, resolved)
+    y_pred, y_score = problem.evaluation_predictions(
+        final_model, x_test, y_test, resolved
+    )
     names = resolved.spec.metric_names
-    test_metrics = problem.score(final_model, x_test, y_test, resolved)
+    test_metrics = compute_metrics(
+        names, problem.target(y_test), y_pred, y_score, resolved.metric_context
+    )
     refit_rows = pl.concat([train, validation], how="diagonal_relaxed")
     x_fit, y_fit = split_xy(refit_rows, resolved)
     boot = options.get("bootstrap") or {}
@@ -131,6 +134,9 @@ def evaluate_on_test(
             float(boot.get("level", 0.95)),
         ),
         "details": problem.details(y_test, y_pred, y_score, resolved, final_model_info),
+        "baselines_on_test": problem.reference_on_test(
+            resolved, seed, x_fit, y_fit, x_test, y_test
+        ),
         "latency_ms": predict_latency_ms(
             final_model.predict, x_test[:1], int(options.get("latency_repeats", 100))
         ),
@@ -164,10 +170,7 @@ def _arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     y = predictions.get_column("actual").to_numpy()
     y_pred = predictions.get_column("predicted").to_numpy()
-    if "score" in predictions.columns:
-        return y, y_pred, predictions.get_column("score").to_numpy()
-    score_columns = [f"score_{c}" for c in plan.classes or []]
-    y_score = predictions.select(score_columns).to_numpy() if score_columns else None
+    y_score = get_problem(plan.spec.problem_type).scores_from_frame(predictions, plan)
     return y, y_pred, y_score
 
 
@@ -267,7 +270,8 @@ def explain_final_model(
     top = list(mean_abs.index[: int(pdp_options.get("top", 3))])
     output = problem.output(final_model, x_test, resolved)
     threshold = (
-        final_model_info.get("threshold") or final_model_info.get("anomaly_threshold")
+        final_model_info.get("threshold")
+        or final_model_info.get("anomaly_threshold")
         or {}
     ).get("threshold")
     explanations = {
@@ -321,12 +325,13 @@ def _explain_groups(
     options: dict[str, Any],
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    """Explanations for a model whose output is a group, not a number (clustering).
+    """Explanations for problem types SHAP does not fit (clustering, forecasting).
 
-    SHAP and partial dependence need a continuous output; a cluster id is not
-    one. What explains a clustering is which features separate the clusters
-    (ANOVA F of each numeric feature across the test rows' clusters) and how
-    much the primary criterion drops when a feature is shuffled.
+    SHAP and partial dependence explain a continuous output from the features of
+    a row; a cluster id is not continuous, and a forecast depends on the series'
+    own past. The problem type's own explanation (clusters: which features
+    separate them, ANOVA F; forecasters: their fitted parameters) and the drop
+    of the primary metric when a feature is shuffled are reported instead.
     """
     clusters = np.asarray(final_model.predict(x_test))
     permutation = explain.permutation_importance(
@@ -338,10 +343,9 @@ def _explain_groups(
         int(options.get("permutation_repeats", 5)),
         seed,
     )
-    separation = explain.cluster_separation(x_test, clusters, plan)
     explanations = {
         "epic_id": plan.spec.epic_id,
-        "native": {"kind": "ANOVA F across clusters (test rows)", "values": separation},
+        "native": problem.native_explanation(final_model, x_test, clusters, plan),
         "permutation": {
             "metric": plan.spec.primary_metric,
             "repeats": int(options.get("permutation_repeats", 5)),
@@ -349,8 +353,7 @@ def _explain_groups(
         },
         "shap": {
             "explainer": "not applicable",
-            "output": "a cluster id is not a continuous output; see native (ANOVA F) "
-            "and the cluster profiles figure",
+            "output": problem.shap_note,
             "base_value": None,
             "rows_explained": 0,
             "mean_abs_by_feature": {},
@@ -462,7 +465,7 @@ def compute_learning_curve(
         y,
         cv_splits(rows, y, curve_plan, seed),
         resolved,
-        lambda m, r: problem.predict(m, r, resolved),
+        lambda m, r, y_rows: problem.evaluation_predictions(m, r, y_rows, resolved),
         lambda y_fit: fit_params(resolved, config["imbalance"], y_fit),
         [float(s) for s in settings.get("sizes", [0.2, 0.4, 0.7, 1.0])],
         seed,
@@ -532,6 +535,13 @@ def assemble_model_performance(
             "test_confidence_intervals": test_evaluation["confidence_intervals"],
         },
         "cross_validation": test_evaluation["cross_validation"],
+        "baselines_on_test": test_evaluation.get("baselines_on_test") or None,
+        "forecast": {
+            k: details[k]
+            for k in ("interval", "by_horizon_step", "ljung_box")
+            if k in details
+        }
+        or None,
         "confusion_matrix": details.get("confusion_matrix"),
         "classification_report": details.get("classification_report"),
         "regression": {

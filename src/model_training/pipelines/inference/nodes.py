@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.errors import InputError, Problem
-from model_training.lib.frames import conform
+from model_training.lib.frames import split_xy
 from model_training.lib.plan import load_plan
 from model_training.lib.problems import get_problem
 
@@ -34,7 +34,10 @@ def score_new_data(
     resolved = load_plan(plan)
     metadata = model_package["metadata"]
     source = options.get("input", "the input file")
-    missing = [c for c in metadata["feature_names"] if c not in new_data.columns]
+    required = list(metadata["feature_names"])
+    if not get_problem(resolved.spec.problem_type).predicts_rows_it_saw:
+        required.insert(0, resolved.spec.time_column)  # a forecast is for a time
+    missing = [c for c in required if c not in new_data.columns]
     problems = []
     if missing:
         problems.append(
@@ -71,7 +74,7 @@ def score_new_data(
             f"Cannot score {source} with {resolved.spec.epic_id}_model v{model_package['version']}",
             problems,
         )
-    x = conform(new_data, resolved).select(resolved.features)
+    x, _ = split_xy(new_data, resolved)  # (a forecaster also gets the time column)
     notes = pl.lit("")
     reference = metadata.get("known_categories") or {}
     for column in resolved.categorical_features:
@@ -88,10 +91,11 @@ def score_new_data(
         for c in resolved.spec.id_columns
         if c in new_data.columns
     }
+    if resolved.spec.time_column and resolved.spec.time_column in new_data.columns:
+        out[resolved.spec.time_column] = new_data.get_column(resolved.spec.time_column)
     out["predicted"] = pl.Series(list(y_pred))
-    if y_score is not None:
-        for j, cls in enumerate(resolved.classes or []):
-            out[f"score_{cls}"] = pl.Series(y_score[:, j].astype(float))
+    for name, values in problem.score_columns(y_score, resolved).items():
+        out[name] = pl.Series(values)
     out["warnings"] = warnings.str.strip_chars()
     out["model_version"] = pl.Series([model_package["version"]] * x.height)
     threshold = metadata.get("decision_threshold")

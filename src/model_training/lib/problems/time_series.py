@@ -1,0 +1,319 @@
+"""Time-series forecasting: forecasts by timestamp over a horizon, with intervals.
+
+Validation, test and cross-validation folds are scored **walk-forward**: the
+span is cut into blocks of ``forecast_horizon`` periods; each block is
+forecast from the actual values before it (the model's parameters stay as
+fitted), so every row is forecast exactly once, at a known horizon step, and
+no forecast sees a value from its own block or later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+
+from model_training.lib.plan import ModelingPlan
+from model_training.lib.problems.base import ModelSpec, ProblemType
+
+INTERVAL_LEVEL = 0.9
+
+
+def forecaster_of(model: Any) -> Any:
+    """The forecaster inside a pipeline (or the forecaster itself)."""
+    return model.steps[-1][1] if hasattr(model, "steps") else model
+
+
+def walk_forward(
+    model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block forecasts over the rows of ``x``, each from the values before its block.
+
+    The values known before a block are the model's history and the rows of
+    ``x`` (with their actual ``y``) that come before the block's first time, so
+    the rows may follow the history (validation, test) or lie inside it
+    (in-sample scores). Blocks with too short a history are left NaN.
+
+    Returns:
+        The forecasts, the interval bounds (n x 2, lower and upper) and the
+        horizon step of each row (1 = one period after the block's origin).
+    """
+    from model_training.lib.forecasting import _covariates, _times
+
+    forecaster = forecaster_of(model)
+    horizon = int(plan.spec.forecast_horizon or 1)
+    times = _times(x, plan.spec.time_column)
+    order = np.argsort(times.to_numpy(), kind="stable")
+    x_sorted = x[order.tolist()]
+    y_sorted = np.asarray(y, dtype=float)[order]
+    sorted_times = times[order]
+    cov = _covariates(x_sorted, list(forecaster.known_covariates))
+    # everything known: the history, then the rows (which win on equal times)
+    all_t = forecaster.history_times_.append(sorted_times)
+    all_y = np.concatenate([forecaster.history_y_, y_sorted])
+    all_cov = (
+        None
+        if forecaster.history_cov_ is None
+        else np.vstack([forecaster.history_cov_, cov])
+    )
+    known = pd.Series(np.arange(len(all_t)), index=all_t)
+    keep = known.groupby(level=0).last().to_numpy()  # sorted by time
+    known_t, known_y = all_t[keep], all_y[keep]
+    known_cov = None if all_cov is None else all_cov[keep]
+    minimum = forecaster._min_history()
+    mean = np.full(len(order), np.nan)
+    bounds = np.full((len(order), 2), np.nan)
+    steps = np.zeros(len(order), dtype=int)
+    for start in range(0, len(order), horizon):
+        block = slice(start, min(start + horizon, len(order)))
+        before = known_t < sorted_times[start]
+        if before.sum() < minimum:
+            continue
+        block_x = x_sorted[start : block.stop]
+        history = (
+            known_y[before],
+            None if known_cov is None else known_cov[before],
+            known_t[before],
+        )
+        forecast, step = forecaster.forecast_from(*history, block_x)
+        lower, upper = _interval_from(forecaster, *history, block_x, forecast, step)
+        mean[block], steps[block] = forecast, step
+        bounds[block, 0], bounds[block, 1] = lower, upper
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return mean[back], bounds[back], steps[back]
+
+
+def _interval_from(forecaster, history_y, history_cov, history_t, x, mean, steps):
+    _, grid, future_cov, horizon = forecaster._future(x, history_t[-1])
+    _, se = forecaster._forecast(
+        history_y, history_cov, history_t, future_cov, grid, horizon
+    )
+    return forecaster._bounds(np.asarray(mean), steps, se, INTERVAL_LEVEL)
+
+
+class TimeSeries(ProblemType):
+    """Forecast a numeric target over a horizon, from its past (and known covariates)."""
+
+    name = "time_series"
+    task = "time_series"
+    explainable = False
+    predicts_rows_it_saw = False
+    shap_note = (
+        "a forecast depends on the series' own past (lags), not on a row's "
+        "features alone; see native (the fitted parameters) and the residual figures"
+    )
+
+    def native_explanation(self, model, x, y_pred, plan):
+        forecaster = forecaster_of(model)
+        result = getattr(forecaster, "result_", None)
+        if result is not None:
+            names = getattr(result, "param_names", None) or list(
+                getattr(result.params, "index", range(len(result.params)))
+            )
+            return {
+                "kind": f"fitted {forecaster.kind} parameters",
+                "values": {
+                    str(n): float(v)
+                    for n, v in zip(names, np.asarray(result.params), strict=False)
+                },
+            }
+        inner = getattr(forecaster, "model_", None)
+        return {
+            "kind": f"{type(forecaster).__name__} ({getattr(forecaster, 'kind', '')})",
+            "values": {},
+            "note": "lag model: see the error-by-horizon figure"
+            if inner is not None
+            else "baseline forecaster",
+        }
+
+    def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
+        from model_training.lib.forecasting import NaiveForecaster
+        from model_training.lib.models import configure_forecaster
+
+        s = plan.spec.seasonal_period or 1
+        window = s if s > 1 else 3
+        specs = [
+            ("naive", NaiveForecaster("naive"), "the last observed value"),
+            (
+                "seasonal_naive",
+                NaiveForecaster("seasonal_naive"),
+                f"the value one season ({s} periods) earlier",
+            ),
+            (
+                "moving_average",
+                NaiveForecaster("moving_average", window=window),
+                f"the mean of the last {window} values",
+            ),
+        ]
+        return [
+            ModelSpec(
+                name,
+                Pipeline([("model", configure_forecaster(forecaster, plan))]),
+                description,
+            )
+            for name, forecaster, description in specs
+        ]
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=float)
+
+    def fit(self, estimator, x, y, fit_kwargs=None):
+        return estimator.fit(x, self.target(y))
+
+    def predict(
+        self, model: Any, x: pl.DataFrame, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Forecasts from the end of the model's history, and 90 % intervals."""
+        from model_training.lib.forecasting import _times, steps_after
+
+        forecaster = forecaster_of(model)
+        mean = np.asarray(forecaster.predict(x), dtype=float)
+        lower, upper = forecaster.interval(x, INTERVAL_LEVEL)
+        steps = steps_after(
+            forecaster.history_times_[-1],
+            _times(x, plan.spec.time_column),
+            plan.spec.frequency,
+        )
+        return mean, np.column_stack([lower, upper, steps])
+
+    def evaluation_predictions(
+        self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Walk-forward forecasts; scores are (lower, upper, horizon step)."""
+        mean, bounds, steps = walk_forward(model, x, y, plan)
+        return mean, np.column_stack([bounds, steps])
+
+    def score(self, model, x, y, plan) -> dict[str, float]:
+        """Walk-forward metrics over the rows that have enough history before them."""
+        from model_training.lib.metrics import compute_metrics
+
+        y_pred, y_score = self.evaluation_predictions(model, x, y, plan)
+        ok = np.isfinite(y_pred)
+        return compute_metrics(
+            plan.spec.metric_names,
+            self.target(y)[ok],
+            y_pred[ok],
+            None if y_score is None else y_score[ok],
+            plan.metric_context,
+        )
+
+    def reference_on_test(self, plan, seed, x_fit, y_fit, x_test, y_test):
+        """Every baseline refitted on train + validation, walk-forward on test.
+
+        The stage's comparison for forecasts: the final model's test MASE beside
+        the seasonal naive forecast's, on the same blocks and origins.
+        """
+        out = {}
+        for spec in self.baselines(plan, seed):
+            model = self.fit(clone(spec.estimator), x_fit, y_fit)
+            out[spec.name] = self.score(model, x_test, y_test, plan)
+        return out
+
+    def score_columns(self, y_score, plan):
+        if y_score is None:
+            return {}
+        scores = np.asarray(y_score, dtype=float)
+        return {
+            "lower_90": scores[:, 0],
+            "upper_90": scores[:, 1],
+            "horizon_step": scores[:, 2].astype(int),
+        }
+
+    def scores_from_frame(self, frame, plan):
+        columns = ["lower_90", "upper_90", "horizon_step"]
+        if not all(c in frame.columns for c in columns):
+            return None
+        return frame.select(columns).to_numpy().astype(float)
+
+    def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
+        """Forecasts; rows inside the history get walk-forward (in-sample) forecasts."""
+        from model_training.lib.forecasting import _times
+
+        forecaster = forecaster_of(model)
+        times = _times(x, plan.spec.time_column)
+        inside = np.asarray(times <= forecaster.history_times_[-1])
+        out = np.full(x.height, np.nan)
+        if (~inside).any():
+            out[~inside] = forecaster.predict(x.filter(pl.Series(~inside)))
+        if inside.any():
+            lookup = pd.Series(forecaster.history_y_, index=forecaster.history_times_)
+            known = lookup.reindex(times[inside]).to_numpy()
+            out[inside] = walk_forward(model, x.filter(pl.Series(inside)), known, plan)[
+                0
+            ]
+        return out
+
+    def example_rows(self, model, x, plan, n=5):
+        """The next ``n`` periods after the model's history (covariates carried forward)."""
+        forecaster = forecaster_of(model)
+        future = pd.date_range(
+            start=forecaster.history_times_[-1], periods=n + 1, freq=plan.spec.frequency
+        )[1:]
+        sample = x.tail(1)
+        rows = pl.concat([sample] * n)
+        column = plan.spec.time_column
+        stamps = [
+            t.date().isoformat() if t == t.normalize() else t.isoformat()
+            for t in future
+        ]
+        values = pl.Series(column, stamps)
+        if x.schema[column] != pl.String:
+            values = values.str.to_datetime().cast(x.schema[column])
+        return rows.with_columns(values)
+
+    def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
+        label = f"forecast of {plan.spec.target}"
+        return label, label
+
+    def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
+        """Refit on all rows; walk-forward metrics of each CV fold for reference."""
+        per_fold = []
+        for train_rows, valid_rows in splits:
+            fold = self.fit(clone(pipeline), x[train_rows], y[train_rows])
+            per_fold.append(self.score(fold, x[valid_rows], y[valid_rows], plan))
+        names = plan.spec.metric_names
+        oof = {
+            n: float(np.nanmean([f[n] for f in per_fold])) if per_fold else float("nan")
+            for n in names
+        }
+        model = self.fit(pipeline, x, y)
+        forecaster = forecaster_of(model)
+        return model, {
+            "oof_metrics": oof,
+            "oof_note": "mean over the walk-forward CV folds (expanding window, "
+            "horizon-sized validation blocks)",
+            "forecast": {
+                "horizon": int(plan.spec.forecast_horizon or 1),
+                "frequency": plan.spec.frequency,
+                "seasonal_period": plan.spec.seasonal_period,
+                "strategy": "recursive (one-step forecasts fed back as inputs)",
+                "interval_level": INTERVAL_LEVEL,
+                "history_end": str(forecaster.history_times_[-1]),
+                "known_covariates": list(plan.spec.known_covariates),
+            },
+        }
+
+    def details(self, y, y_pred, y_score, plan, final_info):
+        from model_training.lib.evaluation import forecast_details
+
+        return forecast_details(y, y_pred, y_score, plan)
+
+    def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
+        from model_training.lib import eval_plots
+
+        details = context["details"]
+        times = pd.to_datetime(
+            np.asarray(context["x_test"].get_column(plan.spec.time_column))
+        )
+        return {
+            "forecast_vs_actual": eval_plots.forecast_vs_actual(
+                times, context["y"], context["y_pred"], context["y_score"], plan
+            ),
+            "residuals_acf": eval_plots.forecast_residuals(details, times, plan),
+            "error_by_horizon": eval_plots.error_by_horizon(details, plan),
+        }

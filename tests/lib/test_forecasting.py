@@ -1,0 +1,241 @@
+"""Time-series forecasting: no look-ahead, walk-forward folds, MASE, intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from model_training.lib.cv import cv_splits
+from model_training.lib.forecasting import (
+    LagRegressor,
+    NaiveForecaster,
+    StatsmodelsForecaster,
+    lag_features,
+    training_matrix,
+)
+from model_training.lib.frames import split_xy
+from model_training.lib.metrics import compute_metrics
+from model_training.lib.models import algorithm, build_pipeline
+from model_training.lib.plan import build_plan
+from model_training.lib.problems import get_problem
+from model_training.lib.problems.time_series import walk_forward
+from model_training.lib.spec import ColumnInfo, FeatureSchema, ModelingSpec
+from model_training.lib.validation import run_checks
+from tests.conftest import THRESHOLDS
+
+
+def series(n: int = 120, seed: int = 0, start: str = "2000-01-01") -> pl.DataFrame:
+    """Monthly trend + seasonality + AR(1) noise."""
+    rng = np.random.default_rng(seed)
+    noise = np.zeros(n)
+    for t in range(1, n):
+        noise[t] = 0.5 * noise[t - 1] + rng.normal(0, 1.0)
+    t = np.arange(n)
+    y = 50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + noise
+    months = pd.date_range(start, periods=n, freq="MS")
+    return pl.DataFrame({"month": [m.date().isoformat() for m in months], "y": y})
+
+
+def plan_for(frame: pl.DataFrame, horizon: int = 6, **extra):
+    schema = FeatureSchema(
+        epic_id="ts",
+        columns=[
+            ColumnInfo(name="month", dtype="string", role="time"),
+            ColumnInfo(name="y", dtype="float", role="target"),
+        ],
+    )
+    spec = ModelingSpec(
+        epic_id="ts",
+        problem_type="time_series",
+        target="y",
+        primary_metric="mase",
+        time_column="month",
+        frequency="MS",
+        seasonal_period=12,
+        forecast_horizon=horizon,
+        cross_validation={"n_splits": 3, "gap": extra.pop("gap", 0)},
+        **extra,
+    )
+    return build_plan(spec, schema, frame)
+
+
+def test_lag_features_of_row_t_use_only_values_before_t():
+    y = np.arange(40, dtype=float) ** 1.5
+    lags, windows = [1, 2, 12], [3, 6]
+    rows, target = training_matrix(y, lags, windows)
+    start = len(y) - len(target)
+    for i, t in enumerate(range(start, len(y))):
+        changed = y.copy()
+        changed[t:] = -999.0  # the value at t and everything later
+        assert np.array_equal(rows[i], lag_features(changed[:t], lags, windows))
+        assert rows[i][0] == y[t - 1] and rows[i][2] == y[t - 12]
+        assert target[i] == y[t]
+
+
+@pytest.mark.parametrize("kind", ["gbm", "sarima", "seasonal_naive"])
+def test_walk_forward_forecasts_never_see_their_own_block_or_later(kind):
+    frame = series(96)
+    plan = plan_for(frame, horizon=6)
+    train, test = frame[:72], frame[72:]
+    pipeline = _pipeline(plan, kind)
+    problem = get_problem("time_series")
+    x_train, y_train = split_xy(train, plan)
+    model = problem.fit(pipeline, x_train, y_train)
+    x_test, y_test = split_xy(test, plan)
+    before, _, steps = walk_forward(model, x_test, y_test, plan)
+    assert steps.tolist() == [1, 2, 3, 4, 5, 6] * 4
+    for block in range(4):
+        changed = y_test.copy()
+        changed[block * 6 :] += 1000.0  # this block and every later value
+        after, _, _ = walk_forward(model, x_test, changed, plan)
+        upto = (block + 1) * 6
+        assert np.allclose(before[:upto], after[:upto]), f"block {block} looked ahead"
+        if block == 0:  # later blocks do use the values before them
+            assert not np.allclose(before[upto:], after[upto:])
+
+
+def _pipeline(plan, kind):
+    from imblearn.pipeline import Pipeline
+
+    from model_training.lib.models import configure_forecaster
+
+    if kind == "seasonal_naive":
+        return Pipeline(
+            [("model", configure_forecaster(NaiveForecaster("seasonal_naive"), plan))]
+        )
+    name = {"gbm": "gbm_lags", "sarima": "sarima"}[kind]
+    params = {"max_iter": 50} if kind == "gbm" else {}
+    return build_pipeline(plan, algorithm("time_series", name), params, 0)
+
+
+def test_walk_forward_cv_folds_respect_time_with_the_horizon_and_gap():
+    frame = series(100)
+    plan = plan_for(frame, horizon=6, gap=2)
+    assert plan.cv_strategy == "time_series"
+    _, y = split_xy(frame, plan)
+    folds = cv_splits(frame, y, plan, 0)
+    assert len(folds) == 3
+    previous_end = -1
+    for train_rows, valid_rows in folds:
+        assert len(valid_rows) == 6  # one horizon
+        assert train_rows.max() + 2 < valid_rows.min()  # the gap, never shuffled
+        assert np.array_equal(train_rows, np.arange(train_rows.max() + 1))  # expanding
+        assert valid_rows.min() > previous_end
+        previous_end = valid_rows.max()
+
+
+def test_seasonal_naive_reproduces_a_hand_computed_mase():
+    # train: two seasons of 4; the in-sample seasonal-naive errors are |y_t - y_{t-4}|
+    y_train = np.array([10, 20, 30, 40, 12, 22, 33, 41], dtype=float)
+    scale = np.mean([2, 2, 3, 1])  # 2.0
+    months = pd.date_range("2020-01-01", periods=12, freq="MS")
+    frame = pl.DataFrame(
+        {
+            "month": [m.date().isoformat() for m in months],
+            "y": [*y_train, 15, 21, 36, 40],
+        }
+    )
+    plan = plan_for(frame[:8], horizon=4).model_copy(
+        update={
+            "spec": plan_for(frame[:8], horizon=4).spec.model_copy(
+                update={"seasonal_period": 4}
+            )
+        }
+    )
+    plan = build_plan(plan.spec, _schema(), frame[:8])
+    assert plan.mase_scale == pytest.approx(scale)
+    model = _pipeline(plan, "seasonal_naive")
+    problem = get_problem("time_series")
+    x, y = split_xy(frame[:8], plan)
+    model = problem.fit(model, x, y)
+    x_test, y_test = split_xy(frame[8:], plan)
+    forecast, _, _ = walk_forward(model, x_test, y_test, plan)
+    assert forecast.tolist() == [12, 22, 33, 41]  # one season earlier
+    mae = np.mean(np.abs(np.array([15, 21, 36, 40]) - np.array([12, 22, 33, 41])))
+    got = problem.score(model, x_test, y_test, plan)
+    assert got["mean_absolute_scaled_error"] == pytest.approx(mae / scale)  # 2.5 / 2
+
+
+def _schema():
+    return FeatureSchema(
+        epic_id="ts",
+        columns=[
+            ColumnInfo(name="month", dtype="string", role="time"),
+            ColumnInfo(name="y", dtype="float", role="target"),
+        ],
+    )
+
+
+@pytest.mark.parametrize("kind", ["sarima", "gbm"])
+def test_prediction_intervals_cover_roughly_their_nominal_rate(kind):
+    coverages = []
+    for seed in range(3):
+        frame = series(180, seed=seed)
+        plan = plan_for(frame, horizon=6)
+        problem = get_problem("time_series")
+        x, y = split_xy(frame[:120], plan)
+        model = problem.fit(_pipeline(plan, kind), x, y)
+        x_test, y_test = split_xy(frame[120:], plan)
+        mean, bounds, _ = walk_forward(model, x_test, y_test, plan)
+        coverages.append(
+            compute_metrics(
+                ["interval_coverage"], y_test, mean, bounds, plan.metric_context
+            )["interval_coverage"]
+        )
+    # nominal 90 %, roughly, on 3 x 60 walk-forward forecasts (measured: SARIMA
+    # about 0.9; the lag model's empirical intervals under-cover, about 0.8)
+    assert 0.75 <= np.mean(coverages) <= 0.99, coverages
+
+
+def test_statsmodels_forecaster_keeps_its_parameters_on_a_new_history():
+    frame = series(96)
+    model = StatsmodelsForecaster(
+        kind="ets", seasonal_period=12, horizon=6, time_column="month", frequency="MS"
+    )
+    x, y = frame.select("month"), frame.get_column("y").to_numpy()
+    model.fit(x[:72], y[:72])
+    params = np.asarray(model.result_.params).copy()
+    times = pd.DatetimeIndex(pd.to_datetime(frame.get_column("month").to_numpy()))
+    forecast, steps = model.forecast_from(y[:84], None, times[:84], x[84:90])
+    assert steps.tolist() == [1, 2, 3, 4, 5, 6] and np.isfinite(forecast).all()
+    assert np.array_equal(np.asarray(model.result_.params), params)
+
+
+def test_lag_regressor_refuses_a_timestamp_off_the_grid():
+    frame = series(60)
+    model = LagRegressor(
+        kind="gbm",
+        n_lags=3,
+        windows=(3,),
+        max_iter=20,
+        seasonal_period=12,
+        time_column="month",
+        frequency="MS",
+    ).fit(frame.select("month"), frame.get_column("y").to_numpy())
+    with pytest.raises(ValueError, match="not on the 'MS' grid"):
+        model.predict(pl.DataFrame({"month": ["2005-01-15"]}))
+
+
+def test_validation_names_gaps_and_duplicates_with_their_dates():
+    frame = series(48)
+    train = pl.concat([frame[:10], frame[9:10], frame[12:30]])  # duplicate, then a gap
+    validation, test = frame[30:40], frame[40:]
+    plan = plan_for(frame)
+    checks = run_checks(
+        {"train": train, "validation": validation}, _schema(), plan.spec, THRESHOLDS
+    )
+    check = next(c for c in checks if c.name == "regular_timestamps")
+    assert check.status == "fail"
+    text = " ".join(p.what for p in check.problems)
+    assert "2000-10-01" in text  # the duplicated month
+    assert "2000-11-01" in text and "2000-12-01" in text  # the missing months
+    ok = run_checks(
+        {"train": frame[:30], "validation": validation},
+        _schema(),
+        plan.spec,
+        THRESHOLDS,
+    )
+    assert next(c for c in ok if c.name == "regular_timestamps").status == "pass"
+    assert test.height == 8
