@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import polars as pl
 import pytest
 
 from model_training.epics import cli as epic_cli
