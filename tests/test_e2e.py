@@ -493,6 +493,9 @@ def test_unsupervised_examples_run_every_pipeline(tmp_path, example, figures, me
 def test_time_series_example_runs_every_pipeline(tmp_path):
     project = copy_project(tmp_path)
     assert epic_cli.main(["--root", str(project), "co2"]) == 0
+    spec = project / "docs/objectives/user_stories/co2/modeling_spec.yml"
+    # the statistical models only, for time: the lag models have unit tests
+    spec.write_text(spec.read_text() + "algorithms: [sarima, ets]\n")
     result = kedro(project, "run", "--env", "test", "--params", "epic_id=co2")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     performance = json.loads(

@@ -223,17 +223,22 @@ def shap_values(
         base = explainer.expected_value
         kind = "LinearExplainer"
     else:
+        named = hasattr(estimator, "feature_names_in_")
+
+        def as_input(frame: np.ndarray) -> Any:
+            # as the estimator was fitted: with column names, or a bare array
+            # (an estimator fitted on numpy warns on every call given a frame)
+            return pd.DataFrame(frame, columns=data.columns) if named else frame
+
         if classification:
 
             def output(frame: np.ndarray) -> np.ndarray:
-                proba = estimator.predict_proba(
-                    pd.DataFrame(frame, columns=data.columns)
-                )
+                proba = estimator.predict_proba(as_input(frame))
                 return proba[:, explained_class]
         else:
 
             def output(frame: np.ndarray) -> np.ndarray:
-                return estimator.predict(pd.DataFrame(frame, columns=data.columns))
+                return estimator.predict(as_input(frame))
 
         explainer = shap.PermutationExplainer(
             output, back.to_numpy(dtype=float), seed=seed

@@ -83,7 +83,9 @@ def score_new_data(
             notes = notes + pl.when(
                 pl.col(column).is_not_null() & ~pl.col(column).is_in(known)
             ).then(pl.lit(f"unseen {column}; ")).otherwise(pl.lit(""))
-    warnings = x.select(notes.alias("warnings")).get_column("warnings")
+    # with_columns broadcasts the literal when there is no categorical feature
+    warnings = x.with_columns(notes.alias("__warnings")).get_column("__warnings")
+    warnings = warnings.alias("warnings")
     problem = get_problem(resolved.spec.problem_type)
     y_pred, y_score = problem.predict(model_package["model"], x, resolved)
     out = {
