@@ -258,9 +258,11 @@ def test_mlflow_serves_the_registered_model_like_the_package(xor_project):
         cwd=xor_project,
         env=env,
     )
+    launched = time.perf_counter()
     try:
         try:
             wait_for(f"http://127.0.0.1:{port}/ping", timeout=180)
+            ready_s = time.perf_counter() - launched
         except TimeoutError:
             stop(server)
             pytest.fail(server.stderr.read().decode()[-3000:])
@@ -281,4 +283,7 @@ def test_mlflow_serves_the_registered_model_like_the_package(xor_project):
         stop(server)
     served = [str(v) for v in answer["predictions"]]
     assert served == [str(v) for v in expected]
-    print(f"serving round trip for {rows.height} rows: {elapsed_ms:.0f} ms")  # noqa: T201
+    print(  # noqa: T201
+        f"mlflow models serve: ready in {ready_s:.1f} s; "
+        f"round trip for {rows.height} rows: {elapsed_ms:.0f} ms"
+    )

@@ -239,3 +239,57 @@ def test_validation_names_gaps_and_duplicates_with_their_dates():
     )
     assert next(c for c in ok if c.name == "regular_timestamps").status == "pass"
     assert test.height == 8
+
+
+def test_a_lagged_covariate_is_read_at_the_horizon_and_never_ahead():
+    rng = np.random.default_rng(1)
+    n, horizon = 150, 4
+    driver = rng.normal(0, 3, n).cumsum() * 0.1 + rng.normal(0, 2, n)
+    y = np.r_[np.zeros(horizon), driver[:-horizon]] + rng.normal(0, 0.2, n)
+    months = pd.date_range("2000-01-01", periods=n, freq="MS")
+    frame = pl.DataFrame(
+        {"month": [m.date().isoformat() for m in months], "driver": driver, "y": y}
+    )
+    schema = FeatureSchema(
+        epic_id="ts",
+        columns=[
+            ColumnInfo(name="month", dtype="string", role="time"),
+            ColumnInfo(name="driver", dtype="float", role="feature"),
+            ColumnInfo(name="y", dtype="float", role="target"),
+        ],
+    )
+    spec = ModelingSpec(
+        epic_id="ts",
+        problem_type="time_series",
+        target="y",
+        primary_metric="mae",
+        time_column="month",
+        frequency="MS",
+        forecast_horizon=horizon,
+        cross_validation={"n_splits": 3},
+    )
+    plan = build_plan(spec, schema, frame)
+    pipeline = build_pipeline(
+        plan, algorithm("time_series", "gbm_lags"), {"n_lags": 3, "max_iter": 200}, 0
+    )
+    assert pipeline[-1].lagged_covariates == ("driver",)
+    problem = get_problem("time_series")
+    x, target = split_xy(frame[:110], plan)
+    model = problem.fit(pipeline, x, target)
+    x_test, y_test = split_xy(frame[110:], plan)
+    before, _, _ = walk_forward(model, x_test, y_test, plan)
+    # the model uses the driver: far better than the naive forecast
+    naive = np.abs(y_test[1:] - y_test[:-1]).mean()
+    assert np.abs(y_test - before).mean() < 0.6 * naive
+    # changing the driver from a block's first period on changes nothing in it
+    for block in range(0, len(y_test), horizon):
+        changed = x_test.with_columns(
+            pl.when(pl.int_range(pl.len()) >= block)
+            .then(pl.col("driver") + 100.0)
+            .otherwise(pl.col("driver"))
+        )
+        after, _, _ = walk_forward(model, changed, y_test, plan)
+        upto = block + horizon
+        assert np.allclose(before[:upto], after[:upto]), (
+            f"block at {block} looked ahead"
+        )

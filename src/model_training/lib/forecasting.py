@@ -132,17 +132,24 @@ class Forecaster(BaseEstimator):
     time_column: str = "time"
     frequency: str = "D"
     known_covariates: tuple[str, ...] = ()
+    lagged_covariates: tuple[str, ...] = ()
     seasonal_period: int = 1
 
-    def _config(self) -> None:
-        self.known_covariates = tuple(self.known_covariates or ())
+    def covariate_columns(self) -> list[str]:
+        """History covariates: known in advance first, then the lagged ones."""
+        return [*(self.known_covariates or ()), *(self.lagged_covariates or ())]
+
+    def _known(self, cov: np.ndarray | None) -> np.ndarray | None:
+        """The known-in-advance columns of a history covariate matrix."""
+        n = len(self.known_covariates or ())
+        return None if cov is None or n == 0 else cov[:, :n]
 
     # -- fitting --------------------------------------------------------------
     def fit(self, x: Any, y: Any = None) -> Forecaster:
         times = _times(x, self.time_column)
         order = np.argsort(times.to_numpy(), kind="stable")
         values = np.asarray(y, dtype=float)[order]
-        cov = _covariates(x, list(self.known_covariates))
+        cov = _covariates(x, self.covariate_columns())
         cov = None if cov is None else cov[order]
         self.history_y_ = values
         self.history_cov_ = cov
@@ -251,7 +258,8 @@ class Forecaster(BaseEstimator):
         for origin in range(start, len(y) - 1):
             steps = min(horizon, len(y) - origin)
             grid = times[origin : origin + steps]
-            future_cov = None if cov is None else cov[origin : origin + steps]
+            known = self._known(cov)
+            future_cov = None if known is None else known[origin : origin + steps]
             mean, _ = early._forecast(
                 y[:origin],
                 None if cov is None else cov[:origin],
@@ -288,6 +296,7 @@ class NaiveForecaster(Forecaster):
         time_column: str = "time",
         frequency: str = "D",
         known_covariates: tuple[str, ...] = (),
+        lagged_covariates: tuple[str, ...] = (),
     ) -> None:
         self.method = method
         self.window = window
@@ -296,6 +305,7 @@ class NaiveForecaster(Forecaster):
         self.time_column = time_column
         self.frequency = frequency
         self.known_covariates = known_covariates
+        self.lagged_covariates = lagged_covariates
 
     def _fit(self, y, cov, times) -> None:
         self.fitted_ = True
@@ -337,6 +347,7 @@ class StatsmodelsForecaster(Forecaster):
         time_column: str = "time",
         frequency: str = "D",
         known_covariates: tuple[str, ...] = (),
+        lagged_covariates: tuple[str, ...] = (),
     ) -> None:
         self.kind = kind
         self.order = order
@@ -349,6 +360,7 @@ class StatsmodelsForecaster(Forecaster):
         self.time_column = time_column
         self.frequency = frequency
         self.known_covariates = known_covariates
+        self.lagged_covariates = lagged_covariates
 
     def _model(self, y, cov):
         s = int(self.seasonal_period)
@@ -379,7 +391,7 @@ class StatsmodelsForecaster(Forecaster):
     def _fit(self, y, cov, times) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = self._model(y, cov if self.kind == "sarima" else None)
+            model = self._model(y, self._known(cov) if self.kind == "sarima" else None)
             self.result_ = model.fit(disp=False)
         self.n_fit_ = len(y)
         self.fit_y_ = np.asarray(y, dtype=float)
@@ -390,7 +402,7 @@ class StatsmodelsForecaster(Forecaster):
             if len(y) == self.n_fit_ and np.array_equal(y, self.fit_y_):
                 result = self.result_
             elif self.kind == "sarima":
-                result = self.result_.apply(y, exog=cov)
+                result = self.result_.apply(y, exog=self._known(cov))
             else:
                 model = self._model(y, None)
                 result = model.smooth(self.result_.params)
@@ -430,6 +442,7 @@ class LagRegressor(Forecaster):
         time_column: str = "time",
         frequency: str = "D",
         known_covariates: tuple[str, ...] = (),
+        lagged_covariates: tuple[str, ...] = (),
         random_state: int = 0,
     ) -> None:
         self.kind = kind
@@ -446,6 +459,7 @@ class LagRegressor(Forecaster):
         self.time_column = time_column
         self.frequency = frequency
         self.known_covariates = known_covariates
+        self.lagged_covariates = lagged_covariates
         self.random_state = random_state
 
     def _lags(self) -> list[int]:
@@ -458,7 +472,7 @@ class LagRegressor(Forecaster):
     def _min_history(self) -> int:
         return max([*self._lags(), *self.windows]) + 10
 
-    def _design(self, lag_part, times, cov):
+    def _design(self, lag_part, times, known, lagged):
         # level-free: every lag and rolling mean relative to the last value, so a
         # series that trends beyond its training range keeps its learned shape
         n_lags = len(self._lags())
@@ -468,16 +482,36 @@ class LagRegressor(Forecaster):
         means = [n_lags + 2 * i for i in range(len(self.windows))]
         relative[:, means] -= last
         parts = [relative[:, 1:], _calendar(times, self.frequency)]
-        if cov is not None:
-            parts.append(cov)
+        for extra in (known, lagged):
+            if extra is not None:
+                # each covariate as it is and relative to the last value, since
+                # the target is the change from the last value
+                parts += [extra, extra - last]
         return np.column_stack(parts)
+
+    def _lagged(self, cov: np.ndarray | None) -> np.ndarray | None:
+        n = len(self.known_covariates or ())
+        if cov is None or not self.lagged_covariates:
+            return None
+        return cov[:, n:]
 
     def _fit(self, y, cov, times) -> None:
         lags, windows = self._lags(), list(self.windows)
         lag_part, target = training_matrix(y, lags, windows)
         start = len(y) - len(target)
+        horizon = int(self.horizon or 1)
+        lagged = self._lagged(cov)
+        if lagged is not None and start < horizon:
+            # a lagged covariate enters at lag = horizon: every forecast step
+            # then reads an observed value
+            lag_part, target = lag_part[horizon - start :], target[horizon - start :]
+            start = horizon
+        known = self._known(cov)
         design = self._design(
-            lag_part, times[start:], None if cov is None else cov[start:]
+            lag_part,
+            times[start:],
+            None if known is None else known[start:],
+            None if lagged is None else lagged[start - horizon : len(y) - horizon],
         )
         # learn the change from the last value: trends extrapolate, levels do not
         self.level_ = True
@@ -513,11 +547,21 @@ class LagRegressor(Forecaster):
     def _forecast(self, y, cov, times, future_cov, future_times, steps):
         lags, windows = self._lags(), list(self.windows)
         history = list(np.asarray(y, dtype=float))
+        lagged = self._lagged(cov)
+        horizon = int(self.horizon or 1)
+        n = len(history)
         out = []
         for k in range(steps):
             lag_part = lag_features(np.asarray(history), lags, windows)[None, :]
             row_cov = None if future_cov is None else future_cov[k : k + 1]
-            design = self._design(lag_part, future_times[k : k + 1], row_cov)
+            row_lagged = None
+            if lagged is not None:
+                # the value `horizon` periods before the forecast time: observed,
+                # since steps never exceed the horizon (else the last one)
+                row_lagged = lagged[min(n + k - horizon, n - 1)][None, :]
+            design = self._design(
+                lag_part, future_times[k : k + 1], row_cov, row_lagged
+            )
             value = float(self.model_.predict(design)[0]) + lag_part[0, 0]
             out.append(value)
             history.append(value)  # recursive: the forecast becomes a lag

@@ -123,6 +123,7 @@ def render(
                 f"The model {verdict} per 1,000 decisions than the best baseline.",
             ]
         lines.append("")
+    lines += _forecast_section(spec, performance)
     lines += ["### In plain words", "", "| metric | value | meaning |", "|---|---|---|"]
     lines += [
         f"| {r['metric']} | {r['value']} | {r['meaning']} |"
@@ -234,3 +235,51 @@ def _output_line(spec: dict[str, Any], metadata: dict[str, Any]) -> str:
         "`predict` gives the decided class; `predict_proba` gives calibrated class "
         f"probabilities in the order {metadata.get('classes')}."
     )
+
+
+def _forecast_section(spec: dict[str, Any], performance: dict[str, Any]) -> list[str]:
+    """Time series: lead time, horizon, seasonality, baselines on test, caveats."""
+    if spec["problem_type"] != "time_series":
+        return []
+    primary = spec["primary_metric"]
+    forecast = performance.get("forecast") or {}
+    lines = [
+        "### Forecasts",
+        "",
+        f"- Horizon: up to **{spec.get('forecast_horizon')}** periods of `{spec.get('frequency')}` "
+        f"after the last observed period (lead time 1 to {spec.get('forecast_horizon')} periods); "
+        "multi-step forecasts are recursive (each step's forecast feeds the next).",
+        f"- Seasonality: period {spec.get('seasonal_period') or 1}; the test metrics come from "
+        "walk-forward blocks of one horizon, each forecast from the actual values before it.",
+    ]
+    interval = forecast.get("interval") or {}
+    if interval:
+        lines.append(
+            f"- 90 % prediction intervals covered {interval['coverage']:.0%} of test values "
+            f"(mean width {interval['mean_width']:.3g})."
+        )
+    by_step = forecast.get("by_horizon_step") or {}
+    if by_step:
+        first, last = by_step[min(by_step, key=int)], by_step[max(by_step, key=int)]
+        lines.append(
+            f"- Error grows with lead time: MAE {first['mae']:.3g} one step ahead, "
+            f"{last['mae']:.3g} at step {max(by_step, key=int)}."
+        )
+    baselines = performance.get("baselines_on_test") or {}
+    if baselines:
+        test_value = performance["metrics"]["test"].get(primary)
+        lines.append(
+            f"- On the same test blocks, {primary}: model {_fmt(test_value)}; "
+            + ", ".join(
+                f"{name} {_fmt(values.get(primary))}"
+                for name, values in baselines.items()
+            )
+            + "."
+        )
+    lines += [
+        "- Caveats: forecasts beyond the horizon were not evaluated; a level shift or a "
+        "change of seasonal pattern after the training period is not foreseen; "
+        "refit as new periods arrive.",
+        "",
+    ]
+    return lines

@@ -595,6 +595,9 @@ def configure_forecaster(forecaster: Any, plan: ModelingPlan) -> Any:
         seasonal_period=spec.seasonal_period or 1,
         horizon=spec.forecast_horizon or 1,
         known_covariates=tuple(spec.known_covariates),
+        lagged_covariates=tuple(
+            f for f in plan.numeric_features if f not in spec.known_covariates
+        ),
     )
 
 

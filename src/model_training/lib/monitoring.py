@@ -111,8 +111,13 @@ def monitoring_baseline(
     latency_ms: dict[str, float],
     thresholds: dict[str, Any],
     bins: int,
+    output_label: str | None = None,
 ) -> dict[str, Any]:
-    """The monitoring baseline of step 13.5 (version and date are added by the package)."""
+    """The monitoring baseline of step 13.5 (version and date are added by the package).
+
+    ``output_label`` names the monitored output (a probability, a forecast, an
+    anomaly score, a cluster id).
+    """
     primary = plan.spec.primary_metric
 
     def distribution(values: np.ndarray) -> dict[str, Any]:
@@ -127,9 +132,12 @@ def monitoring_baseline(
 
     return {
         "epic_id": plan.spec.epic_id,
-        "prediction_output": "P(positive class)"
-        if plan.positive_class is not None
-        else (f"P({plan.classes[-1]})" if plan.classes else "prediction"),
+        "prediction_output": output_label
+        or (
+            "P(positive class)"
+            if plan.positive_class is not None
+            else (f"P({plan.classes[-1]})" if plan.classes else "prediction")
+        ),
         "training_data_stats": {
             "n_rows": train.height,
             "feature_stats": feature_statistics(train, plan, bins),

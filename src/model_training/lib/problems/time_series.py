@@ -51,7 +51,7 @@ def walk_forward(
     x_sorted = x[order.tolist()]
     y_sorted = np.asarray(y, dtype=float)[order]
     sorted_times = times[order]
-    cov = _covariates(x_sorted, list(forecaster.known_covariates))
+    cov = _covariates(x_sorted, forecaster.covariate_columns())
     # everything known: the history, then the rows (which win on equal times)
     all_t = forecaster.history_times_.append(sorted_times)
     all_y = np.concatenate([forecaster.history_y_, y_sorted])

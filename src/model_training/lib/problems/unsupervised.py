@@ -81,6 +81,9 @@ class Clustering(_Unsupervised):
         "cluster profiles figure"
     )
 
+    def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
+        return "cluster id", "cluster id"
+
     def native_explanation(self, model, x, y_pred, plan):
         from model_training.lib.explain import cluster_separation
 

@@ -75,6 +75,7 @@ def build_model_package(
         test_evaluation["latency_ms"],
         thresholds,
         int(options.get("psi_bins", 10)),
+        output_label=problem.output_labels(resolved)[0],
     )
     return {
         "model": final_model,
