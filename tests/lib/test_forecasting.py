@@ -293,3 +293,112 @@ def test_a_lagged_covariate_is_read_at_the_horizon_and_never_ahead():
         assert np.allclose(before[:upto], after[:upto]), (
             f"block at {block} looked ahead"
         )
+
+
+def panel(n: int = 72, names=("A", "B", "C")) -> pl.DataFrame:
+    """Several monthly series of different levels, rows sorted by month."""
+    parts = []
+    for i, name in enumerate(names):
+        single = series(n, seed=i).with_columns(
+            (pl.col("y") + 100.0 * i).alias("y"), pl.lit(name).alias("store")
+        )
+        parts.append(single)
+    return pl.concat(parts).sort(["month", "store"])
+
+
+def panel_plan(frame: pl.DataFrame, horizon: int = 6):
+    schema = FeatureSchema(
+        epic_id="ts",
+        columns=[
+            ColumnInfo(name="month", dtype="string", role="time"),
+            ColumnInfo(name="y", dtype="float", role="target"),
+            ColumnInfo(name="store", dtype="string", role="group"),
+        ],
+    )
+    spec = ModelingSpec(
+        epic_id="ts",
+        problem_type="time_series",
+        target="y",
+        primary_metric="mase",
+        time_column="month",
+        series_column="store",
+        frequency="MS",
+        seasonal_period=12,
+        forecast_horizon=horizon,
+        cross_validation={"n_splits": 3},
+    )
+    return build_plan(spec, schema, frame)
+
+
+def test_several_series_are_forecast_each_from_its_own_history():
+    frame = panel()
+    plan = panel_plan(frame)
+    assert "store" not in plan.features
+    # MASE scale: seasonal differences within each series, never across
+    per_series = []
+    for group in frame.partition_by("store"):
+        values = group.sort("month")["y"].to_numpy()
+        per_series.append(np.abs(values[12:] - values[:-12]))
+    assert plan.mase_scale == pytest.approx(np.concatenate(per_series).mean())
+    train, test = frame[: 3 * 54], frame[3 * 54 :]
+    problem = get_problem("time_series")
+    pipeline = build_pipeline(plan, algorithm("time_series", "sarima"), {}, 0)
+    x, y = split_xy(train, plan)
+    model = problem.fit(pipeline, x, y)
+    forecaster = model[-1]
+    assert set(forecaster.models_) == {"A", "B", "C"}
+    x_test, y_test = split_xy(test, plan)
+    before, bounds, steps = walk_forward(model, x_test, y_test, plan)
+    assert np.isfinite(before).all() and (bounds[:, 0] <= bounds[:, 1]).all()
+    # each series keeps its level: C's forecasts sit about 200 above A's
+    ids = x_test.get_column("store").to_numpy()
+    assert before[ids == "C"].mean() - before[ids == "A"].mean() == pytest.approx(
+        200, abs=15
+    )
+    assert sorted(set(steps.tolist())) == [1, 2, 3, 4, 5, 6]
+    # changing series B from its second block on moves nothing in A or C, nor
+    # B's first block
+    b_rows = np.flatnonzero(ids == "B")
+    changed = y_test.copy()
+    changed[b_rows[6:]] += 1000.0
+    after, _, _ = walk_forward(model, x_test, changed, plan)
+    untouched = np.setdiff1d(np.arange(len(ids)), b_rows[12:])
+    assert np.allclose(before[untouched], after[untouched])
+    # the package forecasts by (time, series), and refuses an unknown series
+    mean, scores = problem.predict(model, x_test.head(6), plan)
+    assert np.isfinite(mean).all() and scores.shape == (6, 3)
+    unknown = x_test.head(1).with_columns(pl.lit("Z").alias("store"))
+    with pytest.raises(ValueError, match="series 'Z' was not in the training data"):
+        problem.predict(model, unknown, plan)
+
+
+def test_several_series_cv_blocks_hold_one_horizon_of_every_series():
+    frame = panel(60)
+    plan = panel_plan(frame, horizon=4)
+    _, y = split_xy(frame, plan)
+    for train_rows, valid_rows in cv_splits(frame, y, plan, 0):
+        assert len(valid_rows) == 4 * 3
+        assert train_rows.max() < valid_rows.min()
+
+
+def test_gaps_are_named_per_series():
+    frame = panel(40)
+    plan = panel_plan(frame)
+    broken = frame.filter(
+        ~((pl.col("store") == "B") & (pl.col("month") == "2000-05-01"))
+    )
+    schema = FeatureSchema(
+        epic_id="ts",
+        columns=[
+            ColumnInfo(name="month", dtype="string", role="time"),
+            ColumnInfo(name="y", dtype="float", role="target"),
+            ColumnInfo(name="store", dtype="string", role="group"),
+        ],
+    )
+    checks = run_checks(
+        {"train": broken[:90], "validation": broken[90:]}, schema, plan.spec, THRESHOLDS
+    )
+    check = next(c for c in checks if c.name == "regular_timestamps")
+    assert check.status == "fail"
+    (problem,) = check.problems
+    assert "(series B)" in problem.where and "2000-05-01" in problem.what

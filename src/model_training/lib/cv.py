@@ -44,7 +44,10 @@ def _groups(frame: pl.DataFrame, plan: ModelingPlan) -> np.ndarray | None:
 def order_for_cv(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
     """Rows in the order CV needs: sorted by time for temporal data, else unchanged."""
     if plan.cv_strategy == "time_series" and plan.spec.time_column:
-        return frame.sort(plan.spec.time_column, maintain_order=True)
+        keys = [plan.spec.time_column]
+        if plan.spec.series_column and plan.spec.series_column in frame.columns:
+            keys.append(plan.spec.series_column)
+        return frame.sort(keys, maintain_order=True)
     return frame
 
 
@@ -64,7 +67,13 @@ def cv_splits(
         horizon = plan.spec.forecast_horizon
         test_size = None
         if plan.spec.problem_type == "time_series" and horizon:
-            test_size = int(horizon)
+            series = plan.spec.series_column
+            per_period = (
+                frame.get_column(series).n_unique()
+                if series and series in frame.columns
+                else 1
+            )
+            test_size = int(horizon) * per_period  # rows of one horizon
             room = len(y) - plan.spec.cross_validation.gap - n_splits * test_size
             n_splits = n_splits if room >= 2 * test_size else max(1, n_splits // 2)
         splitter = TimeSeriesSplit(

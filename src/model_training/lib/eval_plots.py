@@ -646,7 +646,9 @@ def anomaly_pr(details: dict[str, Any]) -> Figure:
 # time series
 
 
-def forecast_vs_actual(times, y, y_pred, y_score, plan) -> Figure:
+def forecast_vs_actual(times, y, y_pred, y_score, plan, series=None) -> Figure:
+    if series is not None:
+        return _forecasts_per_series(times, y, y_pred, y_score, plan, series)
     fig, ax = _figure(8.4, 4.6)
     order = np.argsort(np.asarray(times))
     t = np.asarray(times)[order]
@@ -721,4 +723,36 @@ def error_by_horizon(details: dict[str, Any], plan) -> Figure:
         title += f" (90 % interval coverage {coverage:.0%})"
     ax.set_title(title)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+def _forecasts_per_series(times, y, y_pred, y_score, plan, series, most=4) -> Figure:
+    """One panel per series (the first ``most``), forecasts against actuals."""
+    ids = list(dict.fromkeys(np.asarray(series).tolist()))[:most]
+    fig = Figure(figsize=(8.4, 2.6 * len(ids) + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(ids), 1, sharex=True))
+    times = np.asarray(times)
+    for ax, name in zip(axes, ids, strict=True):
+        rows = np.flatnonzero(np.asarray(series) == name)
+        rows = rows[np.argsort(times[rows])]
+        ax.plot(times[rows], np.asarray(y, float)[rows], color="black", label="actual")
+        ax.plot(
+            times[rows], np.asarray(y_pred, float)[rows], color=BLUE, label="forecast"
+        )
+        if y_score is not None:
+            scores = np.asarray(y_score, float)[rows]
+            ax.fill_between(
+                times[rows],
+                scores[:, 0],
+                scores[:, 1],
+                color=BLUE,
+                alpha=0.18,
+                label="90 % prediction interval",
+            )
+        ax.set_title(f"series {name}", fontsize=10)
+        ax.set_ylabel(plan.spec.target)
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(
+        f"Walk-forward forecasts on test ({plan.spec.forecast_horizon}-step blocks)"
+    )
     return fig

@@ -204,6 +204,16 @@ class Forecaster(BaseEstimator):
         )
         return mean
 
+    def steps_of(self, x: Any) -> np.ndarray:
+        """How many periods after the history each row of ``x`` lies."""
+        return steps_after(
+            self.history_times_[-1], _times(x, self.time_column), self.frequency
+        )
+
+    @property
+    def history_end(self) -> pd.Timestamp:
+        return self.history_times_[-1]
+
     def interval(self, x: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds of the central ``level`` prediction interval."""
         steps, grid, future_cov, horizon = self._future(x, self.history_times_[-1])
@@ -222,6 +232,10 @@ class Forecaster(BaseEstimator):
         if se is not None:
             z = _z(level)
             se = np.asarray(se, dtype=float)[steps - 1]
+            # a failed variance (e.g. an unconverged fit) falls back to a
+            # random-walk spread of the history's one-step changes
+            fallback = np.std(np.diff(self.history_y_)) * np.sqrt(steps)
+            se = np.where(np.isfinite(se) & (se >= 0), se, fallback)
             return mean - z * se, mean + z * se
         errors = self.step_errors_
         lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
@@ -362,7 +376,7 @@ class StatsmodelsForecaster(Forecaster):
         self.known_covariates = known_covariates
         self.lagged_covariates = lagged_covariates
 
-    def _model(self, y, cov):
+    def _model(self, y, cov, enforce: bool = False):
         s = int(self.seasonal_period)
         if self.kind == "sarima":
             from statsmodels.tsa.statespace.sarimax import SARIMAX
@@ -373,8 +387,8 @@ class StatsmodelsForecaster(Forecaster):
                 exog=cov,
                 order=tuple(self.order),
                 seasonal_order=seasonal,
-                enforce_stationarity=False,
-                enforce_invertibility=False,
+                enforce_stationarity=enforce,
+                enforce_invertibility=enforce,
             )
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -391,8 +405,14 @@ class StatsmodelsForecaster(Forecaster):
     def _fit(self, y, cov, times) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = self._model(y, self._known(cov) if self.kind == "sarima" else None)
-            self.result_ = model.fit(disp=False)
+            exog = self._known(cov) if self.kind == "sarima" else None
+            self.result_ = self._model(y, exog).fit(disp=False)
+            if self.kind == "sarima" and not self._sane(self.result_, y):
+                # an unconverged, unconstrained fit can explode: refit with
+                # stationarity and invertibility enforced
+                self.result_ = self._model(y, exog, enforce=True).fit(
+                    disp=False, maxiter=200
+                )
         self.n_fit_ = len(y)
         self.fit_y_ = np.asarray(y, dtype=float)
 
@@ -417,6 +437,19 @@ class StatsmodelsForecaster(Forecaster):
 
     def _min_history(self) -> int:
         return 2 * max(int(self.seasonal_period), 1) + 2
+
+    @staticmethod
+    def _sane(result: Any, y: np.ndarray) -> bool:
+        """Converged, finite, and forecasts within a wide band around the data."""
+        converged = bool(
+            (getattr(result, "mle_retvals", None) or {}).get("converged", True)
+        )
+        if getattr(result.model, "k_exog", 0):  # forecasts would need future exog
+            return converged and bool(np.isfinite(np.asarray(result.params)).all())
+        ahead = np.asarray(result.forecast(max(len(y) // 4, 1)), dtype=float)
+        spread = float(np.ptp(y)) or 1.0
+        inside = np.all(np.abs(ahead - y[-1]) < 10 * spread)
+        return converged and bool(np.isfinite(ahead).all() and inside)
 
 
 class LagRegressor(Forecaster):
@@ -566,3 +599,79 @@ class LagRegressor(Forecaster):
             out.append(value)
             history.append(value)  # recursive: the forecast becomes a lag
         return np.asarray(out), None
+
+
+class PerSeries(BaseEstimator):
+    """Several series in one epic: one clone of ``forecaster`` per series id.
+
+    Rows carry a ``series_column``; each series is fitted and forecast on its
+    own history (a local model per series). A series that was not in training
+    cannot be forecast and is refused by name.
+    """
+
+    def __init__(self, forecaster: Any = None, series_column: str = "series") -> None:
+        self.forecaster = forecaster
+        self.series_column = series_column
+
+    # the plan's settings live on the inner forecaster
+    def __getattr__(self, name: str) -> Any:
+        if name in (
+            "time_column",
+            "frequency",
+            "horizon",
+            "seasonal_period",
+            "known_covariates",
+            "lagged_covariates",
+            "kind",
+        ):
+            inner = self.__dict__.get("forecaster")
+            if inner is not None:
+                return getattr(inner, name)
+        raise AttributeError(name)
+
+    def groups(self, x: Any) -> dict[Any, np.ndarray]:
+        """Row positions of each series in ``x``."""
+        ids = np.asarray(
+            x.get_column(self.series_column)
+            if isinstance(x, pl.DataFrame)
+            else x[self.series_column]
+        )
+        return {s: np.flatnonzero(ids == s) for s in pd.unique(ids)}
+
+    def model_for(self, series: Any) -> Forecaster:
+        try:
+            return self.models_[series]
+        except KeyError:
+            known = ", ".join(map(str, self.models_))
+            raise ValueError(
+                f"series '{series}' was not in the training data; known: {known}"
+            ) from None
+
+    def fit(self, x: Any, y: Any = None) -> PerSeries:
+        y = np.asarray(y, dtype=float)
+        self.models_ = {}
+        for series, rows in self.groups(x).items():
+            part = x[rows.tolist()] if isinstance(x, pl.DataFrame) else x.iloc[rows]
+            self.models_[series] = clone(self.forecaster).fit(part, y[rows])
+        return self
+
+    def _each(self, x: Any, call: Any, width: int = 1) -> np.ndarray:
+        out = np.full((len(x), width), np.nan)
+        for series, rows in self.groups(x).items():
+            part = x[rows.tolist()] if isinstance(x, pl.DataFrame) else x.iloc[rows]
+            out[rows] = np.column_stack(call(self.model_for(series), part))
+        return out if width > 1 else out[:, 0]
+
+    def predict(self, x: Any) -> np.ndarray:
+        return self._each(x, lambda model, part: [model.predict(part)])
+
+    def interval(self, x: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        both = self._each(x, lambda model, part: model.interval(part, level), width=2)
+        return both[:, 0], both[:, 1]
+
+    def steps_of(self, x: Any) -> np.ndarray:
+        return self._each(x, lambda model, part: [model.steps_of(part)]).astype(int)
+
+    @property
+    def history_end(self) -> pd.Timestamp:
+        return max(m.history_times_[-1] for m in self.models_.values())

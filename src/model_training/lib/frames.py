@@ -37,7 +37,9 @@ def split_xy(
     """
     columns = plan.features
     if plan.spec.problem_type == "time_series" and plan.spec.time_column:
-        columns = [plan.spec.time_column, *plan.features]  # forecasts go by time
+        series = [plan.spec.series_column] if plan.spec.series_column else []
+        # forecasts go by time (and series)
+        columns = [plan.spec.time_column, *series, *plan.features]
     features = conform(frame, plan).select(columns)
     target = plan.spec.target or plan.spec.label_column
     if target and target in frame.columns:

@@ -589,7 +589,7 @@ def build_pipeline(
 def configure_forecaster(forecaster: Any, plan: ModelingPlan) -> Any:
     """Give a forecaster the plan's time column, frequency, season, horizon, covariates."""
     spec = plan.spec
-    return forecaster.set_params(
+    configured = forecaster.set_params(
         time_column=spec.time_column,
         frequency=spec.frequency,
         seasonal_period=spec.seasonal_period or 1,
@@ -599,6 +599,11 @@ def configure_forecaster(forecaster: Any, plan: ModelingPlan) -> Any:
             f for f in plan.numeric_features if f not in spec.known_covariates
         ),
     )
+    if spec.series_column:
+        from model_training.lib.forecasting import PerSeries
+
+        return PerSeries(configured, spec.series_column)
+    return configured
 
 
 def class_costs(plan: ModelingPlan) -> dict[Any, float] | None:

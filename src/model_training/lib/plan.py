@@ -126,6 +126,7 @@ def build_plan(
         spec.time_column,
         spec.region_column,
         spec.label_column,
+        spec.series_column,
         *spec.id_columns,
     }
     numeric, categorical = [], []
@@ -161,15 +162,25 @@ def build_plan(
 def seasonal_naive_scale(train: pl.DataFrame, spec: ModelingSpec) -> float | None:
     """Mean absolute error of the in-sample seasonal naive forecast on train.
 
-    ``mean |y_t - y_{t-s}|`` over the training series in time order, with ``s``
-    the seasonal period (1 when there is none): the denominator of MASE.
+    ``mean |y_t - y_{t-s}|`` over the training series in time order (each
+    series on its own when there are several), with ``s`` the seasonal period
+    (1 when there is none): the denominator of MASE.
     """
-    ordered = train.sort(spec.time_column) if spec.time_column else train
-    y = ordered.get_column(spec.target).cast(pl.Float64).to_numpy()
     s = spec.seasonal_period or 1
-    if len(y) <= s:
+    groups = (
+        train.partition_by(spec.series_column, maintain_order=True)
+        if spec.series_column and spec.series_column in train.columns
+        else [train]
+    )
+    errors = []
+    for group in groups:  # one series at a time: no difference across series
+        ordered = group.sort(spec.time_column) if spec.time_column else group
+        y = ordered.get_column(spec.target).cast(pl.Float64).to_numpy()
+        if len(y) > s:
+            errors.append(np.abs(y[s:] - y[:-s]))
+    if not errors:
         return None
-    scale = float(np.nanmean(np.abs(y[s:] - y[:-s])))
+    scale = float(np.nanmean(np.concatenate(errors)))
     return scale if scale > 0 else None
 
 

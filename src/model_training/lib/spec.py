@@ -183,6 +183,7 @@ class ModelingSpec(_Strict):
     seasonal_period: Annotated[int, Field(ge=1)] | None = None
     forecast_horizon: Annotated[int, Field(ge=1)] | None = None
     known_covariates: list[str] = Field(default_factory=list)
+    series_column: str | None = None
     label_column: str | None = None
     contamination: Annotated[float, Field(gt=0, lt=0.5)] | None = None
     cost_matrix: CostMatrix | None = None
@@ -251,8 +252,10 @@ class ModelingSpec(_Strict):
                     f"frequency '{self.frequency}' is not a pandas offset alias; "
                     "use e.g. D, W, MS (month start), ME (month end), QS, h"
                 )
-        elif self.known_covariates:
-            raise ValueError("'known_covariates' only applies to time_series")
+        elif self.known_covariates or self.series_column:
+            raise ValueError(
+                "'known_covariates' and 'series_column' only apply to time_series"
+            )
         if (
             self.cost_matrix is not None
             and self.positive_class is not None

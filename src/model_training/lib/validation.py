@@ -855,7 +855,16 @@ def _regular(ctx: _Context) -> Check:
         return Check("regular_timestamps", "pass", "not a time-series epic")
     problems, details = [], {}
     ends = {}
+    series_column = spec.series_column
+    parts = []
     for split, frame in ctx.frames.items():
+        if series_column and series_column in frame.columns:
+            for group in frame.partition_by(series_column, maintain_order=True):
+                name = group.get_column(series_column)[0]
+                parts.append((split, f"{split} (series {name})", group))
+        else:
+            parts.append((split, split, frame))
+    for split, label, frame in parts:
         times = pd.DatetimeIndex(
             pd.to_datetime(
                 np.asarray(frame.get_column(column).cast(pl.String)), errors="coerce"
@@ -868,8 +877,9 @@ def _regular(ctx: _Context) -> Check:
         grid = pd.date_range(ordered[0], ordered[-1], freq=spec.frequency)
         missing = grid.difference(ordered)
         off_grid = ordered.difference(grid)
-        ends[split] = (ordered[0], ordered[-1])
-        details[split] = {
+        first, last = ends.get(split, (ordered[0], ordered[-1]))
+        ends[split] = (min(first, ordered[0]), max(last, ordered[-1]))
+        details[label] = {
             "duplicates": [
                 str(t.date()) if t == t.normalize() else str(t) for t in duplicated[:10]
             ],
@@ -881,13 +891,15 @@ def _regular(ctx: _Context) -> Check:
             "n_missing": len(missing),
             "n_off_frequency": len(off_grid),
         }
-        where = f"{ctx.file(split)}, column '{column}'"
+        where = f"{ctx.file(split)}, column '{column}'" + (
+            label[len(split) :] if label != split else ""
+        )
         if len(duplicated):
             problems.append(
                 Problem(
                     where,
                     f"{len(duplicated)} duplicated timestamps, e.g. "
-                    + ", ".join(details[split]["duplicates"][:5]),
+                    + ", ".join(details[label]["duplicates"][:5]),
                     "keep one row per period (aggregate duplicates)",
                 )
             )
@@ -896,7 +908,7 @@ def _regular(ctx: _Context) -> Check:
                 Problem(
                     where,
                     f"{len(off_grid)} timestamps are not on the '{spec.frequency}' grid, e.g. "
-                    + ", ".join(details[split]["off_frequency"][:5]),
+                    + ", ".join(details[label]["off_frequency"][:5]),
                     "align timestamps to the frequency (e.g. month start for MS) or "
                     "fix 'frequency' in the modeling spec",
                 )
@@ -906,7 +918,7 @@ def _regular(ctx: _Context) -> Check:
                 Problem(
                     where,
                     f"{len(missing)} periods are missing, e.g. "
-                    + ", ".join(details[split]["missing"][:5]),
+                    + ", ".join(details[label]["missing"][:5]),
                     "fill the gaps (e.g. carry the last value forward, or interpolate) "
                     "in the feature-engineering stage",
                 )

@@ -25,11 +25,28 @@ INTERVAL_LEVEL = 0.9
 
 def forecaster_of(model: Any) -> Any:
     """The forecaster inside a pipeline (or the forecaster itself)."""
-    return model.steps[-1][1] if hasattr(model, "steps") else model
+    return model.steps[-1][1] if hasattr(model, "named_steps") else model
 
 
 def walk_forward(
     model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk-forward forecasts (see :func:`_walk_one`), series by series."""
+    forecaster = forecaster_of(model)
+    if not hasattr(forecaster, "models_"):
+        return _walk_one(forecaster, x, y, plan)
+    mean = np.full(x.height, np.nan)
+    bounds = np.full((x.height, 2), np.nan)
+    steps = np.zeros(x.height, dtype=int)
+    y = np.asarray(y, dtype=float)
+    for series, rows in forecaster.groups(x).items():
+        part = _walk_one(forecaster.model_for(series), x[rows.tolist()], y[rows], plan)
+        mean[rows], bounds[rows], steps[rows] = part
+    return mean, bounds, steps
+
+
+def _walk_one(
+    forecaster: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Block forecasts over the rows of ``x``, each from the values before its block.
 
@@ -44,7 +61,6 @@ def walk_forward(
     """
     from model_training.lib.forecasting import _covariates, _times
 
-    forecaster = forecaster_of(model)
     horizon = int(plan.spec.forecast_horizon or 1)
     times = _times(x, plan.spec.time_column)
     order = np.argsort(times.to_numpy(), kind="stable")
@@ -169,17 +185,10 @@ class TimeSeries(ProblemType):
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Forecasts from the end of the model's history, and 90 % intervals."""
-        from model_training.lib.forecasting import _times, steps_after
-
         forecaster = forecaster_of(model)
         mean = np.asarray(forecaster.predict(x), dtype=float)
         lower, upper = forecaster.interval(x, INTERVAL_LEVEL)
-        steps = steps_after(
-            forecaster.history_times_[-1],
-            _times(x, plan.spec.time_column),
-            plan.spec.frequency,
-        )
-        return mean, np.column_stack([lower, upper, steps])
+        return mean, np.column_stack([lower, upper, forecaster.steps_of(x)])
 
     def evaluation_predictions(
         self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
@@ -235,6 +244,12 @@ class TimeSeries(ProblemType):
         from model_training.lib.forecasting import _times
 
         forecaster = forecaster_of(model)
+        if hasattr(forecaster, "models_"):  # several series: each on its own
+            out = np.full(x.height, np.nan)
+            for series, rows in forecaster.groups(x).items():
+                single = forecaster.model_for(series)
+                out[rows] = self.output(single, x[rows.tolist()], plan)
+            return out
         times = _times(x, plan.spec.time_column)
         inside = np.asarray(times <= forecaster.history_times_[-1])
         out = np.full(x.height, np.nan)
@@ -251,10 +266,13 @@ class TimeSeries(ProblemType):
     def example_rows(self, model, x, plan, n=5):
         """The next ``n`` periods after the model's history (covariates carried forward)."""
         forecaster = forecaster_of(model)
+        sample = x.tail(1)
+        if hasattr(forecaster, "models_"):  # the series of the last row
+            series = sample.get_column(plan.spec.series_column)[0]
+            forecaster = forecaster.model_for(series)
         future = pd.date_range(
             start=forecaster.history_times_[-1], periods=n + 1, freq=plan.spec.frequency
         )[1:]
-        sample = x.tail(1)
         rows = pl.concat([sample] * n)
         column = plan.spec.time_column
         stamps = [
@@ -293,7 +311,8 @@ class TimeSeries(ProblemType):
                 "seasonal_period": plan.spec.seasonal_period,
                 "strategy": "recursive (one-step forecasts fed back as inputs)",
                 "interval_level": INTERVAL_LEVEL,
-                "history_end": str(forecaster.history_times_[-1]),
+                "history_end": str(forecaster.history_end),
+                "series_column": plan.spec.series_column,
                 "known_covariates": list(plan.spec.known_covariates),
             },
         }
@@ -312,7 +331,14 @@ class TimeSeries(ProblemType):
         )
         return {
             "forecast_vs_actual": eval_plots.forecast_vs_actual(
-                times, context["y"], context["y_pred"], context["y_score"], plan
+                times,
+                context["y"],
+                context["y_pred"],
+                context["y_score"],
+                plan,
+                series=None
+                if not plan.spec.series_column
+                else np.asarray(context["x_test"].get_column(plan.spec.series_column)),
             ),
             "residuals_acf": eval_plots.forecast_residuals(details, times, plan),
             "error_by_horizon": eval_plots.error_by_horizon(details, plan),

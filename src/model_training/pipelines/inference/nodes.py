@@ -37,6 +37,8 @@ def score_new_data(
     required = list(metadata["feature_names"])
     if not get_problem(resolved.spec.problem_type).predicts_rows_it_saw:
         required.insert(0, resolved.spec.time_column)  # a forecast is for a time
+        if resolved.spec.series_column:
+            required.insert(1, resolved.spec.series_column)  # ... of a series
     missing = [c for c in required if c not in new_data.columns]
     problems = []
     if missing:
@@ -93,8 +95,9 @@ def score_new_data(
         for c in resolved.spec.id_columns
         if c in new_data.columns
     }
-    if resolved.spec.time_column and resolved.spec.time_column in new_data.columns:
-        out[resolved.spec.time_column] = new_data.get_column(resolved.spec.time_column)
+    for column in (resolved.spec.time_column, resolved.spec.series_column):
+        if column and column in new_data.columns:
+            out[column] = new_data.get_column(column)
     out["predicted"] = pl.Series(list(y_pred))
     for name, values in problem.score_columns(y_score, resolved).items():
         out[name] = pl.Series(values)
