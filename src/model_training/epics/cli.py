@@ -131,6 +131,7 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         contamination=args.contamination,
         frequency=args.frequency,
         horizon=args.horizon,
+        series_column=args.series_column,
         seasonal_period=args.seasonal_period,
         seed=args.seed,
         force=args.force,

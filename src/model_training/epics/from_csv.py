@@ -38,6 +38,7 @@ def build(
     contamination: float | None = None,
     frequency: str | None = None,
     horizon: int | None = None,
+    series_column: str | None = None,
     seasonal_period: int | None = None,
     seed: int = 42,
     force: bool = False,
@@ -79,6 +80,8 @@ def build(
         roles[time_column] = "time"
     if label_column:
         roles[label_column] = "label"  # evaluation only, never a model input
+    if series_column:
+        roles[series_column] = "group"  # the series id, never a model input
     schema = infer_schema(frame, epic_id, target=target, roles=roles)
     doc = feature_documentation(
         schema,
@@ -97,6 +100,7 @@ def build(
         ("frequency", frequency),
         ("forecast_horizon", horizon),
         ("seasonal_period", seasonal_period),
+        ("series_column", series_column),
     ):
         if value is not None:
             extra[key] = value

@@ -42,10 +42,18 @@ def split_frame(
         raise ValueError(f"split fractions must add up to 1, got {fractions}")
     n = frame.height
     if time_column:
-        ordered = frame.sort(time_column)
-        a = round(n * fractions[0])
-        b = a + round(n * fractions[1])
-        return {"train": ordered[:a], "validation": ordered[a:b], "test": ordered[b:]}
+        # cut between periods, so rows of several series sharing a time stay
+        # in one split
+        times = frame.get_column(time_column).unique().sort()
+        a = round(times.len() * fractions[0])
+        b = a + round(times.len() * fractions[1])
+        ordered = frame.sort(time_column, maintain_order=True)
+        column = pl.col(time_column)
+        return {
+            "train": ordered.filter(column.is_in(times[:a].implode())),
+            "validation": ordered.filter(column.is_in(times[a:b].implode())),
+            "test": ordered.filter(column.is_in(times[b:].implode())),
+        }
     index = np.arange(n)
     labels = frame.get_column(stratify).to_numpy() if stratify else None
     rest, test = train_test_split(
