@@ -519,6 +519,13 @@ def test_time_series_example_runs_every_pipeline(tmp_path):
         (project / "results/metrics/co2/verification.json").read_text()
     )
     assert all(c["passed"] for c in verification["checks"])
+    card = (project / "models/co2/model_card.md").read_text()
+    assert "### Forecasts" in card and "lead time 1 to 12 periods" in card
+    monitoring = json.loads(
+        (project / "models/co2/monitoring_baseline.json").read_text()
+    )
+    assert monitoring["residuals_test"]["mean_absolute"] > 0
+    assert monitoring["prediction_output"] == "forecast of co2_ppm"
     # the package forecasts the months after its history (train + validation)
     months = pl.read_csv(project / "data/4_processed/co2/features/test_features.csv")
     months.select("month").head(12).write_csv(project / "future.csv")

@@ -130,6 +130,12 @@ class ProblemType:
         comparison on validation alone would not do (forecasting); else empty."""
         return {}
 
+    def monitoring_extras(
+        self, test_evaluation: dict[str, Any], train_target: np.ndarray
+    ) -> dict[str, Any]:
+        """What else the monitoring baseline keeps for this problem type."""
+        return {}
+
     def example_rows(
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan, n: int = 5
     ) -> pl.DataFrame:

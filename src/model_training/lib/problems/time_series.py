@@ -223,6 +223,37 @@ class TimeSeries(ProblemType):
             out[spec.name] = self.score(model, x_test, y_test, plan)
         return out
 
+    def monitoring_extras(self, test_evaluation, train_target):
+        """Residuals on test (for residual drift) and the series' own distribution.
+
+        A forecaster's input is the series itself, so its distribution on train
+        is the input-drift reference (beside any covariates' statistics).
+        """
+        residuals = np.asarray(
+            test_evaluation["details"]["residuals"]["values"], dtype=float
+        )
+        target = np.asarray(train_target, dtype=float)
+        quantiles = (0.05, 0.25, 0.5, 0.75, 0.95)
+        return {
+            "residuals_test": {
+                "mean": float(np.mean(residuals)),
+                "std": float(np.std(residuals)),
+                "quantiles": {
+                    str(q): float(np.quantile(residuals, q)) for q in quantiles
+                },
+                "mean_absolute": float(np.mean(np.abs(residuals))),
+            },
+            "series_train": {
+                "mean": float(np.mean(target)),
+                "std": float(np.std(target)),
+                "min": float(np.min(target)),
+                "max": float(np.max(target)),
+                "last": float(target[-1]),
+            },
+            "alert_hint": "alert when the rolling mean absolute residual exceeds "
+            "1.5 x residuals_test.mean_absolute, or the series leaves its training range",
+        }
+
     def score_columns(self, y_score, plan):
         if y_score is None:
             return {}

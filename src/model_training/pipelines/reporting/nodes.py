@@ -77,6 +77,8 @@ def build_model_package(
         int(options.get("psi_bins", 10)),
         output_label=problem.output_labels(resolved)[0],
     )
+    _, y_rows = split_xy(rows, resolved)
+    baseline.update(problem.monitoring_extras(test_evaluation, y_rows))
     return {
         "model": final_model,
         "preprocessing": _preprocessing(final_model),
