@@ -124,3 +124,38 @@ def test_from_csv_names_a_missing_target(tmp_path, capsys):
     args = from_csv_args(tmp_path, 50, "outcome")
     assert cli.main(args) == 1
     assert "no column(s) outcome" in capsys.readouterr().err
+
+
+def test_from_csv_builds_a_forecasting_epic_with_several_series(tmp_path):
+    import yaml
+
+    months = [f"2020-{m:02d}-01" for m in range(1, 13)] + [
+        f"2021-{m:02d}-01" for m in range(1, 13)
+    ]
+    rows = [
+        {"month": m, "store": s, "units": float(i + 10 * j)}
+        for i, m in enumerate(months)
+        for j, s in enumerate(["north", "south"])
+    ]
+    source = tmp_path / "sales.csv"
+    pl.DataFrame(rows).write_csv(source)
+    args = [
+        "--root", str(tmp_path), "from-csv", "--epic-id", "sales", "--csv", str(source),
+        "--target", "units", "--problem-type", "time_series", "--time-column", "month",
+        "--frequency", "MS", "--horizon", "3", "--series-column", "store",
+    ]  # fmt: skip
+    assert cli.main(args) == 0
+    spec = yaml.safe_load(
+        (tmp_path / "docs/objectives/user_stories/sales/modeling_spec.yml").read_text()
+    )
+    assert spec["series_column"] == "store" and spec["forecast_horizon"] == 3
+    assert spec["primary_metric"] == "mean_absolute_scaled_error"
+    features = tmp_path / "data/4_processed/sales/features"
+    schema = yaml.safe_load((features / "feature_schema.yml").read_text())
+    roles = {c["name"]: c["role"] for c in schema["columns"]}
+    assert roles == {"month": "time", "store": "group", "units": "target"}
+    train = pl.read_csv(features / "train_features.csv")
+    validation = pl.read_csv(features / "validation_features.csv")
+    # cut between periods: both stores of a month stay in one split
+    assert train["month"].max() < validation["month"].min()
+    assert train.group_by("month").len()["len"].min() == 2

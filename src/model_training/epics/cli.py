@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         "--horizon", type=int, default=None, help="time series: steps ahead"
     )
     new.add_argument(
+        "--series-column", default=None, help="time series: the series id column"
+    )
+    new.add_argument(
         "--seasonal-period",
         type=int,
         default=None,
