@@ -39,13 +39,6 @@ def series(n: int = 120, seed: int = 0, start: str = "2000-01-01") -> pl.DataFra
 
 
 def plan_for(frame: pl.DataFrame, horizon: int = 6, **extra):
-    schema = FeatureSchema(
-        epic_id="ts",
-        columns=[
-            ColumnInfo(name="month", dtype="string", role="time"),
-            ColumnInfo(name="y", dtype="float", role="target"),
-        ],
-    )
     spec = ModelingSpec(
         epic_id="ts",
         problem_type="time_series",
@@ -58,7 +51,7 @@ def plan_for(frame: pl.DataFrame, horizon: int = 6, **extra):
         cross_validation={"n_splits": 3, "gap": extra.pop("gap", 0)},
         **extra,
     )
-    return build_plan(spec, schema, frame)
+    return build_plan(spec, _schema(), frame)
 
 
 def test_lag_features_of_row_t_use_only_values_before_t():
@@ -158,14 +151,19 @@ def test_seasonal_naive_reproduces_a_hand_computed_mase():
     assert got["mean_absolute_scaled_error"] == pytest.approx(mae / scale)  # 2.5 / 2
 
 
-def _schema():
+def _schema(*extra: ColumnInfo) -> FeatureSchema:
+    """A monthly series ``y`` by ``month``, plus any extra columns."""
     return FeatureSchema(
         epic_id="ts",
         columns=[
             ColumnInfo(name="month", dtype="string", role="time"),
             ColumnInfo(name="y", dtype="float", role="target"),
+            *extra,
         ],
     )
+
+
+STORE = ColumnInfo(name="store", dtype="string", role="group")
 
 
 @pytest.mark.parametrize("kind", ["sarima", "gbm"])
@@ -250,14 +248,7 @@ def test_a_lagged_covariate_is_read_at_the_horizon_and_never_ahead():
     frame = pl.DataFrame(
         {"month": [m.date().isoformat() for m in months], "driver": driver, "y": y}
     )
-    schema = FeatureSchema(
-        epic_id="ts",
-        columns=[
-            ColumnInfo(name="month", dtype="string", role="time"),
-            ColumnInfo(name="driver", dtype="float", role="feature"),
-            ColumnInfo(name="y", dtype="float", role="target"),
-        ],
-    )
+    schema = _schema(ColumnInfo(name="driver", dtype="float", role="feature"))
     spec = ModelingSpec(
         epic_id="ts",
         problem_type="time_series",
@@ -307,14 +298,7 @@ def panel(n: int = 72, names=("A", "B", "C")) -> pl.DataFrame:
 
 
 def panel_plan(frame: pl.DataFrame, horizon: int = 6):
-    schema = FeatureSchema(
-        epic_id="ts",
-        columns=[
-            ColumnInfo(name="month", dtype="string", role="time"),
-            ColumnInfo(name="y", dtype="float", role="target"),
-            ColumnInfo(name="store", dtype="string", role="group"),
-        ],
-    )
+    schema = _schema(STORE)
     spec = ModelingSpec(
         epic_id="ts",
         problem_type="time_series",
@@ -387,14 +371,7 @@ def test_gaps_are_named_per_series():
     broken = frame.filter(
         ~((pl.col("store") == "B") & (pl.col("month") == "2000-05-01"))
     )
-    schema = FeatureSchema(
-        epic_id="ts",
-        columns=[
-            ColumnInfo(name="month", dtype="string", role="time"),
-            ColumnInfo(name="y", dtype="float", role="target"),
-            ColumnInfo(name="store", dtype="string", role="group"),
-        ],
-    )
+    schema = _schema(STORE)
     checks = run_checks(
         {"train": broken[:90], "validation": broken[90:]}, schema, plan.spec, THRESHOLDS
     )

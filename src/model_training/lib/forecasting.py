@@ -182,6 +182,27 @@ class Forecaster(BaseEstimator):
             future_cov = pd.DataFrame(future_cov).ffill().bfill().fillna(0.0).to_numpy()
         return steps, grid, future_cov, horizon
 
+    def forecast_with_interval(
+        self,
+        history_y: np.ndarray,
+        history_cov: np.ndarray | None,
+        history_times: pd.DatetimeIndex,
+        x: Any,
+        level: float = 0.9,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Forecasts for the rows of ``x`` after the given history, with one pass
+        of the forecaster: (mean, lower, upper, horizon step)."""
+        steps, grid, future_cov, horizon = self._future(x, history_times[-1])
+        if horizon == 0:
+            empty = np.array([])
+            return empty, empty, empty, steps
+        mean, se = self._forecast(
+            history_y, history_cov, history_times, future_cov, grid, horizon
+        )
+        mean = np.asarray(mean, dtype=float)[steps - 1]
+        lower, upper = self._bounds(mean, steps, se, level)
+        return mean, lower, upper, steps
+
     def forecast_from(
         self,
         history_y: np.ndarray,
@@ -190,43 +211,30 @@ class Forecaster(BaseEstimator):
         x: Any,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Forecasts for the rows of ``x`` after the given history: (mean, step)."""
-        steps, grid, future_cov, horizon = self._future(x, history_times[-1])
-        if horizon == 0:
-            return np.array([]), steps
-        mean, _ = self._forecast(
-            history_y, history_cov, history_times, future_cov, grid, horizon
+        mean, _, _, steps = self.forecast_with_interval(
+            history_y, history_cov, history_times, x
         )
-        return np.asarray(mean, dtype=float)[steps - 1], steps
+        return mean, steps
+
+    def predict_with_interval(
+        self, x: Any, level: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Forecasts after the fitted history: (mean, lower, upper, horizon step)."""
+        return self.forecast_with_interval(
+            self.history_y_, self.history_cov_, self.history_times_, x, level
+        )
 
     def predict(self, x: Any) -> np.ndarray:
-        mean, _ = self.forecast_from(
-            self.history_y_, self.history_cov_, self.history_times_, x
-        )
-        return mean
+        return self.predict_with_interval(x)[0]
 
-    def steps_of(self, x: Any) -> np.ndarray:
-        """How many periods after the history each row of ``x`` lies."""
-        return steps_after(
-            self.history_times_[-1], _times(x, self.time_column), self.frequency
-        )
+    def interval(self, x: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the central ``level`` prediction interval."""
+        _, lower, upper, _ = self.predict_with_interval(x, level)
+        return lower, upper
 
     @property
     def history_end(self) -> pd.Timestamp:
         return self.history_times_[-1]
-
-    def interval(self, x: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds of the central ``level`` prediction interval."""
-        steps, grid, future_cov, horizon = self._future(x, self.history_times_[-1])
-        mean, se = self._forecast(
-            self.history_y_,
-            self.history_cov_,
-            self.history_times_,
-            future_cov,
-            grid,
-            horizon,
-        )
-        mean = np.asarray(mean, dtype=float)[steps - 1]
-        return self._bounds(mean, steps, se, level)
 
     def _bounds(self, mean, steps, se, level):
         if se is not None:
@@ -662,15 +670,20 @@ class PerSeries(BaseEstimator):
             out[rows] = np.column_stack(call(self.model_for(series), part))
         return out if width > 1 else out[:, 0]
 
+    def predict_with_interval(
+        self, x: Any, level: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        every = self._each(
+            x, lambda model, part: model.predict_with_interval(part, level), width=4
+        )
+        return every[:, 0], every[:, 1], every[:, 2], every[:, 3].astype(int)
+
     def predict(self, x: Any) -> np.ndarray:
-        return self._each(x, lambda model, part: [model.predict(part)])
+        return self.predict_with_interval(x)[0]
 
     def interval(self, x: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        both = self._each(x, lambda model, part: model.interval(part, level), width=2)
-        return both[:, 0], both[:, 1]
-
-    def steps_of(self, x: Any) -> np.ndarray:
-        return self._each(x, lambda model, part: [model.steps_of(part)]).astype(int)
+        _, lower, upper, _ = self.predict_with_interval(x, level)
+        return lower, upper
 
     @property
     def history_end(self) -> pd.Timestamp:

@@ -26,6 +26,15 @@ def conform(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
     return frame.with_columns(casts)
 
 
+def input_columns(plan: ModelingPlan) -> list[str]:
+    """The columns a model reads: the features, and for forecasts first the time
+    (and series) column, since a forecast is for a period (of a series)."""
+    if plan.spec.problem_type == "time_series" and plan.spec.time_column:
+        series = [plan.spec.series_column] if plan.spec.series_column else []
+        return [plan.spec.time_column, *series, *plan.features]
+    return list(plan.features)
+
+
 def split_xy(
     frame: pl.DataFrame, plan: ModelingPlan
 ) -> tuple[pl.DataFrame, np.ndarray]:
@@ -35,12 +44,7 @@ def split_xy(
     label column kept for evaluation, or all-NaN when there is none; it is never
     passed to a model (the problem types fit on the features alone).
     """
-    columns = plan.features
-    if plan.spec.problem_type == "time_series" and plan.spec.time_column:
-        series = [plan.spec.series_column] if plan.spec.series_column else []
-        # forecasts go by time (and series)
-        columns = [plan.spec.time_column, *series, *plan.features]
-    features = conform(frame, plan).select(columns)
+    features = conform(frame, plan).select(input_columns(plan))
     target = plan.spec.target or plan.spec.label_column
     if target and target in frame.columns:
         y = frame.get_column(target).to_numpy()

@@ -189,3 +189,30 @@ def simple_params(estimator: Any) -> dict[str, Any]:
         }
     )
     return out
+
+
+def fold_metrics(
+    problem: ProblemType,
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    plan: ModelingPlan,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> dict[str, float]:
+    """Every metric on each held-out fold (``problem.fit`` on the rest), averaged.
+
+    For problem types whose out-of-fold predictions cannot be pooled (cluster
+    ids of different folds, forecasts from different origins).
+    """
+    from sklearn.base import clone
+
+    per_fold = []
+    for train_rows, valid_rows in splits:
+        model = problem.fit(clone(pipeline), x[train_rows], y[train_rows])
+        per_fold.append(problem.score(model, x[valid_rows], y[valid_rows], plan))
+    return {
+        name: float(np.nanmean([f[name] for f in per_fold]))
+        if any(np.isfinite(f[name]) for f in per_fold)
+        else float("nan")
+        for name in plan.spec.metric_names
+    }

@@ -18,7 +18,7 @@ from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 
 from model_training.lib.plan import ModelingPlan
-from model_training.lib.problems.base import ModelSpec, ProblemType
+from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
 
 INTERVAL_LEVEL = 0.9
 
@@ -95,21 +95,14 @@ def _walk_one(
             None if known_cov is None else known_cov[before],
             known_t[before],
         )
-        forecast, step = forecaster.forecast_from(*history, block_x)
-        lower, upper = _interval_from(forecaster, *history, block_x, forecast, step)
+        forecast, lower, upper, step = forecaster.forecast_with_interval(
+            *history, block_x, INTERVAL_LEVEL
+        )
         mean[block], steps[block] = forecast, step
         bounds[block, 0], bounds[block, 1] = lower, upper
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     return mean[back], bounds[back], steps[back]
-
-
-def _interval_from(forecaster, history_y, history_cov, history_t, x, mean, steps):
-    _, grid, future_cov, horizon = forecaster._future(x, history_t[-1])
-    _, se = forecaster._forecast(
-        history_y, history_cov, history_t, future_cov, grid, horizon
-    )
-    return forecaster._bounds(np.asarray(mean), steps, se, INTERVAL_LEVEL)
 
 
 class TimeSeries(ProblemType):
@@ -185,10 +178,10 @@ class TimeSeries(ProblemType):
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Forecasts from the end of the model's history, and 90 % intervals."""
-        forecaster = forecaster_of(model)
-        mean = np.asarray(forecaster.predict(x), dtype=float)
-        lower, upper = forecaster.interval(x, INTERVAL_LEVEL)
-        return mean, np.column_stack([lower, upper, forecaster.steps_of(x)])
+        mean, lower, upper, steps = forecaster_of(model).predict_with_interval(
+            x, INTERVAL_LEVEL
+        )
+        return mean, np.column_stack([lower, upper, steps])
 
     def evaluation_predictions(
         self, model: Any, x: pl.DataFrame, y: np.ndarray, plan: ModelingPlan
@@ -321,15 +314,7 @@ class TimeSeries(ProblemType):
 
     def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
         """Refit on all rows; walk-forward metrics of each CV fold for reference."""
-        per_fold = []
-        for train_rows, valid_rows in splits:
-            fold = self.fit(clone(pipeline), x[train_rows], y[train_rows])
-            per_fold.append(self.score(fold, x[valid_rows], y[valid_rows], plan))
-        names = plan.spec.metric_names
-        oof = {
-            n: float(np.nanmean([f[n] for f in per_fold])) if per_fold else float("nan")
-            for n in names
-        }
+        oof = fold_metrics(self, pipeline, x, y, plan, splits)
         model = self.fit(pipeline, x, y)
         forecaster = forecaster_of(model)
         return model, {

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from model_training.lib.metrics import compute_metrics, has_labels
 from model_training.lib.plan import ModelingPlan
 from model_training.lib.preprocessing import make_preprocessor
-from model_training.lib.problems.base import ModelSpec, ProblemType
+from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
 
 
 def embedding(model: Any, x: pl.DataFrame) -> np.ndarray:
@@ -29,26 +29,9 @@ def embedding(model: Any, x: pl.DataFrame) -> np.ndarray:
     return np.asarray(data, dtype=float)
 
 
-def _fold_metrics(
-    problem: ProblemType,
-    pipeline: Any,
-    x: pl.DataFrame,
-    y: np.ndarray,
-    plan: ModelingPlan,
-    splits: list[tuple[np.ndarray, np.ndarray]],
-) -> dict[str, float]:
-    """Every metric per held-out fold (fitted without labels), averaged over folds."""
-    per_fold = []
-    for train_rows, valid_rows in splits:
-        model = problem.fit(clone(pipeline), x[train_rows], y[train_rows])
-        per_fold.append(problem.score(model, x[valid_rows], y[valid_rows], plan))
-    names = plan.spec.metric_names
-    return {
-        n: float(np.nanmean([f[n] for f in per_fold]))
-        if any(np.isfinite(f[n]) for f in per_fold)
-        else float("nan")
-        for n in names
-    }
+def _on_features(plan: ModelingPlan, model: Any) -> Pipeline:
+    """A baseline behind the shared preprocessing (impute, scale, one-hot)."""
+    return Pipeline([("preprocess", make_preprocessor(plan)), ("model", model)])
 
 
 class _Unsupervised(ProblemType):
@@ -63,11 +46,6 @@ class _Unsupervised(ProblemType):
     ) -> Any:
         """Fit on the features only: the label column never reaches a model."""
         return estimator.fit(x)
-
-    def default_candidates(self) -> list[str]:
-        from model_training.lib.models import available
-
-        return available(self.task)
 
 
 class Clustering(_Unsupervised):
@@ -101,22 +79,12 @@ class Clustering(_Unsupervised):
         return [
             ModelSpec(
                 "random_assignment",
-                Pipeline(
-                    [
-                        ("preprocess", make_preprocessor(plan)),
-                        ("model", RandomClusters(3, seed)),
-                    ]
-                ),
+                _on_features(plan, RandomClusters(3, seed)),
                 "each row gets one of 3 clusters at random",
             ),
             ModelSpec(
                 "single_feature",
-                Pipeline(
-                    [
-                        ("preprocess", make_preprocessor(plan)),
-                        ("model", SingleFeatureClusters(3, seed)),
-                    ]
-                ),
+                _on_features(plan, SingleFeatureClusters(3, seed)),
                 "k-means (k=3) on the single scaled feature with the largest spread",
             ),
         ]
@@ -138,7 +106,7 @@ class Clustering(_Unsupervised):
 
     def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
         """Fit on all rows; cross-validated metrics of the configuration for reference."""
-        oof = _fold_metrics(self, pipeline, x, y, plan, splits)
+        oof = fold_metrics(self, pipeline, x, y, plan, splits)
         model = self.fit(pipeline, x, y)
         labels = np.asarray(model.predict(x))
         sizes = {
@@ -189,22 +157,12 @@ class AnomalyDetection(_Unsupervised):
         return [
             ModelSpec(
                 "z_score",
-                Pipeline(
-                    [
-                        ("preprocess", make_preprocessor(plan)),
-                        ("model", AnomalyScorer(ZScoreDetector(), contamination)),
-                    ]
-                ),
+                _on_features(plan, AnomalyScorer(ZScoreDetector(), contamination)),
                 "largest absolute z-score of a row, flagged at the expected contamination",
             ),
             ModelSpec(
                 "percentile",
-                Pipeline(
-                    [
-                        ("preprocess", make_preprocessor(plan)),
-                        ("model", AnomalyScorer(PercentileDetector(), contamination)),
-                    ]
-                ),
+                _on_features(plan, AnomalyScorer(PercentileDetector(), contamination)),
                 "how far into the training tails a row's most extreme feature goes",
             ),
         ]

@@ -245,7 +245,7 @@ def explain_final_model(
     x_train, _ = split_xy(train, resolved)
     predict = lambda model, rows: problem.predict(model, rows, resolved)  # noqa: E731
     if not problem.explainable:
-        return _explain_groups(
+        return _explain_without_shap(
             resolved, problem, final_model, x_test, y_test, predict, options, seed
         )
     permutation = explain.permutation_importance(
@@ -315,7 +315,7 @@ def explain_final_model(
     return explanations, frame.select(["test_row", *resolved.features])
 
 
-def _explain_groups(
+def _explain_without_shap(
     plan: ModelingPlan,
     problem: Any,
     final_model: Any,
@@ -333,7 +333,7 @@ def _explain_groups(
     separate them, ANOVA F; forecasters: their fitted parameters) and the drop
     of the primary metric when a feature is shuffled are reported instead.
     """
-    clusters = np.asarray(final_model.predict(x_test))
+    predictions = np.asarray(final_model.predict(x_test))
     permutation = explain.permutation_importance(
         final_model,
         x_test,
@@ -345,7 +345,7 @@ def _explain_groups(
     )
     explanations = {
         "epic_id": plan.spec.epic_id,
-        "native": problem.native_explanation(final_model, x_test, clusters, plan),
+        "native": problem.native_explanation(final_model, x_test, predictions, plan),
         "permutation": {
             "metric": plan.spec.primary_metric,
             "repeats": int(options.get("permutation_repeats", 5)),

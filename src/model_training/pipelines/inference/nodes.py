@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.errors import InputError, Problem
-from model_training.lib.frames import split_xy
+from model_training.lib.frames import input_columns, split_xy
 from model_training.lib.plan import load_plan
 from model_training.lib.problems import get_problem
 
@@ -34,12 +34,7 @@ def score_new_data(
     resolved = load_plan(plan)
     metadata = model_package["metadata"]
     source = options.get("input", "the input file")
-    required = list(metadata["feature_names"])
-    if not get_problem(resolved.spec.problem_type).predicts_rows_it_saw:
-        required.insert(0, resolved.spec.time_column)  # a forecast is for a time
-        if resolved.spec.series_column:
-            required.insert(1, resolved.spec.series_column)  # ... of a series
-    missing = [c for c in required if c not in new_data.columns]
+    missing = [c for c in input_columns(resolved) if c not in new_data.columns]
     problems = []
     if missing:
         problems.append(
