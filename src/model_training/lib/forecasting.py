@@ -33,8 +33,6 @@ import pandas as pd
 import polars as pl
 from sklearn.base import BaseEstimator, clone
 
-Z90 = 1.6448536269514722
-
 
 def _times(x: Any, time_column: str) -> pd.DatetimeIndex:
     values = (
@@ -440,7 +438,7 @@ class StatsmodelsForecaster(Forecaster):
             prediction = result.get_prediction(start=len(y), end=len(y) + steps - 1)
             frame = prediction.summary_frame(alpha=0.1)
             mean = frame["mean"].to_numpy()
-            se = (frame["pi_upper"].to_numpy() - mean) / Z90
+            se = (frame["pi_upper"].to_numpy() - mean) / _z(0.9)
             return mean, se
 
     def _min_history(self) -> int:
@@ -555,7 +553,6 @@ class LagRegressor(Forecaster):
             None if lagged is None else lagged[start - horizon : len(y) - horizon],
         )
         # learn the change from the last value: trends extrapolate, levels do not
-        self.level_ = True
         target = target - lag_part[:, 0]
         if self.kind == "mlp":
             from sklearn.neural_network import MLPRegressor
