@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -544,3 +545,85 @@ def test_time_series_example_runs_every_pipeline(tmp_path):
     assert forecasts.get_column("horizon_step").to_list() == list(range(1, 13))
     lower, upper = forecasts.get_column("lower_90"), forecasts.get_column("upper_90")
     assert ((lower <= forecasts["predicted"]) & (forecasts["predicted"] <= upper)).all()
+
+
+def _numeric_label_csv(name: str, path, rows: int) -> None:
+    """breast_cancer (target 0/1) or digits (target 0..9) as a CSV of ``rows`` rows."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+
+    loader = {"cancer01": load_breast_cancer, "digits09": load_digits}[name]
+    frame = loader(as_frame=True).frame.sample(n=rows, random_state=0)
+    frame.columns = [str(c).replace(" ", "_") for c in frame.columns]
+    frame.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("epic", "problem_type", "rows", "classes"),
+    [
+        ("cancer01", "binary_classification", 400, [0, 1]),
+        ("digits09", "multiclass_classification", 500, list(range(10))),
+    ],
+)
+def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, classes):
+    """0/1 and 0..9 targets: training, evaluation, package, MLflow and inference
+    all keep the labels as integers (they crashed evaluation before). On
+    breast_cancer the untuned logistic-regression baseline is near perfect: the
+    run goes on rather than stopping because nothing 'beats' it."""
+    import mlflow
+
+    project = copy_project(tmp_path)
+    source = tmp_path / f"{epic}.csv"
+    _numeric_label_csv(epic, source, rows)
+    args = ["--root", str(project), "from-csv", "--epic-id", epic, "--csv"]
+    args += [str(source), "--target", "target", "--problem-type", problem_type]
+    assert epic_cli.main(args) == 0
+    spec = project / f"docs/objectives/user_stories/{epic}/modeling_spec.yml"
+    spec.write_text(
+        spec.read_text()
+        + "algorithms: [logistic_regression, random_forest, hist_gradient_boosting]\n"
+        "search: {top_k: 2}\ncross_validation: {n_splits: 3}\n"
+    )
+    result = kedro(project, "run", "--env", "test", "--params", f"epic_id={epic}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = project / f"results/metrics/{epic}"
+    plan = json.loads(
+        (project / f"data/5_model_input/{epic}/modeling_plan.json").read_text()
+    )
+    assert sorted(plan["classes"]) == classes  # integers, not text
+    candidates = json.loads((metrics / "candidates.json").read_text())
+    assert candidates["shortlist"]
+    evaluation = json.loads((metrics / "test_evaluation.json").read_text())
+    primary = plan["spec"]["primary_metric"]
+    assert evaluation["metrics"]["test"][primary] > 0.8
+    predictions = pl.read_csv(
+        project / f"data/7_model_output/{epic}/test_predictions.csv"
+    )
+    assert predictions.schema["predicted"] == pl.Int64
+    assert set(predictions["predicted"].unique().to_list()) <= set(classes)
+    # inference writes the labels back as integers
+    new = project / "new.csv"
+    pl.read_csv(project / f"data/4_processed/{epic}/features/test_features.csv").drop(
+        "target"
+    ).head(20).write_csv(new)
+    result = kedro(
+        project,
+        "run",
+        "--env",
+        "test",
+        "--pipelines",
+        "inference",
+        "--params",
+        f"epic_id={epic},input={new}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    scored = pl.read_csv(project / f"data/7_model_output/{epic}/predictions.csv")
+    assert scored.schema["predicted"] == pl.Int64
+    assert {f"score_{c}" for c in classes} <= set(scored.columns)
+    # the registered MLflow model answers with integers too
+    registered = json.loads((project / f"models/{epic}/mlflow_model.json").read_text())
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model(registered["model_uri"])
+    features = pl.read_csv(new).to_pandas()
+    served = np.asarray(model.predict(features))
+    assert served.dtype.kind == "i", served.dtype
+    assert served.tolist() == scored["predicted"].to_list()

@@ -1,11 +1,15 @@
-"""Candidates: comparison table, failures recorded, the baseline-beating rule."""
+"""Candidates: comparison table, failures recorded, the noise-aware baseline rule."""
 
 from __future__ import annotations
 
 import pytest
 
-from model_training.lib.baseline import fit_baselines
-from model_training.lib.candidates import require_shortlist, train_candidates
+from model_training.lib.baseline import compare_to, fit_baselines
+from model_training.lib.candidates import (
+    _summarize,
+    require_shortlist,
+    train_candidates,
+)
 from model_training.lib.errors import StageStop
 
 OPTIONS = {
@@ -75,30 +79,114 @@ def test_row_guard_subsamples(compared):
     assert svm["subsampled_to"] == 100
 
 
-def test_baseline_beating_rule(compared):
+def test_baseline_rule_reads_ties_within_noise(compared):
     plan, baselines, results, _ = compared
-    bar = baselines["best"]["value"]
+    bar = baselines["best"]
+    assert bar["standard_error"] >= 0  # 0 for a constant-score baseline (AUC 0.5)
     for entry in results["models"]:
         if entry["status"] != "ok":
             continue
-        assert entry["beats_baseline"] == (entry["metrics"]["roc_auc"] > bar)
-        if not entry["beats_baseline"]:
+        assert entry["standard_error"] > 0
+        assert entry["versus_baseline"] == compare_to(
+            bar, entry["metrics"]["roc_auc"], entry["standard_error"]
+        )
+        assert entry["beats_baseline"] == (entry["versus_baseline"] == "better")
+        if entry["versus_baseline"] == "worse":
             assert entry["name"] not in results["shortlist"]
-            assert (
-                results["excluded"][entry["name"]] == "does not beat the best baseline"
-            )
-    # an XOR problem: trees beat the linear baseline, the linear candidate does not
+    # an XOR problem: trees beat the linear baseline clearly, the linear candidate does not
     assert "logistic_regression" not in results["shortlist"]
     assert results["shortlist"] and len(results["shortlist"]) <= plan.spec.search.top_k
     assert require_shortlist(results) == results["shortlist"]
 
 
-def test_no_viable_candidate_stops_plainly(compared):
-    _, _, results, _ = compared
-    nothing = {**results, "shortlist": []}
+def test_compare_to_is_noise_aware():
+    bar = {"primary_metric": "roc_auc", "value": 0.80, "standard_error": 0.02}
+    assert compare_to(bar, 0.82, 0.02) == "tie"  # 0.02 < 1.96 * sqrt(2) * 0.02
+    assert compare_to(bar, 0.90, 0.02) == "better"
+    assert compare_to(bar, 0.70, 0.02) == "worse"
+    assert compare_to(bar, float("nan"), 0.02) == "worse"
+    loss = {
+        "primary_metric": "root_mean_squared_error",
+        "value": 10.0,
+        "standard_error": 0.1,
+    }
+    assert compare_to(loss, 9.0, 0.1) == "better"  # lower is better
+    assert compare_to(loss, 11.0, 0.1) == "worse"
+    perfect = {"primary_metric": "f1_macro", "value": 1.0, "standard_error": 0.0}
+    assert compare_to(perfect, 0.995, 0.004) == "tie"
+    assert compare_to(perfect, 1.0, 0.0) == "tie"
+
+
+def _entry(name, value, versus, versus_trivial="better"):
+    return {
+        "name": name,
+        "status": "ok",
+        "metrics": {"roc_auc": value},
+        "versus_baseline": versus,
+        "versus_trivial_baseline": versus_trivial,
+    }
+
+
+def _baselines(algorithm="logistic_regression"):
+    best = {
+        "name": "logistic_regression" if algorithm else "majority_class",
+        "primary_metric": "roc_auc",
+        "value": 0.99,
+        "standard_error": 0.001,
+        "trivial": algorithm is None,
+        "algorithm": algorithm,
+    }
+    trivial = {**best, "name": "majority_class", "value": 0.5, "trivial": True}
+    return {"best": best, "best_trivial": trivial}
+
+
+def test_a_tie_with_a_near_perfect_baseline_goes_on(xor_setup):
+    plan = xor_setup[3]
+    entries = [
+        _entry("catboost", 0.985, "tie"),
+        _entry("random_forest", 0.97, "worse"),
+        _entry("svm_rbf", 0.989, "tie"),
+    ]
+    results = _summarize(plan, entries, _baselines())
+    assert results["shortlist"] == ["svm_rbf", "catboost"]
+    assert results["summary"]["n_tied_with_baseline"] == 2
+
+
+def test_a_real_model_baseline_ahead_of_every_candidate_is_tuned_itself(xor_setup):
+    plan = xor_setup[3]
+    plan = plan.model_copy(
+        update={
+            "spec": plan.spec.model_copy(
+                update={
+                    "algorithms": ["logistic_regression", "random_forest", "catboost"]
+                }
+            )
+        }
+    )
+    entries = [
+        _entry("catboost", 0.90, "worse"),
+        _entry("random_forest", 0.92, "worse"),
+        _entry("logistic_regression", 0.80, "worse"),
+    ]
+    results = _summarize(plan, entries, _baselines())
+    # the baseline's algorithm first (it may become the final model), then the
+    # best candidate that still beats the trivial baselines (top_k = 2)
+    assert results["shortlist"] == ["logistic_regression", "random_forest"]
+    assert "tuned as a contender" in results["shortlist_rule"]
+    assert require_shortlist(results) == results["shortlist"]
+
+
+def test_only_models_worse_than_a_trivial_baseline_stop_the_run(xor_setup):
+    plan = xor_setup[3]
+    entries = [
+        _entry("catboost", 0.40, "worse", "worse"),
+        _entry("random_forest", 0.42, "worse", "worse"),
+    ]
+    results = _summarize(plan, entries, _baselines(algorithm=None))
+    assert results["shortlist"] == []
     with pytest.raises(StageStop) as caught:
-        require_shortlist(nothing)
+        require_shortlist(results)
     message = str(caught.value)
-    assert "No candidate beats the best baseline" in message
+    assert "clearly worse than the trivial baseline 'majority_class'" in message
     assert "stops before tuning" in message
-    assert "- random_forest: roc_auc = " in message
+    assert "- random_forest: roc_auc = 0.4200" in message

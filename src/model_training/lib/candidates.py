@@ -2,9 +2,13 @@
 
 Each candidate is fitted on train with its default hyperparameters and scored on
 validation with every metric of the problem type, plus fit time, peak memory,
-single-row latency, batch throughput and serialized size. Candidates that do not
-beat the best baseline on the primary metric are flagged and excluded; the top
-``k`` of the rest go on to tuning.
+single-row latency, batch throughput and serialized size. Each is compared
+with the best baseline on the primary metric, noise included (a difference
+within the bootstrap error is a tie, not a defeat). The top ``k`` of those not
+clearly worse go on to tuning; when an untuned baseline that is a real model
+(logistic regression, least squares) is clearly ahead of every candidate, its
+algorithm is tuned too and may be shipped. Only when every model is clearly
+worse than a trivial baseline (majority class, mean, naive) does the run stop.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.baseline import beats_baseline
+from model_training.lib.baseline import NOISE_Z, compare_to, standard_error
 from model_training.lib.errors import StageStop
 from model_training.lib.frames import split_xy
-from model_training.lib.metrics import METRICS
+from model_training.lib.metrics import METRICS, compute_metrics
 from model_training.lib.models import algorithm, build_pipeline, fit_params
 from model_training.lib.plan import ModelingPlan
 from model_training.lib.problems import get_problem
@@ -115,7 +119,19 @@ def train_candidates(
                     p, x, y, fit_params(plan, i, y)
                 )
             )
-            metrics = problem.score(model, x_valid, y_valid, plan)
+            y_pred, y_score = problem.evaluation_predictions(
+                model, x_valid, y_valid, plan
+            )
+            metrics = compute_metrics(
+                plan.spec.metric_names, y_valid, y_pred, y_score, plan.metric_context
+            )
+            se = standard_error(primary, y_valid, y_pred, y_score, plan, seed)
+            versus = compare_to(baseline_results["best"], metrics[primary], se)
+            versus_trivial = compare_to(
+                baseline_results.get("best_trivial") or baseline_results["best"],
+                metrics[primary],
+                se,
+            )
             batch = pl.concat(
                 [x_valid]
                 * max(
@@ -127,6 +143,7 @@ def train_candidates(
                     "status": "ok",
                     "params": {**params, "imbalance": imbalance},
                     "metrics": metrics,
+                    "standard_error": se,
                     "fit_time_s": round(fit_seconds, 4),
                     "peak_memory_mb": round(peak_mb, 2),
                     "latency_ms": predict_latency_ms(
@@ -139,9 +156,9 @@ def train_candidates(
                     ),
                     "size_mb": round(serialized_size_mb(model), 4),
                     "interpretability": algo.interpretability,
-                    "beats_baseline": beats_baseline(
-                        baseline_results, metrics[primary]
-                    ),
+                    "versus_baseline": versus,
+                    "versus_trivial_baseline": versus_trivial,
+                    "beats_baseline": versus == "better",
                 }
             )
             fitted[name] = model
@@ -152,9 +169,11 @@ def train_candidates(
                 metrics[primary],
                 fit_seconds,
                 entry["latency_ms"]["p95"],
-                ""
-                if entry["beats_baseline"]
-                else "  (does not beat the best baseline)",
+                {
+                    "better": "",
+                    "tie": "  (ties with the best baseline within noise)",
+                    "worse": "  (clearly worse than the best baseline)",
+                }[versus],
             )
         except Exception as exc:
             entry.update(
@@ -163,6 +182,8 @@ def train_candidates(
                     "error": f"{type(exc).__name__}: {exc}",
                     "traceback": traceback.format_exc(limit=3),
                     "beats_baseline": False,
+                    "versus_baseline": "failed",
+                    "versus_trivial_baseline": "failed",
                 }
             )
             logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
@@ -175,9 +196,6 @@ def _summarize(
 ) -> dict[str, Any]:
     primary = plan.spec.primary_metric
     better = METRICS[primary].greater_is_better
-    viable = [e for e in entries if e["status"] == "ok" and e["beats_baseline"]]
-    viable.sort(key=lambda e: e["metrics"][primary], reverse=better)
-    shortlist = [e["name"] for e in viable[: plan.spec.search.top_k]]
     ranked = sorted(
         (e for e in entries if e["status"] == "ok"),
         key=lambda e: e["metrics"][primary],
@@ -185,21 +203,62 @@ def _summarize(
     )
     for rank, entry in enumerate(ranked, 1):
         entry["rank"] = rank
+    top_k = plan.spec.search.top_k
+    viable = [e for e in ranked if e["versus_baseline"] in ("better", "tie")]
+    shortlist = [e["name"] for e in viable[:top_k]]
+    best = baseline_results["best"]
+    rule = (
+        f"the top {top_k} candidates not clearly worse than the best baseline "
+        f"'{best['name']}' (a difference within {NOISE_Z} standard errors is a tie)"
+    )
+    if not shortlist:
+        # every candidate is clearly behind the best baseline: when that baseline
+        # is a real model, tune its algorithm (it may become the final model),
+        # next to the candidates that still beat the trivial baselines
+        above_trivial = [
+            e for e in ranked if e["versus_trivial_baseline"] in ("better", "tie")
+        ]
+        failed = {e["name"] for e in entries if e["status"] == "failed"}
+        algo = best.get("algorithm")
+        promoted = (
+            [algo]
+            if algo and algo in candidate_names(plan) and algo not in failed
+            else []
+        )
+        shortlist = (
+            promoted
+            + [e["name"] for e in above_trivial if e["name"] not in promoted][
+                : max(top_k - len(promoted), 0)
+            ]
+        )
+        if shortlist:
+            rule = (
+                f"every candidate is clearly worse than the untuned baseline "
+                f"'{best['name']}' on validation; "
+                + (
+                    f"its algorithm '{promoted[0]}' is tuned as a contender, "
+                    if promoted
+                    else ""
+                )
+                + "with the candidates not clearly worse than the best trivial baseline"
+            )
+            logger.warning("Shortlist: %s", rule)
     return {
         "epic_id": plan.spec.epic_id,
         "evaluated_on": "validation",
         "primary_metric": primary,
         "greater_is_better": better,
-        "baseline": baseline_results["best"],
+        "baseline": best,
+        "trivial_baseline": baseline_results.get("best_trivial") or best,
         "models": entries,
         "shortlist": shortlist,
+        "shortlist_rule": rule,
         "excluded": {
             e["name"]: ("failed: " + e["error"])
             if e["status"] == "failed"
-            else "does not beat the best baseline"
+            else f"not in the shortlist ({e['versus_baseline']} against the best baseline, rank {e['rank']})"
             for e in entries
             if e["name"] not in shortlist
-            and (e["status"] == "failed" or not e["beats_baseline"])
         },
         "summary": {
             f"best_candidate_{primary}": ranked[0]["metrics"][primary]
@@ -207,13 +266,16 @@ def _summarize(
             else None,
             "n_candidates": len(entries),
             "n_failed": sum(e["status"] == "failed" for e in entries),
-            "n_beating_baseline": len(viable),
+            "n_beating_baseline": sum(
+                e["versus_baseline"] == "better" for e in entries
+            ),
+            "n_tied_with_baseline": sum(e["versus_baseline"] == "tie" for e in entries),
         },
     }
 
 
 def require_shortlist(results: dict[str, Any]) -> list[str]:
-    """The shortlist, or stop the run plainly when no candidate beats the baseline."""
+    """The shortlist, or stop the run plainly when every model is worse than guessing."""
     if results["shortlist"]:
         return list(results["shortlist"])
     baseline = results["baseline"]
@@ -226,11 +288,13 @@ def require_shortlist(results: dict[str, Any]) -> list[str]:
         )
         for e in results["models"]
     ]
+    trivial = results.get("trivial_baseline") or baseline
     raise StageStop(
-        f"No candidate beats the best baseline '{baseline['name']}' "
-        f"({results['primary_metric']} = {baseline['value']:.4f}) on validation, so the run "
-        "stops before tuning:\n"
+        f"Every candidate is clearly worse than the trivial baseline '{trivial['name']}' "
+        f"({results['primary_metric']} = {trivial['value']:.4f} on validation, beyond the "
+        "noise of the split), so the run stops before tuning:\n"
         + "\n".join(lines)
-        + "\nLook at the features (data_quality.json) "
-        "and the candidates (candidates.json); a model that cannot beat the baseline should not ship."
+        + "\nLook at the features (data_quality.json: leakage, constant or mis-typed "
+        "columns) and the candidates (candidates.json); a model that is worse than "
+        "guessing should not ship."
     )

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from model_training.lib.calibration import expected_calibration_error, truth_index
+from model_training.lib.frames import label_array
 from model_training.lib.metrics import compute_metrics
 from model_training.lib.plan import ModelingPlan
 
@@ -58,11 +59,14 @@ def classification_details(
     """Confusion matrix, per-class report, calibration and curve points."""
     labels = list(plan.classes or [])
     names = [str(c) for c in labels]
-    matrix = skm.confusion_matrix(
-        np.asarray(y, dtype=object), np.asarray(y_pred, dtype=object), labels=labels
-    )
+    matrix = skm.confusion_matrix(label_array(y), label_array(y_pred), labels=labels)
     report = skm.classification_report(
-        y, y_pred, labels=labels, target_names=names, output_dict=True, zero_division=0
+        label_array(y),
+        label_array(y_pred),
+        labels=labels,
+        target_names=names,
+        output_dict=True,
+        zero_division=0,
     )
     out: dict[str, Any] = {
         "confusion_matrix": {

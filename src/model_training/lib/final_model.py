@@ -14,6 +14,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from model_training.lib.frames import label_array
+
 
 def fit_calibrator(method: str, scores: np.ndarray, truth: np.ndarray) -> Any:
     """Fit a one-dimensional calibrator mapping a class score to a probability."""
@@ -73,7 +75,7 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
 
     @property
     def classes_(self) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)
+        return label_array(self.classes)
 
     def _raw(self, x: Any) -> np.ndarray:
         proba = np.asarray(self.estimator.predict_proba(x))
@@ -106,7 +108,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def classes_(self) -> np.ndarray:
-        return np.asarray(self.estimator.classes_, dtype=object)
+        return label_array(self.estimator.classes_)
 
     def predict_proba(self, x: Any) -> np.ndarray:
         """The wrapped model's class probabilities."""
@@ -117,8 +119,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         classes = [str(c) for c in self.classes_]
         position = classes.index(str(self.positive_class))
         positive = self.predict_proba(x)[:, position] >= self.threshold
-        other = self.classes_[1 - position]
-        return np.where(positive, self.classes_[position], other)
+        return self.classes_[np.where(positive, position, 1 - position)]
 
     def __sklearn_is_fitted__(self) -> bool:
         return True

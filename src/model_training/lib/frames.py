@@ -8,6 +8,7 @@ pandas for libraries that need them happen here and nowhere else.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -51,6 +52,21 @@ def split_xy(
     else:
         y = np.full(frame.height, np.nan)
     return features, y
+
+
+def label_array(values: Any) -> np.ndarray:
+    """Class labels as a numpy array of their own type (int, bool, float or text).
+
+    Never an object array of numbers: scikit-learn's metrics cannot tell the
+    kind of target of one ("unknown is not supported").
+    """
+    items = list(values)
+    if not items:
+        return np.asarray([], dtype=object)
+    out = np.array([v.item() if isinstance(v, np.generic) else v for v in items])
+    if out.dtype.kind in "US":  # text: keep Python strings, as polars gives them
+        return np.array(items, dtype=object)
+    return out
 
 
 def band_labels(edges: list[float]) -> list[str]:

@@ -8,11 +8,13 @@ rather than hard predictions, so a spec can be checked before any model runs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"})
 BINARY = frozenset({"binary_classification"})
@@ -416,7 +418,10 @@ def compute_metrics(
             out[name] = float("nan")
             continue
         try:
-            out[name] = float(metric.func(y_true, y_pred, y_score, context))
+            with warnings.catch_warnings():
+                # a slice or resample with one class: the metric is undefined, NaN
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+                out[name] = float(metric.func(y_true, y_pred, y_score, context))
         except ValueError:
             out[name] = float("nan")
     return out

@@ -137,7 +137,10 @@ def build_plan(
     classes = None
     if spec.problem_type in CLASSIFICATION and spec.target:
         values = train.get_column(spec.target).drop_nulls().unique().to_list()
-        classes = sorted(values, key=str)
+        try:  # numbers in numeric order (2 before 10), text alphabetically
+            classes = sorted(values)
+        except TypeError:
+            classes = sorted(values, key=str)
         if spec.positive_class is not None:
             positive = [c for c in classes if str(c) == str(spec.positive_class)]
             classes = [c for c in classes if c not in positive] + positive

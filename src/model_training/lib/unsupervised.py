@@ -29,6 +29,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.neighbors import KNeighborsClassifier
 
+from model_training.lib.frames import label_array
+
 
 def _dense(x: Any) -> np.ndarray:
     if hasattr(x, "toarray"):
@@ -246,7 +248,7 @@ class AnomalyModel(BaseEstimator):
 
     def predict(self, x: Any) -> np.ndarray:
         flagged = self.score_samples(x) > self.threshold
-        labels = np.array([self.normal_label, self.anomaly_label], dtype=object)
+        labels = label_array([self.normal_label, self.anomaly_label])
         out = labels[flagged.astype(int)]
         if all(isinstance(v, (int, np.integer)) for v in labels):
             return out.astype(int)

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from model_training.lib.baseline import beats_baseline
+from model_training.lib.baseline import compare_to
 from model_training.lib.plan import build_plan
 from model_training.lib.spec import ModelingSpec
 from model_training.pipelines.baseline.nodes import fit_baseline_models
@@ -27,8 +27,15 @@ def test_binary_baselines(frames, schema, spec):
     )
     assert results["evaluated_on"] == "validation"
     assert set(models) == set(names)
-    assert beats_baseline(results, results["best"]["value"] + 0.01)
-    assert not beats_baseline(results, results["best"]["value"])
+    assert by_name["majority_class"]["trivial"]
+    assert not by_name["logistic_regression"]["trivial"]
+    assert results["best_trivial"]["name"] in ("majority_class", "stratified_random")
+    se = results["best"]["standard_error"]
+    assert se > 0
+    assert (
+        compare_to(results["best"], results["best"]["value"] + 5 * se, se) == "better"
+    )
+    assert compare_to(results["best"], results["best"]["value"] + se, se) == "tie"
 
 
 def test_same_seed_same_results(frames, schema, spec):

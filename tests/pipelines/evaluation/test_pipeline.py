@@ -48,8 +48,23 @@ EVALUATION = {
 }
 
 
+# binary targets coded as booleans and as floats: their labels must survive
+# every step in their own type (a bool target must not come back as "True")
+CODED = {
+    "binary_bool": ({"yes": True, "no": False}, pl.Boolean),
+    "binary_float": ({"yes": 1.0, "no": 0.0}, pl.Float64),
+}
+
+
 def _epic(kind: str):
     frame = make_xor_frame(360, seed=2)
+    positive, negative = "yes", "no"
+    if kind in CODED:
+        mapping, dtype = CODED[kind]
+        frame = frame.with_columns(
+            pl.col("label").replace_strict(mapping, return_dtype=dtype)
+        )
+        positive, negative = mapping["yes"], mapping["no"]
     common = {
         "epic_id": "e",
         "id_columns": ["row_id"],
@@ -57,13 +72,13 @@ def _epic(kind: str):
         "search": {"n_trials": 2, "timeout_s": 60, "top_k": 1},
         "sensitive_features": [{"name": "colour", "column": "colour"}],
     }
-    if kind == "binary":
+    if kind.startswith("binary"):
         spec = ModelingSpec(
             problem_type="binary_classification",
             target="label",
-            positive_class="yes",
+            positive_class=positive,
             primary_metric="roc_auc",
-            cost_matrix={"labels": ["no", "yes"], "costs": [[0, 1], [3, 0]]},
+            cost_matrix={"labels": [negative, positive], "costs": [[0, 1], [3, 0]]},
             algorithms=["logistic_regression", "random_forest"],
             **common,
         )
@@ -104,7 +119,17 @@ def _epic(kind: str):
     return parts, schema, spec
 
 
-@pytest.fixture(scope="module", params=["binary", "multiclass", "regression"])
+class KeptDataset(MemoryDataset):
+    """A memory dataset the runner does not empty once its readers are done."""
+
+    def _release(self) -> None:
+        pass
+
+
+@pytest.fixture(
+    scope="module",
+    params=["binary", "multiclass", "regression", "binary_bool", "binary_float"],
+)
 def stage(request, tmp_path_factory):
     parts, schema, spec = _epic(request.param)
     catalog = DataCatalog(
@@ -120,6 +145,8 @@ def stage(request, tmp_path_factory):
             "params:modeling": MemoryDataset(MODELING),
             "params:tuning": MemoryDataset(TUNING),
             "params:evaluation": MemoryDataset(EVALUATION),
+            "test_predictions": KeptDataset(),
+            "final_model": KeptDataset(copy_mode="assign"),
         }
     )
     pipes = register_pipelines()
@@ -192,6 +219,7 @@ COMMON = {
 
 def test_every_figure_is_written_and_non_empty(stage):
     kind, _, _, folder = stage
+    kind = kind.split("_")[0]
     files = {p.stem: p for p in folder.glob("*.png")}
     assert FIGURES[kind] | COMMON <= set(files), sorted(
         set(FIGURES[kind] | COMMON) - set(files)
@@ -203,6 +231,7 @@ def test_every_figure_is_written_and_non_empty(stage):
 
 def test_business_impact_for_binary_with_costs(stage):
     kind, _, out, _ = stage
+    kind = kind.split("_")[0]
     impact = out["model_performance"].load()["business_impact"]["impact"]
     if kind != "binary":
         assert impact is None
@@ -211,6 +240,23 @@ def test_business_impact_for_binary_with_costs(stage):
     assert set(costs) >= {"model", "flag_none (accept all)", "flag_all (reject all)"}
     assert any(k.startswith("baseline ") for k in costs)
     assert len(impact["threshold_cost_curve"]["threshold"]) == 99
+
+
+def test_labels_keep_their_type_through_the_stage(stage):
+    kind, catalog, _, _ = stage
+    if kind == "regression":
+        return
+    test = catalog.load("test_features")
+    truth = test.get_column("label")
+    predictions = catalog.load("test_predictions")
+    assert predictions.schema["predicted"] == truth.dtype, kind
+    assert set(predictions["predicted"].unique().to_list()) <= set(
+        truth.unique().to_list()
+    )
+    predicted = catalog.load("final_model").predict(test.head(5))
+    assert predicted.dtype.kind == {pl.Boolean: "b", pl.Float64: "f"}.get(
+        truth.dtype, "O"
+    )
 
 
 def test_test_split_is_read_by_evaluation_only():

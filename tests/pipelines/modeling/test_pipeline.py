@@ -52,10 +52,11 @@ def test_shortlist_node_stops_without_a_viable_candidate():
     results = {
         "shortlist": [],
         "baseline": {"name": "logistic_regression", "value": 0.8},
+        "trivial_baseline": {"name": "majority_class", "value": 0.8},
         "primary_metric": "roc_auc",
         "models": [{"name": "mlp", "status": "ok", "metrics": {"roc_auc": 0.7}}],
     }
     with pytest.raises(
-        StageStop, match="No candidate beats the best baseline 'logistic_regression'"
+        StageStop, match="clearly worse than the trivial baseline 'majority_class'"
     ):
         shortlist_candidates(results)

@@ -14,11 +14,18 @@ from model_training.lib.plan import ModelingPlan
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named, unfitted model with a one-line description."""
+    """A named, unfitted model with a one-line description.
+
+    ``algorithm`` names the candidate algorithm a baseline is an untuned instance
+    of (logistic regression, least squares): such a baseline is a real model
+    that may itself be tuned and shipped. Trivial baselines (majority class,
+    mean, naive forecasts, random clusters) have none.
+    """
 
     name: str
     estimator: Any
     description: str
+    algorithm: str | None = None
 
 
 class ProblemType:

@@ -10,6 +10,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from model_training.lib.frames import label_array
 from model_training.lib.plan import ModelingPlan
 from model_training.lib.preprocessing import make_preprocessor
 from model_training.lib.problems.base import ModelSpec, ProblemType
@@ -39,6 +40,7 @@ class _Classification(ProblemType):
                     ]
                 ),
                 "untuned logistic regression on imputed, scaled, one-hot features",
+                algorithm="logistic_regression",
             ),
         ]
 
@@ -156,7 +158,7 @@ class _Classification(ProblemType):
         """Multiclass: the most probable class (no threshold)."""
         return (
             model,
-            np.asarray(plan.classes, dtype=object)[oof_scores.argmax(axis=1)],
+            label_array(plan.classes)[oof_scores.argmax(axis=1)],
             None,
         )
 

@@ -42,6 +42,7 @@ class Regression(ProblemType):
                     ]
                 ),
                 "ordinary least squares on imputed, scaled, one-hot features",
+                algorithm="linear_regression",
             ),
         ]
 

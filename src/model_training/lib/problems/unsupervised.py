@@ -14,6 +14,7 @@ import polars as pl
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from model_training.lib.frames import label_array
 from model_training.lib.metrics import compute_metrics, has_labels
 from model_training.lib.plan import ModelingPlan
 from model_training.lib.preprocessing import make_preprocessor
@@ -193,7 +194,7 @@ class AnomalyDetection(_Unsupervised):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Labels (normal / anomaly as in the label column) and the anomaly score."""
         score = self.scores(model, x)
-        labels = np.array(plan.labels or [0, 1], dtype=object)
+        labels = label_array(plan.labels or [0, 1])
         flagged = (score > self.threshold_of(model)).astype(int)
         y_pred = labels[flagged]
         if all(isinstance(v, (int, np.integer)) for v in labels):
@@ -232,9 +233,7 @@ class AnomalyDetection(_Unsupervised):
                 "of the training scores"
             )
         model = AnomalyModel(fitted, threshold, labels[0], labels[-1])
-        oof_pred = np.array(labels, dtype=object)[
-            (oof_scores[covered] > threshold).astype(int)
-        ]
+        oof_pred = label_array(labels)[(oof_scores[covered] > threshold).astype(int)]
         oof = compute_metrics(
             plan.spec.metric_names,
             y[covered],
