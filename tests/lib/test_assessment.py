@@ -191,3 +191,20 @@ def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings()
         result = shap_values(model, frame, frame, plan, 0, 20)
     assert result["explainer"].startswith("PermutationExplainer")
     assert not [w for w in caught if "feature names" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "greater_is_better", "worst"),
+    [("roc_auc", True, ["c", "a"]), ("rmse", False, ["b", "a"])],
+)
+def test_weakest_slices_are_the_worst_in_either_metric_direction(
+    metric, greater_is_better, worst
+):
+    rows = [
+        {"slice": "a", metric: 0.6},
+        {"slice": "b", metric: 0.9},
+        {"slice": "c", metric: 0.3},
+        {"slice": "d", metric: float("nan")},
+    ]
+    picked = robustness.weakest(rows, metric, greater_is_better, n=2)
+    assert [r["slice"] for r in picked] == worst

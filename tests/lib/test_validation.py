@@ -260,3 +260,46 @@ def test_constant_identifier_and_cardinality_warnings(frames, schema, spec, thre
     assert "segment" in checks["constant_columns"].details["constant"]
     assert checks["identifier_like"].columns == ["age"]
     assert checks["high_cardinality"].status == "warn"
+
+
+@pytest.mark.parametrize("split", ["train", "validation"])
+def test_a_split_with_a_single_class_blocks(frames, schema, spec, thresholds, split):
+    frames[split] = frames[split].filter(pl.col("label") == "good")
+    message = blocking_message(frames, schema, spec, thresholds)
+    file = f"data/4_processed/tiny/features/{split}_features.csv"
+    assert (
+        f"{file}, column 'label': the {split} split holds a single class ('good')"
+        in message
+    )
+    assert "re-split the data stratified by the target" in message
+    assert "multiclass" not in message
+
+
+def test_target_values_differing_by_spaces_are_named(frames, schema, spec, thresholds):
+    frames["train"] = frames["train"].with_columns(
+        pl.when(pl.int_range(pl.len()) < 5)
+        .then(pl.col("label") + " ")
+        .otherwise(pl.col("label"))
+        .alias("label")
+    )
+    message = blocking_message(frames, schema, spec, thresholds)
+    assert "differ only by surrounding spaces or letter case" in message
+    assert "'bad' and 'bad '" in message or "'good' and 'good '" in message
+    assert "multiclass" not in message
+
+
+def test_imbalance_threshold_depends_on_the_number_of_classes(
+    frames, schema, spec, thresholds
+):
+    """A 19.9 % class among five is an even split, not an imbalance; in two it is."""
+    n = 1000
+    five = pl.DataFrame({"label": [f"c{i % 5}" for i in range(n)]})
+    two = pl.DataFrame({"label": ["a"] * 199 + ["b"] * 801})
+    from model_training.lib.validation import class_balance_status
+
+    assert class_balance_status(five, "label", thresholds) == "pass"
+    assert class_balance_status(two, "label", thresholds) == "warn"
+    skewed = pl.DataFrame(
+        {"label": ["a"] * 70 + ["b"] * 310 + ["c"] * 310 + ["d"] * 310}
+    )
+    assert class_balance_status(skewed, "label", thresholds) == "warn"

@@ -71,14 +71,21 @@ def slices(
                 }
             )
     overall = _score(y, y_pred, y_score, plan)
-    usable = [r for r in rows if np.isfinite(r[primary])]
-    usable.sort(key=lambda r: r[primary], reverse=not plan.greater_is_better)
     return {
         "overall": overall,
         "slices": rows,
-        "worst": usable[-5:][::-1] if usable else [],
+        "worst": weakest(rows, primary, plan.greater_is_better),
         "min_rows": min_rows,
     }
+
+
+def weakest(
+    rows: list[dict[str, Any]], metric: str, greater_is_better: bool, n: int = 5
+) -> list[dict[str, Any]]:
+    """The ``n`` slices with the worst ``metric``, worst first (lowest AUC, highest RMSE)."""
+    usable = [r for r in rows if np.isfinite(r[metric])]
+    usable.sort(key=lambda r: r[metric], reverse=not greater_is_better)
+    return usable[:n]
 
 
 def perturbation(

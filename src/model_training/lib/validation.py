@@ -267,7 +267,30 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
             for split, frame in ctx.frames.items()
         }
         classes = sorted(counts["train"], key=str)
-        if spec.problem_type == "binary_classification" and n_unique != 2:
+        spelling = _label_spelling(ctx, classes)
+        problems += spelling
+        single = {split: list(c) for split, c in counts.items() if len(c) == 1}
+        for split, only in single.items():
+            problems.append(
+                Problem(
+                    f"{ctx.file(split)}, column '{spec.target}'",
+                    f"the {split} split holds a single class ({only[0]!r}): a model "
+                    + (
+                        "cannot learn to tell classes apart from it"
+                        if split == "train"
+                        else "cannot be scored on it (ROC-AUC, F1 and the "
+                        "baseline comparison are undefined)"
+                    ),
+                    "re-split the data stratified by the target so that every split "
+                    "holds every class",
+                )
+            )
+        if (
+            spec.problem_type == "binary_classification"
+            and n_unique != 2
+            and "train" not in single
+            and not spelling
+        ):
             problems.append(
                 Problem(
                     f"{ctx.file('train')}, column '{spec.target}'",
@@ -280,7 +303,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                     ),
                 )
             )
-        if spec.problem_type == "multiclass_classification" and n_unique < 3:
+        if spec.problem_type == "multiclass_classification" and n_unique == 2:
             problems.append(
                 Problem(
                     f"{ctx.file('train')}, column '{spec.target}'",
@@ -324,7 +347,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
         total = sum(counts["train"].values())
         shares = {k: v / total for k, v in counts["train"].items()}
         minority = min(shares.values()) if shares else 0.0
-        ratio_warn = float(ctx.t["imbalance_warn_share"])
+        ratio_warn = imbalance_bar(ctx.t, len(shares))
         balance = Check(
             "class_balance",
             "warn" if minority < ratio_warn else "pass",
@@ -372,6 +395,43 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
         [spec.target],
         details,
     ), balance
+
+
+def imbalance_bar(thresholds: dict[str, Any], n_classes: int) -> float:
+    """The smallest class share that is not called imbalanced.
+
+    ``imbalance_warn_share`` is for two classes (20 % against an even 50 %);
+    with k classes an even share is 1/k, so the bar scales by 2/k (8 % for 5).
+    """
+    return float(thresholds["imbalance_warn_share"]) * 2 / max(n_classes, 2)
+
+
+def class_balance_status(
+    frame: pl.DataFrame, column: str, thresholds: dict[str, Any]
+) -> str:
+    """``warn`` when the rarest class of ``column`` is below :func:`imbalance_bar`."""
+    shares = frame.get_column(column).drop_nulls().value_counts(normalize=True)
+    values = shares.get_column(shares.columns[1]).to_list()
+    return "warn" if min(values) < imbalance_bar(thresholds, len(values)) else "pass"
+
+
+def _label_spelling(ctx: _Context, classes: list[str]) -> list[Problem]:
+    """Classes that differ only by surrounding spaces or letter case ('good ', 'Good')."""
+    spellings: dict[str, list[str]] = {}
+    for cls in classes:
+        spellings.setdefault(cls.strip().lower(), []).append(cls)
+    clashes = [v for v in spellings.values() if len(v) > 1]
+    if not clashes:
+        return []
+    shown = "; ".join(" and ".join(repr(v) for v in group) for group in clashes[:5])
+    return [
+        Problem(
+            f"{ctx.file('train')}, column '{ctx.spec.target}'",
+            f"target values differ only by surrounding spaces or letter case "
+            f"({shown}), so one class is counted as several",
+            "strip and normalise the target's values in the feature-engineering stage",
+        )
+    ]
 
 
 def _missing(ctx: _Context) -> Check:
