@@ -8,7 +8,13 @@ an error as a message, without a traceback (see ``model_training.cli``).
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,39 @@ def find_user_error(exc: BaseException | None) -> UserFacingError | None:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def fail_soft(
+    analysis: str, fallback: Callable[[str], Any]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run an optional analysis so that its failure is reported, never fatal.
+
+    The wrapped function's result is returned as it is; when it raises (anything
+    but a :class:`UserFacingError`), the failure is logged as a warning and
+    ``fallback(error)`` is returned instead: a result of the same shape, empty,
+    with ``status: failed`` and the error, which the performance JSON and the
+    model card report. Core steps (test metrics, the package) are never wrapped.
+    """
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except UserFacingError:
+                raise
+            except Exception as exc:  # an optional analysis must not end the run
+                error = f"{type(exc).__name__}: {exc}"
+                logger.warning(
+                    "%s failed and is left out of the reports: %s", analysis, error
+                )
+                return fallback(error)
+
+        return run
+
+    return wrap
+
+
+def failed(error: str, **shape: Any) -> dict[str, Any]:
+    """An optional analysis's empty result: its usual keys, ``status`` and ``error``."""
+    return {**shape, "status": "failed", "error": error}

@@ -38,7 +38,7 @@ def learning_curve(
     primary = plan.spec.primary_metric
     rng = np.random.default_rng(seed)
     temporal = plan.cv_strategy == "time_series"
-    points = []
+    points, skipped = [], []
     started = time.monotonic()
     for step, size in enumerate(sizes, start=1):
         train_scores, valid_scores, n_rows = [], [], []
@@ -73,15 +73,29 @@ def learning_curve(
                     )[primary]
                 )
             n_rows.append(len(subset))
-        if train_scores:
+        usable = np.isfinite(train_scores) & np.isfinite(valid_scores)
+        if usable.any():
             points.append(
                 {
                     "train_size": int(np.mean(n_rows)),
-                    "train_mean": float(np.nanmean(train_scores)),
-                    "train_std": float(np.nanstd(train_scores)),
-                    "validation_mean": float(np.nanmean(valid_scores)),
-                    "validation_std": float(np.nanstd(valid_scores)),
+                    "train_mean": float(np.mean(np.asarray(train_scores)[usable])),
+                    "train_std": float(np.std(np.asarray(train_scores)[usable])),
+                    "validation_mean": float(np.mean(np.asarray(valid_scores)[usable])),
+                    "validation_std": float(np.std(np.asarray(valid_scores)[usable])),
+                    "folds": int(usable.sum()),
                 }
+            )
+        else:
+            reason = (
+                "no fold could be fitted"
+                if not train_scores
+                else f"the {primary} could not be computed on any fold"
+            )
+            skipped.append({"share": size, "reason": reason})
+            logger.warning(
+                "Learning curve: the point at %d%% of the rows is skipped (%s)",
+                round(100 * size),
+                reason,
             )
         logger.info(
             "Learning curve %d/%d: %d%% of the training rows, %d folds (%.0f s so far)",
@@ -91,7 +105,12 @@ def learning_curve(
             len(splits),
             time.monotonic() - started,
         )
-    return {"metric": primary, "points": points, **verdict(points, plan)}
+    return {
+        "metric": primary,
+        "points": points,
+        "skipped_points": skipped,
+        **verdict(points, plan),
+    }
 
 
 def verdict(points: list[dict[str, Any]], plan: ModelingPlan) -> dict[str, Any]:

@@ -150,6 +150,17 @@ def render(
     worst = robustness["slices"]["worst"][:3]
     lines += [
         "## Limitations",
+        *[
+            f"- The {name.replace('_', ' ')} analysis failed and is left out: {a['error']}."
+            for name, a in (performance.get("analyses") or {}).items()
+            if a.get("status") == "failed"
+        ],
+        *[
+            f"- Figure {name} could not be drawn: {error}."
+            for name, error in (
+                (performance.get("figures") or {}).get("failed") or {}
+            ).items()
+        ],
         f"- Learning curve: {performance['learning_curve'].get('verdict', 'n/a')}.",
         "- Weakest slices on test: "
         + (
@@ -163,8 +174,12 @@ def render(
         f"- Sensitivity: small input noise changed "
         f"{_fmt(robustness['perturbation'].get('share_of_changed_decisions', robustness['perturbation'].get('mean_absolute_prediction_change')))} "
         "of decisions (share) or predictions (mean change).",
-        f"- {robustness['out_of_distribution']['share']:.1%} of test rows were outside the training ranges or "
-        "had unseen categories.",
+        (
+            f"- {robustness['out_of_distribution']['share']:.1%} of test rows were outside the training ranges or "
+            "had unseen categories."
+            if robustness["out_of_distribution"].get("share") is not None
+            else "- Out-of-distribution share: not computed."
+        ),
         f"- Test set of {performance['metrics'].get('n_test') or metadata.get('n_test')} rows: the confidence intervals above show "
         "how much the figures could move on another sample.",
         "- The data may carry historical biases (see the fairness flags and the feature documentation's caveats); "

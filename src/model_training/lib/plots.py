@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+
+logger = logging.getLogger(__name__)
 
 SPLIT_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 
@@ -116,3 +120,34 @@ def _wrap(text: Any, width: int = 14, lines: int = 3) -> str:
         parts = parts[:lines]
         parts[-1] = _short(parts[-1] + " …", width)
     return "\n".join(parts)
+
+
+class Figures:
+    """Figures drawn one at a time: one that fails is left out and named, never fatal."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Figure] = {}
+        self.failed: dict[str, str] = {}
+
+    def add(self, name: str, draw: Callable[[], Figure]) -> None:
+        """Draw one figure; a failure is logged and recorded."""
+        try:
+            self.figures[name] = draw()
+        except Exception as exc:  # a figure must never end the run
+            self._fail(name, exc)
+
+    def add_all(self, draw: Callable[[], dict[str, Figure]]) -> None:
+        """Draw a group of figures that one function makes together."""
+        try:
+            self.figures.update(draw())
+        except Exception as exc:
+            self._fail("problem-type figures", exc)
+
+    def _fail(self, name: str, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.warning("Figure %s could not be drawn and is left out: %s", name, error)
+        self.failed[name] = error
+
+    def report(self) -> dict[str, Any]:
+        """Which figures were drawn and which failed (the performance JSON's ``figures``)."""
+        return {"written": sorted(self.figures), "failed": self.failed}

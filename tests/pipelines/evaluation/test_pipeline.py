@@ -146,6 +146,7 @@ def stage(request, tmp_path_factory):
             "params:tuning": MemoryDataset(TUNING),
             "params:evaluation": MemoryDataset(EVALUATION),
             "test_predictions": KeptDataset(),
+            "modeling_plan": KeptDataset(),
             "final_model": KeptDataset(copy_mode="assign"),
         }
     )
@@ -184,6 +185,8 @@ def test_performance_report_has_every_section(stage):
     primary = report["primary_metric"]
     ci = report["metrics"]["test_confidence_intervals"][primary]
     assert ci["low"] <= report["metrics"]["test"][primary] <= ci["high"]
+    assert {a["status"] for a in report["analyses"].values()} == {"ok"}
+    assert report["figures"]["failed"] == {} and report["figures"]["written"]
     stages = {row["stage"] for row in report["comparison"]["rows"]}
     assert stages == {"baseline", "candidate", "tuned", "final"}
     if kind == "regression":
@@ -257,6 +260,31 @@ def test_labels_keep_their_type_through_the_stage(stage):
     assert predicted.dtype.kind == {pl.Boolean: "b", pl.Float64: "f"}.get(
         truth.dtype, "O"
     )
+
+
+def test_a_failing_analysis_is_reported_not_fatal(stage, monkeypatch):
+    from model_training.lib import fairness
+    from model_training.pipelines.evaluation import nodes
+
+    kind, catalog, _, _ = stage
+    if kind != "binary":
+        return
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("fairlearn exploded")
+
+    monkeypatch.setattr(fairness, "assess", broken)
+    report = nodes.assess_fairness(
+        catalog.load("modeling_plan"),
+        catalog.load("test_features"),
+        catalog.load("test_predictions"),
+        EVALUATION,
+    )
+    assert report == {
+        "attributes": {},
+        "status": "failed",
+        "error": "RuntimeError: fairlearn exploded",
+    }
 
 
 def test_test_split_is_read_by_evaluation_only():

@@ -12,12 +12,14 @@ from matplotlib.figure import Figure
 from model_training.lib import business, eval_plots, explain, fairness, robustness
 from model_training.lib.comparison import comparison_table
 from model_training.lib.cv import cv_splits, order_for_cv
+from model_training.lib.errors import fail_soft, failed
 from model_training.lib.evaluation import bootstrap_ci
 from model_training.lib.frames import split_xy
 from model_training.lib.learning import learning_curve
 from model_training.lib.metrics import compute_metrics
 from model_training.lib.models import fit_params
 from model_training.lib.plan import ModelingPlan, load_plan
+from model_training.lib.plots import Figures
 from model_training.lib.problems import get_problem
 from model_training.lib.profiling import (
     predict_latency_ms,
@@ -174,6 +176,10 @@ def _arrays(
     return y, y_pred, y_score
 
 
+@fail_soft(
+    "Business impact",
+    lambda error: failed(error, impact=None, translation=[], summary={}),
+)
 def assess_business_impact(
     plan: dict[str, Any],
     final_model_info: dict[str, Any],
@@ -224,6 +230,20 @@ def assess_business_impact(
     }
 
 
+def _no_explanations(error: str) -> tuple[dict[str, Any], pl.DataFrame]:
+    explanations = failed(
+        error,
+        native={},
+        permutation={"values": {}},
+        shap={"explainer": "failed", "mean_abs_by_feature": {}, "rows_explained": 0},
+        coefficients=None,
+        partial_dependence={},
+        local=[],
+    )
+    return explanations, pl.DataFrame({"test_row": pl.Series([], dtype=pl.Int64)})
+
+
+@fail_soft("Explanations (importance, SHAP, partial dependence)", _no_explanations)
 def explain_final_model(
     plan: dict[str, Any],
     final_model: Any,
@@ -369,6 +389,7 @@ def _explain_without_shap(
     return explanations, empty
 
 
+@fail_soft("Fairness", lambda error: failed(error, attributes={}))
 def assess_fairness(
     plan: dict[str, Any],
     test: pl.DataFrame,
@@ -385,6 +406,15 @@ def assess_fairness(
     return {"epic_id": resolved.spec.epic_id, "attributes": report}
 
 
+@fail_soft(
+    "Robustness",
+    lambda error: failed(
+        error,
+        slices={"overall": {}, "slices": [], "worst": []},
+        perturbation={},
+        out_of_distribution={"share": None},
+    ),
+)
 def assess_robustness(
     plan: dict[str, Any],
     final_model: Any,
@@ -429,6 +459,10 @@ def assess_robustness(
     }
 
 
+@fail_soft(
+    "Learning curve",
+    lambda error: failed(error, points=[], verdict=f"not computed ({error})"),
+)
 def compute_learning_curve(
     plan: dict[str, Any],
     train: pl.DataFrame,
@@ -513,6 +547,7 @@ def assemble_model_performance(
     learning: dict[str, Any],
     comparison: dict[str, Any],
     final_model_info: dict[str, Any],
+    figure_report: dict[str, Any],
 ) -> dict[str, Any]:
     """The stage's results/metrics/{epic}_model_performance.json (structure in the README)."""
     resolved = load_plan(plan)
@@ -556,7 +591,7 @@ def assemble_model_performance(
             "permutation": explanations["permutation"],
             "native": explanations["native"],
             "shap_mean_abs": explanations["shap"]["mean_abs_by_feature"],
-            "coefficients": explanations["coefficients"],
+            "coefficients": explanations.get("coefficients"),
         },
         "local_explanations": explanations["local"],
         "business_impact": business_impact,
@@ -569,6 +604,17 @@ def assemble_model_performance(
             "status": test_data_quality["status"],
             "checks": test_data_quality["checks"],
         },
+        "analyses": {
+            name: {"status": report.get("status", "ok"), "error": report.get("error")}
+            for name, report in (
+                ("business_impact", business_impact),
+                ("explanations", explanations),
+                ("fairness", fairness_report),
+                ("robustness", robustness_report),
+                ("learning_curve", learning),
+            )
+        },
+        "figures": figure_report,
     }
     summary = dict(test_evaluation["summary"])
     summary.update(
@@ -589,8 +635,12 @@ def plot_model_evaluation(
     learning: dict[str, Any],
     test: pl.DataFrame,
     final_model_info: dict[str, Any],
-) -> dict[str, Figure]:
-    """Every evaluation figure of reports/figures/{epic}/model/."""
+) -> tuple[dict[str, Figure], dict[str, Any]]:
+    """Every evaluation figure of reports/figures/{epic}/model/, and which failed.
+
+    A figure that cannot be drawn is left out and named in the second output
+    (the performance JSON's ``figures``), never fatal.
+    """
     resolved = load_plan(plan)
     problem = get_problem(resolved.spec.problem_type)
     y, y_pred, y_score = _arrays(resolved, test_predictions)
@@ -604,45 +654,50 @@ def plot_model_evaluation(
         "impact": business_impact.get("impact"),
         "x_test": split_xy(test, resolved)[0],
     }
-    figures = problem.figures(context, resolved)
-    figures["feature_importance"] = eval_plots.feature_importance(
-        explanations["permutation"]["values"],
-        explanations["native"],
-        resolved.spec.primary_metric,
-    )
-    if shap_values.height == 0:  # no SHAP for this problem type (clustering)
-        return _common_figures(figures, resolved, learning, fairness_report)
-    by_feature = shap_values.drop("test_row").to_pandas()
-    raw = test[shap_values.get_column("test_row").to_list()]
-    output_label, shap_label = problem.output_labels(resolved)
-    figures["shap_summary"] = eval_plots.shap_summary(by_feature, raw, shap_label)
-    for i, feature in enumerate(
-        list(explanations["shap"]["mean_abs_by_feature"])[:3], 1
-    ):
-        figures[f"shap_dependence_{i}_{feature}"] = eval_plots.shap_dependence(
-            feature, by_feature, raw, shap_label
+    drawn = Figures()
+    drawn.add_all(lambda: problem.figures(context, resolved))
+    if explanations.get("status") != "failed":
+        drawn.add(
+            "feature_importance",
+            lambda: eval_plots.feature_importance(
+                explanations["permutation"]["values"],
+                explanations["native"],
+                resolved.spec.primary_metric,
+            ),
         )
-    figures["partial_dependence"] = eval_plots.partial_dependence(
-        explanations["partial_dependence"], output_label
-    )
-    for explanation in explanations["local"]:
-        figures[f"local_explanation_{explanation['reason']}"] = eval_plots.waterfall(
-            explanation, shap_label
+    if shap_values.height:  # no SHAP for clustering and forecasts
+        by_feature = shap_values.drop("test_row").to_pandas()
+        raw = test[shap_values.get_column("test_row").to_list()]
+        output_label, shap_label = problem.output_labels(resolved)
+        drawn.add(
+            "shap_summary",
+            lambda: eval_plots.shap_summary(by_feature, raw, shap_label),
         )
-    return _common_figures(figures, resolved, learning, fairness_report)
-
-
-def _common_figures(
-    figures: dict[str, Figure],
-    plan: ModelingPlan,
-    learning: dict[str, Any],
-    fairness_report: dict[str, Any],
-) -> dict[str, Figure]:
-    """The learning curve and fairness figures, for every problem type."""
+        for i, feature in enumerate(
+            list(explanations["shap"]["mean_abs_by_feature"])[:3], 1
+        ):
+            drawn.add(
+                f"shap_dependence_{i}_{feature}",
+                lambda f=feature: eval_plots.shap_dependence(
+                    f, by_feature, raw, shap_label
+                ),
+            )
+        drawn.add(
+            "partial_dependence",
+            lambda: eval_plots.partial_dependence(
+                explanations["partial_dependence"], output_label
+            ),
+        )
+        for explanation in explanations["local"]:
+            drawn.add(
+                f"local_explanation_{explanation['reason']}",
+                lambda e=explanation: eval_plots.waterfall(e, shap_label),
+            )
     if learning.get("points"):
-        figures["learning_curve"] = eval_plots.learning_curve(learning)
+        drawn.add("learning_curve", lambda: eval_plots.learning_curve(learning))
     for name, entry in fairness_report["attributes"].items():
-        figures[f"fairness_{name}"] = eval_plots.fairness(
-            name, entry, plan.classes is None
+        drawn.add(
+            f"fairness_{name}",
+            lambda n=name, e=entry: eval_plots.fairness(n, e, resolved.classes is None),
         )
-    return figures
+    return drawn.figures, drawn.report()
