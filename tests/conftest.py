@@ -35,6 +35,21 @@ THRESHOLDS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _signing_key(tmp_path_factory):
+    """The suite signs and verifies pickles with a key of its own (kept for the
+    session, shared with the `kedro run` subprocesses through the environment)."""
+    from model_training.datasets.signing import KEY_ENV
+
+    previous = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = str(tmp_path_factory.mktemp("key") / "signing.key")
+    yield
+    if previous is None:
+        os.environ.pop(KEY_ENV, None)
+    else:
+        os.environ[KEY_ENV] = previous
+
+
 @pytest.fixture(autouse=True)
 def _isolate_mlflow(monkeypatch, tmp_path_factory):
     """No test writes to the project's mlflow.db; every MLflow run is ended."""

@@ -627,3 +627,186 @@ def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, class
     served = np.asarray(model.predict(features))
     assert served.dtype.kind == "i", served.dtype
     assert served.tolist() == scored["predicted"].to_list()
+
+
+@pytest.fixture(scope="module")
+def guarded_project(tmp_path_factory):
+    """A small credit_risk copy whose first two pipelines have run once (each
+    test below leaves it as a finished run left it)."""
+    project = copy_project(tmp_path_factory.mktemp("guarded"), credit_rows=60)
+    result = kedro(
+        project, "run", "--env", "test", "--pipelines", "data_validation,baseline"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project
+
+
+def _snapshot(project):
+    return {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for folder in ("results", "reports", "data/5_model_input", "data/6_models")
+        for p in (project / folder).rglob("*")
+        if p.is_file()
+    }
+
+
+def _staged(project):
+    return sorted(p for p in project.rglob(".staged-*") if p.is_dir())
+
+
+def _last_run_status(project):
+    rows = query(
+        project,
+        "select status from runs where run_uuid not in (select run_uuid from tags "
+        "where key = 'mlflow.parentRunId') order by start_time desc limit 1",
+    )
+    return rows[0][0]
+
+
+def test_a_failing_run_leaves_the_previous_outputs_exactly(guarded_project):
+    """data_validation and baseline succeed (their outputs are staged), modeling
+    then fails: nothing of this run is kept, the earlier run's files are intact."""
+    before = _snapshot(guarded_project)
+    result = kedro(
+        guarded_project,
+        "run",
+        "--env",
+        "test",
+        "--pipelines",
+        "data_validation,baseline,modeling",
+        "--params",
+        "modeling.latency_repeats=abc",
+    )
+    assert result.returncode == 1
+    assert "No candidate could be trained" in result.stderr
+    assert "No output of this run was kept" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(guarded_project) == before
+    assert not (
+        guarded_project / "results/metrics/credit_risk/candidates.json"
+    ).exists()
+    assert _staged(guarded_project) == []
+    assert _last_run_status(guarded_project) == "FAILED"
+
+
+def _start(project, *args):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["KEDRO_DISABLE_TELEMETRY"] = "1"
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "kedro"), "run", "--env", "test", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_staged_output(project, process, name="baselines.json", limit=240):
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                "the run ended before it staged anything: "
+                + process.stderr.read()[-2000:]
+            )
+        if any(project.glob(f"results/metrics/*/.staged-credit_risk-*/{name}")):
+            return
+        time.sleep(0.05)
+    pytest.fail("no staged output appeared")
+
+
+def test_a_terminated_run_keeps_nothing_and_is_marked_killed(guarded_project):
+    import signal
+
+    before = _snapshot(guarded_project)
+    process = _start(
+        guarded_project, "--pipelines", "data_validation,baseline,modeling"
+    )
+    _wait_for_staged_output(guarded_project, process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 128 + signal.SIGTERM
+    assert _snapshot(guarded_project) == before
+    assert _staged(guarded_project) == []
+    assert _last_run_status(guarded_project) == "KILLED"
+
+
+def test_after_a_hard_kill_the_next_run_cleans_up_and_marks_it_killed(guarded_project):
+    import signal
+
+    process = _start(
+        guarded_project, "--pipelines", "data_validation,baseline,modeling"
+    )
+    _wait_for_staged_output(guarded_project, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert _staged(guarded_project)  # left behind by the killed process
+    assert _last_run_status(guarded_project) == "RUNNING"
+    result = kedro(
+        guarded_project, "run", "--env", "test", "--pipelines", "data_validation"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _staged(guarded_project) == []
+    statuses = [
+        s
+        for (s,) in query(
+            guarded_project,
+            "select status from runs where run_uuid not in (select run_uuid from tags "
+            "where key = 'mlflow.parentRunId') order by start_time",
+        )
+    ]
+    assert statuses[-2:] == ["KILLED", "FINISHED"]
+    assert "RUNNING" not in statuses
+
+
+def test_a_second_run_of_the_same_epic_stops_with_a_message(guarded_project):
+    from model_training.run_guard import EpicLock
+
+    before = _snapshot(guarded_project)
+    lock = EpicLock(guarded_project, "credit_risk")
+    lock.acquire({"started": "just now", "pipelines": "__default__"})
+    try:
+        result = kedro(
+            guarded_project, "run", "--env", "test", "--pipelines", "baseline"
+        )
+    finally:
+        lock.release()
+    assert result.returncode == 1
+    assert "Another run of epic 'credit_risk' is in progress" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(guarded_project) == before
+    # another epic is not blocked by it, and the lock is free again afterwards
+    result = kedro(guarded_project, "run", "--env", "test", "--pipelines", "baseline")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--params", "epic_id=../../../x"], "'../../../x' is not an epic id"),
+        (["--params", "epic_id=a/b"], "'a/b' is not an epic id"),
+        (["--params", "seed=abc"], "the seed must be a whole number, got 'abc'"),
+        (["--pipelines", "tunning"], "no pipeline named 'tunning'"),
+    ],
+)
+def test_bad_arguments_end_in_one_message(guarded_project, args, expected):
+    before = _snapshot(guarded_project)
+    result = kedro(guarded_project, "run", "--env", "test", *args)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Nothing was written" in result.stderr
+    if "tunning" in expected:
+        assert (
+            "use one or more of: __default__, baseline, data_validation"
+            in result.stderr
+        )
+    assert _snapshot(guarded_project) == before
+    assert not (guarded_project.parent / "x").exists()

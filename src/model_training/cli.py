@@ -15,7 +15,7 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
-from model_training.lib.errors import find_user_error
+from model_training.lib.errors import InputError, Problem, find_user_error
 
 
 @click.group(name="model_training")
@@ -23,18 +23,57 @@ def cli() -> None:
     """Commands of the model-training project."""
 
 
+FOOTERS = {
+    "not started": "Nothing was written; the outputs of earlier runs are unchanged.",
+    "aborted": "No output of this run was kept; the outputs of earlier runs are unchanged.",
+    "committed": "Every output of this run was written (see the paths above).",
+    "partial": "Moving this run's outputs into place failed part-way: some files are "
+    "from this run, the others from the previous one. Fix the cause above and run again.",
+}
+
+
+def check_arguments(params: dict[str, Any] | None, pipelines: Any) -> None:
+    """Refuse a bad ``--params epic_id``/``seed`` or an unknown pipeline name
+    before Kedro reads any configuration."""
+    from kedro.framework.project import pipelines as registry
+
+    from model_training.run_guard import check_epic_id, check_seed
+
+    params = params or {}
+    if "epic_id" in params:
+        check_epic_id(params["epic_id"])
+    if "seed" in params:
+        check_seed(params["seed"])
+    names = [pipelines] if isinstance(pipelines, str) else list(pipelines or [])
+    wanted = [n.strip() for name in names for n in str(name).split(",") if n.strip()]
+    known = sorted(registry)
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise InputError(
+            "Unknown pipeline",
+            [
+                Problem(
+                    "--pipelines",
+                    f"no pipeline named {', '.join(repr(n) for n in unknown)}",
+                    "use one or more of: " + ", ".join(known),
+                )
+            ],
+        )
+
+
 def _run(**kwargs: Any) -> Any:
+    from model_training.settings import RUN_GUARD
+
+    RUN_GUARD.outcome = "not started"
     try:
+        check_arguments(kwargs.get("params"), kwargs.get("pipelines"))
         return kedro_run.callback(**kwargs)
     except Exception as exc:
         error = find_user_error(exc)
         if error is None:
             raise
         click.secho(f"\n{error.render()}\n", fg="red", err=True)
-        click.echo(
-            "The failing step wrote no output; outputs of earlier runs are unchanged.",
-            err=True,
-        )
+        click.echo(FOOTERS.get(RUN_GUARD.outcome, ""), err=True)
         sys.exit(1)
 
 

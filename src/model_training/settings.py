@@ -8,6 +8,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from model_training.hooks import RunSummaryHook, TrackingHook
+from model_training.run_guard import RunGuardHook
 
 
 def project_root() -> str:
@@ -21,7 +22,11 @@ def project_root() -> str:
     return (find_kedro_project(here) or here).resolve().as_posix()
 
 
-HOOKS = (TrackingHook(), RunSummaryHook())
+# the guard comes last, so pluggy calls it first among these: it checks the
+# parameters and takes the epic's lock before anything is tagged or written,
+# and promotes the run's outputs before the summary prints where they are
+RUN_GUARD = RunGuardHook()
+HOOKS = (TrackingHook(), RunSummaryHook(), RUN_GUARD)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

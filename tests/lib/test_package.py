@@ -46,9 +46,9 @@ def test_versions_side_by_side_and_latest_copies(tmp_path, card_inputs):
     v1_files = {p.name: p.read_bytes() for p in (tmp_path / "models").iterdir()}
     dataset.save(package(first, {"note": "roc 0.82"}))
     names = {p.name for p in (tmp_path / "models").iterdir()}
-    assert {n for n in names if n.startswith("model_v")} and len(
-        [n for n in names if n.startswith("model_v")]
-    ) == 2
+    models = [n for n in names if n.startswith("model_v") and n.endswith(".joblib")]
+    assert len(models) == 2
+    assert {f"{n}.sig" for n in models} <= names  # every pickle is signed
     for name, content in v1_files.items():
         if "_v1" in name:
             assert (tmp_path / "models" / name).read_bytes() == content  # v1 untouched
@@ -106,6 +106,74 @@ def test_tampered_artifact_is_refused_before_unpickling(
     error = find_user_error(caught.value)
     assert isinstance(error, PackageIntegrityError)
     assert "does not match" in str(error) and "it was not loaded" in str(error)
+
+
+class _Payload:
+    """Unpickling this runs code: what a crafted file would do."""
+
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_a_package_with_a_rewritten_hash_is_refused_before_unpickling(
+    tmp_path, card_inputs, monkeypatch
+):
+    """Rewriting metadata_v1.json's sha256 to match a crafted file is not enough:
+    the file has no valid signature, so it is never unpickled."""
+    import joblib
+
+    from model_training.datasets.package import sha256_of
+    from model_training.datasets.signing import UntrustedFileError
+
+    monkeypatch.chdir(tmp_path)
+    dataset = ModelPackageDataset(filepath=str(tmp_path / "models"))
+    dataset.save(package(LogisticRegression(), card_inputs))
+    model_file = next((tmp_path / "models").glob("model_v1_*.joblib"))
+    joblib.dump(_Payload(), model_file)
+    metadata_file = tmp_path / "models" / "metadata_v1.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["artifacts"]["model"]["sha256"] = sha256_of(model_file)
+    metadata_file.write_text(json.dumps(metadata))
+    with pytest.raises(Exception) as caught:
+        dataset.load()
+    error = find_user_error(caught.value)
+    assert isinstance(error, UntrustedFileError)
+    assert str(model_file) in str(error)
+    assert "signature does not match" in str(error)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_crafted_fitted_model_file_is_refused(tmp_path, monkeypatch):
+    import joblib
+
+    from model_training.datasets import SignedJoblibDataset
+    from model_training.datasets.signing import UntrustedFileError
+
+    monkeypatch.chdir(tmp_path)
+    dataset = SignedJoblibDataset(filepath=str(tmp_path / "final_model.joblib"))
+    dataset.save({"model": LogisticRegression()})
+    assert isinstance(dataset.load()["model"], LogisticRegression)
+    joblib.dump(_Payload(), tmp_path / "final_model.joblib")  # the old .sig stays
+    for expected in ("signature does not match", "has no signature"):
+        with pytest.raises(Exception) as caught:
+            dataset.load()
+        error = find_user_error(caught.value)
+        assert isinstance(error, UntrustedFileError) and expected in str(error)
+        (tmp_path / "final_model.joblib.sig").unlink(missing_ok=True)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_signing_key_others_can_read_is_refused(tmp_path, monkeypatch):
+    from model_training.datasets import signing
+
+    key = tmp_path / "key"
+    monkeypatch.setenv(signing.KEY_ENV, str(key))
+    (tmp_path / "f").write_bytes(b"x")
+    signing.sign(tmp_path / "f")  # creates the key, 0600
+    assert key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    with pytest.raises(signing.UntrustedFileError, match="chmod 600"):
+        signing.verify(tmp_path / "f")
 
 
 def test_psi_detects_shift():

@@ -7,24 +7,30 @@ Only where kedro-datasets has nothing that fits:
   and key.
 * :class:`FeatureSplitDataset` reads a feature CSV with polars and turns a missing
   or unreadable file into a clear message.
-* :class:`ReportJSONDataset` and :class:`FigureDirectoryDataset` write reports and
-  figures atomically (temporary file, then rename), so a failed run never leaves
-  a half-written file in place of a good one.
+* :class:`ReportJSONDataset`, :class:`FigureDirectoryDataset` and
+  :class:`CSVTableDataset` write reports, figures and tables atomically; during a
+  run every output is staged and promoted only when the run succeeds
+  (:mod:`~model_training.datasets.transaction`).
+* :class:`SignedJoblibDataset` signs the fitted models it writes and refuses to
+  unpickle a file without a valid signature (:mod:`~model_training.datasets.signing`).
 
 Datasets that expose ``local_path`` and carry ``metadata: {mlflow: ...}`` are
 logged to MLflow by :class:`model_training.hooks.TrackingHook`.
 """
 
 from model_training.datasets.files import (
+    CSVTableDataset,
     FeatureSplitDataset,
     FigureDirectoryDataset,
     ReportJSONDataset,
+    SignedJoblibDataset,
 )
 from model_training.datasets.mlflow_model import RegisteredModelDataset
 from model_training.datasets.package import ModelPackageDataset
 from model_training.datasets.specs import FeatureSchemaDataset, ModelingSpecDataset
 
 __all__ = [
+    "CSVTableDataset",
     "FeatureSchemaDataset",
     "FeatureSplitDataset",
     "FigureDirectoryDataset",
@@ -32,4 +38,5 @@ __all__ = [
     "ModelingSpecDataset",
     "RegisteredModelDataset",
     "ReportJSONDataset",
+    "SignedJoblibDataset",
 ]

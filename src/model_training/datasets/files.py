@@ -16,6 +16,7 @@ import polars as pl
 from kedro.io import AbstractDataset
 from kedro_datasets._typing import ImagePreview, JSONPreview, TablePreview
 
+from model_training.datasets import signing, transaction
 from model_training.lib.errors import InputError, Problem
 
 
@@ -38,8 +39,17 @@ class _LocalFileDataset(AbstractDataset[Any, Any]):
         """The file or folder on disk."""
         return self._filepath
 
+    @property
+    def _source(self) -> Path:
+        """Where to read: this run's staged output when it wrote one (see transaction)."""
+        return transaction.read_path(self._filepath)
+
+    def _target(self, mode: str = "file") -> Path:
+        """Where to write: staged during a run, promoted when the run succeeds."""
+        return transaction.write_path(self._filepath, mode)
+
     def _exists(self) -> bool:
-        return self._filepath.exists()
+        return self._source.exists()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath.as_posix()}
@@ -53,8 +63,8 @@ class FeatureSplitDataset(_LocalFileDataset):
     """
 
     def load(self) -> pl.DataFrame:
-        path = self._filepath
-        where = _display(path)
+        path = self._source
+        where = _display(self._filepath)
         if not path.is_file():
             raise InputError(
                 "Missing feature file",
@@ -89,11 +99,11 @@ class FeatureSplitDataset(_LocalFileDataset):
             ) from None
 
     def save(self, data: pl.DataFrame) -> None:
-        _atomic_write(self._filepath, data.write_csv)
+        _atomic_write(self._target(), data.write_csv)
 
     def preview(self, nrows: int = 10) -> TablePreview:
         """The first ``nrows`` rows for kedro-viz (``{index, columns, data}``)."""
-        head = pl.read_csv(self._filepath, n_rows=nrows, infer_schema_length=None)
+        head = pl.read_csv(self._source, n_rows=nrows, infer_schema_length=None)
         return TablePreview(
             {
                 "index": list(range(head.height)),
@@ -139,6 +149,9 @@ def _atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file, not mkstemp's 0600
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -151,7 +164,7 @@ class ReportJSONDataset(_LocalFileDataset):
     """A JSON report, written atomically; NaN and infinities become ``null``."""
 
     def load(self) -> Any:
-        return json.loads(self._filepath.read_text(encoding="utf-8"))
+        return json.loads(self._source.read_text(encoding="utf-8"))
 
     def preview(self, max_chars: int = 20_000) -> JSONPreview:
         """The report for kedro-viz; a long one is abridged level by level.
@@ -170,7 +183,7 @@ class ReportJSONDataset(_LocalFileDataset):
     def save(self, data: Any) -> None:
         text = json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
         _atomic_write(
-            self._filepath, lambda tmp: tmp.write_text(text, encoding="utf-8")
+            self._target(), lambda tmp: tmp.write_text(text, encoding="utf-8")
         )
 
 
@@ -191,13 +204,13 @@ class FigureDirectoryDataset(_LocalFileDataset):
         self._dpi = dpi
 
     def load(self) -> dict[str, Path]:
-        return {p.stem: p for p in sorted(self._filepath.glob("*.png"))}
+        return {p.stem: p for p in sorted(self._source.glob("*.png"))}
 
     def save(self, data: dict[str, Any]) -> None:
         import matplotlib.pyplot as plt
 
-        self._filepath.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self._filepath, prefix=".staging-"))
+        folder = self._target("mirror")
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
         try:
             for name, figure in data.items():
                 figure.savefig(
@@ -205,17 +218,17 @@ class FigureDirectoryDataset(_LocalFileDataset):
                 )
                 plt.close(figure)
             for rendered in staging.iterdir():
-                os.replace(rendered, self._filepath / rendered.name)
+                os.replace(rendered, folder / rendered.name)
             # figures of an earlier run that this run did not draw are stale
             drawn = {f"{name}.png" for name in data}
-            for old in self._filepath.glob("*.png"):
+            for old in folder.glob("*.png"):
                 if old.name not in drawn:
                     old.unlink()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _exists(self) -> bool:
-        return any(self._filepath.glob("*.png"))
+        return any(self._source.glob("*.png"))
 
     def preview(self, figure: str | None = None) -> ImagePreview:
         """One figure (the first by name unless ``figure`` names one) for kedro-viz."""
@@ -225,3 +238,30 @@ class FigureDirectoryDataset(_LocalFileDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath.as_posix(), "dpi": self._dpi}
+
+
+class CSVTableDataset(FeatureSplitDataset):
+    """A CSV table the stage writes (test predictions, SHAP values, scored rows)."""
+
+
+class SignedJoblibDataset(_LocalFileDataset):
+    """A fitted model (or a dict of them) as joblib, signed when written.
+
+    Loading checks the HMAC signature written beside the file before unpickling
+    it (see :mod:`model_training.datasets.signing`): a file this project did not
+    write, or one changed since, is refused with a message, never unpickled.
+    """
+
+    def load(self) -> Any:
+        return signing.load(self._source, "fitted model file")
+
+    def save(self, data: Any) -> None:
+        target = self._target()
+        # the signature is an output of its own, staged and promoted with the file
+        signature = transaction.write_path(Path(f"{self._filepath}{signing.SUFFIX}"))
+
+        def write(tmp: Path) -> None:
+            signing.dump(data, tmp)
+            os.replace(f"{tmp}{signing.SUFFIX}", signature)
+
+        _atomic_write(target, write)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from model_training.datasets.files import _LocalFileDataset
+from model_training.datasets import signing, transaction
+from model_training.datasets.files import _atomic_write, _LocalFileDataset
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,7 @@ class RegisteredModelDataset(_LocalFileDataset):
                     "status": "registered",
                     "run_id": mlflow.active_run().info.run_id,
                     "model_uri": info.model_uri,
+                    "model_sha256": _model_digest(info.model_uri),
                     "registered_version": int(info.registered_model_version)
                     if info.registered_model_version is not None
                     else None,
@@ -89,21 +94,70 @@ class RegisteredModelDataset(_LocalFileDataset):
             logger.info(
                 "Registered %s version %s", self._name, record["registered_version"]
             )
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        self._filepath.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(record, indent=2) + "\n"
+        target = self._target()
+
+        def write(tmp: Any) -> None:  # the record is signed: it vouches for the model
+            tmp.write_text(text, encoding="utf-8")
+            signing.sign(tmp)
+            os.replace(f"{tmp}{signing.SUFFIX}", signature)
+
+        signature = transaction.write_path(Path(f"{self._filepath}{signing.SUFFIX}"))
+        _atomic_write(target, write)
 
     def load(self) -> dict[str, Any]:
-        """The record, with the registered model loaded as ``pyfunc`` when there is one."""
-        record = json.loads(self._filepath.read_text(encoding="utf-8"))
+        """The record, with the registered model loaded as ``pyfunc`` when there is one.
+
+        The record's signature is checked, and the registered model's pickle is
+        compared with the sha256 the record holds before MLflow unpickles it.
+        """
+        source = self._source
+        signing.verify(source, "registered-model record")
+        record = json.loads(source.read_text(encoding="utf-8"))
         if record.get("registered_version") is not None:
             import mlflow
 
             uri = f"models:/{record['registered_model_name']}/{record['registered_version']}"
-            record["pyfunc"] = mlflow.pyfunc.load_model(uri)
+            local = mlflow.artifacts.download_artifacts(uri)
+            actual = _folder_digest(Path(local))
+            if actual != record.get("model_sha256"):
+                raise signing.UntrustedFileError(
+                    f"{uri} (in {local}): its files do not match the sha256 recorded in "
+                    f"{self._filepath} when it was registered, so it was not unpickled. "
+                    "Fix: rerun the reporting pipeline to register a new version"
+                )
+            record["pyfunc"] = mlflow.pyfunc.load_model(local)
         return record
+
+    def _exists(self) -> bool:
+        return self._source.exists()
 
     def _describe(self) -> dict[str, Any]:
         return {
             "filepath": self._filepath.as_posix(),
             "registered_model_name": self._name,
         }
+
+
+def _folder_digest(folder: Path) -> str:
+    """One sha256 over every file of a logged model (names and bytes, sorted).
+
+    ``registered_model_meta`` is left out: MLflow adds it when a version is
+    registered, after logging; it holds the name and version, no code.
+    """
+    digest = hashlib.sha256()
+    files = (
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "registered_model_meta"
+    )
+    for path in sorted(files):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _model_digest(uri: str) -> str:
+    import mlflow
+
+    return _folder_digest(Path(mlflow.artifacts.download_artifacts(uri)))

@@ -9,9 +9,11 @@ Each save writes version N+1 beside the earlier ones, which are never touched::
     requirements.txt, monitoring_baseline.json, model_card.md   (copies of the latest)
 
 Everything is written to a staging folder first and moved into place only when
-all of it was written, so a failure leaves the previous package intact. Loading
-checks each artifact's sha256 against the metadata before unpickling it: a
-tampered file is refused, never loaded.
+all of it was written, so a failure leaves the previous package intact (during a
+``kedro run`` the whole version is staged with the run's other outputs and
+promoted when the run succeeds). Every joblib file is signed with the project's
+key; loading checks the signature and the sha256 recorded in the metadata
+before unpickling: a tampered or foreign file is refused, never loaded.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 from kedro.io import AbstractDataset
 
+from model_training.datasets import signing, transaction
 from model_training.datasets.files import _jsonable
 from model_training.hooks import _git_commit
 from model_training.lib.errors import UserFacingError
@@ -79,23 +81,30 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         """The package folder."""
         return self._dir
 
+    def _folders(self) -> list[Path]:
+        """The package folder, and this run's staged version when there is one."""
+        run = transaction.current()
+        staged = run.staged_folder(self._dir) if run is not None else None
+        return [self._dir, *([staged] if staged is not None else [])]
+
     def versions(self) -> dict[int, Path]:
-        """Saved versions and their model files."""
+        """Saved versions and their model files (this run's staged one included)."""
         found = {}
-        if self._dir.is_dir():
-            for path in self._dir.iterdir():
-                match = _MODEL.match(path.name)
-                if match:
-                    found[int(match.group(1))] = path
+        for folder in self._folders():
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    match = _MODEL.match(path.name)
+                    if match:
+                        found[int(match.group(1))] = path
         return dict(sorted(found.items()))
 
     def save(self, data: dict[str, Any]) -> None:
-        self._dir.mkdir(parents=True, exist_ok=True)
         existing = self.versions()
+        folder = transaction.write_path(self._dir, "merge")
         version = (max(existing) if existing else 0) + 1
         now = datetime.now(UTC)
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        staging = Path(tempfile.mkdtemp(dir=self._dir, prefix=".staging-"))
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
         try:
             names = {
                 "model": f"model_v{version}_{stamp}.joblib",
@@ -103,7 +112,7 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             }
             artifacts = {}
             for key, name in names.items():
-                joblib.dump(data[key], staging / name)
+                signing.dump(data[key], staging / name)
                 artifacts[key] = {
                     "file": name,
                     "sha256": sha256_of(staging / name),
@@ -163,13 +172,13 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             # everything is written: move versioned files in, then the latest copies
             for path in sorted(staging.iterdir()):
                 if not path.name.startswith(".latest-"):
-                    os.replace(path, self._dir / path.name)
+                    os.replace(path, folder / path.name)
             for alias in latest.values():
-                os.replace(staging / f".latest-{alias}", self._dir / alias)
+                os.replace(staging / f".latest-{alias}", folder / alias)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         _log_to_mlflow(
-            [self._dir / f"metadata_v{version}.json", *(self._dir / n for n in latest)]
+            [folder / f"metadata_v{version}.json", *(folder / n for n in latest)]
         )
 
     def load(self) -> dict[str, Any]:
@@ -183,13 +192,32 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             raise UserFacingError(
                 f"No version {version} in {self._dir}; versions: {sorted(versions)}"
             )
-        metadata = json.loads(
-            (self._dir / f"metadata_v{version}.json").read_text(encoding="utf-8")
-        )
+        folder = versions[version].parent
+        metadata_file = folder / f"metadata_v{version}.json"
+        if not metadata_file.is_file():
+            raise PackageIntegrityError(
+                f"{metadata_file}: missing, so version {version}'s files cannot be "
+                "checked; nothing was loaded. Fix: restore it, load another version "
+                "(model_version), or retrain"
+            )
+        try:
+            metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+            artifacts = {
+                k: metadata["artifacts"][k] for k in ("model", "preprocessing")
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PackageIntegrityError(
+                f"{metadata_file}: unreadable ({type(exc).__name__}: {exc}); nothing was "
+                "loaded. Fix: restore it from MLflow (artifacts/package) or retrain"
+            ) from None
         loaded = {}
-        for key in ("model", "preprocessing"):
-            entry = metadata["artifacts"][key]
-            path = self._dir / entry["file"]
+        for key, entry in artifacts.items():
+            path = folder / entry["file"]
+            if not path.is_file():
+                raise PackageIntegrityError(
+                    f"{path}: missing, though metadata_v{version}.json lists it; nothing "
+                    "was loaded. Fix: restore it from MLflow or retrain"
+                )
             actual = sha256_of(path)
             if actual != entry["sha256"]:
                 raise PackageIntegrityError(
@@ -197,7 +225,7 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                     f"metadata_v{version}.json. The file was changed after it was written; it was not loaded. "
                     "Restore it from MLflow or retrain."
                 )
-            loaded[key] = joblib.load(path)
+            loaded[key] = signing.load(path, f"package's {key} file")
         return {
             "version": version,
             "metadata": metadata,

@@ -289,6 +289,13 @@ def require_shortlist(results: dict[str, Any]) -> list[str]:
         for e in results["models"]
     ]
     trivial = results.get("trivial_baseline") or baseline
+    if all(e["status"] == "failed" for e in results["models"]):
+        raise StageStop(
+            "No candidate could be trained (each one failed), so the run stops before "
+            "tuning:\n"
+            + "\n".join(lines)
+            + "\nThe errors above name the cause; candidates.json has the tracebacks."
+        )
     raise StageStop(
         f"Every candidate is clearly worse than the trivial baseline '{trivial['name']}' "
         f"({results['primary_metric']} = {trivial['value']:.4f} on validation, beyond the "

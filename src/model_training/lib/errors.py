@@ -48,6 +48,11 @@ class StageStop(UserFacingError):
     """The stage cannot go on with a sound result (e.g. no model beats the baseline)."""
 
 
+class OutputsKept(StageStop):
+    """A stop after every output of the run was written (an unmet acceptance
+    criterion): the run's outputs are kept, and the run still exits with 1."""
+
+
 class InputError(UserFacingError):
     """A problem with the user's input that stops the run before any output."""
 

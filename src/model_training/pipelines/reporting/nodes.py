@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.errors import StageStop
+from model_training.lib.errors import OutputsKept, StageStop
 from model_training.lib.explain import split_pipeline
 from model_training.lib.frames import split_xy
 from model_training.lib.monitoring import monitoring_baseline
@@ -95,9 +95,15 @@ def build_model_package(
 
 
 def prepare_mlflow_model(
-    plan: dict[str, Any], final_model: Any, train: pl.DataFrame
+    plan: dict[str, Any], model_package: dict[str, Any], train: pl.DataFrame
 ) -> dict[str, Any]:
-    """The final model with a pandas input example (training rows) and exact pip pins."""
+    """The packaged model with a pandas input example (training rows) and exact pip pins.
+
+    It takes the model from the written package, so a version is registered only
+    once its package exists (a full or read-only models/ folder stops the run
+    before anything is registered), and MLflow serves exactly what was packaged.
+    """
+    final_model = model_package["model"]
     resolved = load_plan(plan)
     x_train, _ = split_xy(train, resolved)
     example = get_problem(resolved.spec.problem_type).example_rows(
@@ -234,7 +240,7 @@ def enforce_acceptance(verification: dict[str, Any], options: dict[str, Any]) ->
         if (options.get("acceptance") or {}).get("on_unmet", "fail") == "report":
             logger.warning("Acceptance criteria not met (report-only):\n%s", lines)
         else:
-            raise StageStop(
+            raise OutputsKept(
                 "Acceptance criteria of the user story not met (every output was written; see "
                 "verification.json and the model card):\n"
                 + lines

@@ -31,7 +31,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.prepare_mlflow_model,
-                inputs=["modeling_plan", "final_model", "train_features"],
+                inputs=["modeling_plan", "model_package", "train_features"],
                 outputs="registered_model",
                 name="register_model",
             ),

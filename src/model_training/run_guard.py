@@ -1,0 +1,324 @@
+"""What keeps a run safe and its record true: checked parameters, one run per
+epic, staged outputs, and MLflow runs that end with the status they earned.
+
+:class:`RunGuardHook`:
+
+* checks ``epic_id`` (an identifier, never a path), ``seed`` (a whole number) and
+  that every catalog path stays inside the project, before any output exists;
+* takes a lock per epic, so a second ``kedro run`` of the same epic stops with
+  a message naming the run in progress instead of mixing outputs with it;
+* stages every output of the run (:mod:`model_training.datasets.transaction`)
+  and promotes them together when the pipeline succeeds, or discards them when
+  it fails or the process is stopped (SIGTERM, Ctrl-C): the previous run's
+  outputs then stay exactly as they were;
+* marks the MLflow run FAILED (an error) or KILLED (a signal), and, since it
+  holds the epic's lock, marks runs of this epic left RUNNING by a process that
+  was killed outright as KILLED.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from model_training.datasets import transaction
+from model_training.lib.errors import (
+    InputError,
+    OutputsKept,
+    Problem,
+    UserFacingError,
+    find_user_error,
+)
+
+logger = logging.getLogger(__name__)
+
+EPIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LOCK_FOLDER = ".runs"
+
+
+class RunInProgressError(UserFacingError):
+    """Another run of the same epic holds its lock."""
+
+
+def check_epic_id(value: Any, where: str = "--params epic_id") -> str:
+    """``value`` when it is a valid epic id; else an :class:`InputError`."""
+    text = str(value)
+    if not EPIC_ID.match(text) or isinstance(value, bool):
+        raise InputError(
+            "Invalid epic id",
+            [
+                Problem(
+                    where,
+                    f"{text!r} is not an epic id: it may hold only letters, digits, "
+                    "'_' and '-' (1 to 64 of them); it names folders, so a path such "
+                    "as '../x' is refused",
+                    "use the name of a folder under data/4_processed/, e.g. "
+                    "`--params epic_id=credit_risk`",
+                )
+            ],
+        )
+    return text
+
+
+def check_seed(value: Any, where: str = "--params seed") -> int:
+    """``value`` as an int when it is a whole number; else an :class:`InputError`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        text = str(value)
+        if not re.fullmatch(r"-?\d+", text.strip()):
+            raise InputError(
+                "Invalid seed",
+                [
+                    Problem(
+                        where,
+                        f"the seed must be a whole number, got {text!r}",
+                        "pass a number, e.g. `--params seed=42`",
+                    )
+                ],
+            )
+        return int(text)
+    return value
+
+
+def check_paths(catalog: Any, root: Path) -> None:
+    """Every catalog path resolves inside the project (no ``..`` escapes)."""
+    root = root.resolve()
+    outside = []
+    for name in catalog.keys():
+        if name.startswith("params:") or name == "parameters":
+            continue
+        dataset = catalog.get(name)
+        path = getattr(dataset, "local_path", None)
+        if path is None:
+            path = (getattr(dataset, "_describe", dict)() or {}).get("filepath")
+        if path is None:
+            continue
+        resolved = (root / Path(str(path))).resolve()
+        if not resolved.is_relative_to(root):
+            outside.append((name, resolved))
+    if outside:
+        raise InputError(
+            "Catalog paths outside the project",
+            [
+                Problem(
+                    f"catalog entry '{name}'",
+                    f"resolves to {path}, outside the project {root}",
+                    "keep every filepath under the project's folders; check "
+                    "epic_id and conf/*/catalog*.yml",
+                )
+                for name, path in outside
+            ],
+        )
+
+
+class EpicLock:
+    """An exclusive lock per epic (``.runs/<epic>.lock``), released by the OS
+    when the process ends, however it ends."""
+
+    def __init__(self, root: Path, epic: str) -> None:
+        self.path = root / LOCK_FOLDER / f"{epic}.lock"
+        self.epic = epic
+        self._handle: Any = None
+
+    def acquire(self, about: dict[str, Any]) -> None:
+        """Take the lock or raise :class:`RunInProgressError` naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            try:
+                holder = json.loads(handle.read() or "{}")
+            except ValueError:
+                holder = {}
+            handle.close()
+            raise RunInProgressError(
+                f"Another run of epic '{self.epic}' is in progress (process "
+                f"{holder.get('pid', '?')}, started {holder.get('started', '?')}, "
+                f"pipelines {holder.get('pipelines', '?')}), and two runs of one epic "
+                "would mix their outputs. Wait for it to finish (or stop it), then "
+                "run again. Nothing was written."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), **about}) + "\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Give the lock back."""
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _end_mlflow_run(status: str, run_id: str | None = None) -> None:
+    """End every open MLflow run of this process (nested ones first) with
+    ``status``, and the run ``run_id`` too if something else had closed it."""
+    try:
+        import mlflow
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run(status)
+        if run_id is not None:
+            mlflow.MlflowClient().set_terminated(run_id, status)
+    except Exception:  # the record must not hide the error that ended the run
+        logger.warning("Could not mark the MLflow run %s", status, exc_info=True)
+
+
+def _active_run_id() -> str | None:
+    import mlflow
+
+    run = mlflow.active_run()
+    return None if run is None else run.info.run_id
+
+
+def _mark_abandoned_runs(epic: str) -> None:
+    """Runs of this epic still RUNNING belong to killed processes: mark them KILLED."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is None:
+        return
+    client = mlflow.MlflowClient()
+    stale = client.search_runs(
+        [active.info.experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.epic_id = '{epic}'",
+    )
+    for run in stale:
+        if run.info.run_id != active.info.run_id and not run.data.tags.get(
+            "mlflow.parentRunId"
+        ):
+            client.set_terminated(run.info.run_id, "KILLED")
+            for child in client.search_runs(
+                [active.info.experiment_id],
+                filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
+                "and attributes.status = 'RUNNING'",
+            ):
+                client.set_terminated(child.info.run_id, "KILLED")
+            logger.warning(
+                "MLflow run %s of an earlier, killed run was left RUNNING; marked KILLED",
+                run.info.run_id,
+            )
+
+
+class RunGuardHook:
+    """Parameters checked, one run per epic, all-or-nothing outputs, a true record."""
+
+    def __init__(self) -> None:
+        self._lock: EpicLock | None = None
+        self._previous_sigterm: Any = None
+        self._mlflow_run: str | None = None
+        self.outcome = "not started"
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        """Check epic_id and seed as soon as the configuration is known."""
+        params = context.params
+        check_epic_id(params.get("epic_id"), "epic_id (--params or conf/*/globals.yml)")
+        check_seed(params.get("seed"), "seed (--params or conf/*/globals.yml)")
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        """Check paths, take the epic's lock, and start staging outputs."""
+        root = Path(run_params.get("project_path") or Path.cwd()).resolve()
+        try:
+            epic = check_epic_id(catalog.load("params:epic_id"))
+            check_seed(catalog.load("params:seed"))
+            check_paths(catalog, root)
+            self._lock = EpicLock(root, epic)
+            self._lock.acquire(
+                {
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "pipelines": "+".join(
+                        sorted(run_params.get("pipeline_names") or ["__default__"])
+                    ),
+                }
+            )
+        except Exception:
+            self.outcome = "not started"
+            _end_mlflow_run("FAILED")
+            raise
+        self._mlflow_run = _active_run_id()
+        try:
+            _mark_abandoned_runs(epic)
+        except Exception:
+            logger.warning("Could not check for abandoned MLflow runs", exc_info=True)
+        folders = set()
+        for name in catalog.keys():
+            path = getattr(catalog.get(name), "local_path", None)
+            if path is not None:
+                folders.add((root / Path(path)).parent)
+        transaction.remove_stale(folders, epic)
+        transaction.begin(epic, uuid.uuid4().hex[:12])
+        self.outcome = "staging"
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_signal)
+        atexit.register(self._at_exit)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        """The pipeline succeeded: promote every staged output."""
+        run = transaction.current()
+        try:
+            if run is not None:
+                run.commit()
+            self.outcome = "committed"
+        except Exception:
+            self.outcome = "partial"
+            _end_mlflow_run("FAILED", self._mlflow_run)
+            raise
+        finally:
+            self._finish()
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception) -> None:
+        """The pipeline failed: discard this run's staged outputs (or keep them
+        when the stop came after they were all written)."""
+        if isinstance(find_user_error(error), OutputsKept):
+            self.after_pipeline_run()
+            return
+        self._abort("FAILED")
+
+    def _abort(self, status: str) -> None:
+        run = transaction.current()
+        if run is not None:
+            run.abort()
+            self.outcome = "aborted"
+        _end_mlflow_run(status, self._mlflow_run)
+        self._finish()
+
+    def _finish(self) -> None:
+        transaction.end()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        # the process ends mid-run (Ctrl-C, SIGTERM, sys.exit): runs before
+        # MLflow's own exit handler, which would mark the run FINISHED
+        if transaction.current() is not None:
+            self._abort("KILLED")
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    logger.error("Stopped by signal %d: this run's outputs are discarded", signum)
+    sys.exit(128 + signum)
