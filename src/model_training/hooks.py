@@ -31,12 +31,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import click
 from kedro.framework.hooks import hook_impl
+
+from model_training.datasets import transaction
+from model_training.gitinfo import git_commit
 
 logger = logging.getLogger(__name__)
 
@@ -64,21 +66,6 @@ def _finite_numbers(values: dict[str, Any]) -> dict[str, float]:
 
 def _params(values: dict[str, Any]) -> dict[str, str]:
     return {k: str(v)[:_MAX_PARAM_LENGTH] for k, v in _flatten("", values, {}).items()}
-
-
-def _git_commit(root: Path) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 class TrackingHook:
@@ -111,7 +98,7 @@ class TrackingHook:
             "kedro_env": str(run_params.get("env") or "local"),
             "n_nodes": str(len(pipeline.nodes)),
         }
-        commit = _git_commit(Path(run_params.get("project_path") or "."))
+        commit = git_commit(Path(run_params.get("project_path") or "."))
         if commit:
             tags["git_commit"] = commit
         mlflow.set_tags(tags)
@@ -137,6 +124,8 @@ class TrackingHook:
         import mlflow
 
         path = getattr(dataset, "local_path", None)
+        if path is not None:  # during a run, the output is still in its staging place
+            path = transaction.read_path(Path(path))
         if "artifact_path" in options and path is not None and Path(path).exists():
             if Path(path).is_dir():
                 mlflow.log_artifacts(str(path), options["artifact_path"])

@@ -29,7 +29,7 @@ def test_a_failing_analysis_returns_its_empty_shape_and_logs(caplog):
 
 
 def test_a_user_error_still_stops_the_run():
-    @fail_soft("Fairness", lambda error: failed(error))
+    @fail_soft("Fairness", failed)
     def analysis():
         raise InputError("bad", [Problem("f.csv", "what", "fix")])
 

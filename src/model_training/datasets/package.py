@@ -33,7 +33,7 @@ from kedro.io import AbstractDataset
 
 from model_training.datasets import signing, transaction
 from model_training.datasets.files import _jsonable
-from model_training.hooks import _git_commit
+from model_training.gitinfo import git_commit
 from model_training.lib.errors import UserFacingError
 from model_training.lib.model_card import render
 from model_training.lib.package import package_versions, requirements_text
@@ -148,7 +148,7 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                 "timestamp": stamp,
                 "artifacts": artifacts,
                 "mlflow_run_id": _active_run_id(),
-                "code_commit": _git_commit(Path.cwd()),
+                "code_commit": git_commit(Path.cwd()),
                 "python_version": platform.python_version(),
                 "package_versions": versions,
             }

@@ -1,7 +1,9 @@
 """Stage step 4: Optuna over each shortlisted model, with the plan's cross-validation.
 
-* Sampler: TPE (default), random or grid, seeded, so a rerun proposes the same
-  trials (when the trial budget, not the clock, ends the search).
+* Sampler: TPE (default), random or grid, seeded per trial from the seed and
+  the trial's number, so a rerun, or a study resumed after an interruption,
+  proposes the same trials (when the trial budget, not the clock, ends the
+  search; when the clock ends it, the log, tuning.json and the model card say so).
 * Budgets: ``n_trials`` per model, a wall-clock budget per model and overall.
   The clock is checked between folds, so a search ends within one fold's time of
   its budget; the first trial (the candidate's defaults) always completes.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import polars as pl
 
 from model_training import __version__
@@ -96,13 +99,67 @@ def grid_of(space: dict[str, dict[str, Any]], points: int) -> dict[str, list[Any
 def _sampler(strategy: str, space: dict[str, Any], seed: int, grid_points: int) -> Any:
     import optuna
 
-    if strategy == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
     if strategy == "grid":
         return optuna.samplers.GridSampler(grid_of(space, grid_points), seed=seed)
-    return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=min(5, max(1, len(space) * 2))
+    if strategy == "random":
+        return TrialSeededSampler(lambda s: optuna.samplers.RandomSampler(seed=s), seed)
+    startup = min(5, max(1, len(space) * 2))
+    return TrialSeededSampler(
+        lambda s: optuna.samplers.TPESampler(seed=s, n_startup_trials=startup), seed
     )
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial ``number``: a function of the run's seed and the
+    trial's position only."""
+    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """A sampler whose randomness for trial *n* depends on the seed and *n* only.
+
+    Optuna's samplers draw from one random stream that starts at the seed when
+    the process starts, so a study resumed in a new process would propose other
+    trials than an uninterrupted one. Here each trial gets a fresh inner sampler
+    seeded by :func:`trial_seed`; TPE reads everything else from the study's
+    history, so a resumed study proposes exactly the trials an uninterrupted one
+    would have.
+    """
+
+    def __init__(self, make: Any, seed: int) -> None:
+        self._make, self._seed = make, seed
+        self._by_trial: dict[int, Any] = {}
+
+    def _inner(self, trial: Any) -> Any:
+        sampler = self._by_trial.get(trial.number)
+        if sampler is None:
+            sampler = self._make(trial_seed(self._seed, trial.number))
+            self._by_trial[trial.number] = sampler
+        return sampler
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> Any:
+        return self._inner(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
+        return self._inner(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: Any, trial: Any, param_name: str, distribution: Any
+    ) -> Any:
+        return self._inner(trial).sample_independent(
+            study, trial, param_name, distribution
+        )
+
+    def before_trial(self, study: Any, trial: Any) -> None:
+        self._inner(trial).before_trial(study, trial)
+
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        self._inner(trial).after_trial(study, trial, state, values)
+        self._by_trial.pop(trial.number, None)
+
+    def reseed_rng(self) -> None:
+        """Kept deterministic on purpose (Optuna calls this for parallel workers)."""
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -210,6 +267,7 @@ def tune_models(
         },
         "feature_selection": options.get("feature_selection", "none"),
         "elapsed_s": round(time.monotonic() - started, 2),
+        "clock_bound": [r["model"] for r in results if r.get("stopped_by") == "clock"],
         "models": results,
         "summary": {
             f"{r['model']}.best_cv_{plan.spec.primary_metric}": r["metrics"]["cv_mean"]
@@ -308,7 +366,23 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
             callbacks=[log_trial],
             gc_after_trial=False,
         )
-    return _model_result(name, study, start_params, time.monotonic() - started, note)
+    result = _model_result(name, study, start_params, time.monotonic() - started, note)
+    spent = sum(t.state in finished for t in study.trials)
+    clock_bound = spent < search.n_trials or any(
+        t.user_attrs.get("stopped") == "wall-clock budget" for t in study.trials
+    )
+    result["stopped_by"] = "clock" if clock_bound else "trial budget"
+    if clock_bound:
+        logger.warning(
+            "Tuning %s: the clock ended the search after %d of %d trials (budget %.0f s); "
+            "a rerun on a faster or quieter machine may choose differently. Raise "
+            "search.timeout_s (or per_model_timeout_s) so that the trial budget binds.",
+            name,
+            spent,
+            search.n_trials,
+            budget,
+        )
+    return result
 
 
 class _Objective:
