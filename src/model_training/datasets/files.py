@@ -241,7 +241,33 @@ class FigureDirectoryDataset(_LocalFileDataset):
 
 
 class CSVTableDataset(FeatureSplitDataset):
-    """A CSV table the stage writes (test predictions, SHAP values, scored rows)."""
+    """A CSV table the stage writes (test predictions, SHAP values, scored rows).
+
+    With ``optional: true`` an empty table is not written (an earlier run's file
+    is removed), so a problem type without, e.g., SHAP values leaves no
+    header-only file behind; loading a missing optional table gives an empty one.
+    """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        optional: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=filepath, metadata=metadata)
+        self._optional = optional
+
+    def load(self) -> pl.DataFrame:
+        if self._optional and not self._source.exists():
+            return pl.DataFrame()
+        return super().load()
+
+    def save(self, data: pl.DataFrame) -> None:
+        if self._optional and data.height == 0:
+            transaction.remove(self._filepath)
+            return
+        super().save(data)
 
 
 class SignedJoblibDataset(_LocalFileDataset):

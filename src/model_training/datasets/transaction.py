@@ -63,9 +63,16 @@ class RunTransaction:
         self.staged[final.absolute()] = _Staged(final, staged, mode)
         return staged
 
+    def remove(self, final: Path) -> None:
+        """Record that this run has no ``final`` (an earlier run's is removed on commit)."""
+        final = Path(final)
+        self.staged[final.absolute()] = _Staged(final, self._area(final), "delete")
+
     def read_path(self, final: Path) -> Path:
         """This run's staged copy of ``final`` when it wrote one, else ``final``."""
         entry = self.staged.get(Path(final).absolute())
+        if entry is not None and entry.mode == "delete":
+            return entry.staged  # does not exist: this run has none
         return entry.staged if entry is not None and entry.staged.exists() else final
 
     def staged_folder(self, final: Path) -> Path | None:
@@ -77,6 +84,9 @@ class RunTransaction:
         """Move every staged output into place; returns the final paths."""
         moved = []
         for entry in self.staged.values():
+            if entry.mode == "delete":
+                entry.final.unlink(missing_ok=True)
+                continue
             if not entry.staged.exists():
                 continue
             if entry.mode == "file":
@@ -158,3 +168,12 @@ def read_path(final: Path) -> Path:
     """Where to read ``final`` now: this run's staged copy when it wrote one."""
     run = _STATE["run"]
     return Path(final) if run is None else run.read_path(Path(final))
+
+
+def remove(final: Path) -> None:
+    """This run writes no ``final``: staged as a removal during a run, else now."""
+    run = _STATE["run"]
+    if run is None:
+        Path(final).unlink(missing_ok=True)
+    else:
+        run.remove(Path(final))

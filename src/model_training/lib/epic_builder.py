@@ -277,4 +277,39 @@ def write_epic(
             encoding="utf-8",
         )
         written.append(spec_path)
+        story_path = story / "user_story.md"
+        if force or not story_path.exists():
+            story_path.write_text(user_story(epic_id, spec), encoding="utf-8")
+            written.append(story_path)
     return written
+
+
+def user_story(epic_id: str, spec: dict[str, Any]) -> str:
+    """A first user story for an epic built from data: what the spec says, in
+    words, and what the product owner should add (the model card links to it)."""
+    kind = str(spec.get("problem_type", "")).replace("_", " ")
+    target = spec.get("target")
+    goal = f"predict `{target}`" if target else "find structure in the rows"
+    criteria = (
+        "beside this file."
+        if spec.get("acceptance_criteria")
+        else "(none yet: the stage reports its results without a pass/fail gate)."
+    )
+    return "\n".join(
+        [
+            f"# User story: {epic_id}",
+            "",
+            "Written by `model-training-epic` from the data; replace the parts in",
+            "brackets with the business context.",
+            "",
+            f"**As** [the team using the predictions], **I want** a model that can {goal}",
+            f"({kind}, judged by `{spec.get('primary_metric')}` on held-out data), "
+            "**so that** [the decision it supports].",
+            "",
+            "## Acceptance criteria",
+            "",
+            "The machine-checked criteria are `acceptance_criteria` in `modeling_spec.yml`",
+            criteria,
+            "",
+        ]
+    )

@@ -9,7 +9,7 @@ from sklearn import metrics as skm
 
 from model_training.lib.calibration import expected_calibration_error, truth_index
 from model_training.lib.frames import label_array
-from model_training.lib.metrics import compute_metrics
+from model_training.lib.metrics import METRICS, compute_metrics
 from model_training.lib.plan import ModelingPlan
 
 
@@ -22,34 +22,63 @@ def bootstrap_ci(
     n_boot: int,
     seed: int,
     level: float = 0.95,
-) -> dict[str, dict[str, float]]:
-    """Percentile bootstrap confidence intervals of metrics over test rows."""
+) -> dict[str, dict[str, Any]]:
+    """Percentile bootstrap confidence intervals of metrics over test rows.
+
+    Metrics that compare rows with each other (silhouette and the other
+    internal clustering criteria) are computed on the distinct rows of each
+    resample: a duplicated row sits at distance zero from its twin and would
+    inflate them. An interval must contain its estimate; where a biased
+    bootstrap distribution puts it outside, the interval is widened to the
+    estimate and says so (``note``).
+    """
     rng = np.random.default_rng(seed)
     n = len(y)
+    pairwise = [m for m in names if METRICS[m].pairwise]
+    plain = [m for m in names if m not in pairwise]
     samples: dict[str, list[float]] = {name: [] for name in names}
-    for _ in range(n_boot):
-        rows = rng.integers(0, n, n)
-        values = compute_metrics(
-            names,
-            y[rows],
-            y_pred[rows],
-            None if y_score is None else y_score[rows],
-            plan.metric_context,
-        )
+
+    def add(values: dict[str, float]) -> None:
         for name, value in values.items():
             if np.isfinite(value):
                 samples[name].append(value)
+
+    for _ in range(n_boot):
+        rows = rng.integers(0, n, n)
+        for group, take in ((plain, rows), (pairwise, np.unique(rows))):
+            if group:
+                add(
+                    compute_metrics(
+                        group,
+                        y[take],
+                        y_pred[take],
+                        None if y_score is None else y_score[take],
+                        plan.metric_context,
+                    )
+                )
+    estimates = compute_metrics(names, y, y_pred, y_score, plan.metric_context)
     alpha = (1 - level) / 2
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, values in samples.items():
         if len(values) < max(10, n_boot // 2):
             continue
-        out[name] = {
-            "low": float(np.quantile(values, alpha)),
-            "high": float(np.quantile(values, 1 - alpha)),
+        low = float(np.quantile(values, alpha))
+        high = float(np.quantile(values, 1 - alpha))
+        interval: dict[str, Any] = {
+            "low": low,
+            "high": high,
             "level": level,
             "n_boot": len(values),
         }
+        estimate = estimates.get(name, float("nan"))
+        if np.isfinite(estimate) and not low <= estimate <= high:
+            interval["low"], interval["high"] = min(low, estimate), max(high, estimate)
+            interval["note"] = (
+                f"the bootstrap percentiles ({low:.4g} to {high:.4g}) did not contain "
+                "the estimate (a biased bootstrap distribution for this metric); "
+                "widened to include it"
+            )
+        out[name] = interval
     return out
 
 

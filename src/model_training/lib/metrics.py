@@ -37,6 +37,10 @@ class Metric:
         greater_is_better: direction of improvement.
         problem_types: the problem types the metric fits.
         needs_score: True if it is computed from scores/probabilities.
+        pairwise: True if it compares rows with each other (clustering's
+            internal criteria): a bootstrap resample's duplicated rows, at
+            distance zero from each other, would bias it, so resamples keep
+            distinct rows only.
     """
 
     name: str
@@ -44,6 +48,7 @@ class Metric:
     greater_is_better: bool
     problem_types: frozenset[str]
     needs_score: bool = False
+    pairwise: bool = False
 
 
 def _pos(context: dict) -> object:
@@ -314,6 +319,7 @@ _REGISTRY: tuple[Metric, ...] = (
         True,
         CLUSTERING,
         needs_score=True,
+        pairwise=True,
     ),
     Metric(
         "davies_bouldin",
@@ -321,6 +327,7 @@ _REGISTRY: tuple[Metric, ...] = (
         False,
         CLUSTERING,
         needs_score=True,
+        pairwise=True,
     ),
     Metric(
         "calinski_harabasz",
@@ -328,6 +335,7 @@ _REGISTRY: tuple[Metric, ...] = (
         True,
         CLUSTERING,
         needs_score=True,
+        pairwise=True,
     ),
     Metric(
         "adjusted_rand",

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from model_training.lib.acceptance import check_criteria, describe
+
+# metrics that compare clusters with a label column
+LABEL_METRICS = ("adjusted_rand", "normalized_mutual_info")
+
 
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
@@ -16,20 +21,45 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def _metric_rows(
     performance: dict[str, Any], names: list[str], baseline: dict[str, Any]
 ) -> list[str]:
+    """Model and best baseline side by side: on the same test rows (and, for a
+    binary decision, the same threshold) when the baseline was scored on test."""
     test = performance["metrics"]["test"]
     oof = performance["metrics"]["validation_out_of_fold"]
     cis = performance["metrics"]["test_confidence_intervals"]
+    on_test = (performance.get("baselines_on_test") or {}).get(baseline["name"])
+    column = (
+        "best baseline on test (same rows and threshold)"
+        if on_test
+        else "best baseline on validation"
+    )
+    reference = on_test or baseline["metrics"]
     rows = [
-        "| metric | test | 95 % CI (bootstrap) | out-of-fold (train + validation) | best baseline on validation |",
+        f"| metric | test | 95 % CI (bootstrap) | out-of-fold (train + validation) | {column} |",
         "|---|---|---|---|---|",
     ]
     for name in names:
         ci = cis.get(name)
         interval = f"{ci['low']:.3f} to {ci['high']:.3f}" if ci else ""
         rows.append(
-            f"| {name} | {_fmt(test.get(name))} | {interval} | {_fmt(oof.get(name))} | {_fmt(baseline['metrics'].get(name))} |"
+            f"| {name} | {_fmt(test.get(name))} | {interval} | {_fmt(oof.get(name))} | {_fmt(reference.get(name))} |"
         )
     return rows
+
+
+def _acceptance(spec: dict[str, Any], performance: dict[str, Any]) -> list[str]:
+    criteria = check_criteria(spec.get("acceptance_criteria") or {}, performance)
+    if not criteria:
+        return []
+    met = all(c["met"] for c in criteria)
+    return [
+        "### Acceptance criteria (test split)",
+        "",
+        f"{'All met' if met else 'Not all met'}: "
+        f"{sum(c['met'] for c in criteria)} of {len(criteria)}.",
+        "",
+        *[f"- {describe(c)}." for c in criteria],
+        "",
+    ]
 
 
 def render(
@@ -98,6 +128,7 @@ def render(
         "",
         *_metric_rows(performance, names, best_baseline),
         "",
+        *_acceptance(spec, performance),
         f"Comparison: {performance['comparison']['rationale']}.",
         "",
     ]
@@ -129,7 +160,8 @@ def render(
         f"| {r['metric']} | {r['value']} | {r['meaning']} |"
         for r in impact["translation"]
     ]
-    lines += ["", "### Performance across groups", ""]
+    if performance["fairness"]:
+        lines += ["", "### Performance across groups", ""]
     for name, entry in performance["fairness"].items():
         lines.append(f"**{name}** (from `{entry['column']}`)")
         lines.append("")
@@ -154,6 +186,12 @@ def render(
             f"- The {name.replace('_', ' ')} analysis failed and is left out: {a['error']}."
             for name, a in (performance.get("analyses") or {}).items()
             if a.get("status") == "failed"
+        ],
+        *[
+            f"- Tuning of {', '.join(clock)} was ended by the clock before its trial budget: "
+            "a rerun on a faster or quieter machine may choose a different configuration."
+            for clock in [performance.get("comparison", {}).get("tuning_clock_bound")]
+            if clock
         ],
         *[
             f"- Figure {name} could not be drawn: {error}."
@@ -212,8 +250,23 @@ def _purpose(spec: dict[str, Any], final: dict[str, Any]) -> str:
     kind = spec["problem_type"]
     if kind == "clustering":
         label = spec.get("label_column")
+        metrics = [spec["primary_metric"], *spec.get("secondary_metrics", [])]
+        if label and spec["primary_metric"] in LABEL_METRICS:
+            return (
+                "group rows into clusters of similar rows (the label column "
+                f"`{label}` was never a model input, but the primary metric "
+                f"`{spec['primary_metric']}` compares clusters with it, so it chose and "
+                "tuned the model: the clustering is fitted to those labels)"
+            )
         return "group rows into clusters of similar rows" + (
-            f" (the label column `{label}` was used for evaluation only)"
+            f" (the label column `{label}` was never a model input and took no part in "
+            "choosing the model; "
+            + (
+                f"{', '.join(m for m in metrics if m in LABEL_METRICS)} compare with it"
+                if any(m in LABEL_METRICS for m in metrics)
+                else "it is kept for reference"
+            )
+            + ")"
             if label
             else ""
         )

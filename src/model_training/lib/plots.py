@@ -15,16 +15,12 @@ SPLIT_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 
 
 def target_distribution(
-    report: dict[str, Any], target: str | None, frames: dict[str, Any]
+    report: dict[str, Any], target: str, frames: dict[str, Any]
 ) -> Figure:
     """Class shares per split (classification) or target histograms (regression)."""
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
     balance = next((c for c in report["checks"] if c["name"] == "class_balance"), None)
-    if target is None:
-        ax.text(0.5, 0.5, "No target: unsupervised problem", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
     if balance is not None:
         counts = balance["details"]["counts"]
         classes = sorted({k for split in counts.values() for k in split}, key=str)

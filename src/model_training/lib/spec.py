@@ -129,9 +129,18 @@ class MetricBound(_Strict):
 
 
 class AcceptanceCriteria(_Strict):
-    """What the user story accepts: metric thresholds on test, latency."""
+    """What the user story accepts, checked on the test split.
+
+    ``metrics``: absolute bounds (``{roc_auc: {min: 0.75}}``).
+    ``beats_best_baseline``: metrics on which the final model must be strictly
+    better than every baseline, refitted on train + validation and scored on the
+    same test rows with the same decision threshold (a relative criterion, e.g.
+    "an expected cost below the best baseline's").
+    ``latency_p95_ms``: single-row latency budget.
+    """
 
     metrics: dict[str, MetricBound] = Field(default_factory=dict)
+    beats_best_baseline: list[str] = Field(default_factory=list)
     latency_p95_ms: Annotated[float, Field(gt=0)] | None = None
 
 
@@ -219,8 +228,20 @@ class ModelingSpec(_Strict):
     @classmethod
     def _canonical_criteria(cls, value: Any) -> Any:
         if isinstance(value, dict) and isinstance(value.get("metrics"), dict):
-            metrics = {canonical(k): v for k, v in value["metrics"].items()}
-            return {**value, "metrics": metrics}
+            value = {
+                **value,
+                "metrics": {canonical(k): v for k, v in value["metrics"].items()},
+            }
+        if isinstance(value, dict) and isinstance(
+            value.get("beats_best_baseline"), list
+        ):
+            value = {
+                **value,
+                "beats_best_baseline": [
+                    canonical(v) if isinstance(v, str) else v
+                    for v in value["beats_best_baseline"]
+                ],
+            }
         return value
 
     @model_validator(mode="after")
@@ -268,6 +289,7 @@ class ModelingSpec(_Strict):
         fitting = set(metrics_for(self.problem_type))
         named = [self.primary_metric, *self.secondary_metrics]
         named += list(self.acceptance_criteria.metrics)
+        named += list(self.acceptance_criteria.beats_best_baseline)
         for name in named:
             if name not in METRICS:
                 raise ValueError(

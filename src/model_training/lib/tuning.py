@@ -333,16 +333,26 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
     )
 
     def log_trial(study: Any, trial: Any) -> None:
-        value = "-" if trial.value is None else f"{trial.value:.4f}"
         best = f"{study.best_value:.4f}" if _has_complete(study) else "-"
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            outcome = f"{plan.spec.primary_metric} = {trial.value:.4f}"
+        else:  # a pruned trial's value is a partial mean, not comparable with the best
+            folds = len(trial.intermediate_values)
+            outcome = (
+                f"stopped after {folds} of {len(splits)} folds"
+                if trial.state == optuna.trial.TrialState.PRUNED
+                else "no score"
+            )
+            reason = trial.user_attrs.get("stopped") or trial.user_attrs.get("error")
+            if reason:
+                outcome += f" ({reason[:120]})"
         logger.info(
-            "Tuning %s trial %d/%d %s: %s = %s (best %s)",
+            "Tuning %s trial %d/%d %s: %s (best %s)",
             name,
             trial.number + 1,
             search.n_trials,
             trial.state.name.lower(),
-            plan.spec.primary_metric,
-            value,
+            outcome,
             best,
         )
 

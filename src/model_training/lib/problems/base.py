@@ -132,10 +132,37 @@ class ProblemType:
         y_fit: np.ndarray,
         x_test: pl.DataFrame,
         y_test: np.ndarray,
+        final_info: dict[str, Any] | None = None,
     ) -> dict[str, dict[str, float]]:
-        """Baselines refitted on train + validation and scored on test, when the
-        comparison on validation alone would not do (forecasting); else empty."""
+        """Every baseline refitted on train + validation and scored on the test
+        rows, as the final model is: the comparison acceptance criteria and the
+        model card use (empty where a baseline cannot be scored like the model)."""
         return {}
+
+    def _baselines_on_test(
+        self,
+        plan: ModelingPlan,
+        seed: int,
+        x_fit: pl.DataFrame,
+        y_fit: np.ndarray,
+        x_test: pl.DataFrame,
+        y_test: np.ndarray,
+        decide: Any = None,
+    ) -> dict[str, dict[str, float]]:
+        """Refit each baseline on train + validation and score it on test;
+        ``decide(scores)`` turns its scores into decisions (the model's threshold)."""
+        from sklearn.base import clone
+
+        out = {}
+        for spec in self.baselines(plan, seed):
+            model = self.fit(clone(spec.estimator), x_fit, y_fit)
+            y_pred, y_score = self.evaluation_predictions(model, x_test, y_test, plan)
+            if decide is not None and y_score is not None:
+                y_pred = decide(y_score)
+            out[spec.name] = compute_metrics(
+                plan.spec.metric_names, y_test, y_pred, y_score, plan.metric_context
+            )
+        return out
 
     def monitoring_extras(
         self, test_evaluation: dict[str, Any], train_target: np.ndarray

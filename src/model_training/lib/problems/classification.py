@@ -44,6 +44,21 @@ class _Classification(ProblemType):
             ),
         ]
 
+    def reference_on_test(
+        self, plan, seed, x_fit, y_fit, x_test, y_test, final_info=None
+    ):
+        """Baselines on test; in binary problems, decided at the final model's
+        threshold, so model and baselines face the same decision rule."""
+        threshold = ((final_info or {}).get("threshold") or {}).get("threshold")
+        decide = None
+        if threshold is not None and plan.classes and len(plan.classes) == 2:
+            classes = label_array(plan.classes)
+
+            def decide(scores: np.ndarray) -> np.ndarray:
+                return classes[(scores[:, 1] >= threshold).astype(int)]
+
+        return self._baselines_on_test(plan, seed, x_fit, y_fit, x_test, y_test, decide)
+
     def predict(
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -213,8 +228,7 @@ class BinaryClassification(_Classification):
             context["y"],
             context["y_score"][:, 1],
             context["final_info"]["threshold"]["threshold"],
-            context.get("baseline_score"),
-            context.get("baseline_pred"),
+            context.get("baseline_cost"),
             context.get("baseline_name", "baseline"),
             plan,
         )

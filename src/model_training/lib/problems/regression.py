@@ -46,6 +46,11 @@ class Regression(ProblemType):
             ),
         ]
 
+    def reference_on_test(
+        self, plan, seed, x_fit, y_fit, x_test, y_test, final_info=None
+    ):
+        return self._baselines_on_test(plan, seed, x_fit, y_fit, x_test, y_test)
+
     def target(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=float)
 

@@ -204,7 +204,9 @@ class TimeSeries(ProblemType):
             plan.metric_context,
         )
 
-    def reference_on_test(self, plan, seed, x_fit, y_fit, x_test, y_test):
+    def reference_on_test(
+        self, plan, seed, x_fit, y_fit, x_test, y_test, final_info=None
+    ):
         """Every baseline refitted on train + validation, walk-forward on test.
 
         The stage's comparison for forecasts: the final model's test MASE beside

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from model_training.lib import plots
 from model_training.lib.errors import InputError, Problem
 from model_training.lib.plan import build_plan, load_plan
+from model_training.lib.plots import Figures
 from model_training.lib.problems import registered
 from model_training.lib.spec import FeatureSchema, ModelingSpec
 from model_training.lib.validation import raise_if_blocking, run_checks, summarize
@@ -114,13 +115,18 @@ def plot_data_quality(
     train: pl.DataFrame,
     validation: pl.DataFrame,
 ) -> dict[str, Figure]:
-    """Draw the target distribution and the missing values per column and split."""
+    """Draw the target distribution (when there is a target) and the missing
+    values per column and split; a figure that cannot be drawn is logged and
+    left out."""
     resolved = load_plan(plan)
     frames = {"train": train, "validation": validation}
-    columns = list(train.columns)
-    return {
-        "target_distribution": plots.target_distribution(
-            report, resolved.spec.target, frames
-        ),
-        "missing_values": plots.missing_values(report, columns),
-    }
+    drawn = Figures()
+    if resolved.spec.target:  # no placeholder figure for unsupervised problems
+        drawn.add(
+            "target_distribution",
+            lambda: plots.target_distribution(report, resolved.spec.target, frames),
+        )
+    drawn.add(
+        "missing_values", lambda: plots.missing_values(report, list(train.columns))
+    )
+    return drawn.figures

@@ -137,7 +137,7 @@ def evaluate_on_test(
         ),
         "details": problem.details(y_test, y_pred, y_score, resolved, final_model_info),
         "baselines_on_test": problem.reference_on_test(
-            resolved, seed, x_fit, y_fit, x_test, y_test
+            resolved, seed, x_fit, y_fit, x_test, y_test, final_model_info
         ),
         "latency_ms": predict_latency_ms(
             final_model.predict, x_test[:1], int(options.get("latency_repeats", 100))
@@ -185,28 +185,22 @@ def assess_business_impact(
     final_model_info: dict[str, Any],
     test_evaluation: dict[str, Any],
     test_predictions: pl.DataFrame,
-    baseline_models: dict[str, Any],
     baseline_results: dict[str, Any],
-    test: pl.DataFrame,
 ) -> dict[str, Any]:
     """Expected cost against the best baseline and trivial policies; the translation table."""
     resolved = load_plan(plan)
     problem = get_problem(resolved.spec.problem_type)
     y, y_pred, y_score = _arrays(resolved, test_predictions)
     baseline_name = baseline_results["best"]["name"]
-    x_test, _ = split_xy(test, resolved)
-    base_pred, base_score = problem.predict(
-        baseline_models[baseline_name], x_test, resolved
-    )
+    # the best baseline as evaluation scored it: refitted on train + validation
+    # like the final model, on the same test rows, at the same threshold
+    on_test = (test_evaluation.get("baselines_on_test") or {}).get(baseline_name) or {}
     context = {
         "y": y,
         "y_pred": y_pred,
         "y_score": y_score,
         "final_info": final_model_info,
-        "baseline_pred": base_pred,
-        "baseline_score": None
-        if base_score is None or np.ndim(base_score) != 2
-        else base_score[:, -1],
+        "baseline_cost": on_test.get("expected_cost"),
         "baseline_name": baseline_name,
     }
     impact = problem.impact(context, resolved)
@@ -524,7 +518,7 @@ def compare_all_models(
         "latency_ms": test_evaluation["latency_ms"],
         "size_mb": test_evaluation["size_mb"],
     }
-    return comparison_table(
+    table = comparison_table(
         problem.task,
         baseline_results,
         candidate_results,
@@ -534,6 +528,9 @@ def compare_all_models(
         final,
         names,
     )
+    # searches the clock ended before their trial budget: a rerun may differ
+    table["tuning_clock_bound"] = list(tuning_results.get("clock_bound") or [])
+    return table
 
 
 def assemble_model_performance(

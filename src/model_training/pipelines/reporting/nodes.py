@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from model_training.lib.acceptance import check_criteria
 from model_training.lib.errors import OutputsKept, StageStop
 from model_training.lib.explain import split_pipeline
 from model_training.lib.frames import split_xy
@@ -177,33 +178,7 @@ def verify_outputs(
         len(model_figures) > 0,
         f"{len(model_figures)} figures in reports/figures/",
     )
-    criteria = []
-    test = model_performance["metrics"]["test"]
-    for name, bound in resolved.spec.acceptance_criteria.metrics.items():
-        value = test.get(name)
-        ok = (
-            value is not None
-            and (bound.min is None or value >= bound.min)
-            and (bound.max is None or value <= bound.max)
-        )
-        target = " and ".join(
-            f"{op} {v}"
-            for op, v in ((">=", bound.min), ("<=", bound.max))
-            if v is not None
-        )
-        criteria.append(
-            {"criterion": f"test {name} {target}", "value": value, "met": bool(ok)}
-        )
-    budget = resolved.spec.acceptance_criteria.latency_p95_ms
-    if budget is not None:
-        p95 = model_performance["latency_ms"]["p95"]
-        criteria.append(
-            {
-                "criterion": f"p95 latency <= {budget} ms",
-                "value": p95,
-                "met": p95 <= budget,
-            }
-        )
+    criteria = check_criteria(resolved.spec.acceptance_criteria, model_performance)
     passed = all(c["passed"] for c in checks)
     met = all(c["met"] for c in criteria)
     return {
