@@ -9,6 +9,7 @@ candidate beats the baseline") ends the run with its message and exit code 1. An
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import Any
 
@@ -61,6 +62,32 @@ def check_arguments(params: dict[str, Any] | None, pipelines: Any) -> None:
         )
 
 
+_DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the folder is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOTDIR: "a file stands where a folder is needed",
+}
+
+
+def disk_error(exc: BaseException | None) -> str | None:
+    """A message for a full, read-only or blocked output folder in ``exc``'s chain."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+            path = exc.filename or "an output file"
+            return (
+                f"Cannot write {path}: {_DISK_ERRORS[exc.errno]} ({exc.strerror}).\n"
+                "  Fix: free space or make the folder writable (or point the catalog "
+                "elsewhere in conf/local/), then run again."
+            )
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _run(**kwargs: Any) -> Any:
     from model_training.settings import RUN_GUARD
 
@@ -70,9 +97,10 @@ def _run(**kwargs: Any) -> Any:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
         error = find_user_error(exc)
-        if error is None:
+        message = error.render() if error is not None else disk_error(exc)
+        if message is None:
             raise
-        click.secho(f"\n{error.render()}\n", fg="red", err=True)
+        click.secho(f"\n{message}\n", fg="red", err=True)
         click.echo(FOOTERS.get(RUN_GUARD.outcome, ""), err=True)
         sys.exit(1)
 

@@ -81,8 +81,9 @@ def test_impossible_values():
     assert "2x2 table" in _message(
         cost_matrix={"labels": ["good", "bad"], "costs": [[0, 1]]}
     )
-    assert "positive_class' must be one of cost_matrix.labels" in _message(
-        cost_matrix={"labels": ["ok", "ko"], "costs": [[0, 1], [5, 0]]}
+    assert (
+        "key 'positive_class': 'bad' is not one of cost_matrix.labels (ok, ko)"
+        in _message(cost_matrix={"labels": ["ok", "ko"], "costs": [[0, 1], [5, 0]]})
     )
 
 
@@ -120,4 +121,17 @@ def test_schema_rejects_duplicate_columns():
 def test_schema_split_file_sits_beside_schema(schema):
     assert (
         schema.split_file("test") == "data/4_processed/tiny/features/test_features.csv"
+    )
+
+
+def test_a_misspelt_metric_names_its_key_and_the_closest_name():
+    message = _message(primary_metric="rocauc")
+    assert (
+        "key 'primary_metric': unknown metric 'rocauc' (did you mean 'roc_auc'?)"
+        in message
+    )
+    message = _message(acceptance_criteria={"beats_best_baseline": ["r2"]})
+    assert (
+        "key 'acceptance_criteria.beats_best_baseline': metric 'r2' does not fit"
+        in message
     )

@@ -27,6 +27,59 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
+def read_utf8(path: Path, what: str) -> str:
+    """A text file's content, or one message naming the line of the first byte
+    that is not UTF-8 (a file saved as latin-1 or cp1252, say)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"Unreadable {what}",
+            [
+                Problem(
+                    f"{_display(path)}, line {line}",
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+                    "(the file was probably saved as latin-1 or Windows-1252)",
+                    "save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in > out`, or "
+                    "'Save as: CSV UTF-8' in a spreadsheet)",
+                )
+            ],
+        ) from None
+
+
+def diagnose_csv(path: Path) -> tuple[str, str]:
+    """Why a CSV cannot be read: (what, fix), naming the line or delimiter."""
+    import csv
+    import io
+
+    if path.stat().st_size == 0:
+        return "the file is empty (0 bytes)", "write the header row and the data rows"
+    text = read_utf8(path, "feature file")
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+        if delimiter in header and "," not in header:
+            return (
+                f"its fields are separated by {name}, not commas (header: "
+                f"{header[:80]!r})",
+                "save it as comma-separated CSV (in polars: "
+                f"pl.read_csv(path, separator={delimiter!r}).write_csv(path))",
+            )
+    expected = None
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if expected is None:
+            expected = len(row)
+        elif row and len(row) != expected:
+            return (
+                f"line {number} has {len(row)} fields where the header has {expected}",
+                f"fix line {number} (an unquoted comma inside a value, or a missing "
+                "field); every line needs the same number of fields",
+            )
+    return "", ""
+
+
 class _LocalFileDataset(AbstractDataset[Any, Any]):
     def __init__(
         self, *, filepath: str, metadata: dict[str, Any] | None = None
@@ -79,23 +132,29 @@ class FeatureSplitDataset(_LocalFileDataset):
                 ],
             )
         try:
-            return pl.read_csv(path, infer_schema_length=None)
-        except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
-            first_line = (
-                str(exc).strip().splitlines()[0]
-                if str(exc).strip()
-                else type(exc).__name__
-            )
-            raise InputError(
-                "Unreadable feature file",
-                [
-                    Problem(
-                        where,
-                        f"polars cannot read it as CSV ({first_line})",
-                        "save it as UTF-8 CSV with a header row and the same number "
-                        "of fields on every line",
+            frame = pl.read_csv(path, infer_schema_length=None)
+            if frame.width == 1 and any(d in frame.columns[0] for d in ";\t|"):
+                what, fix = diagnose_csv(path)  # one column: another delimiter
+                if what:
+                    raise InputError(
+                        "Unreadable feature file", [Problem(where, what, fix)]
                     )
-                ],
+            return frame
+        except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
+            what, fix = diagnose_csv(path)  # raises itself for a non-UTF-8 file
+            if not what:
+                first_line = (
+                    str(exc).strip().splitlines()[0]
+                    if str(exc).strip()
+                    else type(exc).__name__
+                )
+                what = f"polars cannot read it as CSV ({first_line})"
+                fix = (
+                    "save it as UTF-8 CSV with a header row and the same number "
+                    "of fields on every line"
+                )
+            raise InputError(
+                "Unreadable feature file", [Problem(where, what, fix)]
             ) from None
 
     def save(self, data: pl.DataFrame) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from model_training.datasets.files import _display, _LocalFileDataset
+from model_training.datasets.files import _display, _LocalFileDataset, read_utf8
 from model_training.lib.errors import InputError, Problem
 from model_training.lib.spec import FeatureSchema, ModelingSpec, parse_model
 
@@ -24,7 +24,7 @@ class _ValidatedYAMLDataset(_LocalFileDataset):
                 [Problem(source, "the file does not exist", self.fix_missing)],
             )
         try:
-            data = yaml.safe_load(self._filepath.read_text(encoding="utf-8"))
+            data = yaml.safe_load(read_utf8(self._filepath, self.what))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{source}, line {mark.line + 1}" if mark else source

@@ -282,24 +282,38 @@ class ModelingSpec(_Strict):
             and self.positive_class is not None
             and str(self.positive_class) not in map(str, self.cost_matrix.labels)
         ):
-            raise ValueError("'positive_class' must be one of cost_matrix.labels")
+            raise ValueError(
+                f"key 'positive_class': {self.positive_class!r} is not one of "
+                f"cost_matrix.labels ({', '.join(map(str, self.cost_matrix.labels))})"
+            )
         return self
 
     def _check_metrics(self) -> None:
+        import difflib
+
         fitting = set(metrics_for(self.problem_type))
-        named = [self.primary_metric, *self.secondary_metrics]
-        named += list(self.acceptance_criteria.metrics)
-        named += list(self.acceptance_criteria.beats_best_baseline)
-        for name in named:
+        named = [("primary_metric", self.primary_metric)]
+        named += [("secondary_metrics", m) for m in self.secondary_metrics]
+        named += [
+            ("acceptance_criteria.metrics", m) for m in self.acceptance_criteria.metrics
+        ]
+        named += [
+            ("acceptance_criteria.beats_best_baseline", m)
+            for m in self.acceptance_criteria.beats_best_baseline
+        ]
+        for key, name in named:
             if name not in METRICS:
+                close = difflib.get_close_matches(name, sorted(fitting), n=1)
                 raise ValueError(
-                    f"unknown metric '{name}'; known for {self.problem_type}: "
+                    f"key '{key}': unknown metric '{name}'"
+                    + (f" (did you mean '{close[0]}'?)" if close else "")
+                    + f"; known for {self.problem_type}: "
                     + ", ".join(sorted(fitting))
                 )
             if name not in fitting:
                 raise ValueError(
-                    f"metric '{name}' does not fit problem_type {self.problem_type}; "
-                    "use one of: " + ", ".join(sorted(fitting))
+                    f"key '{key}': metric '{name}' does not fit problem_type "
+                    f"{self.problem_type}; use one of: " + ", ".join(sorted(fitting))
                 )
         if self.primary_metric == "expected_cost" and self.cost_matrix is None:
             raise ValueError("primary_metric expected_cost needs a cost_matrix")

@@ -202,20 +202,11 @@ def _dtypes(ctx: _Context) -> Check:
                     == ctx.frames[split].get_column(info.name).null_count()
                 ):
                     continue
-            sample = (
-                ctx.frames[split]
-                .get_column(info.name)
-                .cast(pl.String)
-                .drop_nulls()
-                .unique()
-                .head(3)
-                .to_list()
-            )
             problems.append(
                 Problem(
                     f"{ctx.file(split)}, column '{info.name}'",
                     f"declared {info.dtype} in the feature schema but holds {kind} "
-                    f"values (e.g. {sample})",
+                    f"values: {offending_values(ctx.frames[split], info.name, expected)}",
                     f"clean the values, or declare the column as string in {ctx.schema.source}",
                 )
             )
@@ -236,6 +227,50 @@ def _dtypes(ctx: _Context) -> Check:
             columns=sorted(set(widened)),
         )
     return Check("dtypes", "pass", "column types match the schema in every split")
+
+
+def offending_values(frame: pl.DataFrame, column: str, expected: str) -> str:
+    """The values that do not parse as ``expected``, with their CSV lines (the
+    header is line 1), e.g. "'abc' (line 7), 'n/a' (line 12)"."""
+    text = frame.get_column(column).cast(pl.String)
+    if expected == "numeric":
+        bad = (
+            text.is_not_null()
+            & text.str.strip_chars().cast(pl.Float64, strict=False).is_null()
+        )
+    elif expected == "temporal":
+        bad = text.is_not_null() & text.str.to_datetime(strict=False).is_null()
+    else:
+        bad = text.is_not_null()
+    rows = frame.with_row_index("_line").filter(bad).head(3)
+    shown = [
+        f"{value!r} (line {line + 2})"
+        for line, value in zip(
+            rows.get_column("_line").to_list(),
+            rows.get_column(column).cast(pl.String).to_list(),
+            strict=True,
+        )
+    ]
+    total = int(bad.sum())
+    more = f" and {total - len(shown)} more" if total > len(shown) else ""
+    return ", ".join(shown) + more
+
+
+def _rows(ctx: _Context) -> Check:
+    """Every split has data rows (a header-only file is a clear mistake)."""
+    problems = [
+        Problem(
+            ctx.file(split),
+            "the file has a header but no data rows",
+            "write the split's rows (re-run the feature-engineering stage, or "
+            "`model-training-epic from-csv ... --force`)",
+        )
+        for split, frame in ctx.frames.items()
+        if frame.height == 0
+    ]
+    if problems:
+        return Check("rows", "fail", "a split has no rows", problems=problems)
+    return Check("rows", "pass", "every split has rows")
 
 
 def _target(ctx: _Context) -> tuple[Check, Check | None]:
@@ -311,7 +346,11 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                     f"set problem_type in {spec.location} to binary_classification",
                 )
             )
-        if spec.positive_class is not None and str(spec.positive_class) not in classes:
+        if (
+            spec.positive_class is not None
+            and str(spec.positive_class) not in classes
+            and "train" not in single
+        ):
             problems.append(
                 Problem(
                     f"{spec.location}, key 'positive_class'",
@@ -321,7 +360,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
             )
         for split in ctx.held_out:
             unseen = sorted(set(counts[split]) - set(counts["train"]))
-            if unseen:
+            if unseen and "train" not in single:
                 problems.append(
                     Problem(
                         f"{ctx.file(split)}, column '{spec.target}'",
@@ -334,7 +373,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
             for k, v in counts["train"].items()
             if v < spec.cross_validation.n_splits
         }
-        if too_small:
+        if too_small and not spelling:
             problems.append(
                 Problem(
                     f"{ctx.file('train')}, column '{spec.target}'",
@@ -486,10 +525,14 @@ def _non_finite(ctx: _Context) -> Check:
             if n_inf or n_nan:
                 found.setdefault(split, {})[column] = {"inf": n_inf, "nan": n_nan}
             if n_inf:
+                lines = [
+                    i + 2 for i in series.is_infinite().arg_true().head(5).to_list()
+                ]
                 problems.append(
                     Problem(
                         f"{ctx.file(split)}, column '{column}'",
-                        f"{n_inf} infinite value(s)",
+                        f"{n_inf} infinite value(s) (line(s) {', '.join(map(str, lines))}"
+                        + (" ...)" if n_inf > len(lines) else ")"),
                         "replace them with a finite value or leave them empty (missing) in "
                         "the feature-engineering stage",
                     )
@@ -603,11 +646,14 @@ def _identifier_like(ctx: _Context) -> Check:
             continue  # many distinct amounts are normal; ids are names or near-ranges
         flagged[column] = round(share, 4)
     if flagged:
+        named = ", ".join(f"'{c}' ({flagged[c]:.0%} distinct)" for c in sorted(flagged))
         return Check(
             "identifier_like",
             "warn",
-            "features with (almost) one distinct value per row look like identifiers; "
-            "set their role to identifier in the feature schema if they are",
+            f"feature(s) {named} have (almost) one distinct value per row and look like "
+            "identifiers, which a model memorises instead of learning from; if they "
+            f"are, set their role to identifier in {ctx.schema.source} or list them "
+            f"in id_columns of {ctx.spec.location}",
             sorted(flagged),
             {"unique_share": flagged},
         )
@@ -658,16 +704,32 @@ def _duplicates(ctx: _Context) -> Check:
     rows = {s: f.select(pl.col(columns).cast(pl.String)) for s, f in ctx.frames.items()}
     within = {s: int(f.is_duplicated().sum()) for s, f in rows.items()}
     train_rows = rows["train"].unique()
-    across = {
-        split: int(
-            rows[split]
+    lines = {
+        split: [
+            i + 2  # the CSV line: the header is line 1
+            for i in rows[split]
+            .with_row_index("_row")
             .join(train_rows, on=columns, how="semi", nulls_equal=True)
-            .height
-        )
+            .get_column("_row")
+            .to_list()
+        ]
         for split in ctx.held_out
     }
-    details = {"within_split_duplicated_rows": within, "rows_also_in_train": across}
+    across = {split: len(found) for split, found in lines.items()}
+    details = {
+        "within_split_duplicated_rows": within,
+        "rows_also_in_train": across,
+        "lines_also_in_train": {s: found[:50] for s, found in lines.items()},
+    }
     limit = float(ctx.t["cross_split_duplicate_fraction"])
+
+    def where(split: str) -> str:
+        shown = ", ".join(map(str, lines[split][:5]))
+        more = len(lines[split]) - 5
+        return f"{ctx.file(split)} lines {shown}" + (
+            f" and {more} more" if more > 0 else ""
+        )
+
     heavy = [
         s
         for s, n in across.items()
@@ -677,15 +739,22 @@ def _duplicates(ctx: _Context) -> Check:
         return Check(
             "duplicates",
             "warn",
-            f"more than {limit:.0%} of the rows of {', '.join(heavy)} also occur in train: "
-            "held-out scores will be optimistic",
+            f"more than {limit:.0%} of the rows of {', '.join(heavy)} also occur in train "
+            f"({'; '.join(where(s) for s in heavy)}): held-out scores will be optimistic; "
+            "remove them from the held-out split or re-split without duplicates",
             details=details,
         )
     if any(within.values()) or any(across.values()):
+        overlap = [s for s, n in across.items() if n]
         return Check(
             "duplicates",
             "warn",
-            "some rows are duplicated within or across splits",
+            "some rows are duplicated within or across splits"
+            + (
+                f" (also in train: {'; '.join(where(s) for s in overlap)})"
+                if overlap
+                else ""
+            ),
             details=details,
         )
     return Check(
@@ -1053,7 +1122,10 @@ def run_checks(
         checks found missing are skipped.
     """
     ctx = _Context(frames, schema, spec, thresholds)
-    checks = [_schema_columns(ctx), _spec_columns(ctx)]
+    checks = [_rows(ctx)]
+    if checks[0].status == "fail":
+        return checks  # nothing else can be judged on an empty split
+    checks += [_schema_columns(ctx), _spec_columns(ctx)]
     if any(c.status == "fail" for c in checks):
         return checks
     target, balance = _target(ctx)

@@ -11,6 +11,7 @@ from model_training.lib.errors import InputError, Problem
 from model_training.lib.frames import input_columns, split_xy
 from model_training.lib.plan import load_plan
 from model_training.lib.problems import get_problem
+from model_training.lib.validation import offending_values
 
 logger = logging.getLogger(__name__)
 
@@ -44,28 +45,40 @@ def score_new_data(
                 "add the column(s); missing values inside a column are fine",
             )
         )
-    for column in resolved.numeric_features:
-        if column in new_data.columns and not new_data.schema[column].is_numeric():
-            cast = new_data.get_column(column).cast(pl.Float64, strict=False)
-            bad = int(
-                (cast.is_null() & new_data.get_column(column).is_not_null()).sum()
+    if new_data.height == 0:
+        problems.append(
+            Problem(
+                source,
+                "the file has a header but no rows to score",
+                "add the rows to score below the header",
             )
-            if bad:
-                sample = (
-                    new_data.filter(
-                        cast.is_null() & new_data.get_column(column).is_not_null()
-                    )
-                    .get_column(column)
-                    .head(3)
-                    .to_list()
-                )
+        )
+    for column in resolved.numeric_features:
+        if column not in new_data.columns:
+            continue
+        values = new_data.get_column(column)
+        if not values.dtype.is_numeric():
+            if values.cast(pl.Float64, strict=False).null_count() > values.null_count():
                 problems.append(
                     Problem(
                         f"{source}, column '{column}'",
-                        f"{bad} value(s) are not numbers (e.g. {sample})",
-                        "fix or empty those values",
+                        "values that are not numbers: "
+                        + offending_values(new_data, column, "numeric"),
+                        "fix or empty those values (an empty cell is scored as missing)",
                     )
                 )
+            continue
+        infinite = values.cast(pl.Float64).is_infinite()
+        if infinite.any():
+            lines = [i + 2 for i in infinite.arg_true().head(5).to_list()]
+            problems.append(
+                Problem(
+                    f"{source}, column '{column}'",
+                    f"{int(infinite.sum())} infinite value(s) (lines "
+                    f"{', '.join(map(str, lines))}): a model cannot score them",
+                    "replace them with a number or leave the cell empty (missing)",
+                )
+            )
     if problems:
         raise InputError(
             f"Cannot score {source} with {resolved.spec.epic_id}_model v{model_package['version']}",
