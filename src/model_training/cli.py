@@ -10,7 +10,9 @@ candidate beats the baseline") ends the run with its message and exit code 1. An
 from __future__ import annotations
 
 import errno
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -74,16 +76,31 @@ _DISK_ERRORS = {
 
 def disk_error(exc: BaseException | None) -> str | None:
     """A message for a full, read-only or blocked output folder in ``exc``'s chain."""
+    top = exc
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
-            path = exc.filename or "an output file"
+            path = exc.filename or _dataset_path(top) or "an output file"
+            if Path(str(path)).name.startswith(".staged-"):  # this run's staging area
+                path = Path(str(path)).parent
             return (
                 f"Cannot write {path}: {_DISK_ERRORS[exc.errno]} ({exc.strerror}).\n"
                 "  Fix: free space or make the folder writable (or point the catalog "
                 "elsewhere in conf/local/), then run again."
             )
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _dataset_path(exc: BaseException | None) -> str | None:
+    """The ``filepath`` a Kedro DatasetError in the chain names, if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        found = re.search(r"filepath='([^']+)'", str(exc))
+        if found:
+            return found.group(1)
         exc = exc.__cause__ or exc.__context__
     return None
 

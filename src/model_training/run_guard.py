@@ -91,12 +91,19 @@ def check_seed(value: Any, where: str = "--params seed") -> int:
     return value
 
 
+# read-only inputs the user names on the command line (``--params input=...``):
+# the rows to score may live anywhere
+INPUTS_FROM_ANYWHERE = frozenset({"inference_input"})
+
+
 def check_paths(catalog: Any, root: Path) -> None:
     """Every catalog path resolves inside the project (no ``..`` escapes)."""
     root = root.resolve()
     outside = []
     for name in catalog.keys():
         if name.startswith("params:") or name == "parameters":
+            continue
+        if name in INPUTS_FROM_ANYWHERE:
             continue
         dataset = catalog.get(name)
         path = getattr(dataset, "local_path", None)
@@ -149,7 +156,7 @@ class EpicLock:
                 f"{holder.get('pid', '?')}, started {holder.get('started', '?')}, "
                 f"pipelines {holder.get('pipelines', '?')}), and two runs of one epic "
                 "would mix their outputs. Wait for it to finish (or stop it), then "
-                "run again. Nothing was written."
+                "run again."
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -113,7 +113,22 @@ class FeatureSplitDataset(_LocalFileDataset):
 
     Every column's type is inferred from the whole file, so a column that holds
     codes in its first rows and text further down is read as text, not cut.
+    ``missing_fix`` is what a message about a missing file tells the user to do.
     """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        missing_fix: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(filepath=filepath, metadata=metadata)
+        self._missing_fix = missing_fix or (
+            "run the feature-engineering stage for this epic, or create the epic "
+            "with `uv run model-training-epic from-csv ...`; check "
+            "`--params epic_id=...` for a typo"
+        )
 
     def load(self) -> pl.DataFrame:
         path = self._source
@@ -125,9 +140,7 @@ class FeatureSplitDataset(_LocalFileDataset):
                     Problem(
                         where,
                         "the file does not exist",
-                        "run the feature-engineering stage for this epic, or create the "
-                        "epic with `uv run model-training-epic from-csv ...`; check "
-                        "`--params epic_id=...` for a typo",
+                        self._missing_fix,
                     )
                 ],
             )

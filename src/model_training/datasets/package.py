@@ -39,6 +39,7 @@ from model_training.lib.model_card import render
 from model_training.lib.package import package_versions, requirements_text
 
 _MODEL = re.compile(r"^model_v(\d+)_(\d{8}T\d{6}Z)\.joblib$")
+_METADATA = re.compile(r"^metadata_v(\d+)\.json$")
 
 
 class PackageIntegrityError(UserFacingError):
@@ -88,7 +89,11 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         return [self._dir, *([staged] if staged is not None else [])]
 
     def versions(self) -> dict[int, Path]:
-        """Saved versions and their model files (this run's staged one included)."""
+        """Saved versions and their model files (this run's staged one included).
+
+        A version whose metadata exists but whose model file is gone is listed
+        with the path the model file would have, so loading it says so.
+        """
         found = {}
         for folder in self._folders():
             if folder.is_dir():
@@ -96,6 +101,11 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                     match = _MODEL.match(path.name)
                     if match:
                         found[int(match.group(1))] = path
+                    meta = _METADATA.match(path.name)
+                    if meta and int(meta.group(1)) not in found:
+                        found[int(meta.group(1))] = path.with_name(
+                            f"model_v{meta.group(1)}_missing.joblib"
+                        )
         return dict(sorted(found.items()))
 
     def save(self, data: dict[str, Any]) -> None:
