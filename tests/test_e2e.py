@@ -810,3 +810,155 @@ def test_bad_arguments_end_in_one_message(guarded_project, args, expected):
         )
     assert _snapshot(guarded_project) == before
     assert not (guarded_project.parent / "x").exists()
+
+
+def _score(project, rows_csv):
+    return kedro(
+        project,
+        "run",
+        "--env",
+        "test",
+        "--pipelines",
+        "inference",
+        "--params",
+        f"epic_id=xor,input={rows_csv}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("header_only", "the file has a header but no rows to score"),
+        ("infinite", "column 'a': 1 infinite value(s) (lines 4)"),
+        ("text", "column 'b': values that are not numbers: 'n/a' (line 3)"),
+        ("semicolons", "its fields are separated by semicolons, not commas"),
+        ("missing_file", "check the path given with --params input="),
+    ],
+)
+def test_inference_refuses_bad_rows_with_one_message(xor_project, case, expected):
+    rows = (
+        pl.read_csv(xor_project / "data/4_processed/xor/features/test_features.csv")
+        .drop("label")
+        .head(10)
+    )
+    path = xor_project / f"bad_{case}.csv"
+    if case == "header_only":
+        rows.head(0).write_csv(path)
+    elif case == "infinite":
+        rows.with_columns(
+            pl.when(pl.int_range(pl.len()) == 2)
+            .then(float("inf"))
+            .otherwise(pl.col("a"))
+            .alias("a")
+        ).write_csv(path)
+    elif case == "text":
+        rows.with_columns(
+            pl.when(pl.int_range(pl.len()) == 1)
+            .then(pl.lit("n/a"))
+            .otherwise(pl.col("b").cast(pl.String))
+            .alias("b")
+        ).write_csv(path)
+    elif case == "semicolons":
+        path.write_text(rows.write_csv().replace(",", ";"))
+    result = _score(xor_project, path)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_package_that_cannot_be_verified_is_not_loaded(xor_project, tmp_path):
+    """A missing metadata file, or a crafted model file whose recorded sha256 was
+    rewritten to match: refused, and the crafted file's code never runs."""
+    import hashlib
+
+    import joblib
+
+    folder = xor_project / "models/xor"
+    rows = tmp_path / "rows.csv"
+    pl.read_csv(xor_project / "data/4_processed/xor/features/test_features.csv").drop(
+        "label"
+    ).head(5).write_csv(rows)
+    newest = max(int(p.stem.split("_v")[1]) for p in folder.glob("metadata_v*.json"))
+    metadata = folder / f"metadata_v{newest}.json"
+    model = next(folder.glob(f"model_v{newest}_*.joblib"))
+    saved = {p: p.read_bytes() for p in (metadata, model)}
+    marker = tmp_path / "PWNED"
+    try:
+        metadata.unlink()
+        result = _score(xor_project, rows)
+        assert result.returncode == 1
+        assert f"metadata_v{newest}.json: missing" in result.stderr
+        metadata.write_bytes(saved[metadata])
+        joblib.dump(_Payload(str(marker)), model)
+        record = json.loads(metadata.read_text())
+        record["artifacts"]["model"]["sha256"] = hashlib.sha256(
+            model.read_bytes()
+        ).hexdigest()
+        metadata.write_text(json.dumps(record))
+        result = _score(xor_project, rows)
+        assert result.returncode == 1
+        assert "signature does not match its content" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not marker.exists()
+    finally:
+        for path, content in saved.items():
+            path.write_bytes(content)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('x')",))
+
+
+def _mount_over(folder, options):
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root): " + done.stderr.decode())
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("ro,size=1m", "the folder is on a read-only file system"),
+        ("size=16k", "the disk is full"),
+    ],
+)
+def test_a_read_only_or_full_models_folder_registers_nothing(
+    xor_project, options, expected
+):
+    import subprocess
+
+    def versions():
+        return query(xor_project, "select count(*) from model_versions")[0][0]
+
+    before = versions()
+    _mount_over(xor_project / "models", options)
+    try:
+        result = kedro(
+            xor_project,
+            "run",
+            "--env",
+            "test",
+            "--params",
+            "epic_id=xor",
+            "--pipelines",
+            "reporting",
+        )
+    finally:
+        subprocess.run(["umount", str(xor_project / "models")], check=False)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Fix: free space or make the folder writable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert versions() == before  # no registered version without its package
+    assert (xor_project / "models/xor/model_card.md").is_file()  # untouched
