@@ -484,6 +484,18 @@ def test_unsupervised_examples_run_every_pipeline(tmp_path, example, figures, me
     assert all(c["passed"] for c in verification["checks"])
     card = (project / f"models/{example}/model_card.md").read_text()
     assert metric in card
+    # no placeholders: neither an empty group section nor a figure or file
+    # standing for an analysis that does not apply
+    assert "Performance across groups" not in card  # no sensitive features here
+    assert not (
+        project / f"reports/figures/{example}/data/target_distribution.png"
+    ).exists()
+    if example == "iris":
+        assert not (project / f"data/7_model_output/{example}/shap_values.csv").exists()
+        assert "was never a model input" in card
+    for name, interval in performance["metrics"]["test_confidence_intervals"].items():
+        estimate = performance["metrics"]["test"][name]
+        assert interval["low"] <= estimate <= interval["high"], name
     baseline = json.loads(
         (project / f"models/{example}/monitoring_baseline.json").read_text()
     )

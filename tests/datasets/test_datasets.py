@@ -75,7 +75,7 @@ def test_feature_split_missing_and_unreadable(tmp_path):
     assert "train_features.csv: the file does not exist" in load_error(missing)
     bad = tmp_path / "bad_features.csv"
     bad.write_bytes(b"a,b\n1,2\n\xff\xfe,3,4,5\n")
-    assert "polars cannot read it as CSV" in load_error(
+    assert "line 3: not UTF-8 text: byte 0xff" in load_error(
         FeatureSplitDataset(filepath=str(bad))
     )
 
@@ -161,3 +161,37 @@ def test_previews_for_kedro_viz(tmp_path):
     figure.add_subplot().plot([1, 2])
     figures.save({"only": figure})
     assert base64.b64decode(figures.preview()).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty (0 bytes)"),
+        (b"a;b;label\n1;2;x\n", "separated by semicolons, not commas"),
+        (b"a\tb\tlabel\n1\t2\tx\n", "separated by tabs, not commas"),
+        (
+            b"a,b,label\n1,2,x\n3,4,y,extra\n",
+            "line 3 has 4 fields where the header has 3",
+        ),
+        (
+            "a,b,label\n1,2,x\n3,4,caf\u00e9\n".encode("latin-1"),
+            "line 3: not UTF-8 text: byte 0xe9",
+        ),
+    ],
+)
+def test_an_unreadable_csv_names_the_cause(tmp_path, content, expected):
+    path = tmp_path / "train_features.csv"
+    path.write_bytes(content)
+    message = load_error(FeatureSplitDataset(filepath=str(path)))
+    assert expected in message
+    assert "Fix:" in message
+
+
+def test_a_latin1_spec_names_the_line(tmp_path):
+    path = tmp_path / "modeling_spec.yml"
+    text = yaml.safe_dump(spec_dict()) + "# mod\u00e8le\n"
+    path.write_bytes(text.encode("latin-1"))
+    message = load_error(ModelingSpecDataset(filepath=str(path)))
+    lines = text.count("\n")
+    assert f"modeling_spec.yml, line {lines}: not UTF-8 text: byte 0xe8" in message
+    assert "save it as UTF-8" in message

@@ -118,6 +118,9 @@ def test_from_csv_builds_a_runnable_epic(tmp_path, capsys):
     ).read_text()
     assert "positive_class: bad" in spec  # the rarer class
     assert "- row_id" in spec
+    # the model card links to the user story: from-csv writes a first one
+    story = (tmp_path / "docs/objectives/user_stories/loans/user_story.md").read_text()
+    assert "# User story: loans" in story and "predict `label`" in story
 
 
 def test_from_csv_names_a_missing_target(tmp_path, capsys):

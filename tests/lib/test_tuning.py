@@ -118,6 +118,27 @@ def test_time_budget_stops_the_search_and_says_so(xor_setup, caplog):
     assert "the clock ended the search" in caplog.text
 
 
+def test_a_pruned_trial_logs_no_score_to_compare_with_the_best(xor_setup, caplog):
+    """'pruned: MASE = 0.3959 (best 0.4507)' read as a better trial; a pruned
+    trial's value is a partial mean over the folds it reached."""
+    parts, _, _, plan = xor_setup
+    options = {**OPTIONS, "pruner": {"n_startup_trials": 1, "n_warmup_steps": 0}}
+    with caplog.at_level("INFO"):
+        result = tune_models(
+            with_search(plan, n_trials=12, timeout_s=600),
+            parts["train"],
+            ["random_forest"],
+            DEFAULTS,
+            options,
+            0,
+        )
+    pruned = [t for t in caplog.records if " pruned: " in t.getMessage()]
+    assert result["models"][0]["n_pruned"] == len(pruned) > 0
+    for record in pruned:
+        assert "stopped after" in record.getMessage()
+        assert "roc_auc =" not in record.getMessage()
+
+
 def test_the_trial_budget_binding_is_recorded(xor_setup):
     parts, _, _, plan = xor_setup
     result = tune_models(

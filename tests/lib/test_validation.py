@@ -303,3 +303,42 @@ def test_imbalance_threshold_depends_on_the_number_of_classes(
         {"label": ["a"] * 70 + ["b"] * 310 + ["c"] * 310 + ["d"] * 310}
     )
     assert class_balance_status(skewed, "label", thresholds) == "warn"
+
+
+def test_a_header_only_split_is_one_problem(frames, schema, spec, thresholds):
+    frames["train"] = frames["train"].head(0)
+    message = blocking_message(frames, schema, spec, thresholds)
+    assert f"{TRAIN}: the file has a header but no data rows" in message
+    assert "(1 blocking problem)" in message
+
+
+def test_text_in_a_numeric_column_shows_the_bad_values_and_lines(
+    frames, schema, spec, thresholds
+):
+    frames["train"] = frames["train"].with_columns(
+        pl.when(pl.int_range(pl.len()) == 4)
+        .then(pl.lit("abc"))
+        .otherwise(pl.col("amount").cast(pl.String))
+        .alias("amount")
+    )
+    message = blocking_message(frames, schema, spec, thresholds)
+    assert "column 'amount': declared float in the feature schema" in message or (
+        "column 'amount': declared int in the feature schema" in message
+    )
+    assert "'abc' (line 6)" in message
+
+
+def test_overlap_with_train_and_identifier_like_columns_are_named(
+    frames, schema, spec, thresholds
+):
+    frames["train"] = frames["train"].with_columns(
+        pl.format("cust-{}", pl.int_range(pl.len())).alias("segment")
+    )
+    frames["validation"] = pl.concat([frames["validation"], frames["train"].head(3)])
+    checks = checks_by_name(frames, schema, spec, thresholds)
+    duplicates = checks["duplicates"]
+    assert "also occur in train" in duplicates.message
+    assert "validation_features.csv lines 26, 27, 28" in duplicates.message
+    identifier = checks["identifier_like"]
+    assert "'segment' (100% distinct)" in identifier.message
+    assert "set their role to identifier" in identifier.message
