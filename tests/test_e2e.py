@@ -26,6 +26,19 @@ def outputs(project, epic):
     ]
 
 
+def epic_run(project, epic, pipelines, *params):
+    """``kedro run --env test`` of the given pipelines on one epic."""
+    params = ",".join([f"epic_id={epic}", *params])
+    return kedro(
+        project, "run", "--env", "test", "--pipelines", pipelines, "--params", params
+    )
+
+
+def xor_run(project, pipelines, *params):
+    """:func:`epic_run` on the xor epic."""
+    return epic_run(project, "xor", pipelines, *params)
+
+
 def query(project, sql):
     with sqlite3.connect(project / "mlflow.db") as db:
         return db.execute(sql).fetchall()
@@ -283,16 +296,7 @@ def test_full_run_writes_a_verified_registered_package(xor_project):
 def test_second_run_adds_version_two_beside_version_one(xor_project):
     models = xor_project / "models/xor"
     v1 = {p.name: p.read_bytes() for p in models.iterdir() if "_v1" in p.name}
-    result = kedro(
-        xor_project,
-        "run",
-        "--env",
-        "test",
-        "--params",
-        "epic_id=xor",
-        "--pipelines",
-        "reporting",
-    )
+    result = xor_run(xor_project, "reporting")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list(models.glob("model_v2_*.joblib"))) == 1
     for name, content in v1.items():
@@ -318,16 +322,7 @@ def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):
     )
     good = xor_project / "new_rows.csv"
     new.write_csv(good)
-    result = kedro(
-        xor_project,
-        "run",
-        "--env",
-        "test",
-        "--pipelines",
-        "inference",
-        "--params",
-        f"epic_id=xor,input={good}",
-    )
+    result = xor_run(xor_project, "inference", f"input={good}")
     assert result.returncode == 0, result.stderr[-3000:]
     scored = pl.read_csv(xor_project / "data/7_model_output/xor/predictions.csv")
     assert scored.height == 30
@@ -346,16 +341,7 @@ def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):
     )
     bad = xor_project / "bad_rows.csv"
     new.drop("b").write_csv(bad)
-    result = kedro(
-        xor_project,
-        "run",
-        "--env",
-        "test",
-        "--pipelines",
-        "inference",
-        "--params",
-        f"epic_id=xor,input={bad}",
-    )
+    result = xor_run(xor_project, "inference", f"input={bad}")
     assert result.returncode == 1
     assert "bad_rows.csv, column(s) b: missing" in result.stderr
     assert "Traceback" not in result.stderr
@@ -428,16 +414,7 @@ def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):
 
 def test_rerun_resumes_the_persisted_study(xor_project):
     before = json.loads((xor_project / "results/metrics/xor/tuning.json").read_text())
-    result = kedro(
-        xor_project,
-        "run",
-        "--env",
-        "test",
-        "--params",
-        "epic_id=xor",
-        "--pipelines",
-        "tuning",
-    )
+    result = xor_run(xor_project, "tuning")
     assert result.returncode == 0, result.stderr[-3000:]
     after = json.loads((xor_project / "results/metrics/xor/tuning.json").read_text())
     for old, new in zip(before["models"], after["models"], strict=True):
@@ -541,16 +518,7 @@ def test_time_series_example_runs_every_pipeline(tmp_path):
     # the package forecasts the months after its history (train + validation)
     months = pl.read_csv(project / "data/4_processed/co2/features/test_features.csv")
     months.select("month").head(12).write_csv(project / "future.csv")
-    scored = kedro(
-        project,
-        "run",
-        "--env",
-        "test",
-        "--pipelines",
-        "inference",
-        "--params",
-        "epic_id=co2,input=future.csv",
-    )
+    scored = epic_run(project, "co2", "inference", "input=future.csv")
     assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
     forecasts = pl.read_csv(project / "data/7_model_output/co2/predictions.csv")
     assert forecasts.height == 12
@@ -617,16 +585,7 @@ def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, class
     pl.read_csv(project / f"data/4_processed/{epic}/features/test_features.csv").drop(
         "target"
     ).head(20).write_csv(new)
-    result = kedro(
-        project,
-        "run",
-        "--env",
-        "test",
-        "--pipelines",
-        "inference",
-        "--params",
-        f"epic_id={epic},input={new}",
-    )
+    result = epic_run(project, epic, "inference", f"input={new}")
     assert result.returncode == 0, result.stderr[-3000:]
     scored = pl.read_csv(project / f"data/7_model_output/{epic}/predictions.csv")
     assert scored.schema["predicted"] == pl.Int64
@@ -806,6 +765,8 @@ def test_a_second_run_of_the_same_epic_stops_with_a_message(guarded_project):
         (["--params", "epic_id=a/b"], "'a/b' is not an epic id"),
         (["--params", "seed=abc"], "the seed must be a whole number, got 'abc'"),
         (["--pipelines", "tunning"], "no pipeline named 'tunning'"),
+        (["--params", "epic_id="], "'' is not an epic id"),
+        (["--env", "nosuchenv"], "no configuration folder conf/nosuchenv"),
     ],
 )
 def test_bad_arguments_end_in_one_message(guarded_project, args, expected):
@@ -825,16 +786,7 @@ def test_bad_arguments_end_in_one_message(guarded_project, args, expected):
 
 
 def _score(project, rows_csv):
-    return kedro(
-        project,
-        "run",
-        "--env",
-        "test",
-        "--pipelines",
-        "inference",
-        "--params",
-        f"epic_id=xor,input={rows_csv}",
-    )
+    return xor_run(project, "inference", f"input={rows_csv}")
 
 
 @pytest.mark.parametrize(
@@ -956,16 +908,7 @@ def test_a_read_only_or_full_models_folder_registers_nothing(
     before = versions()
     _mount_over(xor_project / "models", options)
     try:
-        result = kedro(
-            xor_project,
-            "run",
-            "--env",
-            "test",
-            "--params",
-            "epic_id=xor",
-            "--pipelines",
-            "reporting",
-        )
+        result = xor_run(xor_project, "reporting")
     finally:
         subprocess.run(["umount", str(xor_project / "models")], check=False)
     assert result.returncode == 1

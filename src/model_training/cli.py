@@ -35,13 +35,28 @@ FOOTERS = {
 }
 
 
-def check_arguments(params: dict[str, Any] | None, pipelines: Any) -> None:
-    """Refuse a bad ``--params epic_id``/``seed`` or an unknown pipeline name
-    before Kedro reads any configuration."""
+def check_arguments(
+    params: dict[str, Any] | None, pipelines: Any, env: str | None = None
+) -> None:
+    """Refuse a bad ``--params epic_id``/``seed``, an unknown pipeline name or an
+    unknown ``--env`` before Kedro reads any configuration."""
     from kedro.framework.project import pipelines as registry
 
     from model_training.run_guard import check_epic_id, check_seed
 
+    conf = Path.cwd() / "conf"
+    if env and conf.is_dir() and not (conf / env).is_dir():
+        envs = sorted(p.name for p in conf.iterdir() if p.is_dir() and p.name != "base")
+        raise InputError(
+            "Unknown environment",
+            [
+                Problem(
+                    "--env",
+                    f"no configuration folder conf/{env}",
+                    "use one of: " + ", ".join(envs) + " (or leave --env out)",
+                )
+            ],
+        )
     params = params or {}
     if "epic_id" in params:
         check_epic_id(params["epic_id"])
@@ -110,7 +125,9 @@ def _run(**kwargs: Any) -> Any:
 
     RUN_GUARD.outcome = "not started"
     try:
-        check_arguments(kwargs.get("params"), kwargs.get("pipelines"))
+        check_arguments(
+            kwargs.get("params"), kwargs.get("pipelines"), kwargs.get("env")
+        )
         return kedro_run.callback(**kwargs)
     except Exception as exc:
         error = find_user_error(exc)

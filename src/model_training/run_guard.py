@@ -54,7 +54,7 @@ class RunInProgressError(UserFacingError):
 
 def check_epic_id(value: Any, where: str = "--params epic_id") -> str:
     """``value`` when it is a valid epic id; else an :class:`InputError`."""
-    text = str(value)
+    text = "" if value is None else str(value)
     if not EPIC_ID.match(text) or isinstance(value, bool):
         raise InputError(
             "Invalid epic id",

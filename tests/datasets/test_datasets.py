@@ -195,3 +195,10 @@ def test_a_latin1_spec_names_the_line(tmp_path):
     lines = text.count("\n")
     assert f"modeling_spec.yml, line {lines}: not UTF-8 text: byte 0xe8" in message
     assert "save it as UTF-8" in message
+
+
+def test_a_header_naming_a_column_twice_is_named(tmp_path):
+    path = tmp_path / "train_features.csv"
+    path.write_text("a,b,a,label\n1,2,3,x\n")
+    message = load_error(FeatureSplitDataset(filepath=str(path)))
+    assert "line 1: the header names column 'a' twice (fields 1 and 3)" in message

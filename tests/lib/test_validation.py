@@ -342,3 +342,14 @@ def test_overlap_with_train_and_identifier_like_columns_are_named(
     identifier = checks["identifier_like"]
     assert "'segment' (100% distinct)" in identifier.message
     assert "set their role to identifier" in identifier.message
+
+
+def test_an_entirely_empty_numeric_column_is_missing_not_text(
+    frames, schema, spec, thresholds
+):
+    frames["train"] = frames["train"].with_columns(
+        pl.lit(None).cast(pl.String).alias("amount")
+    )
+    checks = checks_by_name(frames, schema, spec, thresholds)
+    assert checks["dtypes"].status != "fail"
+    assert checks["missing_values"].status == "warn"

@@ -80,6 +80,32 @@ def diagnose_csv(path: Path) -> tuple[str, str]:
     return "", ""
 
 
+def _refuse_duplicate_header(path: Path, where: str) -> None:
+    """A header naming one column twice: polars would rename one silently."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, OSError):
+        return  # the reader's own diagnosis names these
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            raise InputError(
+                "Unreadable feature file",
+                [
+                    Problem(
+                        f"{where}, line 1",
+                        f"the header names column '{name}' twice (fields "
+                        f"{seen[name]} and {position})",
+                        "give every column its own name",
+                    )
+                ],
+            )
+        seen[name] = position
+
+
 class _LocalFileDataset(AbstractDataset[Any, Any]):
     def __init__(
         self, *, filepath: str, metadata: dict[str, Any] | None = None
@@ -144,6 +170,7 @@ class FeatureSplitDataset(_LocalFileDataset):
                     )
                 ],
             )
+        _refuse_duplicate_header(path, where)
         try:
             frame = pl.read_csv(path, infer_schema_length=None)
             if frame.width == 1 and any(d in frame.columns[0] for d in ";\t|"):

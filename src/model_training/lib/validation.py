@@ -183,7 +183,12 @@ def _dtypes(ctx: _Context) -> Check:
     for info in ctx.schema.columns:
         if not ctx.present(info.name):
             continue
-        kinds = {s: _kind(f.schema[info.name]) for s, f in ctx.frames.items()}
+        kinds = {
+            s: "null"  # an entirely empty column reads as text: judge it as missing
+            if f.get_column(info.name).null_count() == f.height
+            else _kind(f.schema[info.name])
+            for s, f in ctx.frames.items()
+        }
         expected = _POLARS_KIND[info.dtype]
         for split, kind in kinds.items():
             if kind in ("null", expected) or (expected == "bool" and kind == "numeric"):

@@ -79,3 +79,17 @@ def test_plot_data_quality_draws_both_figures(frames, schema, spec, thresholds):
     assert all(isinstance(f, Figure) for f in figures.values())
     labels = [t.get_text() for t in figures["missing_values"].axes[0].get_yticklabels()]
     assert labels == frames["train"].columns
+
+
+def test_an_unknown_algorithm_is_named_with_the_closest(
+    frames, schema, spec, thresholds
+):
+    spec = spec.model_copy(update={"algorithms": ["catbost", "random_forest"]})
+    with pytest.raises(InputError) as caught:
+        run(frames, schema, spec, thresholds)
+    message = str(caught.value)
+    assert (
+        "key 'algorithms': 'catbost' is not a binary_classification algorithm"
+        in message
+    )
+    assert "(did you mean 'catboost'?)" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from typing import Any
 
@@ -12,7 +13,7 @@ from model_training.lib import plots
 from model_training.lib.errors import InputError, Problem
 from model_training.lib.plan import build_plan, load_plan
 from model_training.lib.plots import Figures
-from model_training.lib.problems import registered
+from model_training.lib.problems import get_problem, registered
 from model_training.lib.spec import FeatureSchema, ModelingSpec
 from model_training.lib.validation import raise_if_blocking, run_checks, summarize
 
@@ -105,6 +106,19 @@ def _check_identity(spec: ModelingSpec, schema: FeatureSchema, epic_id: str) -> 
                 "use one of: " + ", ".join(registered()),
             )
         )
+    else:
+        known = get_problem(spec.problem_type).default_candidates()
+        for name in spec.algorithms or []:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                problems.append(
+                    Problem(
+                        f"{spec.location}, key 'algorithms'",
+                        f"'{name}' is not a {spec.problem_type} algorithm"
+                        + (f" (did you mean '{close[0]}'?)" if close else ""),
+                        "use some of: " + ", ".join(known) + " (or null for all)",
+                    )
+                )
     if problems:
         raise InputError(f"Inconsistent inputs for epic '{epic_id}'", problems)
 
