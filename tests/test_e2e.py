@@ -213,15 +213,17 @@ def test_full_run_writes_modeling_and_tuning_outputs(xor_project):
     )  # cannot beat the linear baseline on an XOR
     assert 1 <= len(candidates["shortlist"]) <= 2
     tuning = json.loads((metrics / "tuning.json").read_text())
-    assert tuning["elapsed_s"] <= 20 * 1.1 + 5
     for model in tuning["models"]:
-        assert model["n_trials"] <= 3  # conf/test caps the spec's 30 trials
+        assert model["n_trials"] == 3  # conf/test caps the spec's 30 trials
+        assert model["stopped_by"] == "trial budget"  # never the clock, even under load
     info = json.loads((metrics / "final_model.json").read_text())
     assert info["refit_on"] == "train+validation"
     assert "threshold" in info and "calibration" in info
-    import joblib
+    from model_training.datasets import SignedJoblibDataset
 
-    model = joblib.load(xor_project / "data/6_models/xor/final_model.joblib")
+    model = SignedJoblibDataset(
+        filepath=str(xor_project / "data/6_models/xor/final_model.joblib")
+    ).load()
     test = __import__("polars").read_csv(
         xor_project / "data/4_processed/xor/features/test_features.csv"
     )

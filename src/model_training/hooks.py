@@ -39,6 +39,7 @@ from kedro.framework.hooks import hook_impl
 
 from model_training.datasets import transaction
 from model_training.gitinfo import git_commit
+from model_training.lib.errors import OutputsKept, find_user_error
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,13 @@ class RunSummaryHook:
         run = mlflow.active_run()
         if run is not None:
             self._run_id = run.info.run_id
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any]) -> None:
+        """A stop after every output was written (an unmet acceptance criterion)
+        still says where the outputs are."""
+        if isinstance(find_user_error(error), OutputsKept):
+            self.after_pipeline_run(run_params)
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any]) -> None:

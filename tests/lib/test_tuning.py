@@ -196,6 +196,7 @@ def test_a_failing_model_is_recorded_and_the_rest_go_on(xor_setup):
     )
     failed, ok = result["models"]
     assert failed["status"] == "failed" and failed["n_failed"] == 2
+    assert failed["stopped_by"] == "trial budget"  # failed trials spend it too
     assert (
         "InvalidParameterError" in failed["children"][0]["error"]
         or "C" in failed["children"][0]["error"]

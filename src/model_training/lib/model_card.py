@@ -227,8 +227,10 @@ def render(
         f"- Input: a table (polars or pandas) with the columns {', '.join(f'`{f}`' for f in metadata['feature_names'])}; "
         "categorical columns as text, numeric as numbers; missing values allowed (imputed).",
         f"- Output: {_output_line(spec, metadata)}",
-        f"- Load: `joblib.load('models/{epic}/{metadata['artifacts']['model']['file']}')` after checking its sha256 "
-        f"({metadata['artifacts']['model']['sha256'][:16]}...), or `mlflow.pyfunc.load_model('models:/{epic}_model/<version>')`.",
+        f"- Load: `ModelPackageDataset(filepath='models/{epic}').load()['model']` (from `model_training.datasets`), "
+        f"which checks the file's signature and its sha256 ({metadata['artifacts']['model']['sha256'][:16]}...) "
+        f"before unpickling `{metadata['artifacts']['model']['file']}`; or "
+        f"`mlflow.pyfunc.load_model('models:/{epic}_model/<version>')`.",
         f"- Latency (single row, in process): p50 {performance['latency_ms']['p50']:.1f} ms, "
         f"p95 {performance['latency_ms']['p95']:.1f} ms, p99 {performance['latency_ms']['p99']:.1f} ms. "
         f"Package size {metadata['artifacts']['model']['bytes'] / 2**20:.2f} MiB.",

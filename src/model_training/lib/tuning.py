@@ -367,6 +367,8 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         )
     started = time.monotonic()
     budget = deadline - started
+    closed = (*finished, optuna.trial.TrialState.FAIL)
+    before = sum(t.state in closed for t in study.trials)
     if remaining > 0 and (budget > 0 or done == 0):
         study.optimize(
             objective,
@@ -378,7 +380,9 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         )
     result = _model_result(name, study, start_params, time.monotonic() - started, note)
     spent = sum(t.state in finished for t in study.trials)
-    clock_bound = spent < search.n_trials or any(
+    # failed trials count: Optuna spent the budget on them too
+    ran = sum(t.state in closed for t in study.trials) - before
+    clock_bound = ran < max(remaining, 0) or any(
         t.user_attrs.get("stopped") == "wall-clock budget" for t in study.trials
     )
     result["stopped_by"] = "clock" if clock_bound else "trial budget"
