@@ -37,18 +37,29 @@ from model_training.lib.profiling import (
 logger = logging.getLogger(__name__)
 
 
-def subsample(
-    x: pl.DataFrame, y: np.ndarray, rows: int, seed: int, stratify: bool
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """A seeded (stratified) subsample of ``rows`` rows."""
+def row_guard(algo: Any, options: dict[str, Any] | None) -> int | None:
+    """The rows above which ``algo`` is fitted on a subsample: the
+    ``modeling.row_guard`` override, else the algorithm's own guard."""
+    return ((options or {}).get("row_guard") or {}).get(algo.name, algo.row_guard)
+
+
+def guarded_rows(
+    y: np.ndarray, guard: int | None, seed: int, stratify: bool
+) -> np.ndarray | None:
+    """The sorted indices of a seeded (stratified) subsample of ``guard`` rows,
+    or None when there are no more rows than the guard. Modeling and tuning
+    both use it, so tuning's CV folds are built on exactly the rows it fits."""
     from sklearn.model_selection import train_test_split
 
-    index = np.arange(len(y))
+    if not guard or len(y) <= guard:
+        return None
     keep, _ = train_test_split(
-        index, train_size=rows, random_state=seed, stratify=y if stratify else None
+        np.arange(len(y)),
+        train_size=int(guard),
+        random_state=seed,
+        stratify=y if stratify else None,
     )
-    keep = np.sort(keep)
-    return x[keep], y[keep]
+    return np.sort(keep)
 
 
 def fixed_imbalance(plan: ModelingPlan, options: list[str]) -> str:
@@ -99,12 +110,11 @@ def train_candidates(
             params = dict((options.get("defaults") or {}).get(name) or {})
             imbalance = fixed_imbalance(plan, algo.imbalance_options(has_cost))
             entry.update({"description": algo.description, "imbalance": imbalance})
-            guard = (options.get("row_guard") or {}).get(name, algo.row_guard)
+            guard = row_guard(algo, options)
+            keep = guarded_rows(y_train, guard, seed, problem.task == "classification")
             x_fit, y_fit = x_train, y_train
-            if guard and len(y_train) > guard:
-                x_fit, y_fit = subsample(
-                    x_train, y_train, int(guard), seed, problem.task == "classification"
-                )
+            if keep is not None:
+                x_fit, y_fit = x_train[keep], y_train[keep]
                 entry["subsampled_to"] = int(guard)
                 logger.warning(
                     "Candidate %s: fitted on a %d-row subsample of %d training rows "

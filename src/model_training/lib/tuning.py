@@ -32,7 +32,7 @@ import optuna
 import polars as pl
 
 from model_training import __version__
-from model_training.lib.candidates import subsample
+from model_training.lib.candidates import guarded_rows, row_guard
 from model_training.lib.cv import cv_splits, order_for_cv
 from model_training.lib.cv_eval import fold_scores
 from model_training.lib.frames import split_xy
@@ -197,6 +197,7 @@ class _Context:
     seed: int
     storage: Any
     data_hash: str
+    modeling: dict[str, Any]
 
 
 def tune_models(
@@ -206,6 +207,7 @@ def tune_models(
     defaults: dict[str, dict[str, Any]],
     options: dict[str, Any],
     seed: int,
+    row_guards: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Tune every shortlisted model with cross-validation on the training split.
 
@@ -219,6 +221,8 @@ def tune_models(
         options: ``tuning`` parameters: ``search_spaces``, ``storage``,
             ``pruner``, ``grid_points``, ``feature_selection``, ``caps``.
         seed: random seed.
+        row_guards: ``modeling.row_guard`` (rows per algorithm above which it
+            is tuned on a subsample), as modeling applies it.
 
     Returns:
         Per model: best parameters, CV mean/std of the best and of the defaults,
@@ -242,6 +246,7 @@ def tune_models(
         seed=seed,
         storage=open_storage(options.get("storage")),
         data_hash=data_fingerprint(ordered),
+        modeling={"row_guard": row_guards or {}},
     )
     started = time.monotonic()
     total_deadline = started + ctx.search.timeout_s
@@ -322,12 +327,14 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
     if done == 0 and not waiting and search.strategy != "grid":
         study.enqueue_trial(start_params, user_attrs={"start": True})
     x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
-    if algo.row_guard and len(ctx.y) > algo.row_guard:
-        x_fit, y_fit = subsample(
-            ctx.x, ctx.y, algo.row_guard, ctx.seed, ctx.problem.task == "classification"
-        )
-        splits = cv_splits(ctx.ordered[: len(y_fit)], y_fit, plan, ctx.seed)
-        note = f"tuned on a {algo.row_guard}-row subsample (row guard)"
+    guard = row_guard(algo, ctx.modeling)
+    keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.problem.task == "classification")
+    if keep is not None:
+        # the folds are cut from the very rows that are fitted (their groups,
+        # regions and times), not from the first rows of the split
+        x_fit, y_fit = ctx.x[keep], ctx.y[keep]
+        splits = cv_splits(ctx.ordered[keep], y_fit, plan, ctx.seed)
+        note = f"tuned on a {guard}-row subsample (row guard)"
     objective = _Objective(
         ctx, algo, space, imbalance_choices[0], deadline, x_fit, y_fit, splits
     )

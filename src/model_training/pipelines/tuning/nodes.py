@@ -21,7 +21,13 @@ def tune_hyperparameters(
 ) -> dict[str, Any]:
     """Optuna search with cross-validation on train for each shortlisted model (tuning.json)."""
     return tune_models(
-        load_plan(plan), train, shortlist, modeling.get("defaults") or {}, options, seed
+        load_plan(plan),
+        train,
+        shortlist,
+        modeling.get("defaults") or {},
+        options,
+        seed,
+        row_guards=modeling.get("row_guard"),
     )
 
 
