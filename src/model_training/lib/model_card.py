@@ -146,12 +146,15 @@ def render(
         ]
         saving = impact["impact"]["saving_per_1000_vs_baseline"]
         if saving is not None:
-            verdict = (
-                f"saves {saving:,.0f}" if saving >= 0 else f"costs {-saving:,.0f} more"
-            )
+            if round(saving) > 0:
+                verdict = f"saves {saving:,.0f} per 1,000 decisions compared with"
+            elif round(saving) < 0:
+                verdict = f"costs {-saving:,.0f} more per 1,000 decisions than"
+            else:
+                verdict = "costs the same per 1,000 decisions as"
             lines += [
                 "",
-                f"The model {verdict} per 1,000 decisions than the best baseline.",
+                f"The model {verdict} the best baseline (same test rows, same threshold).",
             ]
         lines.append("")
     lines += _forecast_section(spec, performance)

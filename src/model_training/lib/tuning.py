@@ -109,6 +109,11 @@ def _sampler(strategy: str, space: dict[str, Any], seed: int, grid_points: int) 
     )
 
 
+# part of every study's name: a study proposed by another seeding scheme is not
+# resumed with this one (its trials would not be the ones this scheme proposes)
+SAMPLER_SCHEME = "trial-seeded-1"
+
+
 def trial_seed(seed: int, number: int) -> int:
     """The sampler seed of trial ``number``: a function of the run's seed and the
     trial's position only."""
@@ -294,6 +299,7 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
     selection = options.get("feature_selection", "none")
     study_name = f"{plan.spec.epic_id}.{name}." + _fingerprint(
         __version__,
+        SAMPLER_SCHEME,
         ctx.data_hash,
         space,
         ctx.defaults.get(name),
