@@ -22,8 +22,8 @@ import numpy as np
 import polars as pl
 
 from model_training.datasets import ModelPackageDataset
-from model_training.lib.frames import split_xy
-from model_training.lib.plan import load_plan
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

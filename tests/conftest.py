@@ -14,8 +14,8 @@ import pytest
 from kedro.framework.project import configure_project
 
 from model_training.epics.cli import main as epic_main
-from model_training.lib.epic_builder import infer_schema, split_frame
-from model_training.lib.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,7 +106,7 @@ def make_xor_frame(n: int = 300, seed: int = 0) -> pl.DataFrame:
 @pytest.fixture
 def xor_setup():
     """Splits, schema, spec and plan of :func:`make_xor_frame`."""
-    from model_training.lib.plan import build_plan
+    from model_training.lib.core.plan import build_plan
 
     frame = make_xor_frame()
     parts = split_frame(frame, seed=0, stratify="label")

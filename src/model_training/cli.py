@@ -2,7 +2,7 @@
 
 Kedro picks up the ``cli`` group of this module and lets its commands override
 the built-in ones. ``run`` here is Kedro's own ``run`` (same options, same
-behaviour) except that a :class:`~model_training.lib.errors.UserFacingError` (a
+behaviour) except that a :class:`~model_training.lib.core.errors.UserFacingError` (a
 bad feature file, feature schema or modeling spec; or a stop such as "no
 candidate beats the baseline") ends the run with its message and exit code 1. Any other error keeps its full traceback: it is a bug.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
-from model_training.lib.errors import InputError, Problem, find_user_error
+from model_training.lib.core.errors import InputError, Problem, find_user_error
 
 
 @click.group(name="model_training")

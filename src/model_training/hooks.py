@@ -39,7 +39,7 @@ from kedro.framework.hooks import hook_impl
 
 from model_training.datasets import transaction
 from model_training.gitinfo import git_commit
-from model_training.lib.errors import OutputsKept, find_user_error
+from model_training.lib.core.errors import OutputsKept, find_user_error
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from model_training.datasets import transaction
-from model_training.lib.errors import (
+from model_training.lib.core.errors import (
     InputError,
     OutputsKept,
     Problem,

@@ -18,7 +18,7 @@ from model_training.datasets import (
     ModelingSpecDataset,
     ReportJSONDataset,
 )
-from model_training.lib.errors import find_user_error
+from model_training.lib.core.errors import find_user_error
 from tests.conftest import spec_dict
 
 

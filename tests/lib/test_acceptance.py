@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.acceptance import check_criteria, describe
-from model_training.lib.spec import ModelingSpec
+from model_training.lib.assessment.acceptance import check_criteria, describe
+from model_training.lib.core.spec import ModelingSpec
 
 
 def performance(cost=0.545, auc=0.756, cost_ci=(0.435, 0.665)):

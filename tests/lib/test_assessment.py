@@ -7,15 +7,15 @@ import polars as pl
 import pytest
 from sklearn import metrics as skm
 
-from model_training.lib import business, fairness, robustness
-from model_training.lib.evaluation import (
+from model_training.lib.assessment import business, fairness, robustness
+from model_training.lib.assessment.learning import verdict
+from model_training.lib.assessment.test_metrics import (
     bootstrap_ci,
     classification_details,
     regression_details,
 )
-from model_training.lib.learning import verdict
-from model_training.lib.plan import ModelingPlan
-from model_training.lib.spec import ModelingSpec
+from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.core.spec import ModelingSpec
 
 
 def binary_plan(**spec) -> ModelingPlan:
@@ -173,8 +173,8 @@ def test_learning_curve_verdicts():
 def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings():
     import warnings
 
-    from model_training.lib.explain import shap_values
-    from model_training.lib.models import algorithm, build_pipeline
+    from model_training.lib.assessment.explain import shap_values
+    from model_training.lib.training.models import algorithm, build_pipeline
 
     rng = np.random.default_rng(0)
     frame = pl.DataFrame(
@@ -212,7 +212,7 @@ def test_weakest_slices_are_the_worst_in_either_metric_direction(
 
 
 def test_the_card_says_when_a_label_column_chose_the_clustering():
-    from model_training.lib.model_card import _purpose
+    from model_training.lib.reporting.model_card import _purpose
 
     spec = {
         "problem_type": "clustering",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model_training.lib.calibration import (
+from model_training.lib.training.calibration import (
     choose_calibration,
     choose_threshold,
     expected_calibration_error,
 )
-from model_training.lib.final_model import CalibratedModel, ThresholdedClassifier
+from model_training.lib.training.final_model import (
+    CalibratedModel,
+    ThresholdedClassifier,
+)
 
 
 def binary_sample(n=4000, seed=0, squash=1.0):
@@ -67,7 +70,7 @@ class _Fixed:
 
 
 def test_wrappers_reorder_calibrate_and_threshold():
-    from model_training.lib.final_model import fit_calibrator
+    from model_training.lib.training.final_model import fit_calibrator
 
     identity = fit_calibrator(
         "isotonic", np.linspace(0, 1, 50), (np.linspace(0, 1, 50) > 0.5).astype(int)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.baseline import compare_to, fit_baselines
-from model_training.lib.candidates import (
+from model_training.lib.core.errors import StageStop
+from model_training.lib.training.baseline import compare_to, fit_baselines
+from model_training.lib.training.candidates import (
     _summarize,
     require_shortlist,
     train_candidates,
 )
-from model_training.lib.errors import StageStop
 
 OPTIONS = {
     "defaults": {

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from model_training.epics import cli, credit_risk
-from model_training.lib.epic_builder import infer_schema, split_frame
+from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 from tests.conftest import CREDIT_FEATURES, PROJECT_ROOT, make_frame
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from model_training.lib.metrics import (
+from model_training.lib.core.metrics import (
     canonical,
     compute_metrics,
     is_better,

@@ -9,8 +9,11 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from model_training.datasets.package import ModelPackageDataset, PackageIntegrityError
-from model_training.lib.errors import find_user_error
-from model_training.lib.monitoring import feature_statistics, population_stability_index
+from model_training.lib.core.errors import find_user_error
+from model_training.lib.reporting.monitoring import (
+    feature_statistics,
+    population_stability_index,
+)
 
 
 def package(model, card_inputs):
@@ -179,8 +182,8 @@ def test_a_signing_key_others_can_read_is_refused(tmp_path, monkeypatch):
 def test_psi_detects_shift():
     import polars as pl
 
-    from model_training.lib.plan import ModelingPlan
-    from model_training.lib.spec import ModelingSpec
+    from model_training.lib.core.plan import ModelingPlan
+    from model_training.lib.core.spec import ModelingSpec
 
     spec = ModelingSpec(
         epic_id="x", problem_type="regression", target="y", primary_metric="rmse"

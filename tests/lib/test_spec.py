@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.errors import InputError
-from model_training.lib.spec import FeatureSchema, ModelingSpec, parse_model
+from model_training.lib.core.errors import InputError
+from model_training.lib.core.spec import FeatureSchema, ModelingSpec, parse_model
 from tests.conftest import spec_dict
 
 SOURCE = "docs/objectives/user_stories/tiny/modeling_spec.yml"

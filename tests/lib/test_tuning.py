@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.tuning import grid_of, tune_models
+from model_training.lib.training.tuning import grid_of, tune_models
 
 OPTIONS = {
     "storage": None,
@@ -273,7 +273,7 @@ def test_grid_and_caps():
 
 
 def test_start_trial_skips_a_text_default_in_a_numeric_range():
-    from model_training.lib.tuning import _start_params
+    from model_training.lib.training.tuning import _start_params
 
     space = {
         "C": {"type": "float", "low": 0.01, "high": 100.0, "log": True},
@@ -287,10 +287,10 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
     """The modeling.row_guard override applies to tuning too, and the CV folds
     are cut from the subsampled rows themselves (not the split's first rows), so
     group, spatial and time folds match the rows that are fitted."""
-    from model_training.lib import tuning
-    from model_training.lib.candidates import guarded_rows
-    from model_training.lib.cv import order_for_cv
-    from model_training.lib.frames import split_xy
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.training import tuning
+    from model_training.lib.training.candidates import guarded_rows
+    from model_training.lib.training.cv import order_for_cv
 
     parts, _, _, plan = xor_setup
     seen = []

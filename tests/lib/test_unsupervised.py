@@ -11,15 +11,15 @@ from sklearn import metrics as skm
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.ensemble import IsolationForest
 
-from model_training.lib.candidates import train_candidates
-from model_training.lib.cv import cv_splits
-from model_training.lib.frames import split_xy
-from model_training.lib.metrics import compute_metrics
-from model_training.lib.models import algorithm, build_pipeline
-from model_training.lib.plan import build_plan
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.plan import build_plan
+from model_training.lib.core.spec import ColumnInfo, FeatureSchema, ModelingSpec
 from model_training.lib.problems import get_problem
-from model_training.lib.spec import ColumnInfo, FeatureSchema, ModelingSpec
-from model_training.lib.unsupervised import AnomalyScorer, ClusterModel
+from model_training.lib.training.candidates import train_candidates
+from model_training.lib.training.cv import cv_splits
+from model_training.lib.training.models import algorithm, build_pipeline
+from model_training.lib.training.unsupervised_models import AnomalyScorer, ClusterModel
 
 
 def blobs(n: int = 240, seed: int = 0) -> pl.DataFrame:
@@ -264,7 +264,7 @@ def test_candidates_beat_the_baselines_on_clear_blobs():
     frame = blobs(300)
     plan = plan_for(frame, "clustering", "species")
     train, validation = frame[:200], frame[200:]
-    from model_training.lib.baseline import fit_baselines
+    from model_training.lib.training.baseline import fit_baselines
 
     baselines, _ = fit_baselines(plan, train, validation, 0)
     results, _models = train_candidates(
@@ -286,7 +286,7 @@ def test_every_bootstrap_interval_contains_its_estimate(dims, k):
     duplicated rows in resamples inflated it (reproduced here on weakly
     clustered data: e.g. 0.094 against 0.127-0.213). Resamples of distinct rows
     remove the bias, so no widening is needed."""
-    from model_training.lib.evaluation import bootstrap_ci
+    from model_training.lib.assessment.test_metrics import bootstrap_ci
 
     points = np.random.default_rng(1).normal(size=(60, dims))
     frame = pl.DataFrame({f"f{i}": points[:, i] for i in range(dims)})
@@ -312,7 +312,7 @@ def test_every_bootstrap_interval_contains_its_estimate(dims, k):
 def test_a_biased_bootstrap_interval_is_widened_to_its_estimate(xor_setup, monkeypatch):
     """Whatever the metric, the reported interval holds the estimate and says
     when it had to be widened to."""
-    from model_training.lib import evaluation
+    from model_training.lib.assessment import test_metrics as evaluation
 
     def biased(names, y_true, *_args):  # resamples score higher than the full sample
         return {name: 0.5 if len(y_true) == 6 else 0.7 for name in names}

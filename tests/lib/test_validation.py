@@ -5,9 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from model_training.lib.errors import InputError
-from model_training.lib.spec import ModelingSpec
-from model_training.lib.validation import raise_if_blocking, run_checks, summarize
+from model_training.lib.core.errors import InputError
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.data_quality.checks import (
+    raise_if_blocking,
+    run_checks,
+    summarize,
+)
 
 TRAIN = "data/4_processed/tiny/features/train_features.csv"
 TEST = "data/4_processed/tiny/features/test_features.csv"
@@ -295,7 +299,7 @@ def test_imbalance_threshold_depends_on_the_number_of_classes(
     n = 1000
     five = pl.DataFrame({"label": [f"c{i % 5}" for i in range(n)]})
     two = pl.DataFrame({"label": ["a"] * 199 + ["b"] * 801})
-    from model_training.lib.validation import class_balance_status
+    from model_training.lib.data_quality.checks import class_balance_status
 
     assert class_balance_status(five, "label", thresholds) == "pass"
     assert class_balance_status(two, "label", thresholds) == "warn"

@@ -17,7 +17,7 @@ from kedro.io import AbstractDataset
 from kedro_datasets._typing import ImagePreview, JSONPreview, TablePreview
 
 from model_training.datasets import signing, transaction
-from model_training.lib.errors import InputError, Problem
+from model_training.lib.core.errors import InputError, Problem
 
 
 def _display(path: Path) -> str:

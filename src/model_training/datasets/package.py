@@ -34,9 +34,9 @@ from kedro.io import AbstractDataset
 from model_training.datasets import signing, transaction
 from model_training.datasets.files import _jsonable
 from model_training.gitinfo import git_commit
-from model_training.lib.errors import UserFacingError
-from model_training.lib.model_card import render
-from model_training.lib.package import package_versions, requirements_text
+from model_training.lib.core.errors import UserFacingError
+from model_training.lib.reporting.model_card import render
+from model_training.lib.reporting.package import package_versions, requirements_text
 
 _MODEL = re.compile(r"^model_v(\d+)_(\d{8}T\d{6}Z)\.joblib$")
 _METADATA = re.compile(r"^metadata_v(\d+)\.json$")

@@ -25,7 +25,7 @@ from typing import Any
 
 import joblib
 
-from model_training.lib.errors import UserFacingError
+from model_training.lib.core.errors import UserFacingError
 
 KEY_ENV = "MODEL_TRAINING_KEY_FILE"
 SUFFIX = ".sig"

@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 
 from model_training.datasets.files import _display, _LocalFileDataset, read_utf8
-from model_training.lib.errors import InputError, Problem
-from model_training.lib.spec import FeatureSchema, ModelingSpec, parse_model
+from model_training.lib.core.errors import InputError, Problem
+from model_training.lib.core.spec import FeatureSchema, ModelingSpec, parse_model
 
 
 class _ValidatedYAMLDataset(_LocalFileDataset):

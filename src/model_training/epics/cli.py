@@ -20,7 +20,7 @@ from model_training.epics import (
     sklearn_examples,
     statsmodels_examples,
 )
-from model_training.lib.spec import SUPERVISED
+from model_training.lib.core.spec import SUPERVISED
 
 PROBLEM_TYPES = (*SUPERVISED, "time_series", "clustering", "anomaly_detection")
 

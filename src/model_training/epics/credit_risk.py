@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from model_training.lib.epic_builder import (
+from model_training.lib.data_quality.epic_builder import (
     feature_documentation,
     infer_schema,
     split_frame,

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import polars as pl
 
-from model_training.lib.epic_builder import (
+from model_training.lib.core.spec import CLASSIFICATION
+from model_training.lib.data_quality.epic_builder import (
     default_spec,
     feature_documentation,
     infer_schema,
     split_frame,
     write_epic,
 )
-from model_training.lib.spec import CLASSIFICATION
 
 REVIEW_NOTE = """
 **Generated from the data: review before trusting a model.** Types and roles below

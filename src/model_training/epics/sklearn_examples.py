@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 from sklearn import datasets
 
-from model_training.lib.epic_builder import (
+from model_training.lib.data_quality.epic_builder import (
     default_spec,
     feature_documentation,
     infer_schema,

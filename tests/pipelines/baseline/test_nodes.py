@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from model_training.lib.baseline import compare_to
-from model_training.lib.plan import build_plan
-from model_training.lib.spec import ModelingSpec
+from model_training.lib.core.plan import build_plan
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.training.baseline import compare_to
 from model_training.pipelines.baseline.nodes import fit_baseline_models
 
 

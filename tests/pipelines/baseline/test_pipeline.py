@@ -5,7 +5,7 @@ from __future__ import annotations
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from model_training.lib.plan import build_plan
+from model_training.lib.core.plan import build_plan
 from model_training.pipelines.baseline import create_pipeline
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from matplotlib.figure import Figure
 
-from model_training.lib.errors import InputError
-from model_training.lib.plan import load_plan
+from model_training.lib.core.errors import InputError
+from model_training.lib.core.plan import load_plan
 from model_training.pipelines.data_validation.nodes import (
     plot_data_quality,
     validate_data,

@@ -9,8 +9,8 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from model_training.datasets import FigureDirectoryDataset
-from model_training.lib.epic_builder import infer_schema, split_frame
-from model_training.lib.spec import ModelingSpec
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 from model_training.pipeline_registry import register_pipelines
 from tests.conftest import THRESHOLDS, make_xor_frame
 
@@ -263,7 +263,7 @@ def test_labels_keep_their_type_through_the_stage(stage):
 
 
 def test_a_failing_analysis_is_reported_not_fatal(stage, monkeypatch):
-    from model_training.lib import fairness
+    from model_training.lib.assessment import fairness
     from model_training.pipelines.evaluation import nodes
 
     kind, catalog, _, _ = stage
@@ -301,10 +301,14 @@ def test_test_split_is_read_by_evaluation_only():
 
 def test_shap_values_add_up_to_model_output():
     """TreeExplainer on the fitted pipeline: base + sum of SHAP = the model's output toward the positive class."""
-    from model_training.lib.explain import shap_values, split_pipeline, transform
-    from model_training.lib.frames import split_xy
-    from model_training.lib.models import algorithm, build_pipeline
-    from model_training.lib.plan import build_plan
+    from model_training.lib.assessment.explain import (
+        shap_values,
+        split_pipeline,
+        transform,
+    )
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.training.models import algorithm, build_pipeline
 
     parts, schema, spec = _epic("binary")
     plan = build_plan(spec, schema, parts["train"])

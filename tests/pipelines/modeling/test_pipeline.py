@@ -6,8 +6,8 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from model_training.lib.baseline import fit_baselines
-from model_training.lib.errors import StageStop
+from model_training.lib.core.errors import StageStop
+from model_training.lib.training.baseline import fit_baselines
 from model_training.pipelines.modeling import create_pipeline
 from model_training.pipelines.modeling.nodes import shortlist_candidates
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.errors import StageStop
+from model_training.lib.core.errors import StageStop
 from model_training.pipelines.reporting.nodes import enforce_acceptance
 
 

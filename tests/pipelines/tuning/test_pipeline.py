@@ -7,11 +7,11 @@ import polars as pl
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from model_training.lib.final_model import ThresholdedClassifier
-from model_training.lib.frames import split_xy
-from model_training.lib.plan import build_plan
-from model_training.lib.selection import fit_final
-from model_training.lib.spec import ModelingSpec
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import build_plan
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.training.final_model import ThresholdedClassifier
+from model_training.lib.training.selection import fit_final
 from model_training.pipelines.tuning import create_pipeline
 
 TUNING = {

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from model_training.lib.metrics import compute_metrics
-from model_training.lib.plan import ModelingPlan
+from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.plan import ModelingPlan
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class ProblemType:
 
     def default_candidates(self) -> list[str]:
         """The candidate algorithms tried when the spec names none."""
-        from model_training.lib.models import available
+        from model_training.lib.training.models import available
 
         return available(self.task)
 

@@ -10,10 +10,10 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from model_training.lib.frames import label_array
-from model_training.lib.plan import ModelingPlan
-from model_training.lib.preprocessing import make_preprocessor
+from model_training.lib.core.frames import label_array
+from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType
+from model_training.lib.training.preprocessing import make_preprocessor
 
 
 class _Classification(ProblemType):
@@ -90,16 +90,16 @@ class _Classification(ProblemType):
         """Refit on all rows, calibrate if it helps, and pick the decision threshold.
 
         Calibration and threshold are chosen on out-of-fold probabilities of the
-        same rows (see :mod:`model_training.lib.calibration`), never on test.
+        same rows (see :mod:`model_training.lib.training.calibration`), never on test.
         """
-        from model_training.lib.calibration import (
+        from model_training.lib.core.metrics import compute_metrics
+        from model_training.lib.training.calibration import (
             choose_calibration,
             fit_calibrators,
             truth_index,
         )
-        from model_training.lib.cv_eval import out_of_fold
-        from model_training.lib.final_model import CalibratedModel
-        from model_training.lib.metrics import compute_metrics
+        from model_training.lib.training.cv_eval import out_of_fold
+        from model_training.lib.training.final_model import CalibratedModel
 
         predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
         _, scores, rows, oof_seconds = out_of_fold(
@@ -140,12 +140,12 @@ class _Classification(ProblemType):
         return scores[:, -1]
 
     def details(self, y, y_pred, y_score, plan, final_info):
-        from model_training.lib.evaluation import classification_details
+        from model_training.lib.assessment.test_metrics import classification_details
 
         return classification_details(y, y_pred, y_score, plan)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib import eval_plots
+        from model_training.lib.figures import model as eval_plots
 
         details = context["details"]
         test = context["test_metrics"]
@@ -187,8 +187,8 @@ class BinaryClassification(_Classification):
         self, model: Any, oof_scores: np.ndarray, index: np.ndarray, plan: ModelingPlan
     ) -> tuple[Any, np.ndarray, dict[str, Any] | None]:
         """Wrap the model with the threshold that minimises expected cost (0.5 without costs)."""
-        from model_training.lib.calibration import choose_threshold
-        from model_training.lib.final_model import ThresholdedClassifier
+        from model_training.lib.training.calibration import choose_threshold
+        from model_training.lib.training.final_model import ThresholdedClassifier
 
         cost = plan.metric_context["cost_matrix"]
         threshold: dict[str, Any] = {
@@ -220,7 +220,7 @@ class BinaryClassification(_Classification):
         self, context: dict[str, Any], plan: ModelingPlan
     ) -> dict[str, Any] | None:
         """Expected cost per 1,000 decisions against the baseline and trivial policies."""
-        from model_training.lib.business import binary_impact
+        from model_training.lib.assessment.business import binary_impact
 
         if plan.metric_context["cost_matrix"] is None:
             return None

@@ -10,9 +10,9 @@ from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 
-from model_training.lib.plan import ModelingPlan
-from model_training.lib.preprocessing import make_preprocessor
+from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType
+from model_training.lib.training.preprocessing import make_preprocessor
 
 
 class Regression(ProblemType):
@@ -63,14 +63,14 @@ class Regression(ProblemType):
         return np.asarray(model.predict(x), dtype=float)
 
     def details(self, y, y_pred, y_score, plan, final_info):
-        from model_training.lib.evaluation import regression_details
+        from model_training.lib.assessment.test_metrics import regression_details
 
         return regression_details(
             y, y_pred, final_info.get("absolute_residual_quantiles")
         )
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib import eval_plots
+        from model_training.lib.figures import model as eval_plots
 
         y = np.asarray(context["y"], dtype=float)
         y_pred = np.asarray(context["y_pred"], dtype=float)
@@ -94,8 +94,8 @@ class Regression(ProblemType):
         seed: int,
     ) -> tuple[Any, dict[str, Any]]:
         """Refit on all rows; keep out-of-fold residual quantiles for prediction intervals."""
-        from model_training.lib.cv_eval import out_of_fold
-        from model_training.lib.metrics import compute_metrics
+        from model_training.lib.core.metrics import compute_metrics
+        from model_training.lib.training.cv_eval import out_of_fold
 
         predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
         oof, _, rows, oof_seconds = out_of_fold(

@@ -17,7 +17,7 @@ import polars as pl
 from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 
-from model_training.lib.plan import ModelingPlan
+from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
 
 INTERVAL_LEVEL = 0.9
@@ -59,7 +59,7 @@ def _walk_one(
         The forecasts, the interval bounds (n x 2, lower and upper) and the
         horizon step of each row (1 = one period after the block's origin).
     """
-    from model_training.lib.forecasting import _covariates, _times
+    from model_training.lib.training.forecasters import _covariates, _times
 
     horizon = int(plan.spec.forecast_horizon or 1)
     times = _times(x, plan.spec.time_column)
@@ -141,8 +141,8 @@ class TimeSeries(ProblemType):
         }
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
-        from model_training.lib.forecasting import NaiveForecaster
-        from model_training.lib.models import configure_forecaster
+        from model_training.lib.training.forecasters import NaiveForecaster
+        from model_training.lib.training.models import configure_forecaster
 
         s = plan.spec.seasonal_period or 1
         window = s if s > 1 else 3
@@ -192,7 +192,7 @@ class TimeSeries(ProblemType):
 
     def score(self, model, x, y, plan) -> dict[str, float]:
         """Walk-forward metrics over the rows that have enough history before them."""
-        from model_training.lib.metrics import compute_metrics
+        from model_training.lib.core.metrics import compute_metrics
 
         y_pred, y_score = self.evaluation_predictions(model, x, y, plan)
         ok = np.isfinite(y_pred)
@@ -267,7 +267,7 @@ class TimeSeries(ProblemType):
 
     def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
         """Forecasts; rows inside the history get walk-forward (in-sample) forecasts."""
-        from model_training.lib.forecasting import _times
+        from model_training.lib.training.forecasters import _times
 
         forecaster = forecaster_of(model)
         if hasattr(forecaster, "models_"):  # several series: each on its own
@@ -336,12 +336,12 @@ class TimeSeries(ProblemType):
         }
 
     def details(self, y, y_pred, y_score, plan, final_info):
-        from model_training.lib.evaluation import forecast_details
+        from model_training.lib.assessment.test_metrics import forecast_details
 
         return forecast_details(y, y_pred, y_score, plan)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib import eval_plots
+        from model_training.lib.figures import model as eval_plots
 
         details = context["details"]
         times = pd.to_datetime(

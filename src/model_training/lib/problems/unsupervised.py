@@ -14,11 +14,11 @@ import polars as pl
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from model_training.lib.frames import label_array
-from model_training.lib.metrics import compute_metrics, has_labels
-from model_training.lib.plan import ModelingPlan
-from model_training.lib.preprocessing import make_preprocessor
+from model_training.lib.core.frames import label_array
+from model_training.lib.core.metrics import compute_metrics, has_labels
+from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
+from model_training.lib.training.preprocessing import make_preprocessor
 
 
 def embedding(model: Any, x: pl.DataFrame) -> np.ndarray:
@@ -64,7 +64,7 @@ class Clustering(_Unsupervised):
         return "cluster id", "cluster id"
 
     def native_explanation(self, model, x, y_pred, plan):
-        from model_training.lib.explain import cluster_separation
+        from model_training.lib.assessment.explain import cluster_separation
 
         return {
             "kind": "ANOVA F across clusters (test rows)",
@@ -72,7 +72,7 @@ class Clustering(_Unsupervised):
         }
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
-        from model_training.lib.unsupervised import (
+        from model_training.lib.training.unsupervised_models import (
             RandomClusters,
             SingleFeatureClusters,
         )
@@ -123,12 +123,12 @@ class Clustering(_Unsupervised):
         }
 
     def details(self, y, y_pred, y_score, plan, final_info):
-        from model_training.lib.evaluation import clustering_details
+        from model_training.lib.assessment.test_metrics import clustering_details
 
         return clustering_details(y, y_pred, y_score)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib import eval_plots
+        from model_training.lib.figures import model as eval_plots
 
         details = context["details"]
         return {
@@ -148,7 +148,7 @@ class AnomalyDetection(_Unsupervised):
     task = "anomaly_detection"
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
-        from model_training.lib.unsupervised import (
+        from model_training.lib.training.unsupervised_models import (
             AnomalyScorer,
             PercentileDetector,
             ZScoreDetector,
@@ -212,7 +212,7 @@ class AnomalyDetection(_Unsupervised):
         fitted without labels). Without: the ``1 - contamination`` quantile of
         the training scores.
         """
-        from model_training.lib.unsupervised import AnomalyModel
+        from model_training.lib.training.unsupervised_models import AnomalyModel
 
         labels = plan.labels or [0, 1]
         oof_scores = np.full(len(y), np.nan)
@@ -254,12 +254,12 @@ class AnomalyDetection(_Unsupervised):
         }
 
     def details(self, y, y_pred, y_score, plan, final_info):
-        from model_training.lib.evaluation import anomaly_details
+        from model_training.lib.assessment.test_metrics import anomaly_details
 
         return anomaly_details(y, y_pred, y_score, plan, final_info)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib import eval_plots
+        from model_training.lib.figures import model as eval_plots
 
         details = context["details"]
         figures = {"score_histogram": eval_plots.anomaly_score_histogram(details)}

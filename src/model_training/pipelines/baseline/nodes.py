@@ -7,8 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.baseline import fit_baselines
-from model_training.lib.plan import load_plan
+from model_training.lib.core.plan import load_plan
+from model_training.lib.training.baseline import fit_baselines
 
 logger = logging.getLogger(__name__)
 

@@ -9,13 +9,17 @@ from typing import Any
 import polars as pl
 from matplotlib.figure import Figure
 
-from model_training.lib import plots
-from model_training.lib.errors import InputError, Problem
-from model_training.lib.plan import build_plan, load_plan
-from model_training.lib.plots import Figures
+from model_training.lib.core.errors import InputError, Problem
+from model_training.lib.core.plan import build_plan, load_plan
+from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.data_quality.checks import (
+    raise_if_blocking,
+    run_checks,
+    summarize,
+)
+from model_training.lib.figures import data as plots
+from model_training.lib.figures.data import Figures
 from model_training.lib.problems import get_problem, registered
-from model_training.lib.spec import FeatureSchema, ModelingSpec
-from model_training.lib.validation import raise_if_blocking, run_checks, summarize
 
 logger = logging.getLogger(__name__)
 

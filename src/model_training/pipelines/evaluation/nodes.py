@@ -9,26 +9,31 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from model_training.lib import business, eval_plots, explain, fairness, robustness
-from model_training.lib.comparison import comparison_table
-from model_training.lib.cv import cv_splits, order_for_cv
-from model_training.lib.errors import fail_soft, failed
-from model_training.lib.evaluation import bootstrap_ci
-from model_training.lib.frames import split_xy
-from model_training.lib.learning import learning_curve
-from model_training.lib.metrics import compute_metrics
-from model_training.lib.models import fit_params
-from model_training.lib.plan import ModelingPlan, load_plan
-from model_training.lib.plots import Figures
-from model_training.lib.problems import get_problem
-from model_training.lib.profiling import (
+from model_training.lib.assessment import business, explain, fairness, robustness
+from model_training.lib.assessment.comparison import comparison_table
+from model_training.lib.assessment.learning import learning_curve
+from model_training.lib.assessment.test_metrics import bootstrap_ci
+from model_training.lib.core.errors import fail_soft, failed
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.plan import ModelingPlan, load_plan
+from model_training.lib.core.profiling import (
     predict_latency_ms,
     serialized_size_mb,
     throughput_rows_per_s,
 )
-from model_training.lib.selection import pipeline_for
-from model_training.lib.spec import FeatureSchema
-from model_training.lib.validation import raise_if_blocking, run_checks, summarize
+from model_training.lib.core.spec import FeatureSchema
+from model_training.lib.data_quality.checks import (
+    raise_if_blocking,
+    run_checks,
+    summarize,
+)
+from model_training.lib.figures import model as eval_plots
+from model_training.lib.figures.data import Figures
+from model_training.lib.problems import get_problem
+from model_training.lib.training.cv import cv_splits, order_for_cv
+from model_training.lib.training.models import fit_params
+from model_training.lib.training.selection import pipeline_for
 
 logger = logging.getLogger(__name__)
 

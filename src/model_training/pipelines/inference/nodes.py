@@ -7,11 +7,11 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.errors import InputError, Problem
-from model_training.lib.frames import input_columns, split_xy
-from model_training.lib.plan import load_plan
+from model_training.lib.core.errors import InputError, Problem
+from model_training.lib.core.frames import input_columns, split_xy
+from model_training.lib.core.plan import load_plan
+from model_training.lib.data_quality.checks import offending_values
 from model_training.lib.problems import get_problem
-from model_training.lib.validation import offending_values
 
 logger = logging.getLogger(__name__)
 

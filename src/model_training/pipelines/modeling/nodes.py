@@ -6,8 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.candidates import require_shortlist, train_candidates
-from model_training.lib.plan import load_plan
+from model_training.lib.core.plan import load_plan
+from model_training.lib.training.candidates import require_shortlist, train_candidates
 
 
 def train_candidate_models(

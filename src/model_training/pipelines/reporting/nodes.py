@@ -8,18 +8,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.acceptance import check_criteria
-from model_training.lib.errors import OutputsKept, StageStop
-from model_training.lib.explain import split_pipeline
-from model_training.lib.frames import split_xy
-from model_training.lib.monitoring import monitoring_baseline
-from model_training.lib.package import (
+from model_training.lib.assessment.acceptance import check_criteria
+from model_training.lib.assessment.explain import split_pipeline
+from model_training.lib.core.errors import OutputsKept, StageStop
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import load_plan
+from model_training.lib.problems import get_problem
+from model_training.lib.reporting.monitoring import monitoring_baseline
+from model_training.lib.reporting.package import (
     RUNTIME_PACKAGES,
     build_metadata,
     package_versions,
 )
-from model_training.lib.plan import load_plan
-from model_training.lib.problems import get_problem
 
 logger = logging.getLogger(__name__)
 

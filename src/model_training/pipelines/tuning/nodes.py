@@ -6,9 +6,9 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.plan import load_plan
-from model_training.lib.selection import fit_final, select_model
-from model_training.lib.tuning import tune_models
+from model_training.lib.core.plan import load_plan
+from model_training.lib.training.selection import fit_final, select_model
+from model_training.lib.training.tuning import tune_models
 
 
 def tune_hyperparameters(

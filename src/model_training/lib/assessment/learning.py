@@ -1,0 +1,143 @@
+"""Stage step 8.4: learning curves with an over/underfitting verdict."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+
+from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.plan import ModelingPlan
+
+logger = logging.getLogger(__name__)
+
+
+def learning_curve(
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    plan: ModelingPlan,
+    predict: Any,
+    fit_kwargs: Any,
+    sizes: list[float],
+    seed: int,
+) -> dict[str, Any]:
+    """Train and validation score of the final configuration over training-set sizes.
+
+    For each fold and size, the model is fitted on that share of the fold's
+    training rows (a seeded subset; temporal data keeps the latest rows) and
+    scored on those rows (train) and on the fold's validation rows.
+    ``predict(model, x, y)`` gives the predictions to score (``y`` lets a
+    forecaster walk forward through the rows with the actual values).
+    """
+    primary = plan.spec.primary_metric
+    rng = np.random.default_rng(seed)
+    temporal = plan.cv_strategy == "time_series"
+    points, skipped = [], []
+    started = time.monotonic()
+    for step, size in enumerate(sizes, start=1):
+        train_scores, valid_scores, n_rows = [], [], []
+        for train_rows, valid_rows in splits:
+            n = max(round(size * len(train_rows)), 10)
+            subset = (
+                train_rows[-n:]
+                if temporal
+                else np.sort(
+                    rng.choice(train_rows, size=min(n, len(train_rows)), replace=False)
+                )
+            )
+            model = clone(pipeline)
+            try:
+                model.fit(x[subset], y[subset], **fit_kwargs(y[subset]))
+            except ValueError:
+                continue  # e.g. a class missing from a tiny subset
+            for rows, store in ((subset, train_scores), (valid_rows, valid_scores)):
+                y_pred, y_score = predict(model, x[rows], y[rows])
+                ok = (
+                    np.isfinite(np.asarray(y_pred, dtype=float))
+                    if not plan.discrete_predictions
+                    else np.ones(len(rows), dtype=bool)
+                )  # forecasts without enough history before them are NaN
+                store.append(
+                    compute_metrics(
+                        [primary],
+                        y[rows][ok],
+                        np.asarray(y_pred)[ok],
+                        None if y_score is None else np.asarray(y_score)[ok],
+                        plan.metric_context,
+                    )[primary]
+                )
+            n_rows.append(len(subset))
+        usable = np.isfinite(train_scores) & np.isfinite(valid_scores)
+        if usable.any():
+            points.append(
+                {
+                    "train_size": int(np.mean(n_rows)),
+                    "train_mean": float(np.mean(np.asarray(train_scores)[usable])),
+                    "train_std": float(np.std(np.asarray(train_scores)[usable])),
+                    "validation_mean": float(np.mean(np.asarray(valid_scores)[usable])),
+                    "validation_std": float(np.std(np.asarray(valid_scores)[usable])),
+                    "folds": int(usable.sum()),
+                }
+            )
+        else:
+            reason = (
+                "no fold could be fitted"
+                if not train_scores
+                else f"the {primary} could not be computed on any fold"
+            )
+            skipped.append({"share": size, "reason": reason})
+            logger.warning(
+                "Learning curve: the point at %d%% of the rows is skipped (%s)",
+                round(100 * size),
+                reason,
+            )
+        logger.info(
+            "Learning curve %d/%d: %d%% of the training rows, %d folds (%.0f s so far)",
+            step,
+            len(sizes),
+            round(100 * size),
+            len(splits),
+            time.monotonic() - started,
+        )
+    return {
+        "metric": primary,
+        "points": points,
+        "skipped_points": skipped,
+        **verdict(points, plan),
+    }
+
+
+def verdict(points: list[dict[str, Any]], plan: ModelingPlan) -> dict[str, Any]:
+    """Overfitting: a large train/validation gap at full size. Underfitting: both
+    scores poor and close. Still learning: validation improves at the last step."""
+    if not points:
+        return {"verdict": "not enough data"}
+    last = points[-1]
+    sign = 1 if plan.greater_is_better else -1
+    gap = sign * (last["train_mean"] - last["validation_mean"])
+    scale = max(abs(last["validation_mean"]), 1e-9)
+    relative_gap = gap / scale
+    improving = (
+        len(points) >= 2
+        and sign * (points[-1]["validation_mean"] - points[-2]["validation_mean"])
+        > 0.01 * scale
+    )
+    if relative_gap > 0.1:
+        text = "overfitting: training score is well above validation; more data or stronger regularisation should help"
+    elif relative_gap < 0.02 and not improving:
+        text = "possible underfitting: training and validation scores are close and flat; a more flexible model may help"
+    else:
+        text = "reasonable fit: a moderate gap between training and validation"
+    if improving:
+        text += "; validation is still improving with more rows, so more data is likely to help"
+    return {
+        "verdict": text,
+        "train_validation_gap": gap,
+        "still_improving": bool(improving),
+    }

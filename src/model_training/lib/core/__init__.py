@@ -1,0 +1,1 @@
+"""What every stage shares: the spec, the plan, metrics, frames, errors, profiling."""

@@ -1,0 +1,317 @@
+"""Stage step 3: train every candidate once, compare them on validation, shortlist.
+
+Each candidate is fitted on train with its default hyperparameters and scored on
+validation with every metric of the problem type, plus fit time, peak memory,
+single-row latency, batch throughput and serialized size. Each is compared
+with the best baseline on the primary metric, noise included (a difference
+within the bootstrap error is a tie, not a defeat). The top ``k`` of those not
+clearly worse go on to tuning; when an untuned baseline that is a real model
+(logistic regression, least squares) is clearly ahead of every candidate, its
+algorithm is tuned too and may be shipped. Only when every model is clearly
+worse than a trivial baseline (majority class, mean, naive) does the run stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.core.errors import StageStop
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.metrics import METRICS, compute_metrics
+from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.core.profiling import (
+    measure,
+    predict_latency_ms,
+    serialized_size_mb,
+    throughput_rows_per_s,
+)
+from model_training.lib.problems import get_problem
+from model_training.lib.training.baseline import NOISE_Z, compare_to, standard_error
+from model_training.lib.training.models import algorithm, build_pipeline, fit_params
+
+logger = logging.getLogger(__name__)
+
+
+def row_guard(algo: Any, options: dict[str, Any] | None) -> int | None:
+    """The rows above which ``algo`` is fitted on a subsample: the
+    ``modeling.row_guard`` override, else the algorithm's own guard."""
+    return ((options or {}).get("row_guard") or {}).get(algo.name, algo.row_guard)
+
+
+def guarded_rows(
+    y: np.ndarray, guard: int | None, seed: int, stratify: bool
+) -> np.ndarray | None:
+    """The sorted indices of a seeded (stratified) subsample of ``guard`` rows,
+    or None when there are no more rows than the guard. Modeling and tuning
+    both use it, so tuning's CV folds are built on exactly the rows it fits."""
+    from sklearn.model_selection import train_test_split
+
+    if not guard or len(y) <= guard:
+        return None
+    keep, _ = train_test_split(
+        np.arange(len(y)),
+        train_size=int(guard),
+        random_state=seed,
+        stratify=y if stratify else None,
+    )
+    return np.sort(keep)
+
+
+def fixed_imbalance(plan: ModelingPlan, options: list[str]) -> str:
+    """The spec's imbalance strategy when it is fixed and the algorithm supports it, else none."""
+    wanted = plan.spec.imbalance
+    return wanted if wanted in options and wanted not in ("auto",) else "none"
+
+
+def candidate_names(plan: ModelingPlan) -> list[str]:
+    """The spec's ``algorithms``, or every candidate of the problem type."""
+    problem = get_problem(plan.spec.problem_type)
+    return list(plan.spec.algorithms or problem.default_candidates())
+
+
+def train_candidates(
+    plan: ModelingPlan,
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    baseline_results: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit, score and profile every candidate.
+
+    Args:
+        plan: the modeling plan.
+        train, validation: the splits.
+        baseline_results: the baseline pipeline's results (the bar to beat).
+        options: ``modeling`` parameters: ``defaults`` (hyperparameters per
+            algorithm), ``row_guard`` (rows per algorithm), ``latency_repeats``,
+            ``throughput_rows``.
+        seed: random seed.
+
+    Returns:
+        The comparison (one entry per candidate, failed ones with their error)
+        and the fitted candidates by name.
+    """
+    problem = get_problem(plan.spec.problem_type)
+    x_train, y_train = split_xy(train, plan)
+    x_valid, y_valid = split_xy(validation, plan)
+    primary = plan.spec.primary_metric
+    has_cost = plan.spec.cost_matrix is not None
+    entries, fitted = [], {}
+    for name in candidate_names(plan):
+        entry: dict[str, Any] = {"name": name, "kind": "candidate"}
+        try:
+            algo = algorithm(problem.task, name)
+            params = dict((options.get("defaults") or {}).get(name) or {})
+            imbalance = fixed_imbalance(plan, algo.imbalance_options(has_cost))
+            entry.update({"description": algo.description, "imbalance": imbalance})
+            guard = row_guard(algo, options)
+            keep = guarded_rows(y_train, guard, seed, problem.task == "classification")
+            x_fit, y_fit = x_train, y_train
+            if keep is not None:
+                x_fit, y_fit = x_train[keep], y_train[keep]
+                entry["subsampled_to"] = int(guard)
+                logger.warning(
+                    "Candidate %s: fitted on a %d-row subsample of %d training rows "
+                    "(its cost grows faster than linearly with rows; modeling.row_guard)",
+                    name,
+                    guard,
+                    len(y_train),
+                )
+            pipeline = build_pipeline(plan, algo, params, seed, imbalance=imbalance)
+            model, fit_seconds, peak_mb = measure(
+                lambda p=pipeline, x=x_fit, y=y_fit, i=imbalance: problem.fit(
+                    p, x, y, fit_params(plan, i, y)
+                )
+            )
+            y_pred, y_score = problem.evaluation_predictions(
+                model, x_valid, y_valid, plan
+            )
+            metrics = compute_metrics(
+                plan.spec.metric_names, y_valid, y_pred, y_score, plan.metric_context
+            )
+            se = standard_error(primary, y_valid, y_pred, y_score, plan, seed)
+            versus = compare_to(baseline_results["best"], metrics[primary], se)
+            versus_trivial = compare_to(
+                baseline_results.get("best_trivial") or baseline_results["best"],
+                metrics[primary],
+                se,
+            )
+            batch = pl.concat(
+                [x_valid]
+                * max(
+                    1, int(options.get("throughput_rows", 1000)) // max(len(x_valid), 1)
+                )
+            )
+            entry.update(
+                {
+                    "status": "ok",
+                    "params": {**params, "imbalance": imbalance},
+                    "metrics": metrics,
+                    "standard_error": se,
+                    "fit_time_s": round(fit_seconds, 4),
+                    "peak_memory_mb": round(peak_mb, 2),
+                    "latency_ms": predict_latency_ms(
+                        model.predict,
+                        x_valid[:1],
+                        int(options.get("latency_repeats", 30)),
+                    ),
+                    "throughput_rows_per_s": round(
+                        throughput_rows_per_s(model.predict, batch, len(batch)), 1
+                    ),
+                    "size_mb": round(serialized_size_mb(model), 4),
+                    "interpretability": algo.interpretability,
+                    "versus_baseline": versus,
+                    "versus_trivial_baseline": versus_trivial,
+                    "beats_baseline": versus == "better",
+                }
+            )
+            fitted[name] = model
+            logger.info(
+                "Candidate %-24s %s = %.4f  fit %.2f s  p95 %.2f ms%s",
+                name,
+                primary,
+                metrics[primary],
+                fit_seconds,
+                entry["latency_ms"]["p95"],
+                {
+                    "better": "",
+                    "tie": "  (ties with the best baseline within noise)",
+                    "worse": "  (clearly worse than the best baseline)",
+                }[versus],
+            )
+        except Exception as exc:
+            entry.update(
+                {
+                    "status": "failed",
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(limit=3),
+                    "beats_baseline": False,
+                    "versus_baseline": "failed",
+                    "versus_trivial_baseline": "failed",
+                }
+            )
+            logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
+        entries.append(entry)
+    return _summarize(plan, entries, baseline_results), fitted
+
+
+def _summarize(
+    plan: ModelingPlan, entries: list[dict[str, Any]], baseline_results: dict[str, Any]
+) -> dict[str, Any]:
+    primary = plan.spec.primary_metric
+    better = METRICS[primary].greater_is_better
+    ranked = sorted(
+        (e for e in entries if e["status"] == "ok"),
+        key=lambda e: e["metrics"][primary],
+        reverse=better,
+    )
+    for rank, entry in enumerate(ranked, 1):
+        entry["rank"] = rank
+    top_k = plan.spec.search.top_k
+    viable = [e for e in ranked if e["versus_baseline"] in ("better", "tie")]
+    shortlist = [e["name"] for e in viable[:top_k]]
+    best = baseline_results["best"]
+    rule = (
+        f"the top {top_k} candidates not clearly worse than the best baseline "
+        f"'{best['name']}' (a difference within {NOISE_Z} standard errors is a tie)"
+    )
+    if not shortlist:
+        # every candidate is clearly behind the best baseline: when that baseline
+        # is a real model, tune its algorithm (it may become the final model),
+        # next to the candidates that still beat the trivial baselines
+        above_trivial = [
+            e for e in ranked if e["versus_trivial_baseline"] in ("better", "tie")
+        ]
+        failed = {e["name"] for e in entries if e["status"] == "failed"}
+        algo = best.get("algorithm")
+        promoted = (
+            [algo]
+            if algo and algo in candidate_names(plan) and algo not in failed
+            else []
+        )
+        shortlist = (
+            promoted
+            + [e["name"] for e in above_trivial if e["name"] not in promoted][
+                : max(top_k - len(promoted), 0)
+            ]
+        )
+        if shortlist:
+            rule = (
+                f"every candidate is clearly worse than the untuned baseline "
+                f"'{best['name']}' on validation; "
+                + (
+                    f"its algorithm '{promoted[0]}' is tuned as a contender, "
+                    if promoted
+                    else ""
+                )
+                + "with the candidates not clearly worse than the best trivial baseline"
+            )
+            logger.warning("Shortlist: %s", rule)
+    return {
+        "epic_id": plan.spec.epic_id,
+        "evaluated_on": "validation",
+        "primary_metric": primary,
+        "greater_is_better": better,
+        "baseline": best,
+        "trivial_baseline": baseline_results.get("best_trivial") or best,
+        "models": entries,
+        "shortlist": shortlist,
+        "shortlist_rule": rule,
+        "excluded": {
+            e["name"]: ("failed: " + e["error"])
+            if e["status"] == "failed"
+            else f"not in the shortlist ({e['versus_baseline']} against the best baseline, rank {e['rank']})"
+            for e in entries
+            if e["name"] not in shortlist
+        },
+        "summary": {
+            f"best_candidate_{primary}": ranked[0]["metrics"][primary]
+            if ranked
+            else None,
+            "n_candidates": len(entries),
+            "n_failed": sum(e["status"] == "failed" for e in entries),
+            "n_beating_baseline": sum(
+                e["versus_baseline"] == "better" for e in entries
+            ),
+            "n_tied_with_baseline": sum(e["versus_baseline"] == "tie" for e in entries),
+        },
+    }
+
+
+def require_shortlist(results: dict[str, Any]) -> list[str]:
+    """The shortlist, or stop the run plainly when every model is worse than guessing."""
+    if results["shortlist"]:
+        return list(results["shortlist"])
+    baseline = results["baseline"]
+    lines = [
+        f"  - {e['name']}: "
+        + (
+            f"{results['primary_metric']} = {e['metrics'][results['primary_metric']]:.4f}"
+            if e["status"] == "ok"
+            else e["error"]
+        )
+        for e in results["models"]
+    ]
+    trivial = results.get("trivial_baseline") or baseline
+    if all(e["status"] == "failed" for e in results["models"]):
+        raise StageStop(
+            "No candidate could be trained (each one failed), so the run stops before "
+            "tuning:\n"
+            + "\n".join(lines)
+            + "\nThe errors above name the cause; candidates.json has the tracebacks."
+        )
+    raise StageStop(
+        f"Every candidate is clearly worse than the trivial baseline '{trivial['name']}' "
+        f"({results['primary_metric']} = {trivial['value']:.4f} on validation, beyond the "
+        "noise of the split), so the run stops before tuning:\n"
+        + "\n".join(lines)
+        + "\nLook at the features (data_quality.json: leakage, constant or mis-typed "
+        "columns) and the candidates (candidates.json); a model that is worse than "
+        "guessing should not ship."
+    )

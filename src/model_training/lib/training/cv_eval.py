@@ -1,0 +1,83 @@
+"""Cross-validated fitting: fold scores for tuning, out-of-fold predictions for finishing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+
+from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.plan import ModelingPlan
+
+
+def fold_scores(
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    plan: ModelingPlan,
+    predict: Callable[[Any, pl.DataFrame], tuple[np.ndarray, np.ndarray | None]],
+    fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
+    report: Callable[[int, float], None] | None = None,
+    collect: list[float] | None = None,
+) -> list[float]:
+    """Fit a clone on each fold's training rows and score the primary metric on its validation rows.
+
+    Args:
+        pipeline: the unfitted pipeline.
+        x, y: the rows to cross-validate on.
+        splits: (train rows, validation rows) per fold.
+        plan: the modeling plan (primary metric, metric context).
+        predict: ``predict(model, x) -> (y_pred, y_score)``.
+        fit_kwargs: ``fit_kwargs(y_train)`` extra ``fit`` arguments (sample weights).
+        report: called after each fold with (fold index, mean score so far);
+            it may raise to stop (pruning, budget).
+        collect: a list to append fold scores to as they come (so a caller
+            still has them when ``report`` raises).
+    """
+    primary = plan.spec.primary_metric
+    scores: list[float] = collect if collect is not None else []
+    for i, (train_rows, valid_rows) in enumerate(splits):
+        model = clone(pipeline)
+        y_train = y[train_rows]
+        model.fit(x[train_rows], y_train, **fit_kwargs(y_train))
+        y_pred, y_score = predict(model, x[valid_rows])
+        value = compute_metrics(
+            [primary], y[valid_rows], y_pred, y_score, plan.metric_context
+        )[primary]
+        scores.append(value)
+        if report is not None:
+            report(i, float(np.nanmean(scores)))
+    return scores
+
+
+def out_of_fold(
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    predict: Callable[[Any, pl.DataFrame], tuple[np.ndarray, np.ndarray | None]],
+    fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float]:
+    """Out-of-fold predictions for the rows covered by the validation folds.
+
+    Returns:
+        Hard predictions, scores (or None), the row indices they belong to, and
+        the seconds spent.
+    """
+    start = time.perf_counter()
+    preds, scores, rows = [], [], []
+    for train_rows, valid_rows in splits:
+        model = clone(pipeline)
+        model.fit(x[train_rows], y[train_rows], **fit_kwargs(y[train_rows]))
+        y_pred, y_score = predict(model, x[valid_rows])
+        preds.append(y_pred)
+        scores.append(y_score)
+        rows.append(valid_rows)
+    index = np.concatenate(rows)
+    score = None if scores[0] is None else np.vstack(scores)
+    return np.concatenate(preds), score, index, time.perf_counter() - start

@@ -1,0 +1,125 @@
+"""The shipped model's wrappers: calibrated probabilities and a decision threshold.
+
+Both wrap an already fitted pipeline and are plain picklable objects with the
+scikit-learn ``predict`` / ``predict_proba`` interface, so the package, MLflow and
+SHAP see one model that predicts from raw feature columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from model_training.lib.core.frames import label_array
+
+
+def fit_calibrator(method: str, scores: np.ndarray, truth: np.ndarray) -> Any:
+    """Fit a one-dimensional calibrator mapping a class score to a probability."""
+    if method == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+            scores, truth
+        )
+    if method == "sigmoid":
+        model = LogisticRegression(C=1e6, max_iter=1000)
+        return model.fit(_logit(scores).reshape(-1, 1), truth)
+    raise ValueError(f"unknown calibration method '{method}'; use sigmoid or isotonic")
+
+
+def apply_calibrator(calibrator: Any, scores: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities for one class's scores."""
+    if isinstance(calibrator, IsotonicRegression):
+        return calibrator.predict(scores)
+    return calibrator.predict_proba(_logit(scores).reshape(-1, 1))[:, 1]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def calibrate_scores(calibrators: list[Any], scores: np.ndarray) -> np.ndarray:
+    """Apply one calibrator per class column, then renormalise rows to sum to one."""
+    if len(calibrators) == 1:  # binary: calibrate the positive column
+        positive = apply_calibrator(calibrators[0], scores[:, -1])
+        return np.column_stack([1 - positive, positive])
+    out = np.column_stack(
+        [apply_calibrator(c, scores[:, j]) for j, c in enumerate(calibrators)]
+    )
+    total = out.sum(axis=1, keepdims=True)
+    return np.divide(
+        out, total, out=np.full_like(out, 1 / out.shape[1]), where=total > 0
+    )
+
+
+class CalibratedModel(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose probabilities pass through fitted calibrators.
+
+    Args:
+        estimator: the fitted pipeline.
+        calibrators: one per class (multiclass) or one for the positive class.
+        classes: class labels in the column order of ``predict_proba``.
+        method: ``sigmoid`` or ``isotonic`` (for reports).
+    """
+
+    def __init__(
+        self, estimator: Any, calibrators: list[Any], classes: list[Any], method: str
+    ) -> None:
+        self.estimator = estimator
+        self.calibrators = calibrators
+        self.classes = classes
+        self.method = method
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return label_array(self.classes)
+
+    def _raw(self, x: Any) -> np.ndarray:
+        proba = np.asarray(self.estimator.predict_proba(x))
+        fitted = [str(c) for c in self.estimator.classes_]
+        return proba[:, [fitted.index(str(c)) for c in self.classes]]
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Calibrated class probabilities, columns in ``classes`` order."""
+        return calibrate_scores(self.calibrators, self._raw(x))
+
+    def predict(self, x: Any) -> np.ndarray:
+        """The most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+
+class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted binary classifier that decides at a chosen probability threshold.
+
+    ``predict`` returns the positive class when its probability is at least
+    ``threshold``; ``predict_proba`` is the wrapped model's.
+    """
+
+    def __init__(self, estimator: Any, threshold: float, positive_class: Any) -> None:
+        self.estimator = estimator
+        self.threshold = threshold
+        self.positive_class = positive_class
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return label_array(self.estimator.classes_)
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """The wrapped model's class probabilities."""
+        return np.asarray(self.estimator.predict_proba(x))
+
+    def predict(self, x: Any) -> np.ndarray:
+        """The positive class where P(positive) >= threshold, else the other class."""
+        classes = [str(c) for c in self.classes_]
+        position = classes.index(str(self.positive_class))
+        positive = self.predict_proba(x)[:, position] >= self.threshold
+        return self.classes_[np.where(positive, position, 1 - position)]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True

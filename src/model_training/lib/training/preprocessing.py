@@ -1,0 +1,93 @@
+"""Preprocessing that lives inside the model pipeline (fitted on training folds only)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from model_training.lib.core.plan import ModelingPlan
+
+MISSING_CATEGORY = "__missing__"
+
+
+class CategoryFiller(TransformerMixin, BaseEstimator):
+    """Categorical columns as text, with every kind of missing value (None, NaN,
+    pandas NA) replaced by ``__missing__``.
+
+    ``SimpleImputer`` misses ``None`` in object arrays (what polars and pandas
+    give for missing text), which CatBoost then rejects; this works for both.
+    """
+
+    def fit(self, x: Any, y: Any = None) -> CategoryFiller:
+        """Remember the input columns."""
+        self.n_features_in_ = (
+            np.asarray(x).shape[1] if not hasattr(x, "shape") else x.shape[1]
+        )
+        self.feature_names_in_ = np.asarray(
+            getattr(x, "columns", [f"x{i}" for i in range(self.n_features_in_)]),
+            dtype=object,
+        )
+        return self
+
+    def transform(self, x: Any) -> np.ndarray:
+        """Text values; missing ones replaced."""
+        values = x.to_numpy() if hasattr(x, "to_numpy") else np.asarray(x)
+        values = np.asarray(values, dtype=object)
+        out = np.empty(values.shape, dtype=object)
+        for index, value in np.ndenumerate(values):
+            missing = (
+                value is None
+                or (isinstance(value, float) and math.isnan(value))
+                or str(value) in ("<NA>", "nan")
+            )
+            out[index] = MISSING_CATEGORY if missing else str(value)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The input column names."""
+        return np.asarray(
+            input_features if input_features is not None else self.feature_names_in_,
+            dtype=object,
+        )
+
+
+def make_preprocessor(plan: ModelingPlan, *, scale: bool = True) -> ColumnTransformer:
+    """Impute, scale and one-hot encode the plan's features.
+
+    Numeric features: median imputation (with a missing-indicator) and, if
+    ``scale``, standardisation. Categorical features (text): a constant
+    ``__missing__`` category, then one-hot encoding that ignores categories
+    unseen in training. Nothing is fitted here; the returned transformer is
+    fitted as the first step of a model pipeline.
+    """
+    numeric_steps: list[tuple[str, object]] = [
+        (
+            "impute",
+            SimpleImputer(
+                strategy="median", add_indicator=True, keep_empty_features=True
+            ),
+        )
+    ]
+    if scale:
+        numeric_steps.append(("scale", StandardScaler()))
+    categorical_steps = [
+        ("fill", CategoryFiller()),
+        ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+    ]
+    transformers = []
+    if plan.numeric_features:
+        transformers.append(("num", Pipeline(numeric_steps), plan.numeric_features))
+    if plan.categorical_features:
+        transformers.append(
+            ("cat", Pipeline(categorical_steps), plan.categorical_features)
+        )
+    return ColumnTransformer(
+        transformers, remainder="drop", verbose_feature_names_out=True
+    )

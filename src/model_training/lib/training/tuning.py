@@ -1,0 +1,608 @@
+"""Stage step 4: Optuna over each shortlisted model, with the plan's cross-validation.
+
+* Sampler: TPE (default), random or grid, seeded per trial from the seed and
+  the trial's number, so a rerun, or a study resumed after an interruption,
+  proposes the same trials (when the trial budget, not the clock, ends the
+  search; when the clock ends it, the log, tuning.json and the model card say so).
+* Budgets: ``n_trials`` per model, a wall-clock budget per model and overall.
+  The clock is checked between folds, so a search ends within one fold's time of
+  its budget; the first trial (the candidate's defaults) always completes.
+* ``MedianPruner`` gets the running mean after every fold.
+* A trial that raises is recorded as failed with its error; the search goes on.
+* Class imbalance: with ``imbalance: auto`` the strategy is a hyperparameter of
+  the search, so CV picks it; resampling happens inside the training folds only.
+* The study is stored (SQLite by default, any Optuna storage URL for many
+  workers) under a name that fingerprints the data and the search, so an
+  interrupted tuning resumes where it stopped and a changed setup starts anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import polars as pl
+
+from model_training import __version__
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.problems import get_problem
+from model_training.lib.training.candidates import guarded_rows, row_guard
+from model_training.lib.training.cv import cv_splits, order_for_cv
+from model_training.lib.training.cv_eval import fold_scores
+from model_training.lib.training.models import algorithm, build_pipeline, fit_params
+
+logger = logging.getLogger(__name__)
+
+
+class _BudgetSpent(Exception):
+    """The wall-clock budget ran out inside a trial."""
+
+
+def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Draw one value per hyperparameter from its declared distribution."""
+    params: dict[str, Any] = {}
+    for name, dist in space.items():
+        kind = dist["type"]
+        if kind == "float":
+            params[name] = trial.suggest_float(
+                name, float(dist["low"]), float(dist["high"]), log=bool(dist.get("log"))
+            )
+        elif kind == "int":
+            params[name] = trial.suggest_int(
+                name,
+                int(dist["low"]),
+                int(dist["high"]),
+                step=int(dist.get("step", 1)),
+                log=bool(dist.get("log")),
+            )
+        elif kind == "categorical":
+            params[name] = trial.suggest_categorical(name, list(dist["choices"]))
+        else:
+            raise ValueError(
+                f"unknown search-space type '{kind}' for '{name}' (use float, int, categorical)"
+            )
+    return params
+
+
+def grid_of(space: dict[str, dict[str, Any]], points: int) -> dict[str, list[Any]]:
+    """A grid for ``GridSampler``: ``grid`` values if given, else ``points`` spread values."""
+    grid: dict[str, list[Any]] = {}
+    for name, dist in space.items():
+        if "grid" in dist:
+            grid[name] = list(dist["grid"])
+        elif dist["type"] == "categorical":
+            grid[name] = list(dist["choices"])
+        else:
+            low, high = float(dist["low"]), float(dist["high"])
+            values = (
+                np.geomspace(low, high, points)
+                if dist.get("log")
+                else np.linspace(low, high, points)
+            )
+            grid[name] = (
+                sorted({round(v) for v in values})
+                if dist["type"] == "int"
+                else [float(v) for v in values]
+            )
+    return grid
+
+
+def _sampler(strategy: str, space: dict[str, Any], seed: int, grid_points: int) -> Any:
+    import optuna
+
+    if strategy == "grid":
+        return optuna.samplers.GridSampler(grid_of(space, grid_points), seed=seed)
+    if strategy == "random":
+        return TrialSeededSampler(lambda s: optuna.samplers.RandomSampler(seed=s), seed)
+    startup = min(5, max(1, len(space) * 2))
+    return TrialSeededSampler(
+        lambda s: optuna.samplers.TPESampler(seed=s, n_startup_trials=startup), seed
+    )
+
+
+# part of every study's name: a study proposed by another seeding scheme is not
+# resumed with this one (its trials would not be the ones this scheme proposes)
+SAMPLER_SCHEME = "trial-seeded-1"
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial ``number``: a function of the run's seed and the
+    trial's position only."""
+    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """A sampler whose randomness for trial *n* depends on the seed and *n* only.
+
+    Optuna's samplers draw from one random stream that starts at the seed when
+    the process starts, so a study resumed in a new process would propose other
+    trials than an uninterrupted one. Here each trial gets a fresh inner sampler
+    seeded by :func:`trial_seed`; TPE reads everything else from the study's
+    history, so a resumed study proposes exactly the trials an uninterrupted one
+    would have.
+    """
+
+    def __init__(self, make: Any, seed: int) -> None:
+        self._make, self._seed = make, seed
+        self._by_trial: dict[int, Any] = {}
+
+    def _inner(self, trial: Any) -> Any:
+        sampler = self._by_trial.get(trial.number)
+        if sampler is None:
+            sampler = self._make(trial_seed(self._seed, trial.number))
+            self._by_trial[trial.number] = sampler
+        return sampler
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> Any:
+        return self._inner(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
+        return self._inner(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: Any, trial: Any, param_name: str, distribution: Any
+    ) -> Any:
+        return self._inner(trial).sample_independent(
+            study, trial, param_name, distribution
+        )
+
+    def before_trial(self, study: Any, trial: Any) -> None:
+        self._inner(trial).before_trial(study, trial)
+
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        self._inner(trial).after_trial(study, trial, state, values)
+        self._by_trial.pop(trial.number, None)
+
+    def reseed_rng(self) -> None:
+        """Kept deterministic on purpose (Optuna calls this for parallel workers)."""
+
+
+def _fingerprint(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def data_fingerprint(frame: pl.DataFrame) -> str:
+    """A short hash of a frame's content."""
+    return f"{frame.hash_rows(seed=0).sum():x}"[:16]
+
+
+def open_storage(url: str | None) -> Any:
+    """An Optuna storage for ``url`` (None: in memory); creates a SQLite file's folder."""
+    if not url:
+        return None
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+@dataclass
+class _Context:
+    """What every model's search shares."""
+
+    plan: ModelingPlan
+    problem: Any
+    ordered: pl.DataFrame
+    x: pl.DataFrame
+    y: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    options: dict[str, Any]
+    defaults: dict[str, dict[str, Any]]
+    search: Any
+    seed: int
+    storage: Any
+    data_hash: str
+    modeling: dict[str, Any]
+
+
+def tune_models(
+    plan: ModelingPlan,
+    train: pl.DataFrame,
+    shortlist: list[str],
+    defaults: dict[str, dict[str, Any]],
+    options: dict[str, Any],
+    seed: int,
+    row_guards: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Tune every shortlisted model with cross-validation on the training split.
+
+    Args:
+        plan: the modeling plan (search strategy, budgets, CV, imbalance).
+        train: the training split (validation stays out of tuning: it judges the
+            tuned models afterwards).
+        shortlist: algorithm names from modeling.
+        defaults: each algorithm's default hyperparameters (enqueued as the
+            first trial, so tuning never ends below the defaults' CV score).
+        options: ``tuning`` parameters: ``search_spaces``, ``storage``,
+            ``pruner``, ``grid_points``, ``feature_selection``, ``caps``.
+        seed: random seed.
+        row_guards: ``modeling.row_guard`` (rows per algorithm above which it
+            is tuned on a subsample), as modeling applies it.
+
+    Returns:
+        Per model: best parameters, CV mean/std of the best and of the defaults,
+        trial counts and every trial (params, fold scores, state, error).
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    ordered = order_for_cv(train, plan)
+    x, y = split_xy(ordered, plan)
+    ctx = _Context(
+        plan=plan,
+        problem=get_problem(plan.spec.problem_type),
+        ordered=ordered,
+        x=x,
+        y=y,
+        splits=cv_splits(ordered, y, plan, seed),
+        options=options,
+        defaults=defaults,
+        search=capped_search(plan, options.get("caps")),
+        seed=seed,
+        storage=open_storage(options.get("storage")),
+        data_hash=data_fingerprint(ordered),
+        modeling={"row_guard": row_guards or {}},
+    )
+    started = time.monotonic()
+    total_deadline = started + ctx.search.timeout_s
+    per_model = ctx.search.per_model_timeout_s or ctx.search.timeout_s / max(
+        len(shortlist), 1
+    )
+    results = []
+    for position, name in enumerate(shortlist):
+        now = time.monotonic()
+        share = (total_deadline - now) / (len(shortlist) - position)
+        results.append(_tune_one(ctx, name, min(now + per_model, now + share)))
+    return {
+        "epic_id": plan.spec.epic_id,
+        "primary_metric": plan.spec.primary_metric,
+        "greater_is_better": plan.greater_is_better,
+        "search": ctx.search.model_dump(),
+        "cross_validation": {
+            "strategy": plan.cv_strategy,
+            "n_splits": plan.spec.cross_validation.n_splits,
+            "gap": plan.spec.cross_validation.gap,
+            "tuned_on": "train",
+            "n_rows": len(y),
+        },
+        "feature_selection": options.get("feature_selection", "none"),
+        "elapsed_s": round(time.monotonic() - started, 2),
+        "clock_bound": [r["model"] for r in results if r.get("stopped_by") == "clock"],
+        "models": results,
+        "summary": {
+            f"{r['model']}.best_cv_{plan.spec.primary_metric}": r["metrics"]["cv_mean"]
+            for r in results
+        },
+    }
+
+
+def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
+    """Run (or resume) one model's study until its trial or time budget is spent."""
+    import optuna
+
+    plan, search, options = ctx.plan, ctx.search, ctx.options
+    algo = algorithm(ctx.problem.task, name)
+    space = dict((options.get("search_spaces") or {}).get(name) or {})
+    imbalance_choices = _imbalance_choices(plan, algo)
+    if len(imbalance_choices) > 1:
+        space["imbalance"] = {"type": "categorical", "choices": imbalance_choices}
+    selection = options.get("feature_selection", "none")
+    study_name = f"{plan.spec.epic_id}.{name}." + _fingerprint(
+        __version__,
+        SAMPLER_SCHEME,
+        ctx.data_hash,
+        space,
+        ctx.defaults.get(name),
+        search.strategy,
+        ctx.seed,
+        plan.cv_strategy,
+        plan.spec.cross_validation.model_dump(),
+        selection,
+        plan.spec.primary_metric,
+    )
+    pruner_options = options.get("pruner") or {}
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=ctx.storage,
+        load_if_exists=True,
+        direction="maximize" if plan.greater_is_better else "minimize",
+        sampler=_sampler(
+            search.strategy, space, ctx.seed, int(options.get("grid_points", 4))
+        ),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=int(pruner_options.get("n_startup_trials", 3)),
+            n_warmup_steps=int(pruner_options.get("n_warmup_steps", 1)),
+        ),
+    )
+    start_params = _start_params(space, ctx.defaults.get(name) or {}, imbalance_choices)
+    # on resume, completed and pruned trials count against the budget; failed
+    # ones (e.g. a crash fixed since) are retried
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    done = sum(t.state in finished for t in study.trials)
+    waiting = any(t.state == optuna.trial.TrialState.WAITING for t in study.trials)
+    if done == 0 and not waiting and search.strategy != "grid":
+        study.enqueue_trial(start_params, user_attrs={"start": True})
+    x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
+    guard = row_guard(algo, ctx.modeling)
+    keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.problem.task == "classification")
+    if keep is not None:
+        # the folds are cut from the very rows that are fitted (their groups,
+        # regions and times), not from the first rows of the split
+        x_fit, y_fit = ctx.x[keep], ctx.y[keep]
+        splits = cv_splits(ctx.ordered[keep], y_fit, plan, ctx.seed)
+        note = f"tuned on a {guard}-row subsample (row guard)"
+    objective = _Objective(
+        ctx, algo, space, imbalance_choices[0], deadline, x_fit, y_fit, splits
+    )
+
+    def log_trial(study: Any, trial: Any) -> None:
+        best = f"{study.best_value:.4f}" if _has_complete(study) else "-"
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            outcome = f"{plan.spec.primary_metric} = {trial.value:.4f}"
+        else:  # a pruned trial's value is a partial mean, not comparable with the best
+            folds = len(trial.intermediate_values)
+            outcome = (
+                f"stopped after {folds} of {len(splits)} folds"
+                if trial.state == optuna.trial.TrialState.PRUNED
+                else "no score"
+            )
+            reason = trial.user_attrs.get("stopped") or trial.user_attrs.get("error")
+            if reason:
+                outcome += f" ({reason[:120]})"
+        logger.info(
+            "Tuning %s trial %d/%d %s: %s (best %s)",
+            name,
+            trial.number + 1,
+            search.n_trials,
+            trial.state.name.lower(),
+            outcome,
+            best,
+        )
+
+    remaining = search.n_trials - done
+    if done:
+        logger.info(
+            "Tuning %s: resuming study %s with %d of %d trials done",
+            name,
+            study_name,
+            done,
+            search.n_trials,
+        )
+    started = time.monotonic()
+    budget = deadline - started
+    closed = (*finished, optuna.trial.TrialState.FAIL)
+    before = sum(t.state in closed for t in study.trials)
+    if remaining > 0 and (budget > 0 or done == 0):
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=max(budget, 1e-3),
+            catch=(Exception,),
+            callbacks=[log_trial],
+            gc_after_trial=False,
+        )
+    result = _model_result(name, study, start_params, time.monotonic() - started, note)
+    spent = sum(t.state in finished for t in study.trials)
+    # failed trials count: Optuna spent the budget on them too
+    ran = sum(t.state in closed for t in study.trials) - before
+    clock_bound = ran < max(remaining, 0) or any(
+        t.user_attrs.get("stopped") == "wall-clock budget" for t in study.trials
+    )
+    result["stopped_by"] = "clock" if clock_bound else "trial budget"
+    if clock_bound:
+        logger.warning(
+            "Tuning %s: the clock ended the search after %d of %d trials (budget %.0f s); "
+            "a rerun on a faster or quieter machine may choose differently. Raise "
+            "search.timeout_s (or per_model_timeout_s) so that the trial budget binds.",
+            name,
+            spent,
+            search.n_trials,
+            budget,
+        )
+    return result
+
+
+class _Objective:
+    """One model's Optuna objective: mean primary metric over the CV folds."""
+
+    def __init__(
+        self,
+        ctx: _Context,
+        algo: Any,
+        space: dict[str, Any],
+        default_imbalance: str,
+        deadline: float,
+        x: pl.DataFrame,
+        y: np.ndarray,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        self.ctx, self.algo, self.space = ctx, algo, space
+        self.default_imbalance, self.deadline = default_imbalance, deadline
+        self.x, self.y, self.splits = x, y, splits
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        ctx, plan = self.ctx, self.ctx.plan
+        params = suggest(trial, self.space)
+        imbalance = params.pop("imbalance", self.default_imbalance)
+        fixed = {
+            k: v
+            for k, v in (ctx.defaults.get(self.algo.name) or {}).items()
+            if k not in params
+        }
+        pipeline = build_pipeline(
+            plan,
+            self.algo,
+            {**fixed, **params},
+            ctx.seed,
+            imbalance=imbalance,
+            feature_selection=ctx.options.get("feature_selection", "none"),
+            selection_options=ctx.options.get("feature_selection_options"),
+        )
+        first = bool(trial.user_attrs.get("start"))
+
+        def report(fold: int, mean: float) -> None:
+            trial.report(mean, fold)
+            if not first and time.monotonic() > self.deadline:
+                raise _BudgetSpent
+            if trial.should_prune():
+                raise optuna.TrialPruned
+
+        scores: list[float] = []
+        try:
+            scores = fold_scores(
+                pipeline,
+                self.x,
+                self.y,
+                self.splits,
+                plan,
+                lambda model, rows: ctx.problem.predict(model, rows, plan),
+                lambda y_train: fit_params(plan, imbalance, y_train),
+                report,
+                collect=scores,
+            )
+        except _BudgetSpent:
+            trial.set_user_attr("stopped", "wall-clock budget")
+            raise optuna.TrialPruned from None
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            # Optuna records the trial as failed and goes on; keep the reason
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        finally:
+            trial.set_user_attr("fold_scores", [float(s) for s in scores])
+        if any(math.isnan(s) for s in scores):
+            # e.g. a clustering with fewer than two clusters on a fold: a poor
+            # configuration, not a failure; recorded and skipped
+            trial.set_user_attr(
+                "stopped", f"metric {plan.spec.primary_metric} is undefined on a fold"
+            )
+            raise optuna.TrialPruned
+        trial.set_user_attr("cv_std", float(np.std(scores)))
+        return float(np.mean(scores))
+
+
+def capped_search(plan: ModelingPlan, caps: dict[str, Any] | None) -> Any:
+    """The spec's search settings with ``tuning.caps`` applied (e.g. tiny budgets in tests)."""
+    search = plan.spec.search
+    updates = {}
+    for key in ("n_trials", "timeout_s", "per_model_timeout_s"):
+        cap = (caps or {}).get(key)
+        if cap is not None:
+            current = getattr(search, key)
+            updates[key] = cap if current is None else min(current, cap)
+    return search.model_copy(update=updates)
+
+
+def _has_complete(study: Any) -> bool:
+    import optuna
+
+    return any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def _imbalance_choices(plan: ModelingPlan, algo: Any) -> list[str]:
+    if algo.task != "classification":
+        return ["none"]
+    supported = algo.imbalance_options(plan.spec.cost_matrix is not None)
+    wanted = plan.spec.imbalance
+    if wanted == "auto":
+        return supported
+    return (
+        [wanted]
+        if wanted in supported
+        else ["class_weight" if "class_weight" in supported else "none"]
+    )
+
+
+def _start_params(
+    space: dict[str, Any], defaults: dict[str, Any], imbalance: list[str]
+) -> dict[str, Any]:
+    """The candidate's defaults, restricted to (and clipped into) the search space."""
+    start = {}
+    for name, dist in space.items():
+        if name == "imbalance":
+            start[name] = imbalance[0]
+        elif name in defaults:
+            value = defaults[name]
+            if dist["type"] in ("int", "float"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    # e.g. svm gamma "scale" against a numeric range: the start
+                    # trial samples this one instead
+                    continue
+                value = min(max(value, dist["low"]), dist["high"])
+            elif value not in dist["choices"]:
+                continue
+            start[name] = value
+    return start
+
+
+def _model_result(
+    name: str,
+    study: Any,
+    start_params: dict[str, Any],
+    seconds: float,
+    note: str | None,
+) -> dict[str, Any]:
+    import optuna
+
+    trials = []
+    for t in study.trials:
+        entry = {
+            "name": f"{name}_trial_{t.number}",
+            "kind": "trial",
+            "number": t.number,
+            "state": t.state.name,
+            "params": dict(t.params),
+            "cv_mean": t.value if t.state == optuna.trial.TrialState.COMPLETE else None,
+            "partial_cv_mean": None
+            if t.state == optuna.trial.TrialState.COMPLETE
+            else t.value,
+            "cv_std": t.user_attrs.get("cv_std"),
+            "fold_scores": {
+                f"fold_{i}": s
+                for i, s in enumerate(t.user_attrs.get("fold_scores", []))
+            },
+            "duration_s": t.duration.total_seconds() if t.duration else None,
+        }
+        if "error" in t.user_attrs:
+            entry["error"] = t.user_attrs["error"]
+        if "stopped" in t.user_attrs:
+            entry["stopped"] = t.user_attrs["stopped"]
+        trials.append(entry)
+    states = [t.state for t in study.trials]
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = study.best_trial if complete else None
+    default_trial = next((t for t in complete if t.user_attrs.get("start")), None)
+    return {
+        "name": f"{name}_tuning",
+        "kind": "tuning",
+        "model": name,
+        "study_name": study.study_name,
+        "status": "ok" if best else "failed",
+        "params": dict(best.params) if best else {},
+        "start_params": start_params,
+        "metrics": {
+            "cv_mean": best.value if best else None,
+            "cv_std": best.user_attrs.get("cv_std") if best else None,
+            "default_cv_mean": default_trial.value if default_trial else None,
+        },
+        "n_trials": len(trials),
+        "n_complete": len(complete),
+        "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
+        "n_failed": states.count(optuna.trial.TrialState.FAIL),
+        "elapsed_s": round(seconds, 2),
+        "note": note,
+        "children": trials,
+    }
