@@ -173,8 +173,8 @@ def test_learning_curve_verdicts():
 def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings():
     import warnings
 
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
     from model_training.lib.assessment.explain import shap_values
-    from model_training.lib.training.models import algorithm, build_pipeline
 
     rng = np.random.default_rng(0)
     frame = pl.DataFrame(

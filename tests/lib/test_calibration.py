@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model_training.lib.training.calibration import (
+from model_training.lib.algorithms.calibration import (
     choose_calibration,
     choose_threshold,
     expected_calibration_error,
 )
-from model_training.lib.training.final_model import (
+from model_training.lib.algorithms.final_model import (
     CalibratedModel,
     ThresholdedClassifier,
 )
@@ -70,7 +70,7 @@ class _Fixed:
 
 
 def test_wrappers_reorder_calibrate_and_threshold():
-    from model_training.lib.training.final_model import fit_calibrator
+    from model_training.lib.algorithms.final_model import fit_calibrator
 
     identity = fit_calibrator(
         "isotonic", np.linspace(0, 1, 50), (np.linspace(0, 1, 50) > 0.5).astype(int)

@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.core.plan import ModelingPlan, resolve_cv_strategy
 from model_training.lib.core.spec import ModelingSpec
-from model_training.lib.training.cv import cv_splits, order_for_cv
 
 
 def plan_for(strategy: str | None = None, **spec_fields) -> ModelingPlan:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from model_training.lib.algorithms.registry import algorithm, build_pipeline
 from model_training.lib.assessment.learning import learning_curve
 from model_training.lib.core.errors import InputError, Problem, fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.figures.data import Figures
-from model_training.lib.training.models import algorithm, build_pipeline
 
 
 def test_a_failing_analysis_returns_its_empty_shape_and_logs(caplog):

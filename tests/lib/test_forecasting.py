@@ -7,6 +7,15 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from model_training.lib.algorithms.cv import cv_splits
+from model_training.lib.algorithms.forecasters import (
+    LagRegressor,
+    NaiveForecaster,
+    StatsmodelsForecaster,
+    lag_features,
+    training_matrix,
+)
+from model_training.lib.algorithms.registry import algorithm, build_pipeline
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import build_plan
@@ -14,15 +23,6 @@ from model_training.lib.core.spec import ColumnInfo, FeatureSchema, ModelingSpec
 from model_training.lib.data_quality.checks import run_checks
 from model_training.lib.problems import get_problem
 from model_training.lib.problems.time_series import walk_forward
-from model_training.lib.training.cv import cv_splits
-from model_training.lib.training.forecasters import (
-    LagRegressor,
-    NaiveForecaster,
-    StatsmodelsForecaster,
-    lag_features,
-    training_matrix,
-)
-from model_training.lib.training.models import algorithm, build_pipeline
 from tests.conftest import THRESHOLDS
 
 
@@ -92,7 +92,7 @@ def test_walk_forward_forecasts_never_see_their_own_block_or_later(kind):
 def _pipeline(plan, kind):
     from imblearn.pipeline import Pipeline
 
-    from model_training.lib.training.models import configure_forecaster
+    from model_training.lib.algorithms.registry import configure_forecaster
 
     if kind == "seasonal_naive":
         return Pipeline(

@@ -6,19 +6,19 @@ import numpy as np
 import polars as pl
 import pytest
 
-from model_training.lib.core.frames import split_xy
-from model_training.lib.core.plan import build_plan
-from model_training.lib.core.spec import ModelingSpec
-from model_training.lib.problems import get_problem
-from model_training.lib.training.cv import cv_splits
-from model_training.lib.training.cv_eval import fold_scores
-from model_training.lib.training.feature_selection import KINDS, CorrelationFilter
-from model_training.lib.training.models import (
+from model_training.lib.algorithms.cv import cv_splits
+from model_training.lib.algorithms.cv_eval import fold_scores
+from model_training.lib.algorithms.feature_selection import KINDS, CorrelationFilter
+from model_training.lib.algorithms.registry import (
     algorithm,
     available,
     build_pipeline,
     fit_params,
 )
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import build_plan
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.problems import get_problem
 
 SMALL = {
     "random_forest": {"n_estimators": 20},

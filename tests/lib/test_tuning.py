@@ -287,10 +287,10 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
     """The modeling.row_guard override applies to tuning too, and the CV folds
     are cut from the subsampled rows themselves (not the split's first rows), so
     group, spatial and time folds match the rows that are fitted."""
+    from model_training.lib.algorithms.cv import order_for_cv
     from model_training.lib.core.frames import split_xy
     from model_training.lib.training import tuning
     from model_training.lib.training.candidates import guarded_rows
-    from model_training.lib.training.cv import order_for_cv
 
     parts, _, _, plan = xor_setup
     seen = []

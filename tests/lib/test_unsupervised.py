@@ -11,15 +11,15 @@ from sklearn import metrics as skm
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.ensemble import IsolationForest
 
+from model_training.lib.algorithms.cv import cv_splits
+from model_training.lib.algorithms.registry import algorithm, build_pipeline
+from model_training.lib.algorithms.unsupervised import AnomalyScorer, ClusterModel
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import build_plan
 from model_training.lib.core.spec import ColumnInfo, FeatureSchema, ModelingSpec
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import train_candidates
-from model_training.lib.training.cv import cv_splits
-from model_training.lib.training.models import algorithm, build_pipeline
-from model_training.lib.training.unsupervised_models import AnomalyScorer, ClusterModel
 
 
 def blobs(n: int = 240, seed: int = 0) -> pl.DataFrame:

@@ -7,10 +7,10 @@ import polars as pl
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from model_training.lib.algorithms.final_model import ThresholdedClassifier
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import build_plan
 from model_training.lib.core.spec import ModelingSpec
-from model_training.lib.training.final_model import ThresholdedClassifier
 from model_training.lib.training.selection import fit_final
 from model_training.pipelines.tuning import create_pipeline
 

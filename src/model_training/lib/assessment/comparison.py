@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model_training.lib.training.models import ALGORITHMS
+from model_training.lib.algorithms.registry import ALGORITHMS
 
 
 def _scores(task: str, name: str) -> tuple[int | None, int | None]:

@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from model_training.lib.core.frames import label_array
-from model_training.lib.core.metrics import METRICS, compute_metrics
-from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.training.calibration import (
+from model_training.lib.algorithms.calibration import (
     expected_calibration_error,
     truth_index,
 )
+from model_training.lib.core.frames import label_array
+from model_training.lib.core.metrics import METRICS, compute_metrics
+from model_training.lib.core.plan import ModelingPlan
 
 
 def bootstrap_ci(

@@ -61,7 +61,7 @@ class ProblemType:
 
     def default_candidates(self) -> list[str]:
         """The candidate algorithms tried when the spec names none."""
-        from model_training.lib.training.models import available
+        from model_training.lib.algorithms.registry import available
 
         return available(self.task)
 

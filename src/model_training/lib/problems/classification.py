@@ -10,10 +10,10 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from model_training.lib.algorithms.preprocessing import make_preprocessor
 from model_training.lib.core.frames import label_array
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType
-from model_training.lib.training.preprocessing import make_preprocessor
 
 
 class _Classification(ProblemType):
@@ -90,16 +90,16 @@ class _Classification(ProblemType):
         """Refit on all rows, calibrate if it helps, and pick the decision threshold.
 
         Calibration and threshold are chosen on out-of-fold probabilities of the
-        same rows (see :mod:`model_training.lib.training.calibration`), never on test.
+        same rows (see :mod:`model_training.lib.algorithms.calibration`), never on test.
         """
-        from model_training.lib.core.metrics import compute_metrics
-        from model_training.lib.training.calibration import (
+        from model_training.lib.algorithms.calibration import (
             choose_calibration,
             fit_calibrators,
             truth_index,
         )
-        from model_training.lib.training.cv_eval import out_of_fold
-        from model_training.lib.training.final_model import CalibratedModel
+        from model_training.lib.algorithms.cv_eval import out_of_fold
+        from model_training.lib.algorithms.final_model import CalibratedModel
+        from model_training.lib.core.metrics import compute_metrics
 
         predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
         _, scores, rows, oof_seconds = out_of_fold(
@@ -187,8 +187,8 @@ class BinaryClassification(_Classification):
         self, model: Any, oof_scores: np.ndarray, index: np.ndarray, plan: ModelingPlan
     ) -> tuple[Any, np.ndarray, dict[str, Any] | None]:
         """Wrap the model with the threshold that minimises expected cost (0.5 without costs)."""
-        from model_training.lib.training.calibration import choose_threshold
-        from model_training.lib.training.final_model import ThresholdedClassifier
+        from model_training.lib.algorithms.calibration import choose_threshold
+        from model_training.lib.algorithms.final_model import ThresholdedClassifier
 
         cost = plan.metric_context["cost_matrix"]
         threshold: dict[str, Any] = {

@@ -10,9 +10,9 @@ from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 
+from model_training.lib.algorithms.preprocessing import make_preprocessor
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType
-from model_training.lib.training.preprocessing import make_preprocessor
 
 
 class Regression(ProblemType):
@@ -94,8 +94,8 @@ class Regression(ProblemType):
         seed: int,
     ) -> tuple[Any, dict[str, Any]]:
         """Refit on all rows; keep out-of-fold residual quantiles for prediction intervals."""
+        from model_training.lib.algorithms.cv_eval import out_of_fold
         from model_training.lib.core.metrics import compute_metrics
-        from model_training.lib.training.cv_eval import out_of_fold
 
         predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
         oof, _, rows, oof_seconds = out_of_fold(

@@ -59,7 +59,7 @@ def _walk_one(
         The forecasts, the interval bounds (n x 2, lower and upper) and the
         horizon step of each row (1 = one period after the block's origin).
     """
-    from model_training.lib.training.forecasters import _covariates, _times
+    from model_training.lib.algorithms.forecasters import _covariates, _times
 
     horizon = int(plan.spec.forecast_horizon or 1)
     times = _times(x, plan.spec.time_column)
@@ -141,8 +141,8 @@ class TimeSeries(ProblemType):
         }
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
-        from model_training.lib.training.forecasters import NaiveForecaster
-        from model_training.lib.training.models import configure_forecaster
+        from model_training.lib.algorithms.forecasters import NaiveForecaster
+        from model_training.lib.algorithms.registry import configure_forecaster
 
         s = plan.spec.seasonal_period or 1
         window = s if s > 1 else 3
@@ -267,7 +267,7 @@ class TimeSeries(ProblemType):
 
     def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
         """Forecasts; rows inside the history get walk-forward (in-sample) forecasts."""
-        from model_training.lib.training.forecasters import _times
+        from model_training.lib.algorithms.forecasters import _times
 
         forecaster = forecaster_of(model)
         if hasattr(forecaster, "models_"):  # several series: each on its own

@@ -14,11 +14,11 @@ import polars as pl
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from model_training.lib.algorithms.preprocessing import make_preprocessor
 from model_training.lib.core.frames import label_array
 from model_training.lib.core.metrics import compute_metrics, has_labels
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
-from model_training.lib.training.preprocessing import make_preprocessor
 
 
 def embedding(model: Any, x: pl.DataFrame) -> np.ndarray:
@@ -72,7 +72,7 @@ class Clustering(_Unsupervised):
         }
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
-        from model_training.lib.training.unsupervised_models import (
+        from model_training.lib.algorithms.unsupervised import (
             RandomClusters,
             SingleFeatureClusters,
         )
@@ -148,7 +148,7 @@ class AnomalyDetection(_Unsupervised):
     task = "anomaly_detection"
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
-        from model_training.lib.training.unsupervised_models import (
+        from model_training.lib.algorithms.unsupervised import (
             AnomalyScorer,
             PercentileDetector,
             ZScoreDetector,
@@ -212,7 +212,7 @@ class AnomalyDetection(_Unsupervised):
         fitted without labels). Without: the ``1 - contamination`` quantile of
         the training scores.
         """
-        from model_training.lib.training.unsupervised_models import AnomalyModel
+        from model_training.lib.algorithms.unsupervised import AnomalyModel
 
         labels = plan.labels or [0, 1]
         oof_scores = np.full(len(y), np.nan)

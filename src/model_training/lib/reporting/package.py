@@ -11,7 +11,7 @@ import polars as pl
 from model_training.lib.core.plan import ModelingPlan
 
 # What a package needs to load and predict: the model's own classes live in
-# this project (model_training.lib.training.final_model), the rest are its libraries.
+# this project (model_training.lib.algorithms.final_model), the rest are its libraries.
 RUNTIME_PACKAGES = (
     "model_training",
     "scikit-learn",

@@ -1,1 +1,1 @@
-"""Stage steps 2 to 5: baselines, candidates, CV, tuning, selection, the final model."""
+"""Stage steps 2 to 5: baselines, candidates, tuning, selection and the final fit."""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.errors import StageStop
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import METRICS, compute_metrics
@@ -32,7 +33,6 @@ from model_training.lib.core.profiling import (
 )
 from model_training.lib.problems import get_problem
 from model_training.lib.training.baseline import NOISE_Z, compare_to, standard_error
-from model_training.lib.training.models import algorithm, build_pipeline, fit_params
 
 logger = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import polars as pl
 
+from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import is_better
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
-from model_training.lib.training.cv import cv_splits, order_for_cv
-from model_training.lib.training.models import algorithm, build_pipeline, fit_params
 
 logger = logging.getLogger(__name__)
 

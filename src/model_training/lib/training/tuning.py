@@ -32,13 +32,13 @@ import optuna
 import polars as pl
 
 from model_training import __version__
+from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.cv_eval import fold_scores
+from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import guarded_rows, row_guard
-from model_training.lib.training.cv import cv_splits, order_for_cv
-from model_training.lib.training.cv_eval import fold_scores
-from model_training.lib.training.models import algorithm, build_pipeline, fit_params
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,8 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.registry import fit_params
 from model_training.lib.assessment import business, explain, fairness, robustness
 from model_training.lib.assessment.comparison import comparison_table
 from model_training.lib.assessment.learning import learning_curve
@@ -31,8 +33,6 @@ from model_training.lib.data_quality.checks import (
 from model_training.lib.figures import model as eval_plots
 from model_training.lib.figures.data import Figures
 from model_training.lib.problems import get_problem
-from model_training.lib.training.cv import cv_splits, order_for_cv
-from model_training.lib.training.models import fit_params
 from model_training.lib.training.selection import pipeline_for
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,11 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 
+from model_training.lib.algorithms.preprocessing import (
+    CategoryFiller,
+    make_preprocessor,
+)
 from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.training.preprocessing import CategoryFiller, make_preprocessor
 
 CLASSIFIER = "classification"
 REGRESSOR = "regression"
@@ -199,7 +202,7 @@ def _mlp_reg(params, seed, _cw):
 def _kmeans(params, seed, _cw):
     from sklearn.cluster import KMeans
 
-    from model_training.lib.training.unsupervised_models import ClusterModel
+    from model_training.lib.algorithms.unsupervised import ClusterModel
 
     return ClusterModel(
         KMeans(
@@ -213,7 +216,7 @@ def _kmeans(params, seed, _cw):
 def _dbscan(params, _seed, _cw):
     from sklearn.cluster import DBSCAN
 
-    from model_training.lib.training.unsupervised_models import ClusterModel
+    from model_training.lib.algorithms.unsupervised import ClusterModel
 
     return ClusterModel(
         DBSCAN(
@@ -226,7 +229,7 @@ def _dbscan(params, _seed, _cw):
 def _agglomerative(params, _seed, _cw):
     from sklearn.cluster import AgglomerativeClustering
 
-    from model_training.lib.training.unsupervised_models import ClusterModel
+    from model_training.lib.algorithms.unsupervised import ClusterModel
 
     return ClusterModel(
         AgglomerativeClustering(
@@ -239,7 +242,7 @@ def _agglomerative(params, _seed, _cw):
 def _gaussian_mixture(params, seed, _cw):
     from sklearn.mixture import GaussianMixture
 
-    from model_training.lib.training.unsupervised_models import ClusterModel
+    from model_training.lib.algorithms.unsupervised import ClusterModel
 
     return ClusterModel(
         GaussianMixture(
@@ -253,7 +256,7 @@ def _gaussian_mixture(params, seed, _cw):
 def _isolation_forest(params, seed, _cw):
     from sklearn.ensemble import IsolationForest
 
-    from model_training.lib.training.unsupervised_models import AnomalyScorer
+    from model_training.lib.algorithms.unsupervised import AnomalyScorer
 
     return AnomalyScorer(
         IsolationForest(
@@ -268,7 +271,7 @@ def _isolation_forest(params, seed, _cw):
 def _one_class_svm(params, _seed, _cw):
     from sklearn.svm import OneClassSVM
 
-    from model_training.lib.training.unsupervised_models import AnomalyScorer
+    from model_training.lib.algorithms.unsupervised import AnomalyScorer
 
     return AnomalyScorer(
         OneClassSVM(
@@ -280,7 +283,7 @@ def _one_class_svm(params, _seed, _cw):
 def _local_outlier_factor(params, _seed, _cw):
     from sklearn.neighbors import LocalOutlierFactor
 
-    from model_training.lib.training.unsupervised_models import AnomalyScorer
+    from model_training.lib.algorithms.unsupervised import AnomalyScorer
 
     return AnomalyScorer(
         LocalOutlierFactor(n_neighbors=int(params.get("n_neighbors", 20)), novelty=True)
@@ -288,7 +291,7 @@ def _local_outlier_factor(params, _seed, _cw):
 
 
 def _autoencoder(params, seed, _cw):
-    from model_training.lib.training.unsupervised_models import (
+    from model_training.lib.algorithms.unsupervised import (
         AnomalyScorer,
         Autoencoder,
     )
@@ -541,12 +544,12 @@ def build_pipeline(
             passed at fit time, see :func:`fit_params`), ``smote``,
             ``undersample`` or ``balanced_rf``.
         feature_selection: ``none``, ``importance``, ``rfe``, ``l1`` or
-            ``correlation`` (see :mod:`model_training.lib.training.feature_selection`).
+            ``correlation`` (see :mod:`model_training.lib.algorithms.feature_selection`).
         selection_options: options of the feature-selection step.
     """
     from imblearn.pipeline import Pipeline
 
-    from model_training.lib.training.feature_selection import make_selector
+    from model_training.lib.algorithms.feature_selection import make_selector
 
     if algo.task == "time_series":
         # a forecaster reads the time column and covariates itself
@@ -603,7 +606,7 @@ def configure_forecaster(forecaster: Any, plan: ModelingPlan) -> Any:
         ),
     )
     if spec.series_column:
-        from model_training.lib.training.forecasters import PerSeries
+        from model_training.lib.algorithms.forecasters import PerSeries
 
         return PerSeries(configured, spec.series_column)
     return configured
@@ -635,7 +638,7 @@ def _forecaster(kind: str) -> Callable[[dict[str, Any], int, Any], Any]:
     """A factory for a time-series candidate (the plan's settings come later)."""
 
     def make(params: dict[str, Any], seed: int, _cw: Any) -> Any:
-        from model_training.lib.training.forecasters import (
+        from model_training.lib.algorithms.forecasters import (
             LagRegressor,
             StatsmodelsForecaster,
         )

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from model_training.lib.training.final_model import calibrate_scores, fit_calibrator
+from model_training.lib.algorithms.final_model import calibrate_scores, fit_calibrator
 
 
 def expected_calibration_error(

@@ -1,0 +1,24 @@
+"""The layering holds: import contracts (pyproject.toml, [tool.importlinter])."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PROJECT_ROOT
+
+
+def test_import_contracts_are_kept():
+    """lib/ never imports Kedro, MLflow, pipelines, datasets or hooks; its
+    packages import downward only; datasets never reach into pipelines."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run(
+        [str(lint), "--no-cache"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
