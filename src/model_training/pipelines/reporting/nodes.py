@@ -1,34 +1,12 @@
-"""Nodes of the reporting pipeline."""
+"""Nodes of the reporting pipeline: thin adapters to model_training.lib.stage.reporting."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from model_training.lib.assessment.acceptance import check_criteria
-from model_training.lib.assessment.explain import split_pipeline
-from model_training.lib.core.errors import OutputsKept, StageStop
-from model_training.lib.core.frames import split_xy
-from model_training.lib.core.plan import load_plan
-from model_training.lib.problems import get_problem
-from model_training.lib.reporting.monitoring import monitoring_baseline
-from model_training.lib.reporting.package import (
-    RUNTIME_PACKAGES,
-    build_metadata,
-    package_versions,
-)
-
-logger = logging.getLogger(__name__)
-
-
-def _preprocessing(final_model: Any) -> Any:
-    from sklearn.pipeline import Pipeline
-
-    steps, _ = split_pipeline(final_model)
-    return Pipeline([(f"step_{i}", step) for i, step in enumerate(steps)])
+from model_training.lib.stage import reporting as stage
 
 
 def build_model_package(
@@ -45,81 +23,26 @@ def build_model_package(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything the versioned package holds: model, preprocessing, metadata, monitoring baseline, card inputs."""
-    resolved = load_plan(plan)
-    problem = get_problem(resolved.spec.problem_type)
-    rows = pl.concat([train, validation], how="diagonal_relaxed")
-    x_rows, _ = split_xy(rows, resolved)
-    performance = {**model_performance, "n_test": test_evaluation["n_test"]}
-    thresholds = dict(options.get("alert_thresholds") or {})
-    metadata = build_metadata(
-        resolved,
+    return stage.build_model_package(
+        plan,
+        final_model,
         final_model_info,
-        {"train": train, "validation": validation},
-        x_rows,
-        performance,
-        thresholds,
+        model_performance,
+        test_evaluation,
+        test_predictions,
+        data_quality_report,
+        baseline_results,
+        train,
+        validation,
+        options,
     )
-    score_columns = [f"score_{c}" for c in resolved.classes or []]
-    if "score" in test_predictions.columns:  # an anomaly score
-        score_columns = ["score"]
-    test_output = (
-        test_predictions.get_column(score_columns[-1]).to_numpy()
-        if score_columns
-        else test_predictions.get_column("predicted").cast(pl.Float64).to_numpy()
-    )
-    baseline = monitoring_baseline(
-        resolved,
-        x_rows,
-        problem.output(final_model, x_rows, resolved),
-        test_output,
-        model_performance["metrics"]["test"],
-        test_evaluation["latency_ms"],
-        thresholds,
-        int(options.get("psi_bins", 10)),
-        output_label=problem.output_labels(resolved)[0],
-    )
-    _, y_rows = split_xy(rows, resolved)
-    baseline.update(problem.monitoring_extras(test_evaluation, y_rows))
-    return {
-        "model": final_model,
-        "preprocessing": _preprocessing(final_model),
-        "metadata": metadata,
-        "monitoring_baseline": baseline,
-        "card": {
-            "spec": resolved.spec.model_dump(mode="json"),
-            "performance": performance,
-            "data_quality": data_quality_report,
-            "baseline_results": baseline_results,
-            "feature_doc_path": f"data/4_processed/{resolved.spec.epic_id}/features/feature_documentation.md",
-        },
-    }
 
 
 def prepare_mlflow_model(
     plan: dict[str, Any], model_package: dict[str, Any], train: pl.DataFrame
 ) -> dict[str, Any]:
-    """The packaged model with a pandas input example (training rows) and exact pip pins.
-
-    It takes the model from the written package, so a version is registered only
-    once its package exists (a full or read-only models/ folder stops the run
-    before anything is registered), and MLflow serves exactly what was packaged.
-    """
-    final_model = model_package["model"]
-    resolved = load_plan(plan)
-    x_train, _ = split_xy(train, resolved)
-    example = get_problem(resolved.spec.problem_type).example_rows(
-        final_model, x_train, resolved
-    )
-    pins = [
-        f"{name}=={version}"
-        for name, version in package_versions(RUNTIME_PACKAGES).items()
-        if name != "model_training"
-    ]
-    return {
-        "model": final_model,
-        "input_example": example.to_pandas(),
-        "pip_requirements": pins,
-    }
+    """The packaged model with a pandas input example (training rows) and exact pip pins."""
+    return stage.prepare_mlflow_model(plan, model_package, train)
 
 
 def verify_outputs(
@@ -131,93 +54,18 @@ def verify_outputs(
     model_performance: dict[str, Any],
     model_figures: dict[str, Any],
 ) -> dict[str, Any]:
-    """Step 13: the package loads (its sha256 checked by the dataset) and predicts like the
-    in-memory model; the registered MLflow model agrees; the acceptance criteria are checked.
-
-    Predictions are compared on validation rows: only the evaluation pipeline reads the
-    test split, and its test metrics (in ``model_performance``) are what the criteria use.
-    """
-    resolved = load_plan(plan)
-    x, _ = split_xy(validation, resolved)
-    problem = get_problem(resolved.spec.problem_type)
-    if not problem.predicts_rows_it_saw:
-        # a forecaster forecasts after its history, which includes validation
-        x = problem.example_rows(final_model, x, resolved, n=12)
-    checks: list[dict[str, Any]] = []
-
-    def check(name: str, ok: bool, detail: str) -> None:
-        checks.append({"check": name, "passed": bool(ok), "detail": detail})
-
-    package_pred = np.asarray(model_package["model"].predict(x))
-    memory_pred = np.asarray(final_model.predict(x))
-    check(
-        "package_predicts",
-        len(package_pred) == x.height and not _has_nan(package_pred),
-        f"{len(package_pred)} predictions for {x.height} rows, no missing values",
+    """Step 13: the package loads (its sha256 checked by the dataset) and predicts like the"""
+    return stage.verify_outputs(
+        plan,
+        model_package,
+        registered_model,
+        final_model,
+        validation,
+        model_performance,
+        model_figures,
     )
-    check(
-        "package_equals_memory",
-        bool(np.array_equal(package_pred, memory_pred)),
-        f"package v{model_package['version']} and the in-memory model agree on {x.height} rows",
-    )
-    pyfunc = registered_model.get("pyfunc")
-    if pyfunc is not None:
-        mlflow_pred = np.asarray(pyfunc.predict(x.to_pandas())).reshape(-1)
-        check(
-            "mlflow_equals_package",
-            bool(np.array_equal(mlflow_pred.astype(str), package_pred.astype(str))),
-            f"registered {registered_model['registered_model_name']} v{registered_model['registered_version']} "
-            "agrees with the package",
-        )
-    else:
-        check(
-            "mlflow_equals_package", True, f"skipped: {registered_model.get('status')}"
-        )
-    check(
-        "figures_written",
-        len(model_figures) > 0,
-        f"{len(model_figures)} figures in reports/figures/",
-    )
-    criteria = check_criteria(resolved.spec.acceptance_criteria, model_performance)
-    passed = all(c["passed"] for c in checks)
-    met = all(c["met"] for c in criteria)
-    return {
-        "epic_id": resolved.spec.epic_id,
-        "package_version": model_package["version"],
-        "checks": checks,
-        "acceptance_criteria": criteria,
-        "all_checks_passed": passed,
-        "all_criteria_met": met,
-        "summary": {"verification_passed": float(passed), "acceptance_met": float(met)},
-    }
-
-
-def _has_nan(values: np.ndarray) -> bool:
-    return values.dtype.kind == "f" and bool(np.isnan(values).any())
 
 
 def enforce_acceptance(verification: dict[str, Any], options: dict[str, Any]) -> None:
     """Stop the run when a check failed or a criterion is unmet (unless report-only)."""
-    failed = [c for c in verification["checks"] if not c["passed"]]
-    unmet = [c for c in verification["acceptance_criteria"] if not c["met"]]
-    if failed:
-        raise StageStop(
-            "Verification failed:\n"
-            + "\n".join(f"  - {c['check']}: {c['detail']}" for c in failed)
-        )
-    if unmet:
-        lines = "\n".join(
-            f"  - {c['criterion']}: got {c['value']:.4g}"
-            if isinstance(c["value"], float)
-            else f"  - {c['criterion']}"
-            for c in unmet
-        )
-        if (options.get("acceptance") or {}).get("on_unmet", "fail") == "report":
-            logger.warning("Acceptance criteria not met (report-only):\n%s", lines)
-        else:
-            raise OutputsKept(
-                "Acceptance criteria of the user story not met (every output was written; see "
-                "verification.json and the model card):\n"
-                + lines
-                + "\nSet reporting.acceptance.on_unmet: report to record this without failing the run."
-            )
+    return stage.enforce_acceptance(verification, options)
