@@ -919,3 +919,41 @@ def test_a_read_only_or_full_models_folder_registers_nothing(
     assert "Traceback" not in result.stderr
     assert versions() == before  # no registered version without its package
     assert (xor_project / "models/xor/model_card.md").is_file()  # untouched
+
+
+def test_a_run_started_from_another_thread_works(guarded_project):
+    """Signal handlers can only be set from the main thread: a session run
+    from a worker thread (a notebook helper, a scheduler) still runs."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import threading\n"
+        "from pathlib import Path\n"
+        "from kedro.framework.session import KedroSession\n"
+        "from kedro.framework.startup import bootstrap_project\n"
+        "bootstrap_project(Path.cwd())\n"
+        "outcome = []\n"
+        "def go():\n"
+        "    with KedroSession.create(env='test') as session:\n"
+        "        session.run(pipeline_names=['data_validation'])\n"
+        "    outcome.append('ok')\n"
+        "worker = threading.Thread(target=go)\n"
+        "worker.start()\n"
+        "worker.join()\n"
+        "print(outcome)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["KEDRO_DISABLE_TELEMETRY"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=guarded_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "['ok']" in result.stdout, result.stderr[-3000:]
+    assert _staged(guarded_project) == []

@@ -26,6 +26,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -274,7 +275,10 @@ class RunGuardHook:
         transaction.remove_stale(folders, epic)
         transaction.begin(epic, uuid.uuid4().hex[:12])
         self.outcome = "staging"
-        self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_signal)
+        if threading.current_thread() is threading.main_thread():
+            # (signal handlers can only be set from the main thread; a run
+            # started from another thread keeps the default SIGTERM action)
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_signal)
         atexit.register(self._at_exit)
 
     @hook_impl
