@@ -25,8 +25,12 @@ def bootstrap_ci(
     n_boot: int,
     seed: int,
     level: float = 0.95,
+    estimates: dict[str, float] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Percentile bootstrap confidence intervals of metrics over test rows.
+
+    ``estimates`` are the full-sample values when the caller has them already
+    (computed here otherwise: for clustering criteria that is an O(n^2) pass).
 
     Metrics that compare rows with each other (silhouette and the other
     internal clustering criteria) are computed on the distinct rows of each
@@ -59,7 +63,8 @@ def bootstrap_ci(
                         plan.metric_context,
                     )
                 )
-    estimates = compute_metrics(names, y, y_pred, y_score, plan.metric_context)
+    if estimates is None:
+        estimates = compute_metrics(names, y, y_pred, y_score, plan.metric_context)
     alpha = (1 - level) / 2
     out: dict[str, dict[str, Any]] = {}
     for name, values in samples.items():

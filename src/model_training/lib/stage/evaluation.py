@@ -139,6 +139,7 @@ def evaluate_on_test(
             int(boot.get("n_boot", 1000)),
             seed,
             float(boot.get("level", 0.95)),
+            estimates=test_metrics,
         ),
         "details": problem.details(y_test, y_pred, y_score, resolved, final_model_info),
         "baselines_on_test": problem.reference_on_test(

@@ -36,10 +36,7 @@ def fit_baselines(
         model = problem.fit(spec.estimator, x_train, y_train)
         fit_time = time.perf_counter() - start
         start = time.perf_counter()
-        y_pred, y_score = problem.evaluation_predictions(model, x_valid, y_valid, plan)
-        metrics = compute_metrics(
-            plan.spec.metric_names, y_valid, y_pred, y_score, plan.metric_context
-        )
+        metrics, se = score_with_noise(problem, model, x_valid, y_valid, plan, seed)
         predict_time = time.perf_counter() - start
         entry = {
             "name": spec.name,
@@ -49,9 +46,7 @@ def fit_baselines(
             "algorithm": spec.algorithm,
             "params": simple_params(model),
             "metrics": metrics,
-            "standard_error": standard_error(
-                primary, y_valid, y_pred, y_score, plan, seed
-            ),
+            "standard_error": se,
             "fit_time_s": round(fit_time, 4),
             "predict_time_s": round(predict_time, 4),
         }
@@ -94,6 +89,24 @@ def _bar(entry: dict[str, Any], primary: str) -> dict[str, Any]:
         "trivial": entry["trivial"],
         "algorithm": entry["algorithm"],
     }
+
+
+def score_with_noise(
+    problem: Any,
+    model: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    plan: ModelingPlan,
+    seed: int,
+) -> tuple[dict[str, float], float | None]:
+    """Every metric of the plan on one split, and the primary metric's
+    bootstrap standard error from the same predictions."""
+    y_pred, y_score = problem.evaluation_predictions(model, x, y, plan)
+    metrics = compute_metrics(
+        plan.spec.metric_names, y, y_pred, y_score, plan.metric_context
+    )
+    primary = plan.spec.primary_metric
+    return metrics, standard_error(primary, y, y_pred, y_score, plan, seed)
 
 
 def standard_error(

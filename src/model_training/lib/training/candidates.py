@@ -23,7 +23,7 @@ import polars as pl
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.errors import StageStop
 from model_training.lib.core.frames import split_xy
-from model_training.lib.core.metrics import METRICS, compute_metrics
+from model_training.lib.core.metrics import METRICS
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.profiling import (
     measure,
@@ -32,7 +32,7 @@ from model_training.lib.core.profiling import (
     throughput_rows_per_s,
 )
 from model_training.lib.problems import get_problem
-from model_training.lib.training.baseline import NOISE_Z, compare_to, standard_error
+from model_training.lib.training.baseline import NOISE_Z, compare_to, score_with_noise
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +129,7 @@ def train_candidates(
                     p, x, y, fit_params(plan, i, y)
                 )
             )
-            y_pred, y_score = problem.evaluation_predictions(
-                model, x_valid, y_valid, plan
-            )
-            metrics = compute_metrics(
-                plan.spec.metric_names, y_valid, y_pred, y_score, plan.metric_context
-            )
-            se = standard_error(primary, y_valid, y_pred, y_score, plan, seed)
+            metrics, se = score_with_noise(problem, model, x_valid, y_valid, plan, seed)
             versus = compare_to(baseline_results["best"], metrics[primary], se)
             versus_trivial = compare_to(
                 baseline_results.get("best_trivial") or baseline_results["best"],
