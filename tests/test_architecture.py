@@ -39,3 +39,82 @@ def test_nodes_are_thin_adapters():
                 if size > 35:
                     long.append(f"{path.parent.name}.{node.name}: {size} lines")
     assert long == []
+
+
+def _problem_type_branches(source: str) -> list[int]:
+    """Lines that decide by a problem type's (or algorithm family's) name: a
+    comparison naming one, or with ``problem_type``/``.task`` on either side,
+    or a lookup table keyed by two or more of them."""
+    import ast
+
+    from model_training.lib.core.kinds import KINDS
+
+    names = set(KINDS) | {k.family for k in KINDS.values()}
+    names.discard("time_series")  # also a CV strategy's name; caught below
+
+    def mentions_name(node: ast.AST) -> bool:
+        return any(
+            isinstance(n, ast.Constant) and n.value in names for n in ast.walk(node)
+        )
+
+    def outside_calls(node: ast.AST):
+        # a call's arguments are looked up, not compared: kind(spec.problem_type)
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.Call):
+                yield from outside_calls(child)
+
+    def mentions_type(node: ast.AST) -> bool:
+        return any(
+            (isinstance(n, ast.Attribute) and n.attr in ("problem_type", "task"))
+            or (isinstance(n, ast.Name) and n.id in ("problem_type", "task"))
+            or (
+                isinstance(n, ast.Constant)
+                and n.value == "time_series"
+                and "cv_strategy" not in ast.unparse(node)
+                and "strategy" not in ast.unparse(node)
+            )
+            for n in outside_calls(node)
+        )
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare) and (
+            mentions_name(node) or mentions_type(node)
+        ):
+            lines.append(node.lineno)
+        if isinstance(node, ast.Dict):
+            keyed = [
+                k for k in node.keys if isinstance(k, ast.Constant) and k.value in KINDS
+            ]
+            if len(keyed) >= 2:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_problem_type_branch_outside_problems():
+    """What differs between problem types lives in lib/problems/ (behaviour) and
+    lib/core/kinds.py (traits): nothing else decides by a problem type's name."""
+    src = PROJECT_ROOT / "src/model_training"
+    # the traits table, and the algorithm table (keyed by algorithm family)
+    allowed = {src / "lib/core/kinds.py", src / "lib/algorithms/registry.py"}
+    found = []
+    for path in sorted(src.rglob("*.py")):
+        if "problems" in path.relative_to(src).parts[:2] or path in allowed:
+            continue
+        found += [
+            f"{path.relative_to(src)}:{line}"
+            for line in _problem_type_branches(path.read_text())
+        ]
+    assert found == []
+
+
+def test_the_branch_finder_finds_branches():
+    """The check above can fail: it sees each way of branching on a type."""
+    assert _problem_type_branches('if spec.problem_type == "regression":\n    pass')
+    assert _problem_type_branches('x = kind in ("clustering", "regression")')
+    assert _problem_type_branches("ok = algo.task != FAMILY")
+    assert _problem_type_branches('t = {"regression": 1, "clustering": 2}[p]')
+    assert not _problem_type_branches('ok = plan.cv_strategy == "time_series"')
+    assert not _problem_type_branches("ok = spec.kind.classification")
+    assert not _problem_type_branches('ok = kind(spec.problem_type).target == "label"')

@@ -20,9 +20,7 @@ from model_training.epics import (
     sklearn_examples,
     statsmodels_examples,
 )
-from model_training.lib.core.spec import SUPERVISED
-
-PROBLEM_TYPES = (*SUPERVISED, "time_series", "clustering", "anomaly_detection")
+from model_training.lib.core.kinds import PROBLEM_TYPES, kind
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,7 +117,7 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         if not all(given.values()):
             raise ValueError("give --csv, or all of --train, --validation and --test")
         splits = given
-    if args.problem_type in (*SUPERVISED, "time_series") and not args.target:
+    if kind(args.problem_type).target == "required" and not args.target:
         raise ValueError(f"--target is required for {args.problem_type}")
     return from_csv.build(
         args.root,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from model_training.lib.core.spec import CLASSIFICATION
+from model_training.lib.core.kinds import kind
 from model_training.lib.data_quality.epic_builder import (
     default_spec,
     feature_documentation,
@@ -57,9 +57,9 @@ def build(
             [c for c in (target, time_column, label_column, *(id_columns or [])) if c],
             csv,
         )
-        stratify = target if problem_type in CLASSIFICATION else None
-        if problem_type == "anomaly_detection" and label_column:
-            stratify = label_column  # every split gets its share of anomalies
+        stratify = {"target": target, "label": label_column}.get(
+            kind(problem_type).stratify_on or ""
+        )  # classes or anomalies: every split gets its share
         frames = split_frame(
             frame, seed=seed, stratify=stratify, time_column=time_column
         )

@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 from sklearn import datasets
 
+from model_training.lib.core.kinds import kind
 from model_training.lib.data_quality.epic_builder import (
     default_spec,
     feature_documentation,
@@ -138,7 +139,7 @@ def build(
                 ),
             ]
         ).sample(fraction=1.0, shuffle=True, seed=seed)
-    stratified = example.problem_type not in ("regression", "clustering")
+    stratified = kind(example.problem_type).stratify_on is not None
     frames = split_frame(
         frame, seed=seed, stratify=example.target if stratified else None
     )

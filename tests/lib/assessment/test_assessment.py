@@ -209,21 +209,3 @@ def test_weakest_slices_are_the_worst_in_either_metric_direction(
     ]
     picked = robustness.weakest(rows, metric, greater_is_better, n=2)
     assert [r["slice"] for r in picked] == worst
-
-
-def test_the_card_says_when_a_label_column_chose_the_clustering():
-    from model_training.lib.reporting.model_card import _purpose
-
-    spec = {
-        "problem_type": "clustering",
-        "label_column": "species",
-        "primary_metric": "adjusted_rand",
-        "secondary_metrics": [],
-    }
-    text = _purpose(spec, {})
-    assert "chose and tuned the model" in text and "species" in text
-    spec["primary_metric"] = "silhouette"
-    spec["secondary_metrics"] = ["adjusted_rand"]
-    text = _purpose(spec, {})
-    assert "took no part in choosing the model" in text
-    assert "adjusted_rand compare with it" in text

@@ -66,7 +66,7 @@ def cv_splits(
         # block; forecasting epics validate on horizon-sized blocks
         horizon = plan.spec.forecast_horizon
         test_size = None
-        if plan.spec.problem_type == "time_series" and horizon:
+        if plan.spec.kind.temporal and horizon:
             series = plan.spec.series_column
             per_period = (
                 frame.get_column(series).n_unique()

@@ -80,7 +80,7 @@ def _numeric_matrix(x: Any, numeric: list[int]) -> np.ndarray:
 
 
 def make_selector(
-    kind: str, task: str, seed: int, options: dict[str, Any], *, native: bool
+    kind: str, classification: bool, seed: int, options: dict[str, Any], *, native: bool
 ) -> Any:
     """Build a selection step, or None for ``none``.
 
@@ -102,7 +102,6 @@ def make_selector(
         return None
     from sklearn.feature_selection import RFE, SelectFromModel
 
-    classification = task == "classification"
     if kind == "importance":
         from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 

@@ -551,7 +551,7 @@ def build_pipeline(
 
     from model_training.lib.algorithms.feature_selection import make_selector
 
-    if algo.task == "time_series":
+    if plan.spec.kind.temporal:
         # a forecaster reads the time column and covariates itself
         return Pipeline(
             [("model", configure_forecaster(algo.make(params, seed, None), plan))]
@@ -563,7 +563,7 @@ def build_pipeline(
         steps.append(("preprocess", make_preprocessor(plan, scale=algo.scaled)))
     selector = make_selector(
         feature_selection,
-        algo.task,
+        plan.spec.kind.classification,
         seed,
         selection_options or {},
         native=algo.native_categorical,
@@ -583,7 +583,7 @@ def build_pipeline(
         model = _balanced_random_forest(params, seed, None)
     else:
         model = algo.make(params, seed, class_weight)
-    if algo.task == DETECTOR and plan.contamination is not None:
+    if plan.spec.kind.flags_anomalies and plan.contamination is not None:
         model.set_params(contamination=plan.contamination)
     if algo.native_categorical and plan.categorical_features:
         # a tuple, not a list: scikit-learn's clone() rejects the list CatBoost copies

@@ -30,7 +30,7 @@ def conform(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
 def input_columns(plan: ModelingPlan) -> list[str]:
     """The columns a model reads: the features, and for forecasts first the time
     (and series) column, since a forecast is for a period (of a series)."""
-    if plan.spec.problem_type == "time_series" and plan.spec.time_column:
+    if plan.spec.kind.temporal and plan.spec.time_column:
         series = [plan.spec.series_column] if plan.spec.series_column else []
         return [plan.spec.time_column, *series, *plan.features]
     return list(plan.features)

@@ -16,15 +16,18 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
-CLASSIFICATION = frozenset({"binary_classification", "multiclass_classification"})
-BINARY = frozenset({"binary_classification"})
-REGRESSION = frozenset({"regression", "time_series"})
-CLUSTERING = frozenset({"clustering"})
-TIME_SERIES = frozenset({"time_series"})
-ANOMALY = frozenset({"anomaly_detection"})
+from model_training.lib.core.kinds import kinds_where
+
+# which problem types each metric fits, by trait (lib/core/kinds.py)
+CLASSIFICATION = kinds_where(classification=True)
+BINARY = kinds_where(binary=True)
+REGRESSION = kinds_where(numeric_output=True)
+CLUSTERING = kinds_where(family="clustering")
+TIME_SERIES = kinds_where(temporal=True)
+ANOMALY = kinds_where(flags_anomalies=True)
 # metrics over a positive class: binary classification, and anomalies (the positive
 # class is the anomaly label of a label column kept for evaluation)
-POSITIVE = BINARY | ANOMALY
+POSITIVE = kinds_where(positive_label=True)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Metric:
     problem_types: frozenset[str]
     needs_score: bool = False
     pairwise: bool = False
+
+    def fits(self, name: str) -> bool:
+        """Whether the metric applies to the problem type of that name."""
+        return name in self.problem_types
 
 
 def _pos(context: dict) -> object:
@@ -396,7 +403,7 @@ def canonical(name: str) -> str:
 
 def metrics_for(problem_type: str) -> list[str]:
     """Return the names of every metric that fits a problem type."""
-    return [m.name for m in _REGISTRY if problem_type in m.problem_types]
+    return [m.name for m in _REGISTRY if m.fits(problem_type)]
 
 
 def compute_metrics(

@@ -13,7 +13,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from model_training.lib.core.metrics import METRICS
-from model_training.lib.core.spec import CLASSIFICATION, FeatureSchema, ModelingSpec
+from model_training.lib.core.spec import FeatureSchema, ModelingSpec
 
 NUMERIC_DTYPES = ("int", "float", "bool")
 
@@ -58,7 +58,7 @@ class ModelingPlan(BaseModel):
     @property
     def discrete_predictions(self) -> bool:
         """True when predictions are labels (classes, clusters, anomaly flags)."""
-        return self.spec.problem_type not in ("regression", "time_series")
+        return not self.spec.kind.numeric_output
 
     @property
     def metric_context(self) -> dict[str, Any]:
@@ -102,8 +102,8 @@ def resolve_cv_strategy(spec: ModelingSpec) -> str:
     wanted = spec.cross_validation.strategy
     if wanted != "auto":
         return wanted
-    classification = spec.problem_type in CLASSIFICATION
-    if spec.time_column or spec.problem_type == "time_series":
+    classification = spec.kind.classification
+    if spec.time_column or spec.kind.temporal:
         return "time_series"
     if spec.region_column:
         return "spatial"
@@ -135,7 +135,7 @@ def build_plan(
             continue
         (numeric if column.dtype in NUMERIC_DTYPES else categorical).append(column.name)
     classes = None
-    if spec.problem_type in CLASSIFICATION and spec.target:
+    if spec.kind.classification and spec.target:
         values = train.get_column(spec.target).drop_nulls().unique().to_list()
         try:  # numbers in numeric order (2 before 10), text alphabetically
             classes = sorted(values)
@@ -145,9 +145,9 @@ def build_plan(
             positive = [c for c in classes if str(c) == str(spec.positive_class)]
             classes = [c for c in classes if c not in positive] + positive
     labels, contamination, mase_scale = None, None, None
-    if spec.problem_type == "anomaly_detection":
+    if spec.kind.flags_anomalies:
         labels, contamination = _anomaly_labels(spec, train)
-    if spec.problem_type == "time_series" and spec.target in train.columns:
+    if spec.kind.temporal and spec.target in train.columns:
         mase_scale = seasonal_naive_scale(train, spec)
     return ModelingPlan(
         spec=spec,

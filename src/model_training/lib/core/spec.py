@@ -24,18 +24,10 @@ from pydantic import (
 )
 
 from model_training.lib.core.errors import InputError, Problem
+from model_training.lib.core.kinds import PROBLEM_TYPES, Kind, kind
 from model_training.lib.core.metrics import METRICS, canonical, metrics_for
 
-ProblemTypeName = Literal[
-    "binary_classification",
-    "multiclass_classification",
-    "regression",
-    "time_series",
-    "clustering",
-    "anomaly_detection",
-]
-SUPERVISED = ("binary_classification", "multiclass_classification", "regression")
-CLASSIFICATION = ("binary_classification", "multiclass_classification")
+ProblemTypeName = Literal[PROBLEM_TYPES]  # type: ignore[valid-type]
 
 Label = str | int | float | bool
 
@@ -247,27 +239,22 @@ class ModelingSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ModelingSpec:
         self._check_metrics()
-        if (
-            self.problem_type in SUPERVISED or self.problem_type == "time_series"
-        ) and not self.target:
+        traits = self.kind
+        if traits.target == "required" and not self.target:
             raise ValueError(
                 f"'target' is required for problem_type {self.problem_type}"
             )
-        if self.problem_type == "binary_classification" and self.positive_class is None:
-            raise ValueError("'positive_class' is required for binary_classification")
-        if self.problem_type not in CLASSIFICATION:
+        if traits.binary and self.positive_class is None:
+            raise ValueError(f"'positive_class' is required for {self.problem_type}")
+        if not traits.classification:
             if self.cost_matrix is not None:
                 raise ValueError("'cost_matrix' only applies to classification")
             if self.imbalance not in ("auto", "none"):
                 raise ValueError("'imbalance' only applies to classification")
-        if self.problem_type == "time_series":
-            missing = [
-                key
-                for key in ("time_column", "frequency", "forecast_horizon")
-                if getattr(self, key) is None
-            ]
-            if missing:
-                raise ValueError(f"time_series needs {', '.join(missing)}")
+        missing = [key for key in traits.required_keys if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"{self.problem_type} needs {', '.join(missing)}")
+        if traits.temporal:
             if not _valid_frequency(self.frequency):
                 raise ValueError(
                     f"frequency '{self.frequency}' is not a pandas offset alias; "
@@ -319,6 +306,11 @@ class ModelingSpec(_Strict):
             raise ValueError("primary_metric expected_cost needs a cost_matrix")
 
     @property
+    def kind(self) -> Kind:
+        """The problem type's traits."""
+        return kind(self.problem_type)
+
+    @property
     def metric_names(self) -> list[str]:
         """Primary metric first, then every other metric fitting the problem type."""
         names = [self.primary_metric, *self.secondary_metrics]
@@ -328,7 +320,7 @@ class ModelingSpec(_Strict):
             if (
                 name == "f1"
                 and self.positive_class is None
-                and self.problem_type != "anomaly_detection"  # the anomaly label
+                and self.kind.target != "label"  # the anomaly label
             ):
                 continue
             names.append(name)

@@ -18,7 +18,7 @@ import polars as pl
 
 from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.plan import NUMERIC_DTYPES
-from model_training.lib.core.spec import CLASSIFICATION, FeatureSchema, ModelingSpec
+from model_training.lib.core.spec import FeatureSchema, ModelingSpec
 
 SPLITS = ("train", "validation", "test")
 _POLARS_KIND = {
@@ -297,7 +297,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
     n_unique = train_target.n_unique()
     details: dict[str, Any] = {"n_unique_train": n_unique}
     balance = None
-    if spec.problem_type in CLASSIFICATION:
+    if spec.kind.classification:
         counts = {
             split: {
                 str(k): int(v)
@@ -326,7 +326,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                 )
             )
         if (
-            spec.problem_type == "binary_classification"
+            spec.kind.binary
             and n_unique != 2
             and "train" not in single
             and not spelling
@@ -343,7 +343,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
                     ),
                 )
             )
-        if spec.problem_type == "multiclass_classification" and n_unique == 2:
+        if not spec.kind.binary and n_unique == 2:
             problems.append(
                 Problem(
                     f"{ctx.file('train')}, column '{spec.target}'",
@@ -404,7 +404,7 @@ def _target(ctx: _Context) -> tuple[Check, Check | None]:
             columns=[spec.target],
             details={"counts": counts, "train_shares": shares},
         )
-    elif spec.problem_type in ("regression", "time_series"):
+    elif spec.kind.numeric_output:
         if _kind(train_target.dtype) != "numeric":
             problems.append(
                 Problem(
@@ -800,7 +800,7 @@ def _single_feature_score(
             )
 
     k_train, k_valid = keys(train_x), keys(valid_x)
-    if spec.problem_type == "binary_classification":
+    if spec.kind.binary:
         positive = np.array(
             [str(v) == str(spec.positive_class) for v in train_y], dtype=float
         )
@@ -814,7 +814,7 @@ def _single_feature_score(
             return float("nan")
         auc = roc_auc_score(truth, scores)
         return float(max(auc, 1 - auc))
-    if spec.problem_type == "multiclass_classification":
+    if spec.kind.classification:
         majority = {}
         for key in np.unique(k_train):
             values, counts = np.unique(
@@ -842,12 +842,8 @@ def _leakage(ctx: _Context) -> Check:
     if (
         not spec.target
         or not ctx.present(spec.target)
-        or spec.problem_type
-        not in (
-            "binary_classification",
-            "multiclass_classification",
-            "regression",
-        )
+        or spec.kind.target != "required"
+        or spec.kind.temporal
     ):
         return Check("leakage", "pass", "no supervised target to screen against")
     train, valid = ctx.frames["train"], ctx.frames["validation"]
@@ -889,10 +885,11 @@ def _leakage(ctx: _Context) -> Check:
             details=details,
         )
     status = "fail" if ctx.t["leakage_blocks"] else "warn"
-    metric = {
-        "binary_classification": "ROC-AUC",
-        "multiclass_classification": "accuracy",
-    }.get(spec.problem_type, "R²")
+    metric = (
+        ("ROC-AUC" if spec.kind.binary else "accuracy")
+        if spec.kind.classification
+        else "R²"
+    )
     problems = [
         Problem(
             f"{ctx.file('train')}, column '{c}'",
@@ -985,7 +982,7 @@ def _regular(ctx: _Context) -> Check:
 
     spec = ctx.spec
     column = spec.time_column
-    if spec.problem_type != "time_series" or not column or not ctx.present(column):
+    if not spec.kind.temporal or not column or not ctx.present(column):
         return Check("regular_timestamps", "pass", "not a time-series epic")
     problems, details = [], {}
     ends = {}

@@ -20,7 +20,8 @@ import polars as pl
 import yaml
 from sklearn.model_selection import train_test_split
 
-from model_training.lib.core.spec import CLASSIFICATION, ColumnInfo, FeatureSchema
+from model_training.lib.core.kinds import kind
+from model_training.lib.core.spec import ColumnInfo, FeatureSchema
 
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 
@@ -146,48 +147,18 @@ def default_spec(
 ) -> dict[str, Any]:
     """A modeling spec with sensible defaults for a problem type."""
     labelled = bool(overrides.get("label_column"))
-    primary = {
-        "binary_classification": "roc_auc",
-        "multiclass_classification": "f1_macro",
-        "regression": "root_mean_squared_error",
-        "clustering": "silhouette",
-        "anomaly_detection": "pr_auc" if labelled else "flag_rate_gap",
-        "time_series": "mean_absolute_scaled_error",
-    }.get(problem_type, "roc_auc")
+    traits = kind(problem_type)
+    primary, secondary = traits.default_metrics(labelled)
     spec: dict[str, Any] = {
         "epic_id": epic_id,
         "problem_type": problem_type,
         "target": target,
         "primary_metric": primary,
+        "secondary_metrics": secondary,
     }
-    if problem_type == "binary_classification" and target:
+    if traits.binary and target:
         counts = frame.get_column(target).value_counts(sort=True)
         spec["positive_class"] = counts.get_column(target).to_list()[-1]
-    if problem_type in CLASSIFICATION:
-        spec["secondary_metrics"] = (
-            ["pr_auc", "f1", "log_loss"]
-            if problem_type == "binary_classification"
-            else ["balanced_accuracy", "log_loss"]
-        )
-    elif problem_type == "clustering":
-        spec["secondary_metrics"] = ["davies_bouldin", "calinski_harabasz"]
-        if labelled:
-            spec["secondary_metrics"] += ["adjusted_rand", "normalized_mutual_info"]
-    elif problem_type == "anomaly_detection":
-        spec["secondary_metrics"] = (
-            ["roc_auc", "f1", "precision", "recall", "false_positive_rate"]
-            if labelled
-            else []
-        )
-    elif problem_type == "time_series":
-        spec["secondary_metrics"] = [
-            "mean_absolute_error",
-            "root_mean_squared_error",
-            "symmetric_mean_absolute_percentage_error",
-            "interval_coverage",
-        ]
-    else:
-        spec["secondary_metrics"] = ["mean_absolute_error", "r2"]
     spec.update(overrides)
     return spec
 

@@ -39,9 +39,14 @@ def get_problem(name: str) -> ProblemType:
         ) from None
 
 
+def is_registered(name: str) -> bool:
+    """Whether a problem type is implemented."""
+    return name in _REGISTRY
+
+
 def registered() -> list[str]:
     """Names of the problem types that are implemented."""
     return sorted(_REGISTRY)
 
 
-__all__ = ["ProblemType", "get_problem", "registered"]
+__all__ = ["ProblemType", "get_problem", "is_registered", "registered"]

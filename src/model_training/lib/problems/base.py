@@ -164,6 +164,33 @@ class ProblemType:
             )
         return out
 
+    def card_wording(
+        self, spec: dict[str, Any], performance: dict[str, Any], classes: Any
+    ) -> dict[str, Any]:
+        """The model card's text of this problem type: purpose, output, own sections."""
+        return {
+            "purpose": self.card_purpose(spec),
+            "output": self.card_output(classes),
+            "sections": self.card_sections(spec, performance),
+        }
+
+    def card_purpose(self, spec: dict[str, Any]) -> str:
+        """What the model is for, in a phrase."""
+        text = f"predict `{spec.get('target')}`"
+        if spec.get("positive_class") is not None:
+            text += f" (positive class `{spec.get('positive_class')}`)"
+        return text
+
+    def card_output(self, classes: Any) -> str:
+        """What ``predict`` (and friends) give."""
+        return "`predict` gives the predicted value."
+
+    def card_sections(
+        self, spec: dict[str, Any], performance: dict[str, Any]
+    ) -> list[str]:
+        """Markdown lines of the problem type's own card section (none by default)."""
+        return []
+
     def monitoring_extras(
         self, test_evaluation: dict[str, Any], train_target: np.ndarray
     ) -> dict[str, Any]:

@@ -19,6 +19,12 @@ from model_training.lib.problems.base import ModelSpec, ProblemType
 class _Classification(ProblemType):
     task = "classification"
 
+    def card_output(self, classes: Any) -> str:
+        return (
+            "`predict` gives the decided class; `predict_proba` gives calibrated class "
+            f"probabilities in the order {classes}."
+        )
+
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         return [
             ModelSpec(

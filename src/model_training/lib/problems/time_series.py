@@ -19,6 +19,7 @@ from sklearn.base import clone
 
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
+from model_training.lib.reporting.model_card import fmt
 
 INTERVAL_LEVEL = 0.9
 
@@ -116,6 +117,59 @@ class TimeSeries(ProblemType):
         "a forecast depends on the series' own past (lags), not on a row's "
         "features alone; see native (the fitted parameters) and the residual figures"
     )
+
+    def card_output(self, classes: Any) -> str:
+        return (
+            "`predict` gives the forecast for each row's period (its time column), "
+            "up to the horizon after the last observed period."
+        )
+
+    def card_sections(
+        self, spec: dict[str, Any], performance: dict[str, Any]
+    ) -> list[str]:
+        """Lead time, horizon, seasonality, baselines on test, caveats."""
+        primary = spec["primary_metric"]
+        forecast = performance.get("forecast") or {}
+        lines = [
+            "### Forecasts",
+            "",
+            f"- Horizon: up to **{spec.get('forecast_horizon')}** periods of `{spec.get('frequency')}` "
+            f"after the last observed period (lead time 1 to {spec.get('forecast_horizon')} periods); "
+            "multi-step forecasts are recursive (each step's forecast feeds the next).",
+            f"- Seasonality: period {spec.get('seasonal_period') or 1}; the test metrics come from "
+            "walk-forward blocks of one horizon, each forecast from the actual values before it.",
+        ]
+        interval = forecast.get("interval") or {}
+        if interval:
+            lines.append(
+                f"- 90 % prediction intervals covered {interval['coverage']:.0%} of test values "
+                f"(mean width {interval['mean_width']:.3g})."
+            )
+        by_step = forecast.get("by_horizon_step") or {}
+        if by_step:
+            first, last = by_step[min(by_step, key=int)], by_step[max(by_step, key=int)]
+            lines.append(
+                f"- Error grows with lead time: MAE {first['mae']:.3g} one step ahead, "
+                f"{last['mae']:.3g} at step {max(by_step, key=int)}."
+            )
+        baselines = performance.get("baselines_on_test") or {}
+        if baselines:
+            test_value = performance["metrics"]["test"].get(primary)
+            lines.append(
+                f"- On the same test blocks, {primary}: model {fmt(test_value)}; "
+                + ", ".join(
+                    f"{name} {fmt(values.get(primary))}"
+                    for name, values in baselines.items()
+                )
+                + "."
+            )
+        lines += [
+            "- Caveats: forecasts beyond the horizon were not evaluated; a level shift or a "
+            "change of seasonal pattern after the training period is not foreseen; "
+            "refit as new periods arrive.",
+            "",
+        ]
+        return lines
 
     def native_explanation(self, model, x, y_pred, plan):
         forecaster = forecaster_of(model)

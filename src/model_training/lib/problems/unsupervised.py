@@ -20,6 +20,9 @@ from model_training.lib.core.metrics import compute_metrics, has_labels
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
 
+# metrics that compare clusters with a label column
+LABEL_METRICS = ("adjusted_rand", "normalized_mutual_info")
+
 
 def embedding(model: Any, x: pl.DataFrame) -> np.ndarray:
     """The rows as the model's last step sees them (imputed, scaled, one-hot)."""
@@ -62,6 +65,38 @@ class Clustering(_Unsupervised):
 
     def output_labels(self, plan: ModelingPlan) -> tuple[str, str]:
         return "cluster id", "cluster id"
+
+    def card_purpose(self, spec: dict[str, Any]) -> str:
+        label = spec.get("label_column")
+        metrics = [spec["primary_metric"], *spec.get("secondary_metrics", [])]
+        if label and spec["primary_metric"] in LABEL_METRICS:
+            return (
+                "group rows into clusters of similar rows (the label column "
+                f"`{label}` was never a model input, but the primary metric "
+                f"`{spec['primary_metric']}` compares clusters with it, so it chose and "
+                "tuned the model: the clustering is fitted to those labels)"
+            )
+        if not label:
+            return "group rows into clusters of similar rows"
+        compared = [m for m in metrics if m in LABEL_METRICS]
+        return (
+            "group rows into clusters of similar rows (the label column "
+            f"`{label}` was never a model input and took no part in choosing the "
+            "model; "
+            + (
+                f"{', '.join(compared)} compare with it"
+                if compared
+                else "it is kept for reference"
+            )
+            + ")"
+        )
+
+    def card_output(self, classes: Any) -> str:
+        return (
+            "`predict` gives a cluster id per row (-1: noise, for density clustering); "
+            "rows are assigned like the training rows (nearest training row for "
+            "DBSCAN and hierarchical clustering)."
+        )
 
     def native_explanation(self, model, x, y_pred, plan):
         from model_training.lib.assessment.explain import cluster_separation
@@ -146,6 +181,21 @@ class AnomalyDetection(_Unsupervised):
 
     name = "anomaly_detection"
     task = "anomaly_detection"
+
+    def card_purpose(self, spec: dict[str, Any]) -> str:
+        label = spec.get("label_column")
+        return "flag unusual rows (anomalies)" + (
+            f" (the label column `{label}` was used for evaluation and the threshold only, "
+            "never to train)"
+            if label
+            else ""
+        )
+
+    def card_output(self, classes: Any) -> str:
+        return (
+            "`predict` gives the anomaly or normal label per row; `score_samples` gives "
+            "the anomaly score (higher: more unusual)."
+        )
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         from model_training.lib.algorithms.unsupervised import (

@@ -6,11 +6,9 @@ from typing import Any
 
 from model_training.lib.assessment.acceptance import check_criteria, describe
 
+
 # metrics that compare clusters with a label column
-LABEL_METRICS = ("adjusted_rand", "normalized_mutual_info")
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
+def fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
@@ -41,7 +39,7 @@ def _metric_rows(
         ci = cis.get(name)
         interval = f"{ci['low']:.3f} to {ci['high']:.3f}" if ci else ""
         rows.append(
-            f"| {name} | {_fmt(test.get(name))} | {interval} | {_fmt(oof.get(name))} | {_fmt(reference.get(name))} |"
+            f"| {name} | {fmt(test.get(name))} | {interval} | {fmt(oof.get(name))} | {fmt(reference.get(name))} |"
         )
     return rows
 
@@ -70,8 +68,13 @@ def render(
     data_quality: dict[str, Any],
     baseline_results: dict[str, Any],
     feature_doc_path: str,
+    wording: dict[str, Any],
 ) -> str:
-    """Markdown for models/{epic}/model_card.md; every number comes from the run."""
+    """Markdown for models/{epic}/model_card.md; every number comes from the run.
+
+    ``wording`` is the problem type's own text (``ProblemType.card_wording``):
+    the purpose, the output line and any sections of its own.
+    """
     epic = spec["epic_id"]
     final = performance["final_model"]
     names = list(
@@ -91,7 +94,7 @@ def render(
         f"(package `{metadata['artifacts']['model']['file']}`), created {metadata['creation_date']}.",
         f"- **Type:** {spec['problem_type'].replace('_', ' ')}; algorithm **{final['model']}** "
         f"with imbalance handling `{final['imbalance']}`; hyperparameters in `metadata_v{metadata['model_version']}.json`.",
-        f"- **Purpose:** {_purpose(spec, final)}"
+        f"- **Purpose:** {wording['purpose']}"
         + f" for the epic `{epic}`; see `docs/objectives/user_stories/{epic}/user_story.md`.",
         f"- **Made by:** the model-training stage (code commit `{metadata.get('code_commit') or 'unknown'}`, "
         f"MLflow run `{metadata.get('mlflow_run_id') or 'not tracked'}`).",
@@ -157,7 +160,7 @@ def render(
                 f"The model {verdict} the best baseline (same test rows, same threshold).",
             ]
         lines.append("")
-    lines += _forecast_section(spec, performance)
+    lines += wording["sections"]
     lines += ["### In plain words", "", "| metric | value | meaning |", "|---|---|---|"]
     lines += [
         f"| {r['metric']} | {r['value']} | {r['meaning']} |"
@@ -174,7 +177,7 @@ def render(
         for group, row in entry["groups"].items():
             lines.append(
                 f"| {group} | {row['size']} | "
-                + " | ".join(_fmt(row.get(k)) for k in keys)
+                + " | ".join(fmt(row.get(k)) for k in keys)
                 + " |"
             )
         lines.append("")
@@ -206,14 +209,14 @@ def render(
         "- Weakest slices on test: "
         + (
             "; ".join(
-                f"{w['feature']} {w['slice']} ({w['rows']} rows, {spec['primary_metric']} {_fmt(w[spec['primary_metric']])})"
+                f"{w['feature']} {w['slice']} ({w['rows']} rows, {spec['primary_metric']} {fmt(w[spec['primary_metric']])})"
                 for w in worst
             )
             or "none"
         )
         + ".",
         f"- Sensitivity: small input noise changed "
-        f"{_fmt(robustness['perturbation'].get('share_of_changed_decisions', robustness['perturbation'].get('mean_absolute_prediction_change')))} "
+        f"{fmt(robustness['perturbation'].get('share_of_changed_decisions', robustness['perturbation'].get('mean_absolute_prediction_change')))} "
         "of decisions (share) or predictions (mean change).",
         (
             f"- {robustness['out_of_distribution']['share']:.1%} of test rows were outside the training ranges or "
@@ -229,7 +232,7 @@ def render(
         "## Deployment",
         f"- Input: a table (polars or pandas) with the columns {', '.join(f'`{f}`' for f in metadata['feature_names'])}; "
         "categorical columns as text, numeric as numbers; missing values allowed (imputed).",
-        f"- Output: {_output_line(spec, metadata)}",
+        f"- Output: {wording['output']}",
         f"- Load: `ModelPackageDataset(filepath='models/{epic}').load()['model']` (from `model_training.datasets`), "
         f"which checks the file's signature and its sha256 ({metadata['artifacts']['model']['sha256'][:16]}...) "
         f"before unpickling `{metadata['artifacts']['model']['file']}`; or "
@@ -249,110 +252,3 @@ def render(
         "",
     ]
     return "\n".join(lines)
-
-
-def _purpose(spec: dict[str, Any], final: dict[str, Any]) -> str:
-    kind = spec["problem_type"]
-    if kind == "clustering":
-        label = spec.get("label_column")
-        metrics = [spec["primary_metric"], *spec.get("secondary_metrics", [])]
-        if label and spec["primary_metric"] in LABEL_METRICS:
-            return (
-                "group rows into clusters of similar rows (the label column "
-                f"`{label}` was never a model input, but the primary metric "
-                f"`{spec['primary_metric']}` compares clusters with it, so it chose and "
-                "tuned the model: the clustering is fitted to those labels)"
-            )
-        return "group rows into clusters of similar rows" + (
-            f" (the label column `{label}` was never a model input and took no part in "
-            "choosing the model; "
-            + (
-                f"{', '.join(m for m in metrics if m in LABEL_METRICS)} compare with it"
-                if any(m in LABEL_METRICS for m in metrics)
-                else "it is kept for reference"
-            )
-            + ")"
-            if label
-            else ""
-        )
-    if kind == "anomaly_detection":
-        label = spec.get("label_column")
-        return "flag unusual rows (anomalies)" + (
-            f" (the label column `{label}` was used for evaluation and the threshold only, "
-            "never to train)"
-            if label
-            else ""
-        )
-    text = f"predict `{spec.get('target')}`"
-    if spec.get("positive_class") is not None:
-        text += f" (positive class `{spec.get('positive_class')}`)"
-    return text
-
-
-def _output_line(spec: dict[str, Any], metadata: dict[str, Any]) -> str:
-    kind = spec["problem_type"]
-    if kind == "clustering":
-        return (
-            "`predict` gives a cluster id per row (-1: noise, for density clustering); "
-            "rows are assigned like the training rows (nearest training row for "
-            "DBSCAN and hierarchical clustering)."
-        )
-    if kind == "anomaly_detection":
-        return (
-            "`predict` gives the anomaly or normal label per row; `score_samples` gives "
-            "the anomaly score (higher: more unusual)."
-        )
-    if kind == "regression":
-        return "`predict` gives the predicted value."
-    return (
-        "`predict` gives the decided class; `predict_proba` gives calibrated class "
-        f"probabilities in the order {metadata.get('classes')}."
-    )
-
-
-def _forecast_section(spec: dict[str, Any], performance: dict[str, Any]) -> list[str]:
-    """Time series: lead time, horizon, seasonality, baselines on test, caveats."""
-    if spec["problem_type"] != "time_series":
-        return []
-    primary = spec["primary_metric"]
-    forecast = performance.get("forecast") or {}
-    lines = [
-        "### Forecasts",
-        "",
-        f"- Horizon: up to **{spec.get('forecast_horizon')}** periods of `{spec.get('frequency')}` "
-        f"after the last observed period (lead time 1 to {spec.get('forecast_horizon')} periods); "
-        "multi-step forecasts are recursive (each step's forecast feeds the next).",
-        f"- Seasonality: period {spec.get('seasonal_period') or 1}; the test metrics come from "
-        "walk-forward blocks of one horizon, each forecast from the actual values before it.",
-    ]
-    interval = forecast.get("interval") or {}
-    if interval:
-        lines.append(
-            f"- 90 % prediction intervals covered {interval['coverage']:.0%} of test values "
-            f"(mean width {interval['mean_width']:.3g})."
-        )
-    by_step = forecast.get("by_horizon_step") or {}
-    if by_step:
-        first, last = by_step[min(by_step, key=int)], by_step[max(by_step, key=int)]
-        lines.append(
-            f"- Error grows with lead time: MAE {first['mae']:.3g} one step ahead, "
-            f"{last['mae']:.3g} at step {max(by_step, key=int)}."
-        )
-    baselines = performance.get("baselines_on_test") or {}
-    if baselines:
-        test_value = performance["metrics"]["test"].get(primary)
-        lines.append(
-            f"- On the same test blocks, {primary}: model {_fmt(test_value)}; "
-            + ", ".join(
-                f"{name} {_fmt(values.get(primary))}"
-                for name, values in baselines.items()
-            )
-            + "."
-        )
-    lines += [
-        "- Caveats: forecasts beyond the horizon were not evaluated; a level shift or a "
-        "change of seasonal pattern after the training period is not foreseen; "
-        "refit as new periods arrive.",
-        "",
-    ]
-    return lines

@@ -19,7 +19,7 @@ from model_training.lib.data_quality.checks import (
 )
 from model_training.lib.figures import data as plots
 from model_training.lib.figures.data import Figures
-from model_training.lib.problems import get_problem, registered
+from model_training.lib.problems import get_problem, is_registered, registered
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _check_identity(spec: ModelingSpec, schema: FeatureSchema, epic_id: str) -> 
                 f"set epic_id: {epic_id} in the feature schema",
             )
         )
-    if spec.problem_type not in registered():
+    if not is_registered(spec.problem_type):
         problems.append(
             Problem(
                 f"{spec.location}, key 'problem_type'",

@@ -91,6 +91,9 @@ def build_model_package(
             "data_quality": data_quality_report,
             "baseline_results": baseline_results,
             "feature_doc_path": f"data/4_processed/{resolved.spec.epic_id}/features/feature_documentation.md",
+            "wording": problem.card_wording(
+                resolved.spec.model_dump(mode="json"), performance, resolved.classes
+            ),
         },
     }
 

@@ -111,7 +111,7 @@ def train_candidates(
             imbalance = fixed_imbalance(plan, algo.imbalance_options(has_cost))
             entry.update({"description": algo.description, "imbalance": imbalance})
             guard = row_guard(algo, options)
-            keep = guarded_rows(y_train, guard, seed, problem.task == "classification")
+            keep = guarded_rows(y_train, guard, seed, plan.spec.kind.classification)
             x_fit, y_fit = x_train, y_train
             if keep is not None:
                 x_fit, y_fit = x_train[keep], y_train[keep]

@@ -334,7 +334,7 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         study.enqueue_trial(start_params, user_attrs={"start": True})
     x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
     guard = row_guard(algo, ctx.modeling)
-    keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.problem.task == "classification")
+    keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.plan.spec.kind.classification)
     if keep is not None:
         # the folds are cut from the very rows that are fitted (their groups,
         # regions and times), not from the first rows of the split
@@ -513,7 +513,7 @@ def _has_complete(study: Any) -> bool:
 
 
 def _imbalance_choices(plan: ModelingPlan, algo: Any) -> list[str]:
-    if algo.task != "classification":
+    if not plan.spec.kind.classification:
         return ["none"]
     supported = algo.imbalance_options(plan.spec.cost_matrix is not None)
     wanted = plan.spec.imbalance
