@@ -299,7 +299,7 @@ def test_imbalance_threshold_depends_on_the_number_of_classes(
     n = 1000
     five = pl.DataFrame({"label": [f"c{i % 5}" for i in range(n)]})
     two = pl.DataFrame({"label": ["a"] * 199 + ["b"] * 801})
-    from model_training.lib.data_quality.checks import class_balance_status
+    from model_training.lib.data_quality.target import class_balance_status
 
     assert class_balance_status(five, "label", thresholds) == "pass"
     assert class_balance_status(two, "label", thresholds) == "warn"

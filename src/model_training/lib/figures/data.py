@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from model_training.lib.figures.base import short
+
 logger = logging.getLogger(__name__)
 
 SPLIT_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
@@ -37,7 +39,7 @@ def target_distribution(
                 color=SPLIT_COLOURS.get(split),
             )
             ax.bar_label(bars, labels=[f"{s:.0%}" for s in shares], fontsize=8)
-        ax.set_xticks(x + width * (len(counts) - 1) / 2, [_short(c) for c in classes])
+        ax.set_xticks(x + width * (len(counts) - 1) / 2, [short(c) for c in classes])
         ax.set_ylabel("share of rows")
         ax.set_xlabel(target)
         ax.set_title(f"Class balance of '{target}' by split")
@@ -81,7 +83,7 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
         largest = max([largest, *shares])
         label = f"{split} (n={sizes[split]})"
         ax.barh(y + i * bar, shares, bar, label=label, color=SPLIT_COLOURS[split])
-    ax.set_yticks(y + bar, [_short(c, 32) for c in columns])
+    ax.set_yticks(y + bar, [short(c, 32) for c in columns])
     ax.invert_yaxis()
     ax.set_xlim(0, min(1.0, max(0.05, largest * 1.15)))
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
@@ -100,22 +102,6 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
         )
     ax.legend(frameon=False, loc="lower right")
     return fig
-
-
-def _short(text: Any, limit: int = 24) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _wrap(text: Any, width: int = 14, lines: int = 3) -> str:
-    """``text`` on up to ``lines`` lines of ``width`` characters (… if cut)."""
-    import textwrap
-
-    parts = textwrap.wrap(str(text), width=width, break_long_words=True) or [""]
-    if len(parts) > lines:
-        parts = parts[:lines]
-        parts[-1] = _short(parts[-1] + " …", width)
-    return "\n".join(parts)
 
 
 class Figures:

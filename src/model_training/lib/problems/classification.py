@@ -151,7 +151,7 @@ class _Classification(ProblemType):
         return classification_details(y, y_pred, y_score, plan)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib.figures import model as eval_plots
+        from model_training.lib.figures import classification as eval_plots
 
         details = context["details"]
         test = context["test_metrics"]

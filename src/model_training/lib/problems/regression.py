@@ -70,7 +70,7 @@ class Regression(ProblemType):
         )
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib.figures import model as eval_plots
+        from model_training.lib.figures import regression as eval_plots
 
         y = np.asarray(context["y"], dtype=float)
         y_pred = np.asarray(context["y_pred"], dtype=float)

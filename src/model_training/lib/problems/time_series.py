@@ -395,7 +395,7 @@ class TimeSeries(ProblemType):
         return forecast_details(y, y_pred, y_score, plan)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib.figures import model as eval_plots
+        from model_training.lib.figures import forecast as eval_plots
 
         details = context["details"]
         times = pd.to_datetime(

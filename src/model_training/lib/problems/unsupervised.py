@@ -163,7 +163,7 @@ class Clustering(_Unsupervised):
         return clustering_details(y, y_pred, y_score)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib.figures import model as eval_plots
+        from model_training.lib.figures import clustering as eval_plots
 
         details = context["details"]
         return {
@@ -309,7 +309,7 @@ class AnomalyDetection(_Unsupervised):
         return anomaly_details(y, y_pred, y_score, plan, final_info)
 
     def figures(self, context: dict[str, Any], plan: ModelingPlan) -> dict[str, Any]:
-        from model_training.lib.figures import model as eval_plots
+        from model_training.lib.figures import anomaly as eval_plots
 
         details = context["details"]
         figures = {"score_histogram": eval_plots.anomaly_score_histogram(details)}

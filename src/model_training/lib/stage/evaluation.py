@@ -30,7 +30,7 @@ from model_training.lib.data_quality.checks import (
     run_checks,
     summarize,
 )
-from model_training.lib.figures import model as eval_plots
+from model_training.lib.figures import explanation as eval_plots
 from model_training.lib.figures.data import Figures
 from model_training.lib.problems import get_problem
 from model_training.lib.training.selection import pipeline_for

@@ -10,7 +10,7 @@ import polars as pl
 from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.frames import input_columns, split_xy
 from model_training.lib.core.plan import load_plan
-from model_training.lib.data_quality.checks import offending_values
+from model_training.lib.data_quality.structure import offending_values
 from model_training.lib.problems import get_problem
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,224 @@
+"""Overlap and leakage checks: rows shared between splits, single features that predict the target alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.core.errors import Problem
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.data_quality.context import Check, Context
+
+
+def check_duplicates(ctx: Context) -> Check:
+    columns = [
+        c.name
+        for c in ctx.schema.columns
+        if c.role not in ("identifier",) and ctx.present(c.name)
+    ]
+    # compare as text: a column read as int in one split and float in another
+    # still matches value for value
+    rows = {s: f.select(pl.col(columns).cast(pl.String)) for s, f in ctx.frames.items()}
+    within = {s: int(f.is_duplicated().sum()) for s, f in rows.items()}
+    train_rows = rows["train"].unique()
+    lines = {
+        split: [
+            i + 2  # the CSV line: the header is line 1
+            for i in rows[split]
+            .with_row_index("_row")
+            .join(train_rows, on=columns, how="semi", nulls_equal=True)
+            .get_column("_row")
+            .to_list()
+        ]
+        for split in ctx.held_out
+    }
+    across = {split: len(found) for split, found in lines.items()}
+    details = {
+        "within_split_duplicated_rows": within,
+        "rows_also_in_train": across,
+        "lines_also_in_train": {s: found[:50] for s, found in lines.items()},
+    }
+    limit = float(ctx.t["cross_split_duplicate_fraction"])
+
+    def where(split: str) -> str:
+        shown = ", ".join(map(str, lines[split][:5]))
+        more = len(lines[split]) - 5
+        return f"{ctx.file(split)} lines {shown}" + (
+            f" and {more} more" if more > 0 else ""
+        )
+
+    heavy = [
+        s
+        for s, n in across.items()
+        if ctx.frames[s].height and n / ctx.frames[s].height > limit
+    ]
+    if heavy:
+        return Check(
+            "duplicates",
+            "warn",
+            f"more than {limit:.0%} of the rows of {', '.join(heavy)} also occur in train "
+            f"({'; '.join(where(s) for s in heavy)}): held-out scores will be optimistic; "
+            "remove them from the held-out split or re-split without duplicates",
+            details=details,
+        )
+    if any(within.values()) or any(across.values()):
+        overlap = [s for s, n in across.items() if n]
+        return Check(
+            "duplicates",
+            "warn",
+            "some rows are duplicated within or across splits"
+            + (
+                f" (also in train: {'; '.join(where(s) for s in overlap)})"
+                if overlap
+                else ""
+            ),
+            details=details,
+        )
+    return Check(
+        "duplicates",
+        "pass",
+        "no duplicated rows within or across splits",
+        details=details,
+    )
+
+
+def single_feature_score(
+    train_x: pl.Series,
+    train_y: np.ndarray,
+    valid_x: pl.Series,
+    valid_y: np.ndarray,
+    spec: ModelingSpec,
+) -> float:
+    """Score a one-feature lookup model fitted on train, on validation."""
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+
+    if train_x.dtype.is_numeric() and train_x.n_unique() > 20:
+        edges = np.unique(
+            np.nanquantile(
+                train_x.cast(pl.Float64).drop_nulls().to_numpy(), np.linspace(0, 1, 21)
+            )
+        )
+
+        def keys(s: pl.Series) -> np.ndarray:
+            values = s.cast(pl.Float64).to_numpy()
+            out = np.searchsorted(edges, values, side="right").astype(str)
+            out[np.isnan(values)] = "missing"
+            return out
+    else:
+
+        def keys(s: pl.Series) -> np.ndarray:
+            return np.asarray(
+                s.cast(pl.String).fill_null("missing").to_list(), dtype=object
+            )
+
+    k_train, k_valid = keys(train_x), keys(valid_x)
+    if spec.kind.binary:
+        positive = np.array(
+            [str(v) == str(spec.positive_class) for v in train_y], dtype=float
+        )
+        means = _group_means(k_train, positive)
+        prior = positive.mean()
+        scores = np.array([means.get(k, prior) for k in k_valid])
+        truth = np.array(
+            [str(v) == str(spec.positive_class) for v in valid_y], dtype=int
+        )
+        if len(np.unique(truth)) < 2:
+            return float("nan")
+        auc = roc_auc_score(truth, scores)
+        return float(max(auc, 1 - auc))
+    if spec.kind.classification:
+        majority = {}
+        for key in np.unique(k_train):
+            values, counts = np.unique(
+                train_y[k_train == key].astype(str), return_counts=True
+            )
+            majority[key] = values[np.argmax(counts)]
+        overall = max(set(train_y.astype(str)), key=list(train_y.astype(str)).count)
+        predicted = np.array([majority.get(k, overall) for k in k_valid])
+        return float(accuracy_score(valid_y.astype(str), predicted))
+    y_train = train_y.astype(float)
+    means = _group_means(k_train, y_train)
+    predicted = np.array([means.get(k, y_train.mean()) for k in k_valid])
+    return float(r2_score(valid_y.astype(float), predicted))
+
+
+def _group_means(keys: np.ndarray, values: np.ndarray) -> dict[Any, float]:
+    out = {}
+    for key in np.unique(keys):
+        out[key] = float(values[keys == key].mean())
+    return out
+
+
+def check_leakage(ctx: Context) -> Check:
+    spec = ctx.spec
+    if (
+        not spec.target
+        or not ctx.present(spec.target)
+        or spec.kind.target != "required"
+        or spec.kind.temporal
+    ):
+        return Check("leakage", "pass", "no supervised target to screen against")
+    train, valid = ctx.frames["train"], ctx.frames["validation"]
+    keep_train = train.get_column(spec.target).is_not_null()
+    keep_valid = valid.get_column(spec.target).is_not_null()
+    train, valid = train.filter(keep_train), valid.filter(keep_valid)
+    if train.height < 10 or valid.height < 10:
+        return Check("leakage", "pass", "too few rows to screen for leakage")
+    y_train = train.get_column(spec.target).to_numpy()
+    y_valid = valid.get_column(spec.target).to_numpy()
+    limit = float(ctx.t["leakage_score"])
+    scores, flagged = {}, []
+    for column in ctx.features:
+        if not ctx.present(column):
+            continue
+        try:
+            score = single_feature_score(
+                train.get_column(column),
+                y_train,
+                valid.get_column(column),
+                y_valid,
+                spec,
+            )
+        except (ValueError, TypeError):
+            continue
+        scores[column] = round(score, 4)
+        if score >= limit:
+            flagged.append(column)
+    details = {
+        "single_feature_validation_score": dict(
+            sorted(scores.items(), key=lambda kv: -(kv[1] if kv[1] == kv[1] else -1))
+        )
+    }
+    if not flagged:
+        return Check(
+            "leakage",
+            "pass",
+            f"no single feature predicts the target alone (score < {limit})",
+            details=details,
+        )
+    status = "fail" if ctx.t["leakage_blocks"] else "warn"
+    metric = (
+        ("ROC-AUC" if spec.kind.binary else "accuracy")
+        if spec.kind.classification
+        else "R²"
+    )
+    problems = [
+        Problem(
+            f"{ctx.file('train')}, column '{c}'",
+            f"predicts '{spec.target}' almost perfectly on its own ({metric} {scores[c]:.3f} on "
+            "validation): likely target leakage",
+            f"remove the column or set its role to ignore in {ctx.schema.source}; if it is "
+            "legitimate, set data_validation.thresholds.leakage_blocks: false",
+        )
+        for c in flagged
+    ]
+    return Check(
+        "leakage",
+        status,
+        "single features predict the target almost perfectly",
+        flagged,
+        details,
+        problems,
+    )

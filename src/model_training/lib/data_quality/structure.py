@@ -1,0 +1,181 @@
+"""Structural checks: rows, the schema's and the spec's columns, column types."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from model_training.lib.core.errors import Problem
+from model_training.lib.data_quality.context import (
+    _POLARS_KIND,
+    Check,
+    Context,
+    column_kind,
+)
+
+
+def check_schema_columns(ctx: Context) -> Check:
+    problems, extra = [], {}
+    for split, frame in ctx.frames.items():
+        missing = [c.name for c in ctx.schema.columns if c.name not in frame.columns]
+        if missing:
+            problems.append(
+                Problem(
+                    f"{ctx.file(split)}, column(s) {', '.join(missing)}",
+                    "listed in the feature schema but missing from the file",
+                    f"add the column(s) to the file, or remove them from {ctx.schema.source}",
+                )
+            )
+        unlisted = [c for c in frame.columns if ctx.schema.column(c) is None]
+        if unlisted:
+            extra[split] = unlisted
+    if problems:
+        return Check(
+            "schema_columns",
+            "fail",
+            "schema columns missing from files",
+            problems=problems,
+        )
+    if extra:
+        return Check(
+            "schema_columns",
+            "warn",
+            "columns in the files but not in the feature schema are ignored",
+            columns=sorted({c for cols in extra.values() for c in cols}),
+            details={"unlisted": extra},
+        )
+    return Check("schema_columns", "pass", "every schema column is in every split")
+
+
+def check_spec_columns(ctx: Context) -> Check:
+    spec, problems = ctx.spec, []
+    named: list[tuple[str, str]] = [
+        (key, getattr(spec, key))
+        for key in (
+            "target",
+            "group_column",
+            "time_column",
+            "region_column",
+            "label_column",
+        )
+        if getattr(spec, key)
+    ]
+    named += [(f"id_columns[{i}]", c) for i, c in enumerate(spec.id_columns)]
+    named += [
+        (f"sensitive_features[{i}].column", s.column)
+        for i, s in enumerate(spec.sensitive_features)
+    ]
+    known = [c.name for c in ctx.schema.columns]
+    for key, column in named:
+        if ctx.schema.column(column) is None:
+            problems.append(
+                Problem(
+                    f"{spec.location}, key '{key}'",
+                    f"column '{column}' is not in the feature schema",
+                    "use one of: " + ", ".join(known),
+                )
+            )
+    if problems:
+        return Check(
+            "spec_columns", "fail", "the spec names unknown columns", problems=problems
+        )
+    return Check("spec_columns", "pass", "every column the spec names exists")
+
+
+def check_dtypes(ctx: Context) -> Check:
+    problems, widened = [], []
+    for info in ctx.schema.columns:
+        if not ctx.present(info.name):
+            continue
+        kinds = {
+            s: "null"  # an entirely empty column reads as text: judge it as missing
+            if f.get_column(info.name).null_count() == f.height
+            else column_kind(f.schema[info.name])
+            for s, f in ctx.frames.items()
+        }
+        expected = _POLARS_KIND[info.dtype]
+        for split, kind in kinds.items():
+            if kind in ("null", expected) or (expected == "bool" and kind == "numeric"):
+                continue
+            if expected == "text":
+                widened.append(info.name)  # numbers read as text categories: fine
+                continue
+            if expected == "temporal" and kind == "text":
+                parsed = (
+                    ctx.frames[split]
+                    .get_column(info.name)
+                    .str.to_datetime(strict=False)
+                )
+                if (
+                    parsed.null_count()
+                    == ctx.frames[split].get_column(info.name).null_count()
+                ):
+                    continue
+            problems.append(
+                Problem(
+                    f"{ctx.file(split)}, column '{info.name}'",
+                    f"declared {info.dtype} in the feature schema but holds {kind} "
+                    f"values: {offending_values(ctx.frames[split], info.name, expected)}",
+                    f"clean the values, or declare the column as string in {ctx.schema.source}",
+                )
+            )
+        if (
+            len({str(f.schema[info.name]) for f in ctx.frames.values()}) > 1
+            and info.name not in widened
+        ):
+            widened.append(info.name)
+    if problems:
+        return Check(
+            "dtypes", "fail", "column types do not match the schema", problems=problems
+        )
+    if widened:
+        return Check(
+            "dtypes",
+            "warn",
+            "columns read with different types across splits or as text; they are cast to the schema type",
+            columns=sorted(set(widened)),
+        )
+    return Check("dtypes", "pass", "column types match the schema in every split")
+
+
+def offending_values(frame: pl.DataFrame, column: str, expected: str) -> str:
+    """The values that do not parse as ``expected``, with their CSV lines (the
+    header is line 1), e.g. "'abc' (line 7), 'n/a' (line 12)"."""
+    text = frame.get_column(column).cast(pl.String)
+    if expected == "numeric":
+        bad = (
+            text.is_not_null()
+            & text.str.strip_chars().cast(pl.Float64, strict=False).is_null()
+        )
+    elif expected == "temporal":
+        bad = text.is_not_null() & text.str.to_datetime(strict=False).is_null()
+    else:
+        bad = text.is_not_null()
+    rows = frame.with_row_index("_line").filter(bad).head(3)
+    shown = [
+        f"{value!r} (line {line + 2})"
+        for line, value in zip(
+            rows.get_column("_line").to_list(),
+            rows.get_column(column).cast(pl.String).to_list(),
+            strict=True,
+        )
+    ]
+    total = int(bad.sum())
+    more = f" and {total - len(shown)} more" if total > len(shown) else ""
+    return ", ".join(shown) + more
+
+
+def check_rows(ctx: Context) -> Check:
+    """Every split has data rows (a header-only file is a clear mistake)."""
+    problems = [
+        Problem(
+            ctx.file(split),
+            "the file has a header but no data rows",
+            "write the split's rows (re-run the feature-engineering stage, or "
+            "`model-training-epic from-csv ... --force`)",
+        )
+        for split, frame in ctx.frames.items()
+        if frame.height == 0
+    ]
+    if problems:
+        return Check("rows", "fail", "a split has no rows", problems=problems)
+    return Check("rows", "pass", "every split has rows")
