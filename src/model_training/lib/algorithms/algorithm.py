@@ -1,0 +1,73 @@
+"""What a candidate algorithm is: its family, its factory and what it supports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CLASSIFIER = "classification"
+
+REGRESSOR = "regression"
+
+CLUSTERER = "clustering"
+
+DETECTOR = "anomaly_detection"
+FORECASTER = "time_series"
+
+# Imbalance strategies: how each one enters a pipeline.
+# Imbalance strategies: how each one enters a pipeline.
+RESAMPLERS = ("smote", "undersample")
+
+WEIGHTINGS = ("class_weight", "cost_sensitive")
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A candidate algorithm.
+
+    Attributes:
+        name: the key used in specs, parameters and reports.
+        task: ``classification`` or ``regression``.
+        make: ``make(params, seed, class_weight) -> estimator``.
+        description: one line for reports.
+        scaled: whether numeric features are standardised first.
+        native_categorical: CatBoost-style native categorical handling.
+        class_weight: whether the estimator takes ``class_weight``.
+        sample_weight: whether ``fit`` takes ``sample_weight``.
+        row_guard: rows above which the model is fitted on a subsample
+            (its cost grows faster than linearly with rows); None for no guard.
+        interpretability: 1 (opaque) to 5 (transparent), for the comparison.
+    """
+
+    name: str
+    task: str
+    make: Callable[[dict[str, Any], int, Any], Any]
+    description: str
+    scaled: bool = True
+    native_categorical: bool = False
+    class_weight: bool = True
+    sample_weight: bool = True
+    row_guard: int | None = None
+    interpretability: int = 3
+    extra_imbalance: tuple[str, ...] = field(default_factory=tuple)
+
+    def imbalance_options(self, has_cost_matrix: bool) -> list[str]:
+        """The imbalance strategies this algorithm can use."""
+        options = ["none"]
+        if self.class_weight:
+            options.append("class_weight")
+        if has_cost_matrix and self.sample_weight:
+            options.append("cost_sensitive")
+        if not self.native_categorical:
+            options += list(RESAMPLERS)
+        options += list(self.extra_imbalance)
+        return options
+
+
+def hidden_layers(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(int(v) for v in value)
+    if isinstance(value, str):
+        return tuple(int(v) for v in value.split("-") if v)
+    return (int(value),)

@@ -1,0 +1,126 @@
+"""Classification algorithms: factories and their registry entries."""
+
+from __future__ import annotations
+
+from model_training.lib.algorithms.algorithm import (
+    CLASSIFIER,
+    Algorithm,
+    hidden_layers,
+)
+
+
+def _logistic(params, seed, class_weight):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(
+        max_iter=5000, random_state=seed, class_weight=class_weight, **params
+    )
+
+
+def _random_forest_clf(params, seed, class_weight):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        random_state=seed, class_weight=class_weight, **params
+    )
+
+
+def balanced_random_forest(params, seed, _class_weight):
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    return BalancedRandomForestClassifier(random_state=seed, **params)
+
+
+def _catboost_clf(params, seed, class_weight):
+    from catboost import CatBoostClassifier
+
+    extra = {"auto_class_weights": "Balanced"} if class_weight == "balanced" else {}
+    return CatBoostClassifier(
+        random_seed=seed,
+        verbose=False,
+        allow_writing_files=False,
+        thread_count=-1,
+        **extra,
+        **params,
+    )
+
+
+def _hgb_clf(params, seed, class_weight):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        random_state=seed, class_weight=class_weight, **params
+    )
+
+
+def _svm_clf(params, seed, class_weight):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    # Platt-scaled probabilities from 3-fold cross-fitting; scikit-learn 1.9
+    # deprecates SVC(probability=True) in favour of this.
+    svc = SVC(kernel="rbf", random_state=seed, class_weight=class_weight, **params)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
+
+
+def _mlp_clf(params, seed, _class_weight):
+    from sklearn.neural_network import MLPClassifier
+
+    params = dict(params)
+    if "hidden_layer_sizes" in params:
+        params["hidden_layer_sizes"] = hidden_layers(params["hidden_layer_sizes"])
+    return MLPClassifier(random_state=seed, **params)
+
+
+CLASSIFIERS: tuple[Algorithm, ...] = (
+    Algorithm(
+        "logistic_regression",
+        CLASSIFIER,
+        _logistic,
+        "L2 logistic regression",
+        interpretability=5,
+    ),
+    Algorithm(
+        "random_forest",
+        CLASSIFIER,
+        _random_forest_clf,
+        "random forest",
+        scaled=False,
+        interpretability=2,
+        extra_imbalance=("balanced_rf",),
+    ),
+    Algorithm(
+        "catboost",
+        CLASSIFIER,
+        _catboost_clf,
+        "CatBoost gradient boosting, native categoricals",
+        scaled=False,
+        native_categorical=True,
+        interpretability=2,
+    ),
+    Algorithm(
+        "hist_gradient_boosting",
+        CLASSIFIER,
+        _hgb_clf,
+        "histogram gradient boosting",
+        scaled=False,
+        interpretability=2,
+    ),
+    Algorithm(
+        "svm_rbf",
+        CLASSIFIER,
+        _svm_clf,
+        "support vector machine, RBF kernel, Platt probabilities",
+        row_guard=5000,
+        interpretability=1,
+    ),
+    Algorithm(
+        "mlp",
+        CLASSIFIER,
+        _mlp_clf,
+        "multi-layer perceptron",
+        class_weight=False,
+        row_guard=50000,
+        interpretability=1,
+    ),
+)

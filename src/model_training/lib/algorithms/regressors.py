@@ -1,0 +1,118 @@
+"""Regression algorithms: factories and their registry entries."""
+
+from __future__ import annotations
+
+from model_training.lib.algorithms.algorithm import (
+    REGRESSOR,
+    Algorithm,
+    hidden_layers,
+)
+
+
+def _linear(params, _seed, _cw):
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression(**params)
+
+
+def _ridge(params, seed, _cw):
+    from sklearn.linear_model import Ridge
+
+    return Ridge(random_state=seed, **params)
+
+
+def _lasso(params, seed, _cw):
+    from sklearn.linear_model import Lasso
+
+    return Lasso(random_state=seed, max_iter=20000, **params)
+
+
+def _random_forest_reg(params, seed, _cw):
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(random_state=seed, **params)
+
+
+def _catboost_reg(params, seed, _cw):
+    from catboost import CatBoostRegressor
+
+    return CatBoostRegressor(
+        random_seed=seed,
+        verbose=False,
+        allow_writing_files=False,
+        thread_count=-1,
+        **params,
+    )
+
+
+def _hgb_reg(params, seed, _cw):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(random_state=seed, **params)
+
+
+def _mlp_reg(params, seed, _cw):
+    from sklearn.neural_network import MLPRegressor
+
+    params = dict(params)
+    if "hidden_layer_sizes" in params:
+        params["hidden_layer_sizes"] = hidden_layers(params["hidden_layer_sizes"])
+    return MLPRegressor(random_state=seed, **params)
+
+
+REGRESSORS: tuple[Algorithm, ...] = (
+    Algorithm(
+        "linear_regression",
+        REGRESSOR,
+        _linear,
+        "ordinary least squares",
+        interpretability=5,
+    ),
+    Algorithm(
+        "ridge",
+        REGRESSOR,
+        _ridge,
+        "L2-regularised linear regression",
+        interpretability=5,
+    ),
+    Algorithm(
+        "lasso",
+        REGRESSOR,
+        _lasso,
+        "L1-regularised linear regression",
+        interpretability=5,
+    ),
+    Algorithm(
+        "random_forest",
+        REGRESSOR,
+        _random_forest_reg,
+        "random forest",
+        scaled=False,
+        interpretability=2,
+    ),
+    Algorithm(
+        "catboost",
+        REGRESSOR,
+        _catboost_reg,
+        "CatBoost gradient boosting, native categoricals",
+        scaled=False,
+        native_categorical=True,
+        interpretability=2,
+    ),
+    Algorithm(
+        "hist_gradient_boosting",
+        REGRESSOR,
+        _hgb_reg,
+        "histogram gradient boosting",
+        scaled=False,
+        interpretability=2,
+    ),
+    Algorithm(
+        "mlp",
+        REGRESSOR,
+        _mlp_reg,
+        "multi-layer perceptron",
+        row_guard=50000,
+        interpretability=1,
+    ),
+)
