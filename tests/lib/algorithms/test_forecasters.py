@@ -9,13 +9,13 @@ import pytest
 
 from model_training.lib.algorithms.cv import cv_splits
 from model_training.lib.algorithms.forecasters import (
-    LagRegressor,
     NaiveForecaster,
-    StatsmodelsForecaster,
     lag_features,
     training_matrix,
 )
+from model_training.lib.algorithms.lag_forecaster import LagRegressor
 from model_training.lib.algorithms.registry import algorithm, build_pipeline
+from model_training.lib.algorithms.statsmodels_forecaster import StatsmodelsForecaster
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import build_plan

@@ -25,7 +25,6 @@ from: lag, rolling and seasonal features are built from the history only
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -34,14 +33,14 @@ import polars as pl
 from sklearn.base import BaseEstimator, clone
 
 
-def _times(x: Any, time_column: str) -> pd.DatetimeIndex:
+def times_of(x: Any, time_column: str) -> pd.DatetimeIndex:
     values = (
         x.get_column(time_column) if isinstance(x, pl.DataFrame) else x[time_column]
     )
     return pd.DatetimeIndex(pd.to_datetime(np.asarray(values)))
 
 
-def _covariates(x: Any, columns: list[str]) -> np.ndarray | None:
+def covariates_of(x: Any, columns: list[str]) -> np.ndarray | None:
     if not columns:
         return None
     frame = x.select(columns) if isinstance(x, pl.DataFrame) else x[columns]
@@ -104,7 +103,7 @@ def training_matrix(
     ]
 
 
-def _calendar(times: pd.DatetimeIndex, frequency: str) -> np.ndarray:
+def calendar_features(times: pd.DatetimeIndex, frequency: str) -> np.ndarray:
     """Calendar features fitting the frequency (month, weekday, hour)."""
     unit = frequency.lstrip("0123456789").upper()
     columns = []
@@ -144,10 +143,10 @@ class Forecaster(BaseEstimator):
 
     # -- fitting --------------------------------------------------------------
     def fit(self, x: Any, y: Any = None) -> Forecaster:
-        times = _times(x, self.time_column)
+        times = times_of(x, self.time_column)
         order = np.argsort(times.to_numpy(), kind="stable")
         values = np.asarray(y, dtype=float)[order]
-        cov = _covariates(x, self.covariate_columns())
+        cov = covariates_of(x, self.covariate_columns())
         cov = None if cov is None else cov[order]
         self.history_y_ = values
         self.history_cov_ = cov
@@ -168,13 +167,13 @@ class Forecaster(BaseEstimator):
     def _future(
         self, x: Any, last: pd.Timestamp
     ) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray | None, int]:
-        times = _times(x, self.time_column)
+        times = times_of(x, self.time_column)
         steps = steps_after(last, times, self.frequency)
         horizon = int(steps.max()) if len(steps) else 0
         grid = pd.date_range(start=last, periods=horizon + 1, freq=self.frequency)[1:]
         future_cov = None
         if self.known_covariates:
-            given = _covariates(x, list(self.known_covariates))
+            given = covariates_of(x, list(self.known_covariates))
             future_cov = np.full((horizon, given.shape[1]), np.nan)
             future_cov[steps - 1] = given
             future_cov = pd.DataFrame(future_cov).ffill().bfill().fillna(0.0).to_numpy()
@@ -236,7 +235,7 @@ class Forecaster(BaseEstimator):
 
     def _bounds(self, mean, steps, se, level):
         if se is not None:
-            z = _z(level)
+            z = normal_quantile(level)
             se = np.asarray(se, dtype=float)[steps - 1]
             # a failed variance (e.g. an unconverged fit) falls back to a
             # random-walk spread of the history's one-step changes
@@ -249,7 +248,11 @@ class Forecaster(BaseEstimator):
         for i, step in enumerate(steps):
             errs = errors.get(int(step)) or errors.get(max(errors)) if errors else None
             if errs is None or len(errs) < 3:
-                spread = np.std(np.diff(self.history_y_)) * np.sqrt(step) * _z(level)
+                spread = (
+                    np.std(np.diff(self.history_y_))
+                    * np.sqrt(step)
+                    * normal_quantile(level)
+                )
                 lower[i], upper[i] = mean[i] - spread, mean[i] + spread
             else:
                 lower[i] = mean[i] + np.quantile(errs, lo_q)
@@ -298,7 +301,7 @@ class Forecaster(BaseEstimator):
         return 2
 
 
-def _z(level: float) -> float:
+def normal_quantile(level: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(1 - (1 - level) / 2))
@@ -343,267 +346,6 @@ class NaiveForecaster(Forecaster):
         else:
             mean = np.repeat(y[-1], steps)
         return mean, None
-
-
-class StatsmodelsForecaster(Forecaster):
-    """SARIMA(X) or exponential smoothing (ETS) from statsmodels, analytic intervals.
-
-    ``apply`` carries the fitted parameters to a new history for walk-forward
-    forecasts, so nothing is refitted between blocks.
-    """
-
-    _analytic = True
-
-    def __init__(
-        self,
-        kind: str = "sarima",
-        order: tuple[int, int, int] = (1, 1, 1),
-        seasonal_order: tuple[int, int, int] = (0, 1, 1),
-        trend: str | None = "add",
-        seasonal: str | None = "add",
-        damped: bool = False,
-        seasonal_period: int = 1,
-        horizon: int = 1,
-        time_column: str = "time",
-        frequency: str = "D",
-        known_covariates: tuple[str, ...] = (),
-        lagged_covariates: tuple[str, ...] = (),
-    ) -> None:
-        self.kind = kind
-        self.order = order
-        self.seasonal_order = seasonal_order
-        self.trend = trend
-        self.seasonal = seasonal
-        self.damped = damped
-        self.seasonal_period = seasonal_period
-        self.horizon = horizon
-        self.time_column = time_column
-        self.frequency = frequency
-        self.known_covariates = known_covariates
-        self.lagged_covariates = lagged_covariates
-
-    def _model(self, y, cov, enforce: bool = False):
-        s = int(self.seasonal_period)
-        if self.kind == "sarima":
-            from statsmodels.tsa.statespace.sarimax import SARIMAX
-
-            seasonal = (*tuple(self.seasonal_order), s) if s > 1 else (0, 0, 0, 0)
-            return SARIMAX(
-                y,
-                exog=cov,
-                order=tuple(self.order),
-                seasonal_order=seasonal,
-                enforce_stationarity=enforce,
-                enforce_invertibility=enforce,
-            )
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-        seasonal = self.seasonal if s > 1 and len(y) >= 2 * s else None
-        return ETSModel(
-            pd.Series(np.asarray(y, dtype=float)),
-            error="add",
-            trend=self.trend,
-            damped_trend=bool(self.damped) and self.trend is not None,
-            seasonal=seasonal,
-            seasonal_periods=s if seasonal else None,
-        )
-
-    def _fit(self, y, cov, times) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exog = self._known(cov) if self.kind == "sarima" else None
-            self.result_ = self._model(y, exog).fit(disp=False)
-            if self.kind == "sarima" and not self._sane(self.result_, y):
-                # an unconverged, unconstrained fit can explode: refit with
-                # stationarity and invertibility enforced
-                self.result_ = self._model(y, exog, enforce=True).fit(
-                    disp=False, maxiter=200
-                )
-        self.n_fit_ = len(y)
-        self.fit_y_ = np.asarray(y, dtype=float)
-
-    def _forecast(self, y, cov, times, future_cov, future_times, steps):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if len(y) == self.n_fit_ and np.array_equal(y, self.fit_y_):
-                result = self.result_
-            elif self.kind == "sarima":
-                result = self.result_.apply(y, exog=self._known(cov))
-            else:
-                model = self._model(y, None)
-                result = model.smooth(self.result_.params)
-            if self.kind == "sarima":
-                forecast = result.get_forecast(steps, exog=future_cov)
-                return forecast.predicted_mean, np.sqrt(forecast.var_pred_mean)
-            prediction = result.get_prediction(start=len(y), end=len(y) + steps - 1)
-            frame = prediction.summary_frame(alpha=0.1)
-            mean = frame["mean"].to_numpy()
-            se = (frame["pi_upper"].to_numpy() - mean) / _z(0.9)
-            return mean, se
-
-    def _min_history(self) -> int:
-        return 2 * max(int(self.seasonal_period), 1) + 2
-
-    @staticmethod
-    def _sane(result: Any, y: np.ndarray) -> bool:
-        """Converged, finite, and forecasts within a wide band around the data."""
-        converged = bool(
-            (getattr(result, "mle_retvals", None) or {}).get("converged", True)
-        )
-        if getattr(result.model, "k_exog", 0):  # forecasts would need future exog
-            return converged and bool(np.isfinite(np.asarray(result.params)).all())
-        ahead = np.asarray(result.forecast(max(len(y) // 4, 1)), dtype=float)
-        spread = float(np.ptp(y)) or 1.0
-        inside = np.all(np.abs(ahead - y[-1]) < 10 * spread)
-        return converged and bool(np.isfinite(ahead).all() and inside)
-
-
-class LagRegressor(Forecaster):
-    """A regressor on lags, rolling means/stds, calendar and known covariates.
-
-    ``kind``: ``gbm`` (histogram gradient boosting) or ``mlp`` (a neural
-    network on scaled lag windows). Recursive multi-step forecasts.
-    """
-
-    def __init__(
-        self,
-        kind: str = "gbm",
-        n_lags: int = 12,
-        windows: tuple[int, ...] = (3, 12),
-        seasonal_lag: bool = True,
-        learning_rate: float = 0.05,
-        max_iter: int = 300,
-        max_leaf_nodes: int = 15,
-        hidden: int = 32,
-        alpha: float = 1e-3,
-        seasonal_period: int = 1,
-        horizon: int = 1,
-        time_column: str = "time",
-        frequency: str = "D",
-        known_covariates: tuple[str, ...] = (),
-        lagged_covariates: tuple[str, ...] = (),
-        random_state: int = 0,
-    ) -> None:
-        self.kind = kind
-        self.n_lags = n_lags
-        self.windows = windows
-        self.seasonal_lag = seasonal_lag
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.max_leaf_nodes = max_leaf_nodes
-        self.hidden = hidden
-        self.alpha = alpha
-        self.seasonal_period = seasonal_period
-        self.horizon = horizon
-        self.time_column = time_column
-        self.frequency = frequency
-        self.known_covariates = known_covariates
-        self.lagged_covariates = lagged_covariates
-        self.random_state = random_state
-
-    def _lags(self) -> list[int]:
-        lags = list(range(1, int(self.n_lags) + 1))
-        s = int(self.seasonal_period)
-        if self.seasonal_lag and s > 1 and s not in lags:
-            lags.append(s)
-        return lags
-
-    def _min_history(self) -> int:
-        return max([*self._lags(), *self.windows]) + 10
-
-    def _design(self, lag_part, times, known, lagged):
-        # level-free: every lag and rolling mean relative to the last value, so a
-        # series that trends beyond its training range keeps its learned shape
-        n_lags = len(self._lags())
-        last = lag_part[:, [0]]
-        relative = lag_part.copy()
-        relative[:, 1:n_lags] -= last
-        means = [n_lags + 2 * i for i in range(len(self.windows))]
-        relative[:, means] -= last
-        parts = [relative[:, 1:], _calendar(times, self.frequency)]
-        for extra in (known, lagged):
-            if extra is not None:
-                # each covariate as it is and relative to the last value, since
-                # the target is the change from the last value
-                parts += [extra, extra - last]
-        return np.column_stack(parts)
-
-    def _lagged(self, cov: np.ndarray | None) -> np.ndarray | None:
-        n = len(self.known_covariates or ())
-        if cov is None or not self.lagged_covariates:
-            return None
-        return cov[:, n:]
-
-    def _fit(self, y, cov, times) -> None:
-        lags, windows = self._lags(), list(self.windows)
-        lag_part, target = training_matrix(y, lags, windows)
-        start = len(y) - len(target)
-        horizon = int(self.horizon or 1)
-        lagged = self._lagged(cov)
-        if lagged is not None and start < horizon:
-            # a lagged covariate enters at lag = horizon: every forecast step
-            # then reads an observed value
-            lag_part, target = lag_part[horizon - start :], target[horizon - start :]
-            start = horizon
-        known = self._known(cov)
-        design = self._design(
-            lag_part,
-            times[start:],
-            None if known is None else known[start:],
-            None if lagged is None else lagged[start - horizon : len(y) - horizon],
-        )
-        # learn the change from the last value: trends extrapolate, levels do not
-        target = target - lag_part[:, 0]
-        if self.kind == "mlp":
-            from sklearn.neural_network import MLPRegressor
-            from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import StandardScaler
-
-            model = make_pipeline(
-                StandardScaler(),
-                MLPRegressor(
-                    hidden_layer_sizes=(int(self.hidden),),
-                    alpha=float(self.alpha),
-                    max_iter=1000,
-                    early_stopping=len(target) >= 50,
-                    random_state=self.random_state,
-                ),
-            )
-        else:
-            from sklearn.ensemble import HistGradientBoostingRegressor
-
-            model = HistGradientBoostingRegressor(
-                learning_rate=float(self.learning_rate),
-                max_iter=int(self.max_iter),
-                max_leaf_nodes=int(self.max_leaf_nodes),
-                random_state=self.random_state,
-            )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.model_ = model.fit(design, target)
-
-    def _forecast(self, y, cov, times, future_cov, future_times, steps):
-        lags, windows = self._lags(), list(self.windows)
-        history = list(np.asarray(y, dtype=float))
-        lagged = self._lagged(cov)
-        horizon = int(self.horizon or 1)
-        n = len(history)
-        out = []
-        for k in range(steps):
-            lag_part = lag_features(np.asarray(history), lags, windows)[None, :]
-            row_cov = None if future_cov is None else future_cov[k : k + 1]
-            row_lagged = None
-            if lagged is not None:
-                # the value `horizon` periods before the forecast time: observed,
-                # since steps never exceed the horizon (else the last one)
-                row_lagged = lagged[min(n + k - horizon, n - 1)][None, :]
-            design = self._design(
-                lag_part, future_times[k : k + 1], row_cov, row_lagged
-            )
-            value = float(self.model_.predict(design)[0]) + lag_part[0, 0]
-            out.append(value)
-            history.append(value)  # recursive: the forecast becomes a lag
-        return np.asarray(out), None
 
 
 class PerSeries(BaseEstimator):

@@ -16,8 +16,8 @@ def _forecaster(kind: str) -> Callable[[dict[str, Any], int, Any], Any]:
     """A factory for a time-series candidate (the plan's settings come later)."""
 
     def make(params: dict[str, Any], seed: int, _cw: Any) -> Any:
-        from model_training.lib.algorithms.forecasters import (
-            LagRegressor,
+        from model_training.lib.algorithms.lag_forecaster import LagRegressor
+        from model_training.lib.algorithms.statsmodels_forecaster import (
             StatsmodelsForecaster,
         )
 

@@ -60,15 +60,15 @@ def _walk_one(
         The forecasts, the interval bounds (n x 2, lower and upper) and the
         horizon step of each row (1 = one period after the block's origin).
     """
-    from model_training.lib.algorithms.forecasters import _covariates, _times
+    from model_training.lib.algorithms.forecasters import covariates_of, times_of
 
     horizon = int(plan.spec.forecast_horizon or 1)
-    times = _times(x, plan.spec.time_column)
+    times = times_of(x, plan.spec.time_column)
     order = np.argsort(times.to_numpy(), kind="stable")
     x_sorted = x[order.tolist()]
     y_sorted = np.asarray(y, dtype=float)[order]
     sorted_times = times[order]
-    cov = _covariates(x_sorted, forecaster.covariate_columns())
+    cov = covariates_of(x_sorted, forecaster.covariate_columns())
     # everything known: the history, then the rows (which win on equal times)
     all_t = forecaster.history_times_.append(sorted_times)
     all_y = np.concatenate([forecaster.history_y_, y_sorted])
@@ -321,7 +321,7 @@ class TimeSeries(ProblemType):
 
     def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
         """Forecasts; rows inside the history get walk-forward (in-sample) forecasts."""
-        from model_training.lib.algorithms.forecasters import _times
+        from model_training.lib.algorithms.forecasters import times_of
 
         forecaster = forecaster_of(model)
         if hasattr(forecaster, "models_"):  # several series: each on its own
@@ -330,7 +330,7 @@ class TimeSeries(ProblemType):
                 single = forecaster.model_for(series)
                 out[rows] = self.output(single, x[rows.tolist()], plan)
             return out
-        times = _times(x, plan.spec.time_column)
+        times = times_of(x, plan.spec.time_column)
         inside = np.asarray(times <= forecaster.history_times_[-1])
         out = np.full(x.height, np.nan)
         if (~inside).any():

@@ -1,4 +1,4 @@
-"""Nodes of the evaluation pipeline: thin adapters to model_training.lib.stage.evaluation."""
+"""Nodes of the evaluation pipeline: thin adapters to the evaluation steps in model_training.lib.stage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from model_training.lib.core.spec import FeatureSchema
+from model_training.lib.stage import assessments, explanation, performance
 from model_training.lib.stage import evaluation as stage
 
 
@@ -70,7 +71,7 @@ def explain_final_model(
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations."""
-    return stage.explain_final_model(
+    return explanation.explain_final_model(
         plan, final_model, final_model_info, train, test, options, seed
     )
 
@@ -82,7 +83,7 @@ def assess_fairness(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     """Group metrics and disparities for every sensitive feature of the spec."""
-    return stage.assess_fairness(plan, test, test_predictions, options)
+    return assessments.assess_fairness(plan, test, test_predictions, options)
 
 
 def assess_robustness(
@@ -95,7 +96,7 @@ def assess_robustness(
     seed: int,
 ) -> dict[str, Any]:
     """Slices, sensitivity to small perturbations, and out-of-distribution rows."""
-    return stage.assess_robustness(
+    return assessments.assess_robustness(
         plan, final_model, train, test, test_predictions, options, seed
     )
 
@@ -110,7 +111,7 @@ def compute_learning_curve(
     seed: int,
 ) -> dict[str, Any]:
     """Learning curve of the final configuration, cross-validated on train + validation (never test)."""
-    return stage.compute_learning_curve(
+    return assessments.compute_learning_curve(
         plan, train, validation, model_selection, tuning, options, seed
     )
 
@@ -125,7 +126,7 @@ def compare_all_models(
     test_evaluation: dict[str, Any],
 ) -> dict[str, Any]:
     """Every baseline, candidate, tuned and final model in one table, with the rationale."""
-    return stage.compare_all_models(
+    return assessments.compare_all_models(
         plan,
         baseline_results,
         candidate_results,
@@ -150,7 +151,7 @@ def assemble_model_performance(
     figure_report: dict[str, Any],
 ) -> dict[str, Any]:
     """The stage's results/metrics/{epic}_model_performance.json (structure in the README)."""
-    return stage.assemble_model_performance(
+    return performance.assemble_model_performance(
         plan,
         test_data_quality,
         test_evaluation,
@@ -178,7 +179,7 @@ def plot_model_evaluation(
     final_model_info: dict[str, Any],
 ) -> tuple[dict[str, Figure], dict[str, Any]]:
     """Every evaluation figure of reports/figures/{epic}/model/, and which failed."""
-    return stage.plot_model_evaluation(
+    return performance.plot_model_evaluation(
         plan,
         test_evaluation,
         test_predictions,

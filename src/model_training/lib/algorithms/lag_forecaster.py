@@ -1,0 +1,162 @@
+"""Machine-learning forecasters: a regressor on lags, rolling statistics, calendar features and covariates, forecasting recursively."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from model_training.lib.algorithms.forecasters import (
+    Forecaster,
+    calendar_features,
+    lag_features,
+    training_matrix,
+)
+
+
+class LagRegressor(Forecaster):
+    """A regressor on lags, rolling means/stds, calendar and known covariates.
+
+    ``kind``: ``gbm`` (histogram gradient boosting) or ``mlp`` (a neural
+    network on scaled lag windows). Recursive multi-step forecasts.
+    """
+
+    def __init__(
+        self,
+        kind: str = "gbm",
+        n_lags: int = 12,
+        windows: tuple[int, ...] = (3, 12),
+        seasonal_lag: bool = True,
+        learning_rate: float = 0.05,
+        max_iter: int = 300,
+        max_leaf_nodes: int = 15,
+        hidden: int = 32,
+        alpha: float = 1e-3,
+        seasonal_period: int = 1,
+        horizon: int = 1,
+        time_column: str = "time",
+        frequency: str = "D",
+        known_covariates: tuple[str, ...] = (),
+        lagged_covariates: tuple[str, ...] = (),
+        random_state: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.n_lags = n_lags
+        self.windows = windows
+        self.seasonal_lag = seasonal_lag
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.hidden = hidden
+        self.alpha = alpha
+        self.seasonal_period = seasonal_period
+        self.horizon = horizon
+        self.time_column = time_column
+        self.frequency = frequency
+        self.known_covariates = known_covariates
+        self.lagged_covariates = lagged_covariates
+        self.random_state = random_state
+
+    def _lags(self) -> list[int]:
+        lags = list(range(1, int(self.n_lags) + 1))
+        s = int(self.seasonal_period)
+        if self.seasonal_lag and s > 1 and s not in lags:
+            lags.append(s)
+        return lags
+
+    def _min_history(self) -> int:
+        return max([*self._lags(), *self.windows]) + 10
+
+    def _design(self, lag_part, times, known, lagged):
+        # level-free: every lag and rolling mean relative to the last value, so a
+        # series that trends beyond its training range keeps its learned shape
+        n_lags = len(self._lags())
+        last = lag_part[:, [0]]
+        relative = lag_part.copy()
+        relative[:, 1:n_lags] -= last
+        means = [n_lags + 2 * i for i in range(len(self.windows))]
+        relative[:, means] -= last
+        parts = [relative[:, 1:], calendar_features(times, self.frequency)]
+        for extra in (known, lagged):
+            if extra is not None:
+                # each covariate as it is and relative to the last value, since
+                # the target is the change from the last value
+                parts += [extra, extra - last]
+        return np.column_stack(parts)
+
+    def _lagged(self, cov: np.ndarray | None) -> np.ndarray | None:
+        n = len(self.known_covariates or ())
+        if cov is None or not self.lagged_covariates:
+            return None
+        return cov[:, n:]
+
+    def _fit(self, y, cov, times) -> None:
+        lags, windows = self._lags(), list(self.windows)
+        lag_part, target = training_matrix(y, lags, windows)
+        start = len(y) - len(target)
+        horizon = int(self.horizon or 1)
+        lagged = self._lagged(cov)
+        if lagged is not None and start < horizon:
+            # a lagged covariate enters at lag = horizon: every forecast step
+            # then reads an observed value
+            lag_part, target = lag_part[horizon - start :], target[horizon - start :]
+            start = horizon
+        known = self._known(cov)
+        design = self._design(
+            lag_part,
+            times[start:],
+            None if known is None else known[start:],
+            None if lagged is None else lagged[start - horizon : len(y) - horizon],
+        )
+        # learn the change from the last value: trends extrapolate, levels do not
+        target = target - lag_part[:, 0]
+        if self.kind == "mlp":
+            from sklearn.neural_network import MLPRegressor
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            model = make_pipeline(
+                StandardScaler(),
+                MLPRegressor(
+                    hidden_layer_sizes=(int(self.hidden),),
+                    alpha=float(self.alpha),
+                    max_iter=1000,
+                    early_stopping=len(target) >= 50,
+                    random_state=self.random_state,
+                ),
+            )
+        else:
+            from sklearn.ensemble import HistGradientBoostingRegressor
+
+            model = HistGradientBoostingRegressor(
+                learning_rate=float(self.learning_rate),
+                max_iter=int(self.max_iter),
+                max_leaf_nodes=int(self.max_leaf_nodes),
+                random_state=self.random_state,
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model_ = model.fit(design, target)
+
+    def _forecast(self, y, cov, times, future_cov, future_times, steps):
+        lags, windows = self._lags(), list(self.windows)
+        history = list(np.asarray(y, dtype=float))
+        lagged = self._lagged(cov)
+        horizon = int(self.horizon or 1)
+        n = len(history)
+        out = []
+        for k in range(steps):
+            lag_part = lag_features(np.asarray(history), lags, windows)[None, :]
+            row_cov = None if future_cov is None else future_cov[k : k + 1]
+            row_lagged = None
+            if lagged is not None:
+                # the value `horizon` periods before the forecast time: observed,
+                # since steps never exceed the horizon (else the last one)
+                row_lagged = lagged[min(n + k - horizon, n - 1)][None, :]
+            design = self._design(
+                lag_part, future_times[k : k + 1], row_cov, row_lagged
+            )
+            value = float(self.model_.predict(design)[0]) + lag_part[0, 0]
+            out.append(value)
+            history.append(value)  # recursive: the forecast becomes a lag
+        return np.asarray(out), None

@@ -1,0 +1,173 @@
+"""Stage steps: fairness, robustness, the learning curve and the comparison of every model."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+
+from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.registry import fit_params
+from model_training.lib.assessment import fairness, robustness
+from model_training.lib.assessment.comparison import comparison_table
+from model_training.lib.assessment.learning import learning_curve
+from model_training.lib.core.errors import fail_soft, failed
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import load_plan
+from model_training.lib.problems import get_problem
+from model_training.lib.stage.evaluation import test_arrays
+from model_training.lib.training.selection import pipeline_for
+
+
+@fail_soft("Fairness", lambda error: failed(error, attributes={}))
+def assess_fairness(
+    plan: dict[str, Any],
+    test: pl.DataFrame,
+    test_predictions: pl.DataFrame,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """Group metrics and disparities for every sensitive feature of the spec."""
+    resolved = load_plan(plan)
+    y, y_pred, _ = test_arrays(resolved, test_predictions)
+    report = fairness.assess(test, y, y_pred, resolved, options.get("fairness") or {})
+    for name, entry in report.items():
+        for flag in entry["flags"]:
+            logger.warning("Fairness (%s): %s", name, flag)
+    return {"epic_id": resolved.spec.epic_id, "attributes": report}
+
+
+@fail_soft(
+    "Robustness",
+    lambda error: failed(
+        error,
+        slices={"overall": {}, "slices": [], "worst": []},
+        perturbation={},
+        out_of_distribution={"share": None},
+    ),
+)
+def assess_robustness(
+    plan: dict[str, Any],
+    final_model: Any,
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    test_predictions: pl.DataFrame,
+    options: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Slices, sensitivity to small perturbations, and out-of-distribution rows."""
+    resolved = load_plan(plan)
+    problem = get_problem(resolved.spec.problem_type)
+    settings = options.get("robustness") or {}
+    x_test, _ = split_xy(test, resolved)
+    x_train, _ = split_xy(train, resolved)
+    y, y_pred, y_score = test_arrays(resolved, test_predictions)
+    return {
+        "epic_id": resolved.spec.epic_id,
+        "slices": robustness.slices(
+            x_test,
+            x_train,
+            y,
+            y_pred,
+            y_score,
+            resolved,
+            int(settings.get("slice_min_rows", 20)),
+            int(settings.get("numeric_bins", 4)),
+        ),
+        "perturbation": robustness.perturbation(
+            final_model,
+            x_test,
+            x_train,
+            y,
+            resolved,
+            lambda m, rows: problem.predict(m, rows, resolved),
+            float(settings.get("perturbation_scale", 0.05)),
+            seed,
+        ),
+        "out_of_distribution": robustness.out_of_distribution(
+            x_test, x_train, y, y_pred, y_score, resolved
+        ),
+    }
+
+
+@fail_soft(
+    "Learning curve",
+    lambda error: failed(error, points=[], verdict=f"not computed ({error})"),
+)
+def compute_learning_curve(
+    plan: dict[str, Any],
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    model_selection: dict[str, Any],
+    tuning: dict[str, Any],
+    options: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Learning curve of the final configuration, cross-validated on train + validation (never test)."""
+    resolved = load_plan(plan)
+    problem = get_problem(resolved.spec.problem_type)
+    settings = options.get("learning_curve") or {}
+    rows = order_for_cv(
+        pl.concat([train, validation], how="diagonal_relaxed"), resolved
+    )
+    x, y = split_xy(rows, resolved)
+    n_splits = int(settings.get("n_splits", 3))
+    curve_plan = resolved.model_copy(
+        update={
+            "spec": resolved.spec.model_copy(
+                update={
+                    "cross_validation": resolved.spec.cross_validation.model_copy(
+                        update={"n_splits": n_splits}
+                    )
+                }
+            )
+        }
+    )
+    config = model_selection["selected"]
+    return learning_curve(
+        pipeline_for(resolved, config, tuning, seed),
+        x,
+        y,
+        cv_splits(rows, y, curve_plan, seed),
+        resolved,
+        lambda m, r, y_rows: problem.evaluation_predictions(m, r, y_rows, resolved),
+        lambda y_fit: fit_params(resolved, config["imbalance"], y_fit),
+        [float(s) for s in settings.get("sizes", [0.2, 0.4, 0.7, 1.0])],
+        seed,
+    )
+
+
+logger = logging.getLogger(__name__)
+
+
+def compare_all_models(
+    plan: dict[str, Any],
+    baseline_results: dict[str, Any],
+    candidate_results: dict[str, Any],
+    tuning_results: dict[str, Any],
+    model_selection: dict[str, Any],
+    final_model_info: dict[str, Any],
+    test_evaluation: dict[str, Any],
+) -> dict[str, Any]:
+    """Every baseline, candidate, tuned and final model in one table, with the rationale."""
+    resolved = load_plan(plan)
+    problem = get_problem(resolved.spec.problem_type)
+    names = [resolved.spec.primary_metric, *resolved.spec.secondary_metrics]
+    final = {
+        "metrics": test_evaluation["metrics"]["test"],
+        "latency_ms": test_evaluation["latency_ms"],
+        "size_mb": test_evaluation["size_mb"],
+    }
+    table = comparison_table(
+        problem.task,
+        baseline_results,
+        candidate_results,
+        tuning_results,
+        model_selection,
+        final_model_info,
+        final,
+        names,
+    )
+    # searches the clock ended before their trial budget: a rerun may differ
+    table["tuning_clock_bound"] = list(tuning_results.get("clock_bound") or [])
+    return table

@@ -1,0 +1,173 @@
+"""Stage step: explain the final model (SHAP, permutation and native importance, partial dependence, local explanations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.assessment import explain
+from model_training.lib.core.errors import fail_soft, failed
+from model_training.lib.core.frames import split_xy
+from model_training.lib.core.plan import ModelingPlan, load_plan
+from model_training.lib.problems import get_problem
+
+
+def _no_explanations(error: str) -> tuple[dict[str, Any], pl.DataFrame]:
+    explanations = failed(
+        error,
+        native={},
+        permutation={"values": {}},
+        shap={"explainer": "failed", "mean_abs_by_feature": {}, "rows_explained": 0},
+        coefficients=None,
+        partial_dependence={},
+        local=[],
+    )
+    return explanations, pl.DataFrame({"test_row": pl.Series([], dtype=pl.Int64)})
+
+
+@fail_soft("Explanations (importance, SHAP, partial dependence)", _no_explanations)
+def explain_final_model(
+    plan: dict[str, Any],
+    final_model: Any,
+    final_model_info: dict[str, Any],
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations.
+
+    Returns:
+        The explanations and the SHAP values per original feature of the
+        explained test rows (``test_row`` is the row's position in the test split).
+    """
+    resolved = load_plan(plan)
+    problem = get_problem(resolved.spec.problem_type)
+    x_test, y_test = split_xy(test, resolved)
+    x_train, _ = split_xy(train, resolved)
+    predict = lambda model, rows: problem.predict(model, rows, resolved)  # noqa: E731
+    if not problem.explainable:
+        return _explain_without_shap(
+            resolved, problem, final_model, x_test, y_test, predict, options, seed
+        )
+    permutation = explain.permutation_importance(
+        final_model,
+        x_test,
+        y_test,
+        resolved,
+        predict,
+        int(options.get("permutation_repeats", 5)),
+        seed,
+    )
+    shap_result = explain.shap_values(
+        final_model,
+        x_test,
+        x_train,
+        resolved,
+        seed,
+        int((options.get("shap") or {}).get("max_rows", 200)),
+    )
+    mean_abs = shap_result["by_feature"].abs().mean().sort_values(ascending=False)
+    pdp_options = options.get("partial_dependence") or {}
+    top = list(mean_abs.index[: int(pdp_options.get("top", 3))])
+    output = problem.output(final_model, x_test, resolved)
+    threshold = (
+        final_model_info.get("threshold")
+        or final_model_info.get("anomaly_threshold")
+        or {}
+    ).get("threshold")
+    explanations = {
+        "epic_id": resolved.spec.epic_id,
+        "native": explain.native_importance(final_model, x_train, resolved),
+        "permutation": {
+            "metric": resolved.spec.primary_metric,
+            "repeats": int(options.get("permutation_repeats", 5)),
+            "values": permutation,
+        },
+        "shap": {
+            "explainer": shap_result["explainer"],
+            "output": "raw model output toward the positive (binary) or last (multiclass) class, "
+            "log-odds for classifiers, before calibration and threshold; the prediction for regression",
+            "base_value": shap_result["base_value"],
+            "rows_explained": len(shap_result["rows"]),
+            "mean_abs_by_feature": {k: float(v) for k, v in mean_abs.items()},
+        },
+        "coefficients": explain.coefficients(final_model, x_train),
+        "partial_dependence": explain.partial_dependence(
+            final_model,
+            x_test,
+            resolved,
+            top,
+            lambda m, rows: problem.output(m, rows, resolved),
+            int(pdp_options.get("grid", 10)),
+        ),
+        "local": explain.local_explanations(
+            shap_result,
+            x_test,
+            y_test,
+            output,
+            resolved,
+            threshold,
+            int(options.get("local_top_features", 8)),
+        ),
+    }
+    frame = pl.from_pandas(shap_result["by_feature"]).with_columns(
+        pl.Series("test_row", shap_result["rows"].astype(np.int64))
+    )
+    return explanations, frame.select(["test_row", *resolved.features])
+
+
+def _explain_without_shap(
+    plan: ModelingPlan,
+    problem: Any,
+    final_model: Any,
+    x_test: pl.DataFrame,
+    y_test: np.ndarray,
+    predict: Any,
+    options: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Explanations for problem types SHAP does not fit (clustering, forecasting).
+
+    SHAP and partial dependence explain a continuous output from the features of
+    a row; a cluster id is not continuous, and a forecast depends on the series'
+    own past. The problem type's own explanation (clusters: which features
+    separate them, ANOVA F; forecasters: their fitted parameters) and the drop
+    of the primary metric when a feature is shuffled are reported instead.
+    """
+    predictions = np.asarray(final_model.predict(x_test))
+    permutation = explain.permutation_importance(
+        final_model,
+        x_test,
+        y_test,
+        plan,
+        predict,
+        int(options.get("permutation_repeats", 5)),
+        seed,
+    )
+    explanations = {
+        "epic_id": plan.spec.epic_id,
+        "native": problem.native_explanation(final_model, x_test, predictions, plan),
+        "permutation": {
+            "metric": plan.spec.primary_metric,
+            "repeats": int(options.get("permutation_repeats", 5)),
+            "values": permutation,
+        },
+        "shap": {
+            "explainer": "not applicable",
+            "output": problem.shap_note,
+            "base_value": None,
+            "rows_explained": 0,
+            "mean_abs_by_feature": {},
+        },
+        "coefficients": None,
+        "partial_dependence": {},
+        "local": [],
+    }
+    empty = pl.DataFrame(
+        {"test_row": pl.Series([], dtype=pl.Int64)}
+        | {f: pl.Series([], dtype=pl.Float64) for f in plan.features}
+    )
+    return explanations, empty
