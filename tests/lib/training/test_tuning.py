@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.training.tuning import grid_of, tune_models
+from model_training.lib.training.search import grid_of
+from model_training.lib.training.tuning import tune_models
 
 OPTIONS = {
     "storage": None,

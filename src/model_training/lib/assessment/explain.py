@@ -347,7 +347,7 @@ def local_explanations(
     sub_y = y[rows]
     picks: dict[str, int] = {"highest_score": int(np.argmax(sub_out))}
     if threshold is not None and plan.classes is None:  # an anomaly score and its cut
-        from model_training.lib.core.metrics import has_labels
+        from model_training.lib.core.metric_functions import has_labels
 
         picks["borderline"] = int(np.argmin(np.abs(sub_out - threshold)))
         truth = np.array([str(v) == str(plan.positive_class) for v in sub_y])

@@ -221,7 +221,7 @@ def clustering_details(
     """
     from sklearn.decomposition import PCA
 
-    from model_training.lib.core.metrics import has_labels
+    from model_training.lib.core.metric_functions import has_labels
 
     labels = np.asarray(y_pred)
     data = np.asarray(embedding, dtype=float)
@@ -281,7 +281,7 @@ def anomaly_details(
     final_info: dict[str, Any],
 ) -> dict[str, Any]:
     """Score distribution, flag rate and (with labels) confusion counts and curves."""
-    from model_training.lib.core.metrics import has_labels
+    from model_training.lib.core.metric_functions import has_labels
 
     score = np.asarray(score, dtype=float)
     threshold = (final_info.get("anomaly_threshold") or {}).get("threshold")

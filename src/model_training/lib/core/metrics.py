@@ -17,14 +17,43 @@ from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
 from model_training.lib.core.kinds import kinds_where
+from model_training.lib.core.metric_functions import (
+    binary_truth,
+    directional_accuracy,
+    expected_cost,
+    false_positive_rate,
+    flag_rate_gap,
+    internal_criterion,
+    interval_coverage,
+    labelled_rows,
+    log_loss,
+    mase,
+    multiclass_auc,
+    positive_column,
+    positive_of,
+    safe_mape,
+    smape,
+)
 
 # which problem types each metric fits, by trait (lib/core/kinds.py)
 CLASSIFICATION = kinds_where(classification=True)
+
+
 BINARY = kinds_where(binary=True)
+
+
 REGRESSION = kinds_where(numeric_output=True)
+
+
 CLUSTERING = kinds_where(family="clustering")
+
+
 TIME_SERIES = kinds_where(temporal=True)
+
+
 ANOMALY = kinds_where(flags_anomalies=True)
+
+
 # metrics over a positive class: binary classification, and anomalies (the positive
 # class is the anomaly label of a label column kept for evaluation)
 POSITIVE = kinds_where(positive_label=True)
@@ -58,156 +87,6 @@ class Metric:
         return name in self.problem_types
 
 
-def _pos(context: dict) -> object:
-    return context["positive_class"]
-
-
-def _pos_column(y_score: np.ndarray, context: dict) -> np.ndarray:
-    if np.ndim(y_score) == 1:  # an anomaly score: already toward the positive class
-        return np.asarray(y_score, dtype=float)
-    classes = list(context["classes"])
-    return y_score[:, classes.index(_pos(context))]
-
-
-def has_labels(y_true: np.ndarray) -> bool:
-    """True unless ``y_true`` is empty or all missing (unsupervised, no label column)."""
-    values = np.asarray(y_true, dtype=object)
-    if values.size == 0:
-        return False
-    return any(
-        v is not None and not (isinstance(v, float) and np.isnan(v)) for v in values
-    )
-
-
-def _binary_truth(y_true: np.ndarray, context: dict) -> np.ndarray:
-    if not has_labels(y_true):
-        raise ValueError("no labels to compare with")
-    return (np.asarray(y_true) == _pos(context)).astype(int)
-
-
-def _labelled(y_true: np.ndarray) -> np.ndarray:
-    if not has_labels(y_true):
-        raise ValueError("no labels to compare with")
-    return y_true
-
-
-def _false_positive_rate(y_true, y_pred, _score, context) -> float:
-    truth = _binary_truth(y_true, context)
-    flagged = (np.asarray(y_pred) == _pos(context)).astype(int)
-    negatives = truth == 0
-    return float(flagged[negatives].mean()) if negatives.any() else float("nan")
-
-
-def _flag_rate_gap(_true, y_pred, _score, context) -> float:
-    expected = context.get("contamination")
-    if expected is None:
-        return float("nan")
-    flagged = np.asarray(y_pred) == _pos(context)
-    return float(abs(flagged.mean() - expected))
-
-
-def _smape(y_true, y_pred, _score, _context) -> float:
-    truth, pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    denominator = np.abs(truth) + np.abs(pred)
-    keep = denominator > 0
-    return float(np.mean(2 * np.abs(truth - pred)[keep] / denominator[keep]))
-
-
-def _mase(y_true, y_pred, _score, context) -> float:
-    scale = context.get("mase_scale")
-    if not scale:
-        return float("nan")
-    error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
-    return float(np.mean(error) / scale)
-
-
-def _directional_accuracy(y_true, y_pred, _score, _context) -> float:
-    """Share of steps where the forecast moves the same way as the actual value.
-
-    Both moves are measured from the previous actual value.
-    """
-    truth, pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    if len(truth) < 2:
-        return float("nan")
-    actual_move = np.sign(truth[1:] - truth[:-1])
-    forecast_move = np.sign(pred[1:] - truth[:-1])
-    return float(np.mean(actual_move == forecast_move))
-
-
-def _coverage(y_true, _pred, y_score, _context) -> float:
-    """Share of actual values inside the prediction interval (columns lower, upper)."""
-    bounds = np.asarray(y_score, dtype=float)
-    if bounds.ndim != 2 or bounds.shape[1] < 2:
-        return float("nan")
-    truth = np.asarray(y_true, float)
-    return float(np.mean((truth >= bounds[:, 0]) & (truth <= bounds[:, 1])))
-
-
-def _clustered(
-    y_pred: np.ndarray, embedding: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows not labelled noise (-1), and their clusters; needs two clusters or more."""
-    labels = np.asarray(y_pred)
-    keep = labels != -1
-    if len(set(labels[keep].tolist())) < 2 or keep.sum() <= len(
-        set(labels[keep].tolist())
-    ):
-        raise ValueError("fewer than two clusters")
-    return np.asarray(embedding, dtype=float)[keep], labels[keep]
-
-
-def _internal(func: Callable[..., float]) -> Callable[..., float]:
-    def metric(_true, y_pred, embedding, _context) -> float:
-        data, labels = _clustered(y_pred, embedding)
-        return float(func(data, labels))
-
-    return metric
-
-
-def _expected_cost(y_true, y_pred, _score, context) -> float:
-    cost = context.get("cost_matrix")
-    if cost is None:
-        return float("nan")
-    labels = list(cost["labels"])
-    index = {label: i for i, label in enumerate(labels)}
-    table = np.asarray(cost["costs"], dtype=float)
-    rows = np.array([index[v] for v in y_true])
-    cols = np.array([index[v] for v in y_pred])
-    return float(table[rows, cols].mean())
-
-
-def _safe_mape(y_true, y_pred, _score, _context) -> float:
-    y_true = np.asarray(y_true, dtype=float)
-    y_pred = np.asarray(y_pred, dtype=float)
-    nonzero = np.abs(y_true) > np.finfo(float).eps
-    if not nonzero.any():
-        return float("nan")
-    return float(np.mean(np.abs((y_true - y_pred)[nonzero] / y_true[nonzero])))
-
-
-def _sorted_scores(y_score: np.ndarray, context: dict) -> tuple[np.ndarray, list]:
-    """Scores and labels in sorted label order, as scikit-learn expects them."""
-    classes = list(context["classes"])
-    order = sorted(range(len(classes)), key=lambda i: classes[i])
-    return y_score[:, order], [classes[i] for i in order]
-
-
-def _multiclass_auc(y_true, _pred, y_score, context) -> float:
-    if len(np.unique(y_true)) < len(context["classes"]):
-        return float("nan")
-    scores, labels = _sorted_scores(y_score, context)
-    return float(
-        skm.roc_auc_score(
-            y_true, scores, multi_class="ovr", average="macro", labels=labels
-        )
-    )
-
-
-def _log_loss(y_true, _pred, y_score, context) -> float:
-    scores, labels = _sorted_scores(y_score, context)
-    return float(skm.log_loss(y_true, scores, labels=labels))
-
-
 _REGISTRY: tuple[Metric, ...] = (
     # classification, hard predictions
     Metric(
@@ -222,7 +101,7 @@ _REGISTRY: tuple[Metric, ...] = (
     Metric(
         "precision",
         lambda t, p, s, c: skm.precision_score(
-            _labelled(t), p, pos_label=_pos(c), zero_division=0
+            labelled_rows(t), p, pos_label=positive_of(c), zero_division=0
         ),
         True,
         POSITIVE,
@@ -230,7 +109,7 @@ _REGISTRY: tuple[Metric, ...] = (
     Metric(
         "recall",
         lambda t, p, s, c: skm.recall_score(
-            _labelled(t), p, pos_label=_pos(c), zero_division=0
+            labelled_rows(t), p, pos_label=positive_of(c), zero_division=0
         ),
         True,
         POSITIVE,
@@ -238,7 +117,7 @@ _REGISTRY: tuple[Metric, ...] = (
     Metric(
         "f1",
         lambda t, p, s, c: skm.f1_score(
-            _labelled(t), p, pos_label=_pos(c), zero_division=0
+            labelled_rows(t), p, pos_label=positive_of(c), zero_division=0
         ),
         True,
         POSITIVE,
@@ -255,11 +134,11 @@ _REGISTRY: tuple[Metric, ...] = (
         True,
         CLASSIFICATION,
     ),
-    Metric("expected_cost", _expected_cost, False, CLASSIFICATION),
+    Metric("expected_cost", expected_cost, False, CLASSIFICATION),
     # classification, scores
     Metric(
         "roc_auc",
-        lambda t, p, s, c: skm.roc_auc_score(_binary_truth(t, c), _pos_column(s, c)),
+        lambda t, p, s, c: skm.roc_auc_score(binary_truth(t, c), positive_column(s, c)),
         True,
         POSITIVE,
         needs_score=True,
@@ -267,7 +146,7 @@ _REGISTRY: tuple[Metric, ...] = (
     Metric(
         "pr_auc",
         lambda t, p, s, c: skm.average_precision_score(
-            _binary_truth(t, c), _pos_column(s, c)
+            binary_truth(t, c), positive_column(s, c)
         ),
         True,
         POSITIVE,
@@ -275,17 +154,19 @@ _REGISTRY: tuple[Metric, ...] = (
     ),
     Metric(
         "brier_loss",
-        lambda t, p, s, c: skm.brier_score_loss(_binary_truth(t, c), _pos_column(s, c)),
+        lambda t, p, s, c: skm.brier_score_loss(
+            binary_truth(t, c), positive_column(s, c)
+        ),
         False,
         BINARY,
         needs_score=True,
     ),
     Metric(
-        "roc_auc_ovr", _multiclass_auc, True, CLASSIFICATION - BINARY, needs_score=True
+        "roc_auc_ovr", multiclass_auc, True, CLASSIFICATION - BINARY, needs_score=True
     ),
     Metric(
         "log_loss",
-        _log_loss,
+        log_loss,
         False,
         CLASSIFICATION,
         needs_score=True,
@@ -310,7 +191,7 @@ _REGISTRY: tuple[Metric, ...] = (
         False,
         REGRESSION,
     ),
-    Metric("mean_absolute_percentage_error", _safe_mape, False, REGRESSION),
+    Metric("mean_absolute_percentage_error", safe_mape, False, REGRESSION),
     Metric(
         "median_absolute_error",
         lambda t, p, s, c: skm.median_absolute_error(t, p),
@@ -322,7 +203,7 @@ _REGISTRY: tuple[Metric, ...] = (
     # evaluation
     Metric(
         "silhouette",
-        _internal(skm.silhouette_score),
+        internal_criterion(skm.silhouette_score),
         True,
         CLUSTERING,
         needs_score=True,
@@ -330,7 +211,7 @@ _REGISTRY: tuple[Metric, ...] = (
     ),
     Metric(
         "davies_bouldin",
-        _internal(skm.davies_bouldin_score),
+        internal_criterion(skm.davies_bouldin_score),
         False,
         CLUSTERING,
         needs_score=True,
@@ -338,7 +219,7 @@ _REGISTRY: tuple[Metric, ...] = (
     ),
     Metric(
         "calinski_harabasz",
-        _internal(skm.calinski_harabasz_score),
+        internal_criterion(skm.calinski_harabasz_score),
         True,
         CLUSTERING,
         needs_score=True,
@@ -346,35 +227,39 @@ _REGISTRY: tuple[Metric, ...] = (
     ),
     Metric(
         "adjusted_rand",
-        lambda t, p, s, c: skm.adjusted_rand_score(_labelled(t), p),
+        lambda t, p, s, c: skm.adjusted_rand_score(labelled_rows(t), p),
         True,
         CLUSTERING,
     ),
     Metric(
         "normalized_mutual_info",
-        lambda t, p, s, c: skm.normalized_mutual_info_score(_labelled(t), p),
+        lambda t, p, s, c: skm.normalized_mutual_info_score(labelled_rows(t), p),
         True,
         CLUSTERING,
     ),
     # anomaly detection (besides precision, recall, f1, roc_auc, pr_auc above)
-    Metric("false_positive_rate", _false_positive_rate, False, ANOMALY),
+    Metric("false_positive_rate", false_positive_rate, False, ANOMALY),
     Metric(
         "detection_rate",
         lambda t, p, s, c: skm.recall_score(
-            _binary_truth(t, c), (np.asarray(p) == _pos(c)).astype(int), zero_division=0
+            binary_truth(t, c),
+            (np.asarray(p) == positive_of(c)).astype(int),
+            zero_division=0,
         ),
         True,
         ANOMALY,
     ),
-    Metric("flag_rate_gap", _flag_rate_gap, False, ANOMALY),
+    Metric("flag_rate_gap", flag_rate_gap, False, ANOMALY),
     # time series (besides the regression metrics, which fit it too)
-    Metric("mean_absolute_scaled_error", _mase, False, TIME_SERIES),
-    Metric("symmetric_mean_absolute_percentage_error", _smape, False, TIME_SERIES),
-    Metric("directional_accuracy", _directional_accuracy, True, TIME_SERIES),
-    Metric("interval_coverage", _coverage, True, TIME_SERIES, needs_score=True),
+    Metric("mean_absolute_scaled_error", mase, False, TIME_SERIES),
+    Metric("symmetric_mean_absolute_percentage_error", smape, False, TIME_SERIES),
+    Metric("directional_accuracy", directional_accuracy, True, TIME_SERIES),
+    Metric("interval_coverage", interval_coverage, True, TIME_SERIES, needs_score=True),
 )
 
+
 METRICS: dict[str, Metric] = {m.name: m for m in _REGISTRY}
+
 
 # Short names people write in specs, mapped to the registry's names.
 ALIASES: dict[str, str] = {

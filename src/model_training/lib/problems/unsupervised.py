@@ -16,7 +16,8 @@ from sklearn.pipeline import Pipeline
 
 from model_training.lib.algorithms.preprocessing import make_preprocessor
 from model_training.lib.core.frames import label_array
-from model_training.lib.core.metrics import compute_metrics, has_labels
+from model_training.lib.core.metric_functions import has_labels
+from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
 

@@ -18,13 +18,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,151 +36,21 @@ from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import guarded_rows, row_guard
+from model_training.lib.training.search import (
+    SAMPLER_SCHEME,
+    capped_search,
+    data_fingerprint,
+    fingerprint,
+    make_sampler,
+    open_storage,
+    suggest,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class _BudgetSpent(Exception):
     """The wall-clock budget ran out inside a trial."""
-
-
-def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Draw one value per hyperparameter from its declared distribution."""
-    params: dict[str, Any] = {}
-    for name, dist in space.items():
-        kind = dist["type"]
-        if kind == "float":
-            params[name] = trial.suggest_float(
-                name, float(dist["low"]), float(dist["high"]), log=bool(dist.get("log"))
-            )
-        elif kind == "int":
-            params[name] = trial.suggest_int(
-                name,
-                int(dist["low"]),
-                int(dist["high"]),
-                step=int(dist.get("step", 1)),
-                log=bool(dist.get("log")),
-            )
-        elif kind == "categorical":
-            params[name] = trial.suggest_categorical(name, list(dist["choices"]))
-        else:
-            raise ValueError(
-                f"unknown search-space type '{kind}' for '{name}' (use float, int, categorical)"
-            )
-    return params
-
-
-def grid_of(space: dict[str, dict[str, Any]], points: int) -> dict[str, list[Any]]:
-    """A grid for ``GridSampler``: ``grid`` values if given, else ``points`` spread values."""
-    grid: dict[str, list[Any]] = {}
-    for name, dist in space.items():
-        if "grid" in dist:
-            grid[name] = list(dist["grid"])
-        elif dist["type"] == "categorical":
-            grid[name] = list(dist["choices"])
-        else:
-            low, high = float(dist["low"]), float(dist["high"])
-            values = (
-                np.geomspace(low, high, points)
-                if dist.get("log")
-                else np.linspace(low, high, points)
-            )
-            grid[name] = (
-                sorted({round(v) for v in values})
-                if dist["type"] == "int"
-                else [float(v) for v in values]
-            )
-    return grid
-
-
-def _sampler(strategy: str, space: dict[str, Any], seed: int, grid_points: int) -> Any:
-    import optuna
-
-    if strategy == "grid":
-        return optuna.samplers.GridSampler(grid_of(space, grid_points), seed=seed)
-    if strategy == "random":
-        return TrialSeededSampler(lambda s: optuna.samplers.RandomSampler(seed=s), seed)
-    startup = min(5, max(1, len(space) * 2))
-    return TrialSeededSampler(
-        lambda s: optuna.samplers.TPESampler(seed=s, n_startup_trials=startup), seed
-    )
-
-
-# part of every study's name: a study proposed by another seeding scheme is not
-# resumed with this one (its trials would not be the ones this scheme proposes)
-SAMPLER_SCHEME = "trial-seeded-1"
-
-
-def trial_seed(seed: int, number: int) -> int:
-    """The sampler seed of trial ``number``: a function of the run's seed and the
-    trial's position only."""
-    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-class TrialSeededSampler(optuna.samplers.BaseSampler):
-    """A sampler whose randomness for trial *n* depends on the seed and *n* only.
-
-    Optuna's samplers draw from one random stream that starts at the seed when
-    the process starts, so a study resumed in a new process would propose other
-    trials than an uninterrupted one. Here each trial gets a fresh inner sampler
-    seeded by :func:`trial_seed`; TPE reads everything else from the study's
-    history, so a resumed study proposes exactly the trials an uninterrupted one
-    would have.
-    """
-
-    def __init__(self, make: Any, seed: int) -> None:
-        self._make, self._seed = make, seed
-        self._by_trial: dict[int, Any] = {}
-
-    def _inner(self, trial: Any) -> Any:
-        sampler = self._by_trial.get(trial.number)
-        if sampler is None:
-            sampler = self._make(trial_seed(self._seed, trial.number))
-            self._by_trial[trial.number] = sampler
-        return sampler
-
-    def infer_relative_search_space(self, study: Any, trial: Any) -> Any:
-        return self._inner(trial).infer_relative_search_space(study, trial)
-
-    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
-        return self._inner(trial).sample_relative(study, trial, search_space)
-
-    def sample_independent(
-        self, study: Any, trial: Any, param_name: str, distribution: Any
-    ) -> Any:
-        return self._inner(trial).sample_independent(
-            study, trial, param_name, distribution
-        )
-
-    def before_trial(self, study: Any, trial: Any) -> None:
-        self._inner(trial).before_trial(study, trial)
-
-    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
-        self._inner(trial).after_trial(study, trial, state, values)
-        self._by_trial.pop(trial.number, None)
-
-    def reseed_rng(self) -> None:
-        """Kept deterministic on purpose (Optuna calls this for parallel workers)."""
-
-
-def _fingerprint(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def data_fingerprint(frame: pl.DataFrame) -> str:
-    """A short hash of a frame's content."""
-    return f"{frame.hash_rows(seed=0).sum():x}"[:16]
-
-
-def open_storage(url: str | None) -> Any:
-    """An Optuna storage for ``url`` (None: in memory); creates a SQLite file's folder."""
-    if not url:
-        return None
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return url
 
 
 @dataclass
@@ -233,7 +100,6 @@ def tune_models(
         Per model: best parameters, CV mean/std of the best and of the defaults,
         trial counts and every trial (params, fold scores, state, error).
     """
-    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ordered = order_for_cv(train, plan)
@@ -288,7 +154,6 @@ def tune_models(
 
 def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
     """Run (or resume) one model's study until its trial or time budget is spent."""
-    import optuna
 
     plan, search, options = ctx.plan, ctx.search, ctx.options
     algo = algorithm(ctx.problem.task, name)
@@ -297,7 +162,7 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
     if len(imbalance_choices) > 1:
         space["imbalance"] = {"type": "categorical", "choices": imbalance_choices}
     selection = options.get("feature_selection", "none")
-    study_name = f"{plan.spec.epic_id}.{name}." + _fingerprint(
+    study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
         __version__,
         SAMPLER_SCHEME,
         ctx.data_hash,
@@ -316,7 +181,7 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         storage=ctx.storage,
         load_if_exists=True,
         direction="maximize" if plan.greater_is_better else "minimize",
-        sampler=_sampler(
+        sampler=make_sampler(
             search.strategy, space, ctx.seed, int(options.get("grid_points", 4))
         ),
         pruner=optuna.pruners.MedianPruner(
@@ -431,7 +296,6 @@ class _Objective:
         self.x, self.y, self.splits = x, y, splits
 
     def __call__(self, trial: Any) -> float:
-        import optuna
 
         ctx, plan = self.ctx, self.ctx.plan
         params = suggest(trial, self.space)
@@ -494,20 +358,7 @@ class _Objective:
         return float(np.mean(scores))
 
 
-def capped_search(plan: ModelingPlan, caps: dict[str, Any] | None) -> Any:
-    """The spec's search settings with ``tuning.caps`` applied (e.g. tiny budgets in tests)."""
-    search = plan.spec.search
-    updates = {}
-    for key in ("n_trials", "timeout_s", "per_model_timeout_s"):
-        cap = (caps or {}).get(key)
-        if cap is not None:
-            current = getattr(search, key)
-            updates[key] = cap if current is None else min(current, cap)
-    return search.model_copy(update=updates)
-
-
 def _has_complete(study: Any) -> bool:
-    import optuna
 
     return any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
@@ -555,7 +406,6 @@ def _model_result(
     seconds: float,
     note: str | None,
 ) -> dict[str, Any]:
-    import optuna
 
     trials = []
     for t in study.trials:
