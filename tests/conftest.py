@@ -14,7 +14,8 @@ import pytest
 from kedro.framework.project import configure_project
 
 from model_training.epics.cli import main as epic_main
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,9 @@ import yaml
 
 from model_training.datasets.files import _display, _LocalFileDataset, read_utf8
 from model_training.lib.core.errors import InputError, Problem
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec, parse_model
+from model_training.lib.core.parsing import parse_model
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 
 
 class _ValidatedYAMLDataset(_LocalFileDataset):

@@ -17,7 +17,8 @@ from model_training.lib.algorithms.unsupervised import AnomalyScorer, ClusterMod
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import build_plan
-from model_training.lib.core.spec import ColumnInfo, FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import ColumnInfo, FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import train_candidates
 

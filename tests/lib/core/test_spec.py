@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from model_training.lib.core.errors import InputError
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec, parse_model
+from model_training.lib.core.parsing import parse_model
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 from tests.conftest import spec_dict
 
 SOURCE = "docs/objectives/user_stories/tiny/modeling_spec.yml"

@@ -13,7 +13,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from model_training.lib.core.metrics import METRICS
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 
 NUMERIC_DTYPES = ("int", "float", "bool")
 

@@ -15,19 +15,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.kinds import PROBLEM_TYPES, Kind, kind
 from model_training.lib.core.metrics import METRICS, canonical, metrics_for
+from model_training.lib.core.parsing import Strict
 
 ProblemTypeName = Literal[PROBLEM_TYPES]  # type: ignore[valid-type]
+
 
 Label = str | int | float | bool
 
@@ -42,11 +40,7 @@ def _valid_frequency(value: str | None) -> bool:
     return True
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Derivation(_Strict):
+class Derivation(Strict):
     """How a sensitive group is derived from a column.
 
     ``split``: the text before ``sep`` (e.g. ``male`` from ``male : single``).
@@ -77,7 +71,7 @@ class Derivation(_Strict):
         return self
 
 
-class SensitiveFeature(_Strict):
+class SensitiveFeature(Strict):
     """A sensitive attribute for fairness checks, possibly derived from a column."""
 
     name: str
@@ -85,7 +79,7 @@ class SensitiveFeature(_Strict):
     derive: Derivation | None = None
 
 
-class CostMatrix(_Strict):
+class CostMatrix(Strict):
     """Cost of each decision: ``costs[actual][predicted]`` in ``labels`` order."""
 
     labels: list[Label]
@@ -107,7 +101,7 @@ class CostMatrix(_Strict):
         return self
 
 
-class MetricBound(_Strict):
+class MetricBound(Strict):
     """An acceptance threshold on one metric."""
 
     min: float | None = None
@@ -120,7 +114,7 @@ class MetricBound(_Strict):
         return self
 
 
-class AcceptanceCriteria(_Strict):
+class AcceptanceCriteria(Strict):
     """What the user story accepts, checked on the test split.
 
     ``metrics``: absolute bounds (``{roc_auc: {min: 0.75}}``).
@@ -136,7 +130,7 @@ class AcceptanceCriteria(_Strict):
     latency_p95_ms: Annotated[float, Field(gt=0)] | None = None
 
 
-class SearchSpec(_Strict):
+class SearchSpec(Strict):
     """Hyperparameter search strategy and budgets."""
 
     strategy: Literal["tpe", "random", "grid"] = "tpe"
@@ -146,7 +140,7 @@ class SearchSpec(_Strict):
     top_k: Annotated[int, Field(ge=1)] = 3
 
 
-class CrossValidationSpec(_Strict):
+class CrossValidationSpec(Strict):
     """Cross-validation approach; ``auto`` picks it from the spec and the data."""
 
     strategy: Literal[
@@ -162,7 +156,7 @@ class CrossValidationSpec(_Strict):
     gap: Annotated[int, Field(ge=0)] = 0
 
 
-class ModelingSpec(_Strict):
+class ModelingSpec(Strict):
     """The modeling requirements and specifications of one epic.
 
     ``source`` is filled by the dataset that loaded the spec, so that messages can
@@ -333,108 +327,8 @@ class ModelingSpec(_Strict):
 
 
 ColumnDtype = Literal["int", "float", "string", "bool", "date", "datetime"]
+
+
 ColumnRole = Literal[
     "feature", "target", "identifier", "time", "group", "label", "ignore"
 ]
-
-
-class ColumnInfo(_Strict):
-    """One column of the feature files."""
-
-    name: str
-    dtype: ColumnDtype
-    role: ColumnRole = "feature"
-    sensitive: bool = False
-    description: str = ""
-    values: list[Label] | None = None
-    unit: str | None = None
-
-
-class FeatureSchema(_Strict):
-    """The machine-readable feature documentation of an epic.
-
-    ``source`` is filled by the dataset that loaded it (the schema file's path);
-    the split files sit beside it as ``{split}_features.csv``.
-    """
-
-    epic_id: str
-    columns: list[ColumnInfo]
-    source: str | None = None
-
-    @model_validator(mode="after")
-    def _unique(self) -> FeatureSchema:
-        names = [c.name for c in self.columns]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(f"columns listed twice: {', '.join(duplicated)}")
-        return self
-
-    def names(self, role: str) -> list[str]:
-        """Return the column names with one role, in file order."""
-        return [c.name for c in self.columns if c.role == role]
-
-    def column(self, name: str) -> ColumnInfo | None:
-        """Return one column's info, or None."""
-        return next((c for c in self.columns if c.name == name), None)
-
-    def split_file(self, split: str) -> str:
-        """Return the path of a split's file, for messages."""
-        if not self.source:
-            return f"{split}_features.csv"
-        folder = self.source.rsplit("/", 1)[0] if "/" in self.source else "."
-        return f"{folder}/{split}_features.csv"
-
-
-def _format_location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-def _explain(error: dict[str, Any]) -> tuple[str, str]:
-    kind = error["type"]
-    message = error["msg"].removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return (
-            "unknown key",
-            "remove it or correct its spelling (see the README's spec reference)",
-        )
-    if kind == "missing":
-        return "required key is missing", "add it"
-    return message, "correct the value"
-
-
-def parse_model(model: type[BaseModel], data: Any, source: str, what: str) -> Any:
-    """Validate raw YAML data into ``model``, or raise one :class:`InputError`.
-
-    Args:
-        model: :class:`ModelingSpec` or :class:`FeatureSchema`.
-        data: the parsed YAML.
-        source: the file the data came from, named in messages.
-        what: a short name for the file's kind ("modeling spec").
-
-    Returns:
-        The validated model, with ``source`` set.
-    """
-    if not isinstance(data, dict):
-        raise InputError(
-            f"Invalid {what}",
-            [
-                Problem(
-                    source,
-                    "the file is not a YAML mapping",
-                    f"write the {what} as key: value pairs",
-                )
-            ],
-        )
-    try:
-        return model.model_validate({**data, "source": source})
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            what_wrong, fix = _explain(error)
-            where = (
-                f"{source}, key '{_format_location(error['loc'])}'"
-                if error["loc"]
-                else source
-            )
-            problems.append(Problem(where, what_wrong, fix))
-        raise InputError(f"Invalid {what}", problems) from None

@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.core.errors import InputError
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.context import Check, Context
 from model_training.lib.data_quality.features import (
     check_cardinality,

@@ -8,7 +8,8 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.core.errors import Problem
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 
 SPLITS = ("train", "validation", "test")
 

@@ -21,7 +21,7 @@ import yaml
 from sklearn.model_selection import train_test_split
 
 from model_training.lib.core.kinds import kind
-from model_training.lib.core.spec import ColumnInfo, FeatureSchema
+from model_training.lib.core.schema import ColumnInfo, FeatureSchema
 
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.plan import build_plan, load_plan
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.checks import (
     raise_if_blocking,
     run_checks,

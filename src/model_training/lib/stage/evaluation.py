@@ -19,7 +19,7 @@ from model_training.lib.core.profiling import (
     serialized_size_mb,
     throughput_rows_per_s,
 )
-from model_training.lib.core.spec import FeatureSchema
+from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.data_quality.checks import (
     raise_if_blocking,
     run_checks,

@@ -7,7 +7,8 @@ from typing import Any
 import polars as pl
 from matplotlib.figure import Figure
 
-from model_training.lib.core.spec import FeatureSchema, ModelingSpec
+from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.stage import data_validation as stage
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 from matplotlib.figure import Figure
 
-from model_training.lib.core.spec import FeatureSchema
+from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.stage import assessments, explanation, performance
 from model_training.lib.stage import evaluation as stage
 
