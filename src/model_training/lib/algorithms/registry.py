@@ -158,7 +158,7 @@ def configure_forecaster(forecaster: Any, plan: ModelingPlan) -> Any:
         ),
     )
     if spec.series_column:
-        from model_training.lib.algorithms.forecasters import PerSeries
+        from model_training.lib.algorithms.per_series import PerSeries
 
         return PerSeries(configured, spec.series_column)
     return configured

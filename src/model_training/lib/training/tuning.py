@@ -19,23 +19,20 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import optuna
 import polars as pl
 
 from model_training import __version__
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
-from model_training.lib.algorithms.cv_eval import fold_scores
-from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
+from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import guarded_rows, row_guard
+from model_training.lib.training.objective import Objective, TuningContext
 from model_training.lib.training.search import (
     SAMPLER_SCHEME,
     capped_search,
@@ -43,33 +40,9 @@ from model_training.lib.training.search import (
     fingerprint,
     make_sampler,
     open_storage,
-    suggest,
 )
 
 logger = logging.getLogger(__name__)
-
-
-class _BudgetSpent(Exception):
-    """The wall-clock budget ran out inside a trial."""
-
-
-@dataclass
-class _Context:
-    """What every model's search shares."""
-
-    plan: ModelingPlan
-    problem: Any
-    ordered: pl.DataFrame
-    x: pl.DataFrame
-    y: np.ndarray
-    splits: list[tuple[np.ndarray, np.ndarray]]
-    options: dict[str, Any]
-    defaults: dict[str, dict[str, Any]]
-    search: Any
-    seed: int
-    storage: Any
-    data_hash: str
-    modeling: dict[str, Any]
 
 
 def tune_models(
@@ -104,7 +77,7 @@ def tune_models(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ordered = order_for_cv(train, plan)
     x, y = split_xy(ordered, plan)
-    ctx = _Context(
+    ctx = TuningContext(
         plan=plan,
         problem=get_problem(plan.spec.problem_type),
         ordered=ordered,
@@ -152,7 +125,7 @@ def tune_models(
     }
 
 
-def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
+def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
     """Run (or resume) one model's study until its trial or time budget is spent."""
 
     plan, search, options = ctx.plan, ctx.search, ctx.options
@@ -206,7 +179,7 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
         x_fit, y_fit = ctx.x[keep], ctx.y[keep]
         splits = cv_splits(ctx.ordered[keep], y_fit, plan, ctx.seed)
         note = f"tuned on a {guard}-row subsample (row guard)"
-    objective = _Objective(
+    objective = Objective(
         ctx, algo, space, imbalance_choices[0], deadline, x_fit, y_fit, splits
     )
 
@@ -275,87 +248,6 @@ def _tune_one(ctx: _Context, name: str, deadline: float) -> dict[str, Any]:
             budget,
         )
     return result
-
-
-class _Objective:
-    """One model's Optuna objective: mean primary metric over the CV folds."""
-
-    def __init__(
-        self,
-        ctx: _Context,
-        algo: Any,
-        space: dict[str, Any],
-        default_imbalance: str,
-        deadline: float,
-        x: pl.DataFrame,
-        y: np.ndarray,
-        splits: list[tuple[np.ndarray, np.ndarray]],
-    ) -> None:
-        self.ctx, self.algo, self.space = ctx, algo, space
-        self.default_imbalance, self.deadline = default_imbalance, deadline
-        self.x, self.y, self.splits = x, y, splits
-
-    def __call__(self, trial: Any) -> float:
-
-        ctx, plan = self.ctx, self.ctx.plan
-        params = suggest(trial, self.space)
-        imbalance = params.pop("imbalance", self.default_imbalance)
-        fixed = {
-            k: v
-            for k, v in (ctx.defaults.get(self.algo.name) or {}).items()
-            if k not in params
-        }
-        pipeline = build_pipeline(
-            plan,
-            self.algo,
-            {**fixed, **params},
-            ctx.seed,
-            imbalance=imbalance,
-            feature_selection=ctx.options.get("feature_selection", "none"),
-            selection_options=ctx.options.get("feature_selection_options"),
-        )
-        first = bool(trial.user_attrs.get("start"))
-
-        def report(fold: int, mean: float) -> None:
-            trial.report(mean, fold)
-            if not first and time.monotonic() > self.deadline:
-                raise _BudgetSpent
-            if trial.should_prune():
-                raise optuna.TrialPruned
-
-        scores: list[float] = []
-        try:
-            scores = fold_scores(
-                pipeline,
-                self.x,
-                self.y,
-                self.splits,
-                plan,
-                lambda model, rows: ctx.problem.predict(model, rows, plan),
-                lambda y_train: fit_params(plan, imbalance, y_train),
-                report,
-                collect=scores,
-            )
-        except _BudgetSpent:
-            trial.set_user_attr("stopped", "wall-clock budget")
-            raise optuna.TrialPruned from None
-        except optuna.TrialPruned:
-            raise
-        except Exception as exc:
-            # Optuna records the trial as failed and goes on; keep the reason
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
-            raise
-        finally:
-            trial.set_user_attr("fold_scores", [float(s) for s in scores])
-        if any(math.isnan(s) for s in scores):
-            # e.g. a clustering with fewer than two clusters on a fold: a poor
-            # configuration, not a failure; recorded and skipped
-            trial.set_user_attr(
-                "stopped", f"metric {plan.spec.primary_metric} is undefined on a fold"
-            )
-            raise optuna.TrialPruned
-        trial.set_user_attr("cv_std", float(np.std(scores)))
-        return float(np.mean(scores))
 
 
 def _has_complete(study: Any) -> bool:
