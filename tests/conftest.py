@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from kedro.framework.project import configure_project
 
 from model_training.epics.cli import main as epic_main
@@ -24,16 +25,47 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 configure_project("model_training")
 CREDIT_FEATURES = PROJECT_ROOT / "data" / "4_processed" / "credit_risk" / "features"
 
-THRESHOLDS = {
-    "missing_warn_fraction": 0.2,
-    "near_constant_share": 0.98,
-    "identifier_unique_share": 0.95,
-    "high_cardinality": 50,
-    "imbalance_warn_share": 0.2,
-    "cross_split_duplicate_fraction": 0.05,
-    "leakage_score": 0.98,
-    "leakage_blocks": True,
-}
+
+def _merged(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def conf_params(
+    group: str,
+    overrides: dict | None = None,
+    *,
+    env: str | None = "test",
+    replace: dict | None = None,
+):
+    """A parameter group as a run gets it: conf/base, then conf/<env> merged
+    key by key (as settings.py merges parameters), then ``overrides``, validated
+    by the group's model; ``replace`` sets top-level keys wholesale (a test's
+    own search spaces). The study storage is in memory unless overridden."""
+    from model_training.lib.core.params import GROUPS
+
+    def load(folder: str) -> dict:
+        path = PROJECT_ROOT / "conf" / folder / f"parameters_{group}.yml"
+        return (
+            (yaml.safe_load(path.read_text()) or {}).get(group, {})
+            if path.exists()
+            else {}
+        )
+
+    data = load("base")
+    if env:
+        data = _merged(data, load(env))
+    if group == "tuning":
+        data["storage"] = None
+    if group == "inference":
+        data["input"] = "new.csv"
+    data = {**_merged(data, overrides or {}), **(replace or {})}
+    return GROUPS[group].model_validate(data)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -176,10 +208,17 @@ def spec() -> ModelingSpec:
     )
 
 
+def with_params(group_params, **changes):
+    """A copy of a parameter group with some keys changed (merged key by key)."""
+    return type(group_params).model_validate(
+        _merged(group_params.model_dump(), changes)
+    )
+
+
 @pytest.fixture
-def thresholds() -> dict:
+def thresholds():
     """``data_validation.thresholds`` as in conf/base."""
-    return dict(THRESHOLDS)
+    return conf_params("data_validation").thresholds
 
 
 def copy_project(destination: Path, *, credit_rows: int | None = None) -> Path:

@@ -40,6 +40,7 @@ from kedro.framework.hooks import hook_impl
 from model_training.datasets import transaction
 from model_training.gitinfo import git_commit
 from model_training.lib.core.errors import OutputsKept, find_user_error
+from model_training.lib.core.params import Group
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,25 @@ class TrackingHook:
         if commit:
             tags["git_commit"] = commit
         mlflow.set_tags(tags)
+
+    @hook_impl
+    def before_node_run(self, node: Any, inputs: dict[str, Any]) -> None:
+        """Log typed parameter groups key by key (``tuning.caps.n_trials``).
+
+        kedro-mlflow flattens dict parameters only; a validated group reaches
+        it as a model, which it logs whole, as one JSON value.
+        """
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        groups = {
+            name.removeprefix("params:"): value.model_dump(mode="json")
+            for name, value in inputs.items()
+            if name.startswith("params:") and isinstance(value, Group)
+        }
+        if groups:
+            mlflow.log_params(_params(groups))
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
@@ -217,6 +237,25 @@ class RunSummaryHook:
         self._catalog = catalog
         self._saved = []
         self._run_id = None
+
+    @hook_impl
+    def before_node_run(self, node: Any, inputs: dict[str, Any]) -> None:
+        """Log typed parameter groups key by key (``tuning.caps.n_trials``).
+
+        kedro-mlflow flattens dict parameters only; a validated group reaches
+        it as a model, which it logs whole, as one JSON value.
+        """
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        groups = {
+            name.removeprefix("params:"): value.model_dump(mode="json")
+            for name, value in inputs.items()
+            if name.startswith("params:") and isinstance(value, Group)
+        }
+        if groups:
+            mlflow.log_params(_params(groups))
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:

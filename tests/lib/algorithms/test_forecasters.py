@@ -24,7 +24,9 @@ from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.checks import run_checks
 from model_training.lib.problems import get_problem
 from model_training.lib.problems.time_series import walk_forward
-from tests.conftest import THRESHOLDS
+from tests.conftest import conf_params
+
+THRESHOLDS = conf_params("data_validation").thresholds
 
 
 def series(n: int = 120, seed: int = 0, start: str = "2000-01-01") -> pl.DataFrame:

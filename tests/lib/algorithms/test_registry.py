@@ -19,6 +19,7 @@ from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import build_plan
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.problems import get_problem
+from tests.conftest import conf_params
 
 SMALL = {
     "random_forest": {"n_estimators": 20},
@@ -144,6 +145,7 @@ def test_feature_selection_kinds_fit_inside_the_pipeline(kind, xor_setup):
         {},
         0,
         feature_selection=kind,
+        selection_options=conf_params("tuning").feature_selection_options,
     )
     model.fit(x, y)
     assert ("select" in model.named_steps) == (kind != "none")

@@ -21,6 +21,7 @@ from model_training.lib.core.schema import ColumnInfo, FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import train_candidates
+from tests.conftest import conf_params
 
 
 def blobs(n: int = 240, seed: int = 0) -> pl.DataFrame:
@@ -273,7 +274,10 @@ def test_candidates_beat_the_baselines_on_clear_blobs():
         train,
         validation,
         baselines,
-        {"defaults": {"kmeans": {"n_clusters": 3}}, "latency_repeats": 2},
+        conf_params(
+            "modeling",
+            {"defaults": {"kmeans": {"n_clusters": 3}}, "latency_repeats": 2},
+        ),
         0,
     )
     by_name = {m["name"]: m for m in results["models"]}

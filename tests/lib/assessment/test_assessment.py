@@ -16,6 +16,7 @@ from model_training.lib.assessment.test_metrics import (
 )
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.spec import ModelingSpec
+from tests.conftest import conf_params
 
 
 def binary_plan(**spec) -> ModelingPlan:
@@ -65,7 +66,13 @@ def test_fairness_matches_a_hand_computed_fixture():
     pred = np.array(
         ["bad", "bad", "good", "good", "bad", "good", "good", "good"], dtype=object
     )
-    report = fairness.assess(frame, y, pred, plan, {"min_group_size": 1})
+    report = fairness.assess(
+        frame,
+        y,
+        pred,
+        plan,
+        conf_params("evaluation").fairness.model_copy(update={"min_group_size": 1}),
+    )
     male = report["sex"]["groups"]["male"]
     female = report["sex"]["groups"]["female"]
     # male: actual bad at 0, 2; called bad at 0, 1 -> selection 2/4, TPR 1/2, FPR 1/2, precision 1/2

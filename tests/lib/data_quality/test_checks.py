@@ -185,7 +185,7 @@ def test_leakage_screen_blocks_a_target_copy(frames, schema, spec, thresholds):
     assert f"{TRAIN}, column 'amount': predicts 'label' almost perfectly" in message
     assert "leakage_blocks: false" in message
     checks = checks_by_name(
-        frames, schema, spec, {**thresholds, "leakage_blocks": False}
+        frames, schema, spec, thresholds.model_copy(update={"leakage_blocks": False})
     )
     assert checks["leakage"].status == "warn"
 
@@ -260,7 +260,9 @@ def test_constant_identifier_and_cardinality_warnings(frames, schema, spec, thre
         )
 
     frames = {k: add(v) for k, v in frames.items()}
-    checks = checks_by_name(frames, schema, spec, {**thresholds, "high_cardinality": 0})
+    checks = checks_by_name(
+        frames, schema, spec, thresholds.model_copy(update={"high_cardinality": 0})
+    )
     assert "segment" in checks["constant_columns"].details["constant"]
     assert checks["identifier_like"].columns == ["age"]
     assert checks["high_cardinality"].status == "warn"

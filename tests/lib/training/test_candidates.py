@@ -11,31 +11,31 @@ from model_training.lib.training.candidates import (
     require_shortlist,
     train_candidates,
 )
+from tests.conftest import conf_params, with_params
 
-OPTIONS = {
-    "defaults": {
-        "random_forest": {"n_estimators": 30},
-        "catboost": {"iterations": 40, "depth": 3},
-        "hist_gradient_boosting": {"max_iter": 30},
-        "mlp": {"hidden_layer_sizes": [8], "max_iter": 300},
+OPTIONS = conf_params(
+    "modeling",
+    {
+        "defaults": {
+            "random_forest": {"n_estimators": 30},
+            "catboost": {"iterations": 40, "depth": 3},
+            "hist_gradient_boosting": {"max_iter": 30},
+            "mlp": {"hidden_layer_sizes": [8], "max_iter": 300},
+        },
+        "row_guard": {"svm_rbf": 100},
+        "latency_repeats": 3,
+        "throughput_rows": 100,
     },
-    "row_guard": {"svm_rbf": 100},
-    "latency_repeats": 3,
-    "throughput_rows": 100,
-}
+)
 
 
 @pytest.fixture
 def compared(xor_setup):
     parts, _, _, plan = xor_setup
     baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
-    broken = {
-        **OPTIONS,
-        "defaults": {
-            **OPTIONS["defaults"],
-            "mlp": {"hidden_layer_sizes": [8], "alpha": -1.0},
-        },
-    }
+    broken = with_params(
+        OPTIONS, defaults={"mlp": {"hidden_layer_sizes": [8], "alpha": -1.0}}
+    )
     results, models = train_candidates(
         plan, parts["train"], parts["validation"], baselines, broken, 0
     )

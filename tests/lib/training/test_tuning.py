@@ -6,8 +6,9 @@ import pytest
 
 from model_training.lib.training.search import grid_of
 from model_training.lib.training.tuning import tune_models
+from tests.conftest import conf_params, with_params
 
-OPTIONS = {
+_OPTIONS_RAW = {
     "storage": None,
     "pruner": {"n_startup_trials": 2, "n_warmup_steps": 1},
     "search_spaces": {
@@ -20,6 +21,12 @@ OPTIONS = {
         },
     },
 }
+OPTIONS = conf_params(
+    "tuning",
+    {k: v for k, v in _OPTIONS_RAW.items() if k != "search_spaces"},
+    replace={"search_spaces": _OPTIONS_RAW.get("search_spaces", {})},
+    env=None,
+)
 DEFAULTS = {"logistic_regression": {"C": 1.0}, "random_forest": {"n_estimators": 20}}
 
 
@@ -92,7 +99,7 @@ def test_trial_budget_stops_the_search(xor_setup):
         parts["train"],
         ["logistic_regression"],
         DEFAULTS,
-        {**OPTIONS, "caps": {"n_trials": 3}},
+        with_params(OPTIONS, caps={"n_trials": 3}),
         0,
     )
     assert capped["models"][0]["n_trials"] == 3
@@ -123,7 +130,7 @@ def test_a_pruned_trial_logs_no_score_to_compare_with_the_best(xor_setup, caplog
     """'pruned: MASE = 0.3959 (best 0.4507)' read as a better trial; a pruned
     trial's value is a partial mean over the folds it reached."""
     parts, _, _, plan = xor_setup
-    options = {**OPTIONS, "pruner": {"n_startup_trials": 1, "n_warmup_steps": 0}}
+    options = with_params(OPTIONS, pruner={"n_startup_trials": 1, "n_warmup_steps": 0})
     with caplog.at_level("INFO"):
         result = tune_models(
             with_search(plan, n_trials=12, timeout_s=600),
@@ -160,7 +167,7 @@ def test_a_resumed_study_proposes_what_an_uninterrupted_one_would(xor_setup, tmp
     parts, _, _, plan = xor_setup
 
     def run(storage, n_trials):
-        options = {**OPTIONS, "storage": f"sqlite:///{storage}"}
+        options = with_params(OPTIONS, storage=f"sqlite:///{storage}")
         result = tune_models(
             with_search(plan, n_trials=n_trials, timeout_s=600),
             parts["train"],
@@ -180,13 +187,14 @@ def test_a_resumed_study_proposes_what_an_uninterrupted_one_would(xor_setup, tmp
 
 def test_a_failing_model_is_recorded_and_the_rest_go_on(xor_setup):
     parts, _, _, plan = xor_setup
-    broken = {
-        **OPTIONS,
-        "search_spaces": {
-            **OPTIONS["search_spaces"],
-            "logistic_regression": {"C": {"type": "float", "low": -2.0, "high": -1.0}},
+    broken = with_params(
+        OPTIONS,
+        search_spaces={
+            "logistic_regression": {
+                "C": {"type": "float", "low": -2.0, "high": -1.0, "log": False}
+            }
         },
-    }
+    )
     result = tune_models(
         with_search(plan, n_trials=2),
         parts["train"],
@@ -207,7 +215,7 @@ def test_a_failing_model_is_recorded_and_the_rest_go_on(xor_setup):
 
 def test_study_resumes_from_storage(xor_setup, tmp_path):
     parts, _, _, plan = xor_setup
-    options = {**OPTIONS, "storage": f"sqlite:///{tmp_path}/studies/optuna.db"}
+    options = with_params(OPTIONS, storage=f"sqlite:///{tmp_path}/studies/optuna.db")
     first = tune_models(
         with_search(plan, n_trials=2),
         parts["train"],

@@ -6,6 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from model_training.lib.core.errors import InputError
+from model_training.lib.core.params import DataValidationParams
 from model_training.lib.core.plan import load_plan
 from model_training.pipelines.data_validation.nodes import (
     plot_data_quality,
@@ -20,7 +21,7 @@ def run(frames, schema, spec, thresholds, epic="tiny"):
         schema,
         spec,
         epic,
-        {"thresholds": thresholds},
+        DataValidationParams(thresholds=thresholds),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from model_training.lib.core.params import DataValidationParams
 from model_training.pipelines.data_validation import create_pipeline
 
 
@@ -17,7 +18,9 @@ def catalog(frames, schema, spec, thresholds) -> DataCatalog:
             "feature_schema": MemoryDataset(schema, copy_mode="assign"),
             "modeling_spec": MemoryDataset(spec, copy_mode="assign"),
             "params:epic_id": MemoryDataset("tiny"),
-            "params:data_validation": MemoryDataset({"thresholds": thresholds}),
+            "params:data_validation": MemoryDataset(
+                DataValidationParams(thresholds=thresholds)
+            ),
         }
     )
 

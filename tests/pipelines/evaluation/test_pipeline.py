@@ -12,19 +12,22 @@ from model_training.datasets import FigureDirectoryDataset
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 from model_training.pipeline_registry import register_pipelines
-from tests.conftest import THRESHOLDS, make_xor_frame
+from tests.conftest import conf_params, make_xor_frame
 
-MODELING = {
-    "defaults": {
-        "logistic_regression": {"C": 1.0},
-        "random_forest": {"n_estimators": 40, "min_samples_leaf": 2},
-        "hist_gradient_boosting": {"max_iter": 40},
-        "ridge": {"alpha": 1.0},
+MODELING = conf_params(
+    "modeling",
+    {
+        "defaults": {
+            "logistic_regression": {"C": 1.0},
+            "random_forest": {"n_estimators": 40, "min_samples_leaf": 2},
+            "hist_gradient_boosting": {"max_iter": 40},
+            "ridge": {"alpha": 1.0},
+        },
+        "latency_repeats": 3,
+        "throughput_rows": 100,
     },
-    "latency_repeats": 3,
-    "throughput_rows": 100,
-}
-TUNING = {
+)
+_TUNING_RAW = {
     "storage": None,
     "caps": {"n_trials": 2},
     "search_spaces": {
@@ -36,16 +39,24 @@ TUNING = {
     },
     "calibration": {"enabled": True, "methods": ["sigmoid"], "min_rows_isotonic": 500},
 }
-EVALUATION = {
-    "bootstrap": {"n_boot": 50},
-    "latency_repeats": 3,
-    "permutation_repeats": 2,
-    "shap": {"max_rows": 40},
-    "partial_dependence": {"top": 2, "grid": 5},
-    "fairness": {"min_group_size": 5},
-    "robustness": {"slice_min_rows": 5},
-    "learning_curve": {"sizes": [0.5, 1.0], "n_splits": 2},
-}
+TUNING = conf_params(
+    "tuning",
+    {k: v for k, v in _TUNING_RAW.items() if k != "search_spaces"},
+    replace={"search_spaces": _TUNING_RAW.get("search_spaces", {})},
+)
+EVALUATION = conf_params(
+    "evaluation",
+    {
+        "bootstrap": {"n_boot": 50},
+        "latency_repeats": 3,
+        "permutation_repeats": 2,
+        "shap": {"max_rows": 40},
+        "partial_dependence": {"top": 2, "grid": 5},
+        "fairness": {"min_group_size": 5},
+        "robustness": {"slice_min_rows": 5},
+        "learning_curve": {"sizes": [0.5, 1.0], "n_splits": 2},
+    },
+)
 
 
 # binary targets coded as booleans and as floats: their labels must survive
@@ -141,7 +152,7 @@ def stage(request, tmp_path_factory):
             "modeling_spec": MemoryDataset(spec, copy_mode="assign"),
             "params:epic_id": MemoryDataset("e"),
             "params:seed": MemoryDataset(0),
-            "params:data_validation": MemoryDataset({"thresholds": THRESHOLDS}),
+            "params:data_validation": MemoryDataset(conf_params("data_validation")),
             "params:modeling": MemoryDataset(MODELING),
             "params:tuning": MemoryDataset(TUNING),
             "params:evaluation": MemoryDataset(EVALUATION),

@@ -10,12 +10,19 @@ from model_training.lib.core.errors import StageStop
 from model_training.lib.training.baseline import fit_baselines
 from model_training.pipelines.modeling import create_pipeline
 from model_training.pipelines.modeling.nodes import shortlist_candidates
+from tests.conftest import conf_params
 
-OPTIONS = {
-    "defaults": {"random_forest": {"n_estimators": 30}, "catboost": {"iterations": 40}},
-    "latency_repeats": 3,
-    "throughput_rows": 100,
-}
+OPTIONS = conf_params(
+    "modeling",
+    {
+        "defaults": {
+            "random_forest": {"n_estimators": 30},
+            "catboost": {"iterations": 40},
+        },
+        "latency_repeats": 3,
+        "throughput_rows": 100,
+    },
+)
 
 
 def test_modeling_pipeline_shortlists_what_beats_the_baseline(xor_setup):

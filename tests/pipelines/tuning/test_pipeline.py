@@ -13,8 +13,9 @@ from model_training.lib.core.plan import build_plan
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.training.selection import fit_final
 from model_training.pipelines.tuning import create_pipeline
+from tests.conftest import conf_params
 
-TUNING = {
+_TUNING_RAW = {
     "storage": None,
     "search_spaces": {
         "random_forest": {"max_depth": {"type": "int", "low": 2, "high": 8}},
@@ -26,9 +27,20 @@ TUNING = {
         "min_rows_isotonic": 500,
     },
 }
-MODELING = {
-    "defaults": {"random_forest": {"n_estimators": 30}, "catboost": {"iterations": 40}}
-}
+TUNING = conf_params(
+    "tuning",
+    {k: v for k, v in _TUNING_RAW.items() if k != "search_spaces"},
+    replace={"search_spaces": _TUNING_RAW.get("search_spaces", {})},
+)
+MODELING = conf_params(
+    "modeling",
+    {
+        "defaults": {
+            "random_forest": {"n_estimators": 30},
+            "catboost": {"iterations": 40},
+        }
+    },
+)
 
 
 def test_tuning_pipeline_selects_refits_calibrates_and_thresholds(xor_setup):
@@ -82,7 +94,9 @@ def test_regression_final_model_keeps_residual_quantiles(frames, schema):
     selection = {
         "selected": {"model": "ridge", "params": {"alpha": 1.0}, "imbalance": "none"}
     }
-    model, info = fit_final(plan, data["train"], data["validation"], selection, {}, 0)
+    model, info = fit_final(
+        plan, data["train"], data["validation"], selection, conf_params("tuning"), 0
+    )
     quantiles = info["absolute_residual_quantiles"]
     assert quantiles["0.8"] <= quantiles["0.9"] <= quantiles["0.95"]
     assert info["oof_metrics"]["r2"] > 0.9

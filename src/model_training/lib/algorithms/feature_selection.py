@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from model_training.lib.core.params import FeatureSelectionOptions
+
 KINDS = ("none", "importance", "rfe", "l1", "correlation")
 
 
@@ -80,7 +82,12 @@ def _numeric_matrix(x: Any, numeric: list[int]) -> np.ndarray:
 
 
 def make_selector(
-    kind: str, classification: bool, seed: int, options: dict[str, Any], *, native: bool
+    kind: str,
+    classification: bool,
+    seed: int,
+    options: FeatureSelectionOptions | None,
+    *,
+    native: bool,
 ) -> Any:
     """Build a selection step, or None for ``none``.
 
@@ -94,10 +101,10 @@ def make_selector(
         )
     if kind == "none":
         return None
+    if options is None:
+        raise ValueError(f"feature_selection '{kind}' needs its options")
     if kind == "correlation":
-        return CorrelationFilter(
-            threshold=float(options.get("correlation_threshold", 0.95))
-        )
+        return CorrelationFilter(threshold=options.correlation_threshold)
     if native:
         return None
     from sklearn.feature_selection import RFE, SelectFromModel
@@ -108,7 +115,7 @@ def make_selector(
         forest = ExtraTreesClassifier if classification else ExtraTreesRegressor
         return SelectFromModel(
             forest(n_estimators=100, random_state=seed, n_jobs=-1),
-            threshold=options.get("importance_threshold", "median"),
+            threshold=options.importance_threshold,
         )
     if kind == "rfe":
         from sklearn.linear_model import LogisticRegression, Ridge
@@ -118,21 +125,19 @@ def make_selector(
             if classification
             else Ridge()
         )
-        return RFE(
-            base, n_features_to_select=float(options.get("rfe_fraction", 0.5)), step=0.1
-        )
+        return RFE(base, n_features_to_select=options.rfe_fraction, step=0.1)
     from sklearn.linear_model import Lasso, LogisticRegression
 
     if classification:
         base = LogisticRegression(
             l1_ratio=1.0,
             solver="liblinear",
-            C=float(options.get("l1_C", 0.5)),
+            C=options.l1_C,
             random_state=seed,
         )
     else:
         base = Lasso(
-            alpha=float(options.get("l1_alpha", 0.01)),
+            alpha=options.l1_alpha,
             random_state=seed,
             max_iter=20000,
         )

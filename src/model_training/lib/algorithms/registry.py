@@ -33,6 +33,7 @@ from model_training.lib.algorithms.preprocessing import (
     make_preprocessor,
 )
 from model_training.lib.algorithms.regressors import REGRESSORS
+from model_training.lib.core.params import FeatureSelectionOptions
 from model_training.lib.core.plan import ModelingPlan
 
 ALGORITHMS: dict[tuple[str, str], Algorithm] = {
@@ -83,7 +84,7 @@ def build_pipeline(
     *,
     imbalance: str = "none",
     feature_selection: str = "none",
-    selection_options: dict[str, Any] | None = None,
+    selection_options: FeatureSelectionOptions | None = None,
 ) -> Any:
     """Build the full, unfitted pipeline of one candidate configuration.
 
@@ -117,7 +118,7 @@ def build_pipeline(
         feature_selection,
         plan.spec.kind.classification,
         seed,
-        selection_options or {},
+        selection_options,
         native=algo.native_categorical,
     )
     if selector is not None:

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.core.frames import band_labels
+from model_training.lib.core.params import Fairness
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.spec import SensitiveFeature
 
@@ -100,17 +101,17 @@ def assess(
     y: np.ndarray,
     y_pred: np.ndarray,
     plan: ModelingPlan,
-    options: dict[str, Any],
+    options: Fairness,
 ) -> dict[str, Any]:
     """Fairness report for every sensitive feature of the spec.
 
     Groups smaller than ``min_group_size`` are reported but left out of the
     disparity figures (too noisy), and flagged as such.
     """
-    min_size = int(options.get("min_group_size", 20))
-    ratio_limit = float(options.get("disparate_impact_min_ratio", 0.8))
-    odds_limit = float(options.get("equalized_odds_max_difference", 0.1))
-    error_ratio_limit = float(options.get("error_ratio_max", 1.25))
+    min_size = options.min_group_size
+    ratio_limit = options.disparate_impact_min_ratio
+    odds_limit = options.equalized_odds_max_difference
+    error_ratio_limit = options.error_ratio_max
     out = {}
     for feature in plan.spec.sensitive_features:
         groups = derive_groups(frame, feature)

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.core.errors import InputError
+from model_training.lib.core.params import Thresholds
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.context import Check, Context
@@ -39,7 +40,7 @@ def run_checks(
     frames: dict[str, pl.DataFrame],
     schema: FeatureSchema,
     spec: ModelingSpec,
-    thresholds: dict[str, Any],
+    thresholds: Thresholds,
     *,
     held_out_only: bool = False,
 ) -> list[Check]:

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.core.errors import Problem
+from model_training.lib.core.params import Thresholds
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
 
@@ -71,7 +72,7 @@ class Context:
         frames: dict[str, pl.DataFrame],
         schema: FeatureSchema,
         spec: ModelingSpec,
-        thresholds: dict[str, Any],
+        thresholds: Thresholds,
     ) -> None:
         self.frames = frames
         self.held_out = [s for s in frames if s != "train"]

@@ -20,7 +20,7 @@ def check_missing(ctx: Context) -> Check:
         }
         for split, f in ctx.frames.items()
     }
-    limit = float(ctx.t["missing_warn_fraction"])
+    limit = float(ctx.t.missing_warn_fraction)
     heavy = sorted(
         {
             c
@@ -146,7 +146,7 @@ def check_unseen_categories(ctx: Context) -> Check:
 
 def check_constant(ctx: Context) -> Check:
     train = ctx.frames["train"]
-    limit = float(ctx.t["near_constant_share"])
+    limit = float(ctx.t.near_constant_share)
     constant, near = [], {}
     for column in ctx.features:
         if column not in train.columns or train.height == 0:
@@ -171,7 +171,7 @@ def check_constant(ctx: Context) -> Check:
 
 def check_identifier_like(ctx: Context) -> Check:
     train = ctx.frames["train"]
-    limit = float(ctx.t["identifier_unique_share"])
+    limit = float(ctx.t.identifier_unique_share)
     flagged = {}
     for column in ctx.features:
         if column not in train.columns or train.height < 20:
@@ -210,7 +210,7 @@ def _looks_like_id(name: str, series: pl.Series) -> bool:
 
 
 def check_cardinality(ctx: Context) -> Check:
-    limit = int(ctx.t["high_cardinality"])
+    limit = int(ctx.t.high_cardinality)
     flagged = {
         c: ctx.frames["train"].get_column(c).n_unique()
         for c in categorical_features(ctx)

@@ -40,7 +40,7 @@ def check_duplicates(ctx: Context) -> Check:
         "rows_also_in_train": across,
         "lines_also_in_train": {s: found[:50] for s, found in lines.items()},
     }
-    limit = float(ctx.t["cross_split_duplicate_fraction"])
+    limit = float(ctx.t.cross_split_duplicate_fraction)
 
     def where(split: str) -> str:
         shown = ", ".join(map(str, lines[split][:5]))
@@ -168,7 +168,7 @@ def check_leakage(ctx: Context) -> Check:
         return Check("leakage", "pass", "too few rows to screen for leakage")
     y_train = train.get_column(spec.target).to_numpy()
     y_valid = valid.get_column(spec.target).to_numpy()
-    limit = float(ctx.t["leakage_score"])
+    limit = float(ctx.t.leakage_score)
     scores, flagged = {}, []
     for column in ctx.features:
         if not ctx.present(column):
@@ -198,7 +198,7 @@ def check_leakage(ctx: Context) -> Check:
             f"no single feature predicts the target alone (score < {limit})",
             details=details,
         )
-    status = "fail" if ctx.t["leakage_blocks"] else "warn"
+    status = "fail" if ctx.t.leakage_blocks else "warn"
     metric = (
         ("ROC-AUC" if spec.kind.binary else "accuracy")
         if spec.kind.classification

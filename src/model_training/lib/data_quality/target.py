@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.core.errors import Problem
+from model_training.lib.core.params import Thresholds
 from model_training.lib.data_quality.context import Check, Context, column_kind
 
 
@@ -173,17 +174,17 @@ def check_target(ctx: Context) -> tuple[Check, Check | None]:
     ), balance
 
 
-def imbalance_bar(thresholds: dict[str, Any], n_classes: int) -> float:
+def imbalance_bar(thresholds: Thresholds, n_classes: int) -> float:
     """The smallest class share that is not called imbalanced.
 
     ``imbalance_warn_share`` is for two classes (20 % against an even 50 %);
     with k classes an even share is 1/k, so the bar scales by 2/k (8 % for 5).
     """
-    return float(thresholds["imbalance_warn_share"]) * 2 / max(n_classes, 2)
+    return thresholds.imbalance_warn_share * 2 / max(n_classes, 2)
 
 
 def class_balance_status(
-    frame: pl.DataFrame, column: str, thresholds: dict[str, Any]
+    frame: pl.DataFrame, column: str, thresholds: Thresholds
 ) -> str:
     """``warn`` when the rarest class of ``column`` is below :func:`imbalance_bar`."""
     shares = frame.get_column(column).drop_nulls().value_counts(normalize=True)

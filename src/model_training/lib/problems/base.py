@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 
 
@@ -93,7 +94,7 @@ class ProblemType:
         plan: ModelingPlan,
         splits: list[tuple[np.ndarray, np.ndarray]],
         fit_kwargs: Any,
-        options: dict[str, Any],
+        options: TuningParams,
         seed: int,
     ) -> tuple[Any, dict[str, Any]]:
         """Fit the final model on all given rows; return it and what was decided."""

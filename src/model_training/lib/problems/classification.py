@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 
 from model_training.lib.algorithms.preprocessing import make_preprocessor
 from model_training.lib.core.frames import label_array
+from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType
 
@@ -90,7 +91,7 @@ class _Classification(ProblemType):
         plan: ModelingPlan,
         splits: list[tuple[np.ndarray, np.ndarray]],
         fit_kwargs: Any,
-        options: dict[str, Any],
+        options: TuningParams,
         seed: int,
     ) -> tuple[Any, dict[str, Any]]:
         """Refit on all rows, calibrate if it helps, and pick the decision threshold.
@@ -112,14 +113,10 @@ class _Classification(ProblemType):
             pipeline, x, y, splits, predict, fit_kwargs
         )
         index = truth_index(y[rows], plan.classes)
-        settings = options.get("calibration") or {}
-        methods = (
-            list(settings.get("methods", ["sigmoid", "isotonic"]))
-            if settings.get("enabled", True)
-            else []
-        )
+        settings = options.calibration
+        methods = list(settings.methods) if settings.enabled else []
         calibration = choose_calibration(
-            scores, index, methods, seed, int(settings.get("min_rows_isotonic", 500))
+            scores, index, methods, seed, settings.min_rows_isotonic
         )
         model = self.fit(pipeline, x, y, fit_kwargs(y))
         if calibration["method"]:

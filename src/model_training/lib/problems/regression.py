@@ -11,6 +11,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 
 from model_training.lib.algorithms.preprocessing import make_preprocessor
+from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import ModelSpec, ProblemType
 
@@ -90,7 +91,7 @@ class Regression(ProblemType):
         plan: ModelingPlan,
         splits: list[tuple[np.ndarray, np.ndarray]],
         fit_kwargs: Any,
-        options: dict[str, Any],
+        options: TuningParams,
         seed: int,
     ) -> tuple[Any, dict[str, Any]]:
         """Refit on all rows; keep out-of-fold residual quantiles for prediction intervals."""

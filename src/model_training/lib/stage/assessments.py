@@ -14,6 +14,7 @@ from model_training.lib.assessment.comparison import comparison_table
 from model_training.lib.assessment.learning import learning_curve
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
+from model_training.lib.core.params import EvaluationParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.problems import get_problem
 from model_training.lib.stage.evaluation import test_arrays
@@ -25,12 +26,12 @@ def assess_fairness(
     plan: dict[str, Any],
     test: pl.DataFrame,
     test_predictions: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
 ) -> dict[str, Any]:
     """Group metrics and disparities for every sensitive feature of the spec."""
     resolved = load_plan(plan)
     y, y_pred, _ = test_arrays(resolved, test_predictions)
-    report = fairness.assess(test, y, y_pred, resolved, options.get("fairness") or {})
+    report = fairness.assess(test, y, y_pred, resolved, options.fairness)
     for name, entry in report.items():
         for flag in entry["flags"]:
             logger.warning("Fairness (%s): %s", name, flag)
@@ -52,13 +53,13 @@ def assess_robustness(
     train: pl.DataFrame,
     test: pl.DataFrame,
     test_predictions: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> dict[str, Any]:
     """Slices, sensitivity to small perturbations, and out-of-distribution rows."""
     resolved = load_plan(plan)
     problem = get_problem(resolved.spec.problem_type)
-    settings = options.get("robustness") or {}
+    settings = options.robustness
     x_test, _ = split_xy(test, resolved)
     x_train, _ = split_xy(train, resolved)
     y, y_pred, y_score = test_arrays(resolved, test_predictions)
@@ -71,8 +72,8 @@ def assess_robustness(
             y_pred,
             y_score,
             resolved,
-            int(settings.get("slice_min_rows", 20)),
-            int(settings.get("numeric_bins", 4)),
+            settings.slice_min_rows,
+            settings.numeric_bins,
         ),
         "perturbation": robustness.perturbation(
             final_model,
@@ -81,7 +82,7 @@ def assess_robustness(
             y,
             resolved,
             lambda m, rows: problem.predict(m, rows, resolved),
-            float(settings.get("perturbation_scale", 0.05)),
+            settings.perturbation_scale,
             seed,
         ),
         "out_of_distribution": robustness.out_of_distribution(
@@ -100,18 +101,18 @@ def compute_learning_curve(
     validation: pl.DataFrame,
     model_selection: dict[str, Any],
     tuning: dict[str, Any],
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> dict[str, Any]:
     """Learning curve of the final configuration, cross-validated on train + validation (never test)."""
     resolved = load_plan(plan)
     problem = get_problem(resolved.spec.problem_type)
-    settings = options.get("learning_curve") or {}
+    settings = options.learning_curve
     rows = order_for_cv(
         pl.concat([train, validation], how="diagonal_relaxed"), resolved
     )
     x, y = split_xy(rows, resolved)
-    n_splits = int(settings.get("n_splits", 3))
+    n_splits = settings.n_splits
     curve_plan = resolved.model_copy(
         update={
             "spec": resolved.spec.model_copy(
@@ -132,7 +133,7 @@ def compute_learning_curve(
         resolved,
         lambda m, r, y_rows: problem.evaluation_predictions(m, r, y_rows, resolved),
         lambda y_fit: fit_params(resolved, config["imbalance"], y_fit),
-        [float(s) for s in settings.get("sizes", [0.2, 0.4, 0.7, 1.0])],
+        list(settings.sizes),
         seed,
     )
 

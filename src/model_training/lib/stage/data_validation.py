@@ -10,6 +10,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from model_training.lib.core.errors import InputError, Problem
+from model_training.lib.core.params import DataValidationParams
 from model_training.lib.core.plan import build_plan, load_plan
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
@@ -31,7 +32,7 @@ def validate_data(
     feature_schema: FeatureSchema,
     modeling_spec: ModelingSpec,
     epic_id: str,
-    options: dict[str, Any],
+    options: DataValidationParams,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check the training and validation splits against the schema and the spec.
 
@@ -55,7 +56,7 @@ def validate_data(
     """
     _check_identity(modeling_spec, feature_schema, epic_id)
     frames = {"train": train, "validation": validation}
-    checks = run_checks(frames, feature_schema, modeling_spec, options["thresholds"])
+    checks = run_checks(frames, feature_schema, modeling_spec, options.thresholds)
     raise_if_blocking(checks, epic_id)
     plan = build_plan(modeling_spec, feature_schema, train)
     report = summarize(checks, frames, modeling_spec, len(plan.features))

@@ -13,6 +13,7 @@ from model_training.lib.assessment.test_metrics import bootstrap_ci
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.params import DataValidationParams, EvaluationParams
 from model_training.lib.core.plan import ModelingPlan, load_plan
 from model_training.lib.core.profiling import (
     predict_latency_ms,
@@ -35,7 +36,7 @@ def check_test_split(
     test: pl.DataFrame,
     feature_schema: FeatureSchema,
     plan: dict[str, Any],
-    options: dict[str, Any],
+    options: DataValidationParams,
 ) -> dict[str, Any]:
     """Check the test split against train before anything is scored on it.
 
@@ -48,7 +49,7 @@ def check_test_split(
     spec = load_plan(plan).spec
     frames = {"train": train, "test": test}
     checks = run_checks(
-        frames, feature_schema, spec, options["thresholds"], held_out_only=True
+        frames, feature_schema, spec, options.thresholds, held_out_only=True
     )
     raise_if_blocking(checks, spec.epic_id)
     report = summarize(checks, frames, spec, 0)
@@ -82,7 +83,7 @@ def evaluate_on_test(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     test: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Test metrics with bootstrap CIs, beside in-sample, out-of-fold and CV scores.
@@ -102,7 +103,6 @@ def evaluate_on_test(
     )
     refit_rows = pl.concat([train, validation], how="diagonal_relaxed")
     x_fit, y_fit = split_xy(refit_rows, resolved)
-    boot = options.get("bootstrap") or {}
     key_metrics = list(
         dict.fromkeys([resolved.spec.primary_metric, *resolved.spec.secondary_metrics])
     )
@@ -128,9 +128,9 @@ def evaluate_on_test(
             y_pred,
             y_score,
             resolved,
-            int(boot.get("n_boot", 1000)),
+            options.bootstrap.n_boot,
             seed,
-            float(boot.get("level", 0.95)),
+            options.bootstrap.level,
             estimates=test_metrics,
         ),
         "details": problem.details(y_test, y_pred, y_score, resolved, final_model_info),
@@ -138,7 +138,7 @@ def evaluate_on_test(
             resolved, seed, x_fit, y_fit, x_test, y_test, final_model_info
         ),
         "latency_ms": predict_latency_ms(
-            final_model.predict, x_test[:1], int(options.get("latency_repeats", 100))
+            final_model.predict, x_test[:1], options.latency_repeats
         ),
         "throughput_rows_per_s": throughput_rows_per_s(
             final_model.predict, x_test, x_test.height

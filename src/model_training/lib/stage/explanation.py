@@ -10,6 +10,7 @@ import polars as pl
 from model_training.lib.assessment import explain
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
+from model_training.lib.core.params import EvaluationParams
 from model_training.lib.core.plan import ModelingPlan, load_plan
 from model_training.lib.problems import get_problem
 
@@ -34,7 +35,7 @@ def explain_final_model(
     final_model_info: dict[str, Any],
     train: pl.DataFrame,
     test: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations.
@@ -58,7 +59,7 @@ def explain_final_model(
         y_test,
         resolved,
         predict,
-        int(options.get("permutation_repeats", 5)),
+        options.permutation_repeats,
         seed,
     )
     shap_result = explain.shap_values(
@@ -67,11 +68,10 @@ def explain_final_model(
         x_train,
         resolved,
         seed,
-        int((options.get("shap") or {}).get("max_rows", 200)),
+        options.shap.max_rows,
     )
     mean_abs = shap_result["by_feature"].abs().mean().sort_values(ascending=False)
-    pdp_options = options.get("partial_dependence") or {}
-    top = list(mean_abs.index[: int(pdp_options.get("top", 3))])
+    top = list(mean_abs.index[: options.partial_dependence.top])
     output = problem.output(final_model, x_test, resolved)
     threshold = (
         final_model_info.get("threshold")
@@ -83,7 +83,7 @@ def explain_final_model(
         "native": explain.native_importance(final_model, x_train, resolved),
         "permutation": {
             "metric": resolved.spec.primary_metric,
-            "repeats": int(options.get("permutation_repeats", 5)),
+            "repeats": options.permutation_repeats,
             "values": permutation,
         },
         "shap": {
@@ -101,7 +101,7 @@ def explain_final_model(
             resolved,
             top,
             lambda m, rows: problem.output(m, rows, resolved),
-            int(pdp_options.get("grid", 10)),
+            options.partial_dependence.grid,
         ),
         "local": explain.local_explanations(
             shap_result,
@@ -110,7 +110,7 @@ def explain_final_model(
             output,
             resolved,
             threshold,
-            int(options.get("local_top_features", 8)),
+            options.local_top_features,
         ),
     }
     frame = pl.from_pandas(shap_result["by_feature"]).with_columns(
@@ -126,7 +126,7 @@ def _explain_without_shap(
     x_test: pl.DataFrame,
     y_test: np.ndarray,
     predict: Any,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Explanations for problem types SHAP does not fit (clustering, forecasting).
@@ -144,7 +144,7 @@ def _explain_without_shap(
         y_test,
         plan,
         predict,
-        int(options.get("permutation_repeats", 5)),
+        options.permutation_repeats,
         seed,
     )
     explanations = {
@@ -152,7 +152,7 @@ def _explain_without_shap(
         "native": problem.native_explanation(final_model, x_test, predictions, plan),
         "permutation": {
             "metric": plan.spec.primary_metric,
-            "repeats": int(options.get("permutation_repeats", 5)),
+            "repeats": options.permutation_repeats,
             "values": permutation,
         },
         "shap": {

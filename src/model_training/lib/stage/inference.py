@@ -9,6 +9,7 @@ import polars as pl
 
 from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.frames import input_columns, split_xy
+from model_training.lib.core.params import InferenceParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.data_quality.structure import offending_values
 from model_training.lib.problems import get_problem
@@ -20,7 +21,7 @@ def score_new_data(
     model_package: dict[str, Any],
     new_data: pl.DataFrame,
     plan: dict[str, Any],
-    options: dict[str, Any],
+    options: InferenceParams,
 ) -> pl.DataFrame:
     """Predict new rows with the package (the newest version, or ``model_version``).
 
@@ -34,7 +35,7 @@ def score_new_data(
     """
     resolved = load_plan(plan)
     metadata = model_package["metadata"]
-    source = options.get("input", "the input file")
+    source = options.input
     missing = [c for c in input_columns(resolved) if c not in new_data.columns]
     problems = []
     if missing:

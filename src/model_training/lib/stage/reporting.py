@@ -12,6 +12,7 @@ from model_training.lib.assessment.acceptance import check_criteria
 from model_training.lib.assessment.explain import split_pipeline
 from model_training.lib.core.errors import OutputsKept, StageStop
 from model_training.lib.core.frames import split_xy
+from model_training.lib.core.params import ReportingParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.problems import get_problem
 from model_training.lib.reporting.monitoring import monitoring_baseline
@@ -42,7 +43,7 @@ def build_model_package(
     baseline_results: dict[str, Any],
     train: pl.DataFrame,
     validation: pl.DataFrame,
-    options: dict[str, Any],
+    options: ReportingParams,
 ) -> dict[str, Any]:
     """Everything the versioned package holds: model, preprocessing, metadata, monitoring baseline, card inputs."""
     resolved = load_plan(plan)
@@ -50,7 +51,7 @@ def build_model_package(
     rows = pl.concat([train, validation], how="diagonal_relaxed")
     x_rows, _ = split_xy(rows, resolved)
     performance = {**model_performance, "n_test": test_evaluation["n_test"]}
-    thresholds = dict(options.get("alert_thresholds") or {})
+    thresholds = options.alert_thresholds.model_dump()
     metadata = build_metadata(
         resolved,
         final_model_info,
@@ -75,7 +76,7 @@ def build_model_package(
         model_performance["metrics"]["test"],
         test_evaluation["latency_ms"],
         thresholds,
-        int(options.get("psi_bins", 10)),
+        options.psi_bins,
         output_label=problem.output_labels(resolved)[0],
     )
     _, y_rows = split_xy(rows, resolved)
@@ -199,7 +200,7 @@ def _has_nan(values: np.ndarray) -> bool:
     return values.dtype.kind == "f" and bool(np.isnan(values).any())
 
 
-def enforce_acceptance(verification: dict[str, Any], options: dict[str, Any]) -> None:
+def enforce_acceptance(verification: dict[str, Any], options: ReportingParams) -> None:
     """Stop the run when a check failed or a criterion is unmet (unless report-only)."""
     failed = [c for c in verification["checks"] if not c["passed"]]
     unmet = [c for c in verification["acceptance_criteria"] if not c["met"]]
@@ -215,7 +216,7 @@ def enforce_acceptance(verification: dict[str, Any], options: dict[str, Any]) ->
             else f"  - {c['criterion']}"
             for c in unmet
         )
-        if (options.get("acceptance") or {}).get("on_unmet", "fail") == "report":
+        if options.acceptance.on_unmet == "report":
             logger.warning("Acceptance criteria not met (report-only):\n%s", lines)
         else:
             raise OutputsKept(

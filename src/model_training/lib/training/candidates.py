@@ -24,6 +24,7 @@ from model_training.lib.algorithms.registry import algorithm, build_pipeline, fi
 from model_training.lib.core.errors import StageStop
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import METRICS
+from model_training.lib.core.params import ModelingParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.profiling import (
     measure,
@@ -37,10 +38,10 @@ from model_training.lib.training.baseline import NOISE_Z, compare_to, score_with
 logger = logging.getLogger(__name__)
 
 
-def row_guard(algo: Any, options: dict[str, Any] | None) -> int | None:
+def row_guard(algo: Any, guards: dict[str, int]) -> int | None:
     """The rows above which ``algo`` is fitted on a subsample: the
     ``modeling.row_guard`` override, else the algorithm's own guard."""
-    return ((options or {}).get("row_guard") or {}).get(algo.name, algo.row_guard)
+    return guards.get(algo.name, algo.row_guard)
 
 
 def guarded_rows(
@@ -79,7 +80,7 @@ def train_candidates(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     baseline_results: dict[str, Any],
-    options: dict[str, Any],
+    options: ModelingParams,
     seed: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit, score and profile every candidate.
@@ -107,10 +108,10 @@ def train_candidates(
         entry: dict[str, Any] = {"name": name, "kind": "candidate"}
         try:
             algo = algorithm(problem.task, name)
-            params = dict((options.get("defaults") or {}).get(name) or {})
+            params = dict(options.defaults.get(name) or {})
             imbalance = fixed_imbalance(plan, algo.imbalance_options(has_cost))
             entry.update({"description": algo.description, "imbalance": imbalance})
-            guard = row_guard(algo, options)
+            guard = row_guard(algo, options.row_guard)
             keep = guarded_rows(y_train, guard, seed, plan.spec.kind.classification)
             x_fit, y_fit = x_train, y_train
             if keep is not None:
@@ -137,10 +138,7 @@ def train_candidates(
                 se,
             )
             batch = pl.concat(
-                [x_valid]
-                * max(
-                    1, int(options.get("throughput_rows", 1000)) // max(len(x_valid), 1)
-                )
+                [x_valid] * max(1, options.throughput_rows // max(len(x_valid), 1))
             )
             entry.update(
                 {
@@ -153,7 +151,7 @@ def train_candidates(
                     "latency_ms": predict_latency_ms(
                         model.predict,
                         x_valid[:1],
-                        int(options.get("latency_repeats", 30)),
+                        options.latency_repeats,
                     ),
                     "throughput_rows_per_s": round(
                         throughput_rows_per_s(model.predict, batch, len(batch)), 1

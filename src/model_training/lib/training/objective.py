@@ -13,6 +13,7 @@ import polars as pl
 
 from model_training.lib.algorithms.cv_eval import fold_scores
 from model_training.lib.algorithms.registry import build_pipeline, fit_params
+from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.training.search import (
     suggest,
@@ -33,13 +34,13 @@ class TuningContext:
     x: pl.DataFrame
     y: np.ndarray
     splits: list[tuple[np.ndarray, np.ndarray]]
-    options: dict[str, Any]
+    options: TuningParams
     defaults: dict[str, dict[str, Any]]
     search: Any
     seed: int
     storage: Any
     data_hash: str
-    modeling: dict[str, Any]
+    row_guards: dict[str, int]
 
 
 class Objective:
@@ -76,8 +77,8 @@ class Objective:
             {**fixed, **params},
             ctx.seed,
             imbalance=imbalance,
-            feature_selection=ctx.options.get("feature_selection", "none"),
-            selection_options=ctx.options.get("feature_selection_options"),
+            feature_selection=ctx.options.feature_selection,
+            selection_options=ctx.options.feature_selection_options,
         )
         first = bool(trial.user_attrs.get("start"))
 

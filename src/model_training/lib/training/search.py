@@ -11,6 +11,7 @@ import numpy as np
 import optuna
 import polars as pl
 
+from model_training.lib.core.params import Caps
 from model_training.lib.core.plan import ModelingPlan
 
 
@@ -155,12 +156,12 @@ def open_storage(url: str | None) -> Any:
     return url
 
 
-def capped_search(plan: ModelingPlan, caps: dict[str, Any] | None) -> Any:
+def capped_search(plan: ModelingPlan, caps: Caps | None) -> Any:
     """The spec's search settings with ``tuning.caps`` applied (e.g. tiny budgets in tests)."""
     search = plan.spec.search
     updates = {}
     for key in ("n_trials", "timeout_s", "per_model_timeout_s"):
-        cap = (caps or {}).get(key)
+        cap = getattr(caps, key) if caps is not None else None
         if cap is not None:
             current = getattr(search, key)
             updates[key] = cap if current is None else min(current, cap)

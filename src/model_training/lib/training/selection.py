@@ -12,6 +12,7 @@ from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import is_better
+from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 
@@ -34,7 +35,7 @@ def configuration(
 
 
 def pipeline_for(
-    plan: ModelingPlan, config: dict[str, Any], options: dict[str, Any], seed: int
+    plan: ModelingPlan, config: dict[str, Any], options: TuningParams, seed: int
 ) -> Any:
     """The unfitted pipeline of a configuration (``{model, params, imbalance}``)."""
     problem = get_problem(plan.spec.problem_type)
@@ -44,8 +45,8 @@ def pipeline_for(
         config["params"],
         seed,
         imbalance=config["imbalance"],
-        feature_selection=options.get("feature_selection", "none"),
-        selection_options=options.get("feature_selection_options"),
+        feature_selection=options.feature_selection,
+        selection_options=options.feature_selection_options,
     )
 
 
@@ -55,7 +56,7 @@ def select_model(
     validation: pl.DataFrame,
     tuning: dict[str, Any],
     defaults: dict[str, dict[str, Any]],
-    options: dict[str, Any],
+    options: TuningParams,
     seed: int,
 ) -> dict[str, Any]:
     """Refit each tuned configuration on train and pick the best on validation.
@@ -122,7 +123,7 @@ def fit_final(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     selection: dict[str, Any],
-    options: dict[str, Any],
+    options: TuningParams,
     seed: int,
 ) -> tuple[Any, dict[str, Any]]:
     """Refit the selected configuration on train + validation, then calibrate and set the threshold."""

@@ -29,6 +29,7 @@ from model_training import __version__
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.frames import split_xy
+from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import guarded_rows, row_guard
@@ -50,7 +51,7 @@ def tune_models(
     train: pl.DataFrame,
     shortlist: list[str],
     defaults: dict[str, dict[str, Any]],
-    options: dict[str, Any],
+    options: TuningParams,
     seed: int,
     row_guards: dict[str, int] | None = None,
 ) -> dict[str, Any]:
@@ -86,11 +87,11 @@ def tune_models(
         splits=cv_splits(ordered, y, plan, seed),
         options=options,
         defaults=defaults,
-        search=capped_search(plan, options.get("caps")),
+        search=capped_search(plan, options.caps),
         seed=seed,
-        storage=open_storage(options.get("storage")),
+        storage=open_storage(options.storage),
         data_hash=data_fingerprint(ordered),
-        modeling={"row_guard": row_guards or {}},
+        row_guards=dict(row_guards or {}),
     )
     started = time.monotonic()
     total_deadline = started + ctx.search.timeout_s
@@ -114,7 +115,7 @@ def tune_models(
             "tuned_on": "train",
             "n_rows": len(y),
         },
-        "feature_selection": options.get("feature_selection", "none"),
+        "feature_selection": options.feature_selection,
         "elapsed_s": round(time.monotonic() - started, 2),
         "clock_bound": [r["model"] for r in results if r.get("stopped_by") == "clock"],
         "models": results,
@@ -130,11 +131,11 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
 
     plan, search, options = ctx.plan, ctx.search, ctx.options
     algo = algorithm(ctx.problem.task, name)
-    space = dict((options.get("search_spaces") or {}).get(name) or {})
+    space = options.space(name)
     imbalance_choices = _imbalance_choices(plan, algo)
     if len(imbalance_choices) > 1:
         space["imbalance"] = {"type": "categorical", "choices": imbalance_choices}
-    selection = options.get("feature_selection", "none")
+    selection = options.feature_selection
     study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
         __version__,
         SAMPLER_SCHEME,
@@ -148,18 +149,15 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
         selection,
         plan.spec.primary_metric,
     )
-    pruner_options = options.get("pruner") or {}
     study = optuna.create_study(
         study_name=study_name,
         storage=ctx.storage,
         load_if_exists=True,
         direction="maximize" if plan.greater_is_better else "minimize",
-        sampler=make_sampler(
-            search.strategy, space, ctx.seed, int(options.get("grid_points", 4))
-        ),
+        sampler=make_sampler(search.strategy, space, ctx.seed, options.grid_points),
         pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=int(pruner_options.get("n_startup_trials", 3)),
-            n_warmup_steps=int(pruner_options.get("n_warmup_steps", 1)),
+            n_startup_trials=options.pruner.n_startup_trials,
+            n_warmup_steps=options.pruner.n_warmup_steps,
         ),
     )
     start_params = _start_params(space, ctx.defaults.get(name) or {}, imbalance_choices)
@@ -171,7 +169,7 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
     if done == 0 and not waiting and search.strategy != "grid":
         study.enqueue_trial(start_params, user_attrs={"start": True})
     x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
-    guard = row_guard(algo, ctx.modeling)
+    guard = row_guard(algo, ctx.row_guards)
     keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.plan.spec.kind.classification)
     if keep is not None:
         # the folds are cut from the very rows that are fitted (their groups,

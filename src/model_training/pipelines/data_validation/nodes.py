@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 from matplotlib.figure import Figure
 
+from model_training.lib.core.params import DataValidationParams
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.stage import data_validation as stage
@@ -18,7 +19,7 @@ def validate_data(
     feature_schema: FeatureSchema,
     modeling_spec: ModelingSpec,
     epic_id: str,
-    options: dict[str, Any],
+    options: DataValidationParams,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check the training and validation splits against the schema and the spec."""
     return stage.validate_data(

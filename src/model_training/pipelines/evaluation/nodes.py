@@ -7,6 +7,11 @@ from typing import Any
 import polars as pl
 from matplotlib.figure import Figure
 
+from model_training.lib.core.params import (
+    DataValidationParams,
+    EvaluationParams,
+    TuningParams,
+)
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.stage import assessments, explanation, performance
 from model_training.lib.stage import evaluation as stage
@@ -17,7 +22,7 @@ def check_test_split(
     test: pl.DataFrame,
     feature_schema: FeatureSchema,
     plan: dict[str, Any],
-    options: dict[str, Any],
+    options: DataValidationParams,
 ) -> dict[str, Any]:
     """Check the test split against train before anything is scored on it."""
     return stage.check_test_split(train, test, feature_schema, plan, options)
@@ -31,7 +36,7 @@ def evaluate_on_test(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     test: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Test metrics with bootstrap CIs, beside in-sample, out-of-fold and CV scores."""
@@ -67,7 +72,7 @@ def explain_final_model(
     final_model_info: dict[str, Any],
     train: pl.DataFrame,
     test: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations."""
@@ -80,7 +85,7 @@ def assess_fairness(
     plan: dict[str, Any],
     test: pl.DataFrame,
     test_predictions: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
 ) -> dict[str, Any]:
     """Group metrics and disparities for every sensitive feature of the spec."""
     return assessments.assess_fairness(plan, test, test_predictions, options)
@@ -92,7 +97,7 @@ def assess_robustness(
     train: pl.DataFrame,
     test: pl.DataFrame,
     test_predictions: pl.DataFrame,
-    options: dict[str, Any],
+    options: EvaluationParams,
     seed: int,
 ) -> dict[str, Any]:
     """Slices, sensitivity to small perturbations, and out-of-distribution rows."""
@@ -106,8 +111,8 @@ def compute_learning_curve(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     model_selection: dict[str, Any],
-    tuning: dict[str, Any],
-    options: dict[str, Any],
+    tuning: TuningParams,
+    options: EvaluationParams,
     seed: int,
 ) -> dict[str, Any]:
     """Learning curve of the final configuration, cross-validated on train + validation (never test)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from model_training.lib.core.params import ModelingParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.training.candidates import require_shortlist, train_candidates
 
@@ -15,7 +16,7 @@ def train_candidate_models(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     baseline_results: dict[str, Any],
-    options: dict[str, Any],
+    options: ModelingParams,
     seed: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit every candidate on train; score and profile it on validation.

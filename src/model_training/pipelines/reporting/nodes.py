@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from model_training.lib.core.params import ReportingParams
 from model_training.lib.stage import reporting as stage
 
 
@@ -20,7 +21,7 @@ def build_model_package(
     baseline_results: dict[str, Any],
     train: pl.DataFrame,
     validation: pl.DataFrame,
-    options: dict[str, Any],
+    options: ReportingParams,
 ) -> dict[str, Any]:
     """Everything the versioned package holds: model, preprocessing, metadata, monitoring baseline, card inputs."""
     return stage.build_model_package(
@@ -66,6 +67,6 @@ def verify_outputs(
     )
 
 
-def enforce_acceptance(verification: dict[str, Any], options: dict[str, Any]) -> None:
+def enforce_acceptance(verification: dict[str, Any], options: ReportingParams) -> None:
     """Stop the run when a check failed or a criterion is unmet (unless report-only)."""
     return stage.enforce_acceptance(verification, options)

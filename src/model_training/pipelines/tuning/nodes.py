@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from model_training.lib.core.params import ModelingParams, TuningParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.training.selection import fit_final, select_model
 from model_training.lib.training.tuning import tune_models
@@ -15,8 +16,8 @@ def tune_hyperparameters(
     plan: dict[str, Any],
     train: pl.DataFrame,
     shortlist: list[str],
-    modeling: dict[str, Any],
-    options: dict[str, Any],
+    modeling: ModelingParams,
+    options: TuningParams,
     seed: int,
 ) -> dict[str, Any]:
     """Optuna search with cross-validation on train for each shortlisted model (tuning.json)."""
@@ -24,10 +25,10 @@ def tune_hyperparameters(
         load_plan(plan),
         train,
         shortlist,
-        modeling.get("defaults") or {},
+        modeling.defaults,
         options,
         seed,
-        row_guards=modeling.get("row_guard"),
+        row_guards=modeling.row_guard,
     )
 
 
@@ -36,8 +37,8 @@ def select_final_model(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     tuning_results: dict[str, Any],
-    modeling: dict[str, Any],
-    options: dict[str, Any],
+    modeling: ModelingParams,
+    options: TuningParams,
     seed: int,
 ) -> dict[str, Any]:
     """Refit each tuned configuration on train and choose the best on validation."""
@@ -46,7 +47,7 @@ def select_final_model(
         train,
         validation,
         tuning_results,
-        modeling.get("defaults") or {},
+        modeling.defaults,
         options,
         seed,
     )
@@ -57,7 +58,7 @@ def fit_final_model(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     model_selection: dict[str, Any],
-    options: dict[str, Any],
+    options: TuningParams,
     seed: int,
 ) -> tuple[Any, dict[str, Any]]:
     """Refit the chosen configuration on train + validation; calibrate; choose the threshold."""

@@ -1,0 +1,185 @@
+"""Typed parameters: one model per group of ``conf/*/parameters_*.yml``.
+
+Nodes annotate their ``params:`` inputs with these models, so Kedro validates
+every group before any node runs (an unknown key, a missing key or a wrong
+type stops the run with the key's name). The defaults live in one place, the
+YAML files under ``conf/base``: no field here has a default, so a key removed
+from the YAML is an error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=1)]
+
+
+class Group(BaseModel):
+    """A parameter group: strict, immutable, printed as compact JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __str__(self) -> str:  # what MLflow shows for the whole group
+        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+
+
+# data_validation ------------------------------------------------------------
+class Thresholds(Group):
+    missing_warn_fraction: Share
+    near_constant_share: Share
+    identifier_unique_share: Share
+    high_cardinality: Count
+    imbalance_warn_share: Share
+    cross_split_duplicate_fraction: Share
+    leakage_score: Share
+    leakage_blocks: bool
+
+
+class DataValidationParams(Group):
+    thresholds: Thresholds
+
+
+# modeling -------------------------------------------------------------------
+class ModelingParams(Group):
+    defaults: dict[str, dict[str, Any]]
+    row_guard: dict[str, Count]
+    latency_repeats: Count
+    throughput_rows: Count
+
+
+# tuning ---------------------------------------------------------------------
+class Caps(Group):
+    n_trials: Count | None
+    timeout_s: Annotated[float, Field(gt=0)] | None
+    per_model_timeout_s: Annotated[float, Field(gt=0)] | None
+
+
+class Pruner(Group):
+    n_startup_trials: Annotated[int, Field(ge=0)]
+    n_warmup_steps: Annotated[int, Field(ge=0)]
+
+
+class FeatureSelectionOptions(Group):
+    importance_threshold: str | float
+    rfe_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    l1_C: Annotated[float, Field(gt=0)]
+    l1_alpha: Annotated[float, Field(gt=0)]
+    correlation_threshold: Share
+
+
+class Calibration(Group):
+    enabled: bool
+    methods: list[Literal["sigmoid", "isotonic"]]
+    min_rows_isotonic: Count
+
+
+class Dimension(Group):
+    """One hyperparameter's search range."""
+
+    type: Literal["float", "int", "categorical"]
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    step: int | float | None = None
+    choices: list[Any] | None = None
+    grid: list[Any] | None = None
+
+
+class TuningParams(Group):
+    caps: Caps
+    storage: str | None
+    pruner: Pruner
+    grid_points: Annotated[int, Field(ge=2)]
+    feature_selection: Literal["none", "importance", "rfe", "l1", "correlation"]
+    feature_selection_options: FeatureSelectionOptions
+    calibration: Calibration
+    search_spaces: dict[str, dict[str, Dimension]]
+
+    def space(self, algorithm: str) -> dict[str, dict[str, Any]]:
+        """An algorithm's search space as plain dicts (empty when it has none)."""
+        return {
+            name: dim.model_dump(exclude_none=True)
+            for name, dim in (self.search_spaces.get(algorithm) or {}).items()
+        }
+
+
+# evaluation -----------------------------------------------------------------
+class Bootstrap(Group):
+    n_boot: Count
+    level: Annotated[float, Field(gt=0.5, lt=1.0)]
+
+
+class Shap(Group):
+    max_rows: Count
+
+
+class PartialDependence(Group):
+    top: Annotated[int, Field(ge=0)]
+    grid: Annotated[int, Field(ge=2)]
+
+
+class Fairness(Group):
+    min_group_size: Count
+    disparate_impact_min_ratio: Share
+    equalized_odds_max_difference: Share
+    error_ratio_max: Annotated[float, Field(ge=1.0)]
+
+
+class Robustness(Group):
+    slice_min_rows: Count
+    numeric_bins: Annotated[int, Field(ge=2)]
+    perturbation_scale: Annotated[float, Field(ge=0)]
+
+
+class LearningCurve(Group):
+    sizes: list[Annotated[float, Field(gt=0.0, le=1.0)]]
+    n_splits: Annotated[int, Field(ge=2)]
+
+
+class EvaluationParams(Group):
+    bootstrap: Bootstrap
+    latency_repeats: Count
+    permutation_repeats: Count
+    shap: Shap
+    partial_dependence: PartialDependence
+    local_top_features: Count
+    fairness: Fairness
+    robustness: Robustness
+    learning_curve: LearningCurve
+
+
+# reporting ------------------------------------------------------------------
+class AlertThresholds(Group):
+    performance_degradation: Annotated[float, Field(ge=0)]
+    psi_threshold: Annotated[float, Field(ge=0)]
+    missing_rate_threshold: Share
+    latency_p95_ms: Annotated[float, Field(gt=0)]
+
+
+class Acceptance(Group):
+    on_unmet: Literal["fail", "report"]
+
+
+class ReportingParams(Group):
+    psi_bins: Annotated[int, Field(ge=2)]
+    alert_thresholds: AlertThresholds
+    acceptance: Acceptance
+
+
+# inference ------------------------------------------------------------------
+class InferenceParams(Group):
+    input: str
+
+
+GROUPS: dict[str, type[Group]] = {
+    "data_validation": DataValidationParams,
+    "modeling": ModelingParams,
+    "tuning": TuningParams,
+    "evaluation": EvaluationParams,
+    "reporting": ReportingParams,
+    "inference": InferenceParams,
+}
