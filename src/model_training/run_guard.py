@@ -42,6 +42,7 @@ from model_training.lib.core.errors import (
     UserFacingError,
     find_user_error,
 )
+from model_training.lib.core.params import check_groups
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +235,9 @@ class RunGuardHook:
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        """Check epic_id and seed as soon as the configuration is known."""
+        """Check every parameter group, epic_id and seed as soon as the
+        configuration is known (one message for every bad key)."""
+        check_groups(context.config_loader["parameters"], context.env)
         params = context.params
         check_epic_id(params.get("epic_id"), "epic_id (--params or conf/*/globals.yml)")
         check_seed(params.get("seed"), "seed (--params or conf/*/globals.yml)")

@@ -183,3 +183,39 @@ GROUPS: dict[str, type[Group]] = {
     "reporting": ReportingParams,
     "inference": InferenceParams,
 }
+
+
+def check_groups(raw: dict[str, Any], env: str | None) -> dict[str, Group]:
+    """Validate every parameter group of the merged configuration at once.
+
+    Raises one :class:`InputError` listing each bad key with the file that sets
+    it (the run's environment overrides conf/base) and the fix, before Kedro
+    builds anything; returns the validated groups.
+    """
+    from pydantic import ValidationError
+
+    from model_training.lib.core.errors import InputError, Problem
+    from model_training.lib.core.parsing import explain_error, format_location
+
+    places = ["conf/base"] + ([f"conf/{env}"] if env and env != "base" else [])
+    files = "parameters_{group}.yml in " + " or ".join(places) + ", or --params"
+    problems, groups = [], {}
+    for group, model in GROUPS.items():
+        if group not in raw:
+            continue
+        try:
+            groups[group] = model.model_validate(raw[group])
+        except ValidationError as exc:
+            for error in exc.errors():
+                what, fix = explain_error(error)
+                if error["type"] == "extra_forbidden":
+                    fix = "remove it or correct its spelling"
+                elif error["type"] != "missing":
+                    what = f"{what} (got {error.get('input')!r})"
+                key = format_location((group, *error["loc"]))
+                problems.append(
+                    Problem(f"{files.format(group=group)}, key '{key}'", what, fix)
+                )
+    if problems:
+        raise InputError("Invalid parameters", problems)
+    return groups
