@@ -94,6 +94,17 @@ def test_fairness_matches_a_hand_computed_fixture():
     assert (
         report["age_band"]["groups"]["<=25"]["size"] == 3
     )  # 20, 25 (right-closed), 22
+    # the same figures from fairlearn's own between-group functions
+    from fairlearn.metrics import demographic_parity_ratio, equalized_odds_difference
+
+    sex = np.array(["male"] * 4 + ["female"] * 4)
+    actual, called = y == "bad", pred == "bad"
+    assert report["sex"]["demographic_parity_ratio"] == pytest.approx(
+        demographic_parity_ratio(actual, called, sensitive_features=sex)
+    )
+    assert report["sex"]["equalized_odds_difference"] == pytest.approx(
+        equalized_odds_difference(actual, called, sensitive_features=sex)
+    )
 
 
 def test_business_costs_are_hand_computed():

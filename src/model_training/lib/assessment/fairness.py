@@ -44,56 +44,101 @@ def derive_groups(frame: pl.DataFrame, feature: SensitiveFeature) -> np.ndarray:
     return out
 
 
+def _rate(hits: np.ndarray, among: np.ndarray) -> float:
+    """The share of ``hits`` among the rows where ``among`` holds (NaN if none)."""
+    return float(hits[among].mean()) if among.any() else float("nan")
+
+
+def _classification_metrics(positive: bool) -> dict[str, Any]:
+    """Per-group metrics over (actual, called) label arrays, for fairlearn."""
+    from fairlearn.metrics import selection_rate
+
+    metrics: dict[str, Any] = {
+        "accuracy": lambda t, p: float(np.mean(t == p)),
+    }
+    if positive:  # t and p are booleans: the positive class, actual and called
+        metrics.update(
+            {
+                "selection_rate": lambda t, p: float(
+                    selection_rate(t, p, pos_label=True)
+                ),
+                "true_positive_rate": lambda t, p: _rate(p, t),
+                "false_positive_rate": lambda t, p: _rate(p, ~t),
+                "precision": _rate,  # actual positives among those called
+                "base_rate": lambda t, p: float(np.mean(t)),
+            }
+        )
+    return metrics
+
+
+def _frame(
+    groups: np.ndarray, y: np.ndarray, y_pred: np.ndarray, plan: ModelingPlan
+) -> Any:
+    """fairlearn's MetricFrame of the plan's per-group metrics."""
+    from fairlearn.metrics import MetricFrame, count
+
+    if plan.classes is None:
+        truth, called = y.astype(float), y_pred.astype(float)
+        metrics: dict[str, Any] = {
+            "mean_absolute_error": lambda t, p: float(np.mean(np.abs(t - p))),
+            "mean_error": lambda t, p: float(np.mean(p - t)),
+        }
+    elif plan.positive_class is not None:
+        positive = str(plan.positive_class)
+        truth, called = y.astype(str) == positive, y_pred.astype(str) == positive
+        metrics = _classification_metrics(True)
+    else:
+        truth, called = y.astype(str), y_pred.astype(str)
+        metrics = _classification_metrics(False)
+    return MetricFrame(
+        metrics={"size": count, **metrics},
+        y_true=truth,
+        y_pred=called,
+        sensitive_features=np.asarray([str(g) for g in groups], dtype=object),
+    )
+
+
 def group_table(
     groups: np.ndarray, y: np.ndarray, y_pred: np.ndarray, plan: ModelingPlan
 ) -> dict[str, dict[str, float]]:
-    """Per group: size, and selection rate, TPR, FPR, precision, accuracy (classification) or MAE (regression)."""
-    table = {}
-    for group in sorted(set(groups), key=str):
-        mask = groups == group
-        row: dict[str, float] = {"size": int(mask.sum())}
-        if plan.classes is None:
-            row["mean_absolute_error"] = float(
-                np.mean(np.abs(y[mask].astype(float) - y_pred[mask].astype(float)))
-            )
-            row["mean_error"] = float(
-                np.mean(y_pred[mask].astype(float) - y[mask].astype(float))
-            )
-        else:
-            row["accuracy"] = float(
-                np.mean(y[mask].astype(str) == y_pred[mask].astype(str))
-            )
-            if plan.positive_class is not None:
-                positive = str(plan.positive_class)
-                actual = y[mask].astype(str) == positive
-                called = y_pred[mask].astype(str) == positive
-                row["selection_rate"] = float(called.mean())
-                row["true_positive_rate"] = (
-                    float(called[actual].mean()) if actual.any() else float("nan")
-                )
-                row["false_positive_rate"] = (
-                    float(called[~actual].mean()) if (~actual).any() else float("nan")
-                )
-                row["precision"] = (
-                    float(actual[called].mean()) if called.any() else float("nan")
-                )
-                row["base_rate"] = float(actual.mean())
-        table[str(group)] = row
-    return table
+    """Per group (fairlearn ``MetricFrame.by_group``): size, and selection rate,
+    TPR, FPR, precision, accuracy (classification) or MAE (regression)."""
+    by_group = _frame(groups, y, y_pred, plan).by_group
+    return {
+        str(group): {
+            name: int(value) if name == "size" else float(value)
+            for name, value in row.items()
+        }
+        for group, row in sorted(by_group.iterrows(), key=lambda kv: str(kv[0]))
+    }
 
 
 def _spread(
-    table: dict[str, dict[str, float]], key: str, min_size: int
-) -> tuple[float, float]:
-    values = [
-        r[key]
-        for r in table.values()
-        if r["size"] >= min_size and np.isfinite(r.get(key, np.nan))
-    ]
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    high, low = max(values), min(values)
-    return high - low, (low / high if high > 0 else float("nan"))
+    groups: np.ndarray,
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    plan: ModelingPlan,
+    min_size: int,
+) -> dict[str, tuple[float, float]]:
+    """(max - min, min / max) of each metric between the groups of at least
+    ``min_size`` rows (fairlearn ``difference``/``ratio`` between groups; NaN
+    where fewer than two groups have the metric)."""
+    keys = np.asarray([str(g) for g in groups], dtype=object)
+    names, sizes = np.unique(keys, return_counts=True)
+    large = np.isin(keys, names[sizes >= min_size])
+    if (sizes >= min_size).sum() < 2:
+        return {}
+    frame = _frame(keys[large], y[large], y_pred[large], plan)
+    by_group = frame.by_group
+    out = {}
+    for name in by_group.columns:
+        values = by_group[name].astype(float)
+        if values.notna().sum() < 2:
+            out[name] = (float("nan"), float("nan"))
+            continue
+        high, low = float(values.max()), float(values.min())
+        out[name] = (high - low, low / high if high > 0 else float("nan"))
+    return out
 
 
 def assess(
@@ -122,10 +167,12 @@ def assess(
             entry["flags"].append(
                 f"groups {small} have fewer than {min_size} test rows: not compared"
             )
+        spread = _spread(groups, y, y_pred, plan, min_size)
+        nan = (float("nan"), float("nan"))
         if plan.classes is not None and plan.positive_class is not None:
-            dp_diff, dp_ratio = _spread(table, "selection_rate", min_size)
-            tpr_diff, _ = _spread(table, "true_positive_rate", min_size)
-            fpr_diff, _ = _spread(table, "false_positive_rate", min_size)
+            dp_diff, dp_ratio = spread.get("selection_rate", nan)
+            tpr_diff, _ = spread.get("true_positive_rate", nan)
+            fpr_diff, _ = spread.get("false_positive_rate", nan)
             eo = (
                 max(tpr_diff, fpr_diff)
                 if np.isfinite(tpr_diff) and np.isfinite(fpr_diff)
@@ -147,23 +194,15 @@ def assess(
                     f"equalized odds difference {eo:.2f} exceeds {odds_limit}"
                 )
         elif plan.classes is None:
-            values = [
-                r["mean_absolute_error"]
-                for r in table.values()
-                if r["size"] >= min_size
-            ]
-            ratio = (
-                max(values) / min(values)
-                if len(values) >= 2 and min(values) > 0
-                else float("nan")
-            )
+            _, best_over_worst = spread.get("mean_absolute_error", nan)
+            ratio = 1 / best_over_worst if best_over_worst > 0 else float("nan")
             entry["error_ratio"] = ratio
             if np.isfinite(ratio) and ratio > error_ratio_limit:
                 entry["flags"].append(
                     f"MAE of the worst group is {ratio:.2f}x the best (limit {error_ratio_limit})"
                 )
         else:
-            acc_diff, _ = _spread(table, "accuracy", min_size)
+            acc_diff, _ = spread.get("accuracy", nan)
             entry["accuracy_difference"] = acc_diff
         out[feature.name] = entry
     return out
