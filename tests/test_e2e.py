@@ -648,7 +648,18 @@ def test_a_failing_run_leaves_the_previous_outputs_exactly(guarded_project):
         "--pipelines",
         "data_validation,baseline,modeling",
         "--params",
-        "modeling.latency_repeats=abc",
+        # valid parameters (checked before the run) that make every candidate fail
+        ",".join(
+            f"modeling.defaults.{name}.{key}=abc"
+            for name, key in (
+                ("logistic_regression", "C"),
+                ("random_forest", "n_estimators"),
+                ("catboost", "iterations"),
+                ("hist_gradient_boosting", "max_iter"),
+                ("svm_rbf", "C"),
+                ("mlp", "alpha"),
+            )
+        ),
     )
     assert result.returncode == 1
     assert "No candidate could be trained" in result.stderr
@@ -769,6 +780,14 @@ def test_a_second_run_of_the_same_epic_stops_with_a_message(guarded_project):
         (["--pipelines", "tunning"], "no pipeline named 'tunning'"),
         (["--params", "epic_id="], "'' is not an epic id"),
         (["--env", "nosuchenv"], "no configuration folder conf/nosuchenv"),
+        (
+            ["--params", "tuning.grid_points=1,evaluation.bootstrap.levl=0.9"],
+            "key 'tuning.grid_points': Input should be greater than or equal to 2",
+        ),
+        (
+            ["--params", "evaluation.bootstrap.levl=0.9"],
+            "'evaluation.bootstrap.levl': unknown key",
+        ),
     ],
 )
 def test_bad_arguments_end_in_one_message(guarded_project, args, expected):
