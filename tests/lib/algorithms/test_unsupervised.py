@@ -312,30 +312,3 @@ def test_every_bootstrap_interval_contains_its_estimate(dims, k):
             name
         )
     assert "note" not in intervals["silhouette"]
-
-
-def test_a_biased_bootstrap_interval_is_widened_to_its_estimate(xor_setup, monkeypatch):
-    """Whatever the metric, the reported interval holds the estimate and says
-    when it had to be widened to."""
-    from model_training.lib.assessment import test_metrics as evaluation
-
-    def biased(names, y_true, *_args):  # resamples score higher than the full sample
-        return {name: 0.5 if len(y_true) == 6 else 0.7 for name in names}
-
-    monkeypatch.setattr(evaluation, "compute_metrics", biased)
-    y = np.array([1, 1, 1, 0, 0, 0])
-    # resamples of 6 rows: the test tells them apart from the full sample by
-    # identity, so make them 5 rows long
-    monkeypatch.setattr(
-        evaluation.np.random, "default_rng", lambda seed: _ShortResamples()
-    )
-    interval = evaluation.bootstrap_ci(["roc_auc"], y, y, None, xor_setup[3], 50, 0)[
-        "roc_auc"
-    ]
-    assert interval["low"] == 0.5 and interval["high"] == 0.7
-    assert "widened to include it" in interval["note"]
-
-
-class _ShortResamples:
-    def integers(self, low, high, size):
-        return np.arange(size - 1)
