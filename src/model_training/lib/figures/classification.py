@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from sklearn.calibration import CalibrationDisplay
+from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
 
 from model_training.lib.figures.base import (
     BLUE,
@@ -22,18 +24,20 @@ def roc_curve(
     fig, ax = new_figure(5.6, 5.2)
     curves = details["curves"]
     if "roc" in curves:
-        auc = test_metrics.get("roc_auc", float("nan"))
-        ax.plot(
-            curves["roc"]["fpr"],
-            curves["roc"]["tpr"],
-            color=BLUE,
-            lw=2,
-            label=f"model (AUC {auc:.3f})",
-        )
+        RocCurveDisplay(
+            fpr=np.asarray(curves["roc"]["fpr"]),
+            tpr=np.asarray(curves["roc"]["tpr"]),
+            roc_auc=test_metrics.get("roc_auc", float("nan")),
+            name="model",
+        ).plot(ax=ax, curve_kwargs={"color": BLUE, "lw": 2})
         ax.set_title(f"ROC curve on test (positive class '{positive}')")
     else:
         for name, curve in curves["roc_one_vs_rest"].items():
-            ax.plot(curve["fpr"], curve["tpr"], lw=1.8, label=short(name))
+            RocCurveDisplay(
+                fpr=np.asarray(curve["fpr"]),
+                tpr=np.asarray(curve["tpr"]),
+                name=short(name),
+            ).plot(ax=ax, curve_kwargs={"lw": 1.8})
         ax.set_title(
             f"ROC curves on test, one vs rest (macro AUC {test_metrics.get('roc_auc_ovr', float('nan')):.3f})"
         )
@@ -51,13 +55,12 @@ def precision_recall(
 ) -> Figure:
     fig, ax = new_figure(5.6, 5.2)
     curve = details["curves"]["precision_recall"]
-    ax.plot(
-        curve["recall"],
-        curve["precision"],
-        color=BLUE,
-        lw=2,
-        label=f"model (average precision {test_metrics.get('pr_auc', float('nan')):.3f})",
-    )
+    PrecisionRecallDisplay(
+        precision=np.asarray(curve["precision"]),
+        recall=np.asarray(curve["recall"]),
+        average_precision=test_metrics.get("pr_auc", float("nan")),
+        name="model",
+    ).plot(ax=ax, curve_kwargs={"color": BLUE, "lw": 2})
     rate = details["curves"]["positive_rate"]
     ax.axhline(rate, ls="--", color=GREY, label=f"random guess ({rate:.0%} positive)")
     ax.set_xlabel(f"recall (share of actual '{positive}' caught)")
@@ -107,13 +110,12 @@ def calibration(details: dict[str, Any], method: str | None) -> Figure:
     curve = details["calibration"]["curve"]
     ece = details["calibration"]["expected_calibration_error"]
     ax.plot([0, 1], [0, 1], ls="--", color=GREY, label="perfectly calibrated")
-    ax.plot(
-        curve["predicted"],
-        curve["observed"],
-        marker="o",
-        color=BLUE,
-        label=f"model (ECE {ece:.3f})",
-    )
+    CalibrationDisplay(
+        prob_true=np.asarray(curve["observed"]),
+        prob_pred=np.asarray(curve["predicted"]),
+        y_prob=np.asarray(curve["predicted"]),
+        estimator_name=f"model (ECE {ece:.3f})",
+    ).plot(ax=ax, ref_line=False, color=BLUE)
     ax.set_xlabel("mean predicted probability (bin)")
     ax.set_ylabel("observed share positive (bin)")
     ax.set_title(
