@@ -118,3 +118,49 @@ def test_the_branch_finder_finds_branches():
     assert not _problem_type_branches('ok = plan.cv_strategy == "time_series"')
     assert not _problem_type_branches("ok = spec.kind.classification")
     assert not _problem_type_branches('ok = kind(spec.problem_type).target == "label"')
+
+
+PRESCRIBED_ROOTS = ("data/", "models/", "results/", "reports/", "docs/")
+
+
+def test_catalog_contract():
+    """Every node input and output is a catalog entry (or matches a dataset
+    factory); every path lies under the stage's prescribed folders and follows
+    the epic id."""
+    import re
+
+    from kedro.framework.project import pipelines
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(PROJECT_ROOT)
+    with KedroSession.create(
+        project_path=PROJECT_ROOT, env="test", runtime_params={"epic_id": "zz_epic"}
+    ) as session:
+        conf = session.load_context().config_loader["catalog"]
+    patterns = {
+        name: re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", name) + "$")
+        for name in conf
+        if isinstance(conf[name], dict)
+    }
+    unknown, outside, fixed = [], [], []
+    for pipeline in pipelines.values():
+        for node in pipeline.nodes:
+            for name in {*node.inputs, *node.outputs}:
+                if name.startswith("params:") or name == "parameters":
+                    continue
+                if not any(p.match(name) for p in patterns.values()):
+                    unknown.append(f"{node.name}: {name}")
+    for name, entry in conf.items():
+        if not isinstance(entry, dict):
+            continue
+        path = entry.get("filepath") or entry.get("path")
+        if path is None:
+            continue
+        if not path.startswith(PRESCRIBED_ROOTS):
+            outside.append(f"{name}: {path}")
+        if "zz_epic" not in path:
+            fixed.append(f"{name}: {path}")
+    assert sorted(set(unknown)) == []
+    assert outside == []
+    assert fixed == []
