@@ -291,7 +291,7 @@ def test_every_bootstrap_interval_contains_its_estimate(dims, k):
     duplicated rows in resamples inflated it (reproduced here on weakly
     clustered data: e.g. 0.094 against 0.127-0.213). Resamples of distinct rows
     remove the bias, so no widening is needed."""
-    from model_training.lib.assessment.test_metrics import bootstrap_ci
+    from model_training.lib.assessment.bootstrap import bootstrap_ci
 
     points = np.random.default_rng(1).normal(size=(60, dims))
     frame = pl.DataFrame({f"f{i}": points[:, i] for i in range(dims)})

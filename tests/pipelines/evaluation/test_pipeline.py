@@ -313,11 +313,8 @@ def test_test_split_is_read_by_evaluation_only():
 def test_shap_values_add_up_to_model_output():
     """TreeExplainer on the fitted pipeline: base + sum of SHAP = the model's output toward the positive class."""
     from model_training.lib.algorithms.registry import algorithm, build_pipeline
-    from model_training.lib.assessment.explain import (
-        shap_values,
-        split_pipeline,
-        transform,
-    )
+    from model_training.lib.assessment.explain import split_pipeline, transform
+    from model_training.lib.assessment.shap_explain import shap_values
     from model_training.lib.core.frames import split_xy
     from model_training.lib.core.plan import build_plan
 

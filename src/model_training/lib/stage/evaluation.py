@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.assessment import business
-from model_training.lib.assessment.test_metrics import bootstrap_ci
+from model_training.lib.assessment.bootstrap import bootstrap_ci
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics

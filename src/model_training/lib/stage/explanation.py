@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.assessment import explain
+from model_training.lib.assessment import explain, inspection, shap_explain
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import EvaluationParams
@@ -53,7 +53,7 @@ def explain_final_model(
         return _explain_without_shap(
             resolved, problem, final_model, x_test, y_test, predict, options, seed
         )
-    permutation = explain.permutation_importance(
+    permutation = inspection.permutation_importance(
         final_model,
         x_test,
         y_test,
@@ -62,7 +62,7 @@ def explain_final_model(
         options.permutation_repeats,
         seed,
     )
-    shap_result = explain.shap_values(
+    shap_result = shap_explain.shap_values(
         final_model,
         x_test,
         x_train,
@@ -95,7 +95,7 @@ def explain_final_model(
             "mean_abs_by_feature": {k: float(v) for k, v in mean_abs.items()},
         },
         "coefficients": explain.coefficients(final_model, x_train),
-        "partial_dependence": explain.partial_dependence(
+        "partial_dependence": inspection.partial_dependence(
             final_model,
             x_test,
             resolved,
@@ -138,7 +138,7 @@ def _explain_without_shap(
     of the primary metric when a feature is shuffled are reported instead.
     """
     predictions = np.asarray(final_model.predict(x_test))
-    permutation = explain.permutation_importance(
+    permutation = inspection.permutation_importance(
         final_model,
         x_test,
         y_test,

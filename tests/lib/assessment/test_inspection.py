@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from model_training.lib.algorithms.registry import algorithm, build_pipeline
-from model_training.lib.assessment import explain
+from model_training.lib.assessment import inspection
 from model_training.lib.core.frames import split_xy
 from model_training.lib.problems import get_problem
 
@@ -41,7 +41,7 @@ def fitted():
 
 def test_partial_dependence_equals_the_previous_figures(fitted):
     model, x_test, _, plan, problem = fitted
-    result = explain.partial_dependence(
+    result = inspection.partial_dependence(
         model,
         x_test,
         plan,
@@ -60,13 +60,13 @@ def test_permutation_importance_agrees_with_the_previous_figures(fitted):
     standard deviations of the previous one, and the ranking of the informative
     features over the noise is the same."""
     model, x_test, y_test, plan, problem = fitted
-    result = explain.permutation_importance(
+    result = inspection.permutation_importance(
         model, x_test, y_test, plan, lambda m, f: problem.predict(m, f, plan), 20, 0
     )
     for feature, (mean, std) in PREVIOUS_PERMUTATION.items():
         assert abs(result[feature]["mean"] - mean) < 2 * std
     assert set(list(result)[:2]) == {"a", "b"}
-    again = explain.permutation_importance(
+    again = inspection.permutation_importance(
         model, x_test, y_test, plan, lambda m, f: problem.predict(m, f, plan), 20, 0
     )
     assert again == result  # seeded

@@ -1,0 +1,179 @@
+"""Confidence intervals of test metrics: scipy.stats.bootstrap (BCa) for row-wise metrics, a distinct-row percentile loop for pairwise clustering criteria."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from model_training.lib.core.metrics import METRICS, compute_metrics
+from model_training.lib.core.plan import ModelingPlan
+
+# BCa needs a jackknife pass (one metric computation per test row): above this
+# many rows the percentile method is used
+BCA_MAX_ROWS = 5000
+
+
+def bootstrap_ci(
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+    n_boot: int,
+    seed: int,
+    level: float = 0.95,
+    estimates: dict[str, float] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Bootstrap confidence intervals of metrics over test rows.
+
+    Row-wise metrics go through ``scipy.stats.bootstrap``: bias-corrected and
+    accelerated (BCa) up to :data:`BCA_MAX_ROWS` test rows, percentile above.
+    A metric undefined on some resamples (ROC-AUC of a resample with one class)
+    gets the percentile interval of the resamples where it is defined.
+
+    Metrics that compare rows with each other (silhouette and the other
+    internal clustering criteria) are computed on the distinct rows of each
+    resample (a duplicated row sits at distance zero from its twin and would
+    inflate them), which scipy's resampling cannot do; they use this module's
+    percentile loop.
+
+    ``estimates`` are the full-sample values when the caller has them already
+    (computed here otherwise: for clustering criteria that is an O(n^2) pass).
+    An interval must contain its estimate; where a biased bootstrap
+    distribution puts it outside, the interval is widened and says so (``note``).
+    """
+    pairwise = [m for m in names if METRICS[m].pairwise]
+    plain = [m for m in names if m not in pairwise]
+    if estimates is None:
+        estimates = compute_metrics(names, y, y_pred, y_score, plan.metric_context)
+    found: dict[str, tuple[float, float, int, str]] = {}
+    if plain:
+        found.update(
+            _scipy_intervals(plain, y, y_pred, y_score, plan, n_boot, seed, level)
+        )
+    if pairwise:
+        found.update(
+            _distinct_row_intervals(
+                pairwise, y, y_pred, y_score, plan, n_boot, seed, level
+            )
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name not in found:
+            continue
+        low, high, n_used, method = found[name]
+        interval: dict[str, Any] = {
+            "low": low,
+            "high": high,
+            "level": level,
+            "n_boot": n_used,
+            "method": method,
+        }
+        estimate = estimates.get(name, float("nan"))
+        if np.isfinite(estimate) and not low <= estimate <= high:
+            interval["low"], interval["high"] = min(low, estimate), max(high, estimate)
+            interval["note"] = (
+                f"the bootstrap interval ({low:.4g} to {high:.4g}) did not contain "
+                "the estimate (a biased bootstrap distribution for this metric); "
+                "widened to include it"
+            )
+        out[name] = interval
+    return out
+
+
+def _scipy_intervals(
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+    n_boot: int,
+    seed: int,
+    level: float,
+) -> dict[str, tuple[float, float, int, str]]:
+    import warnings
+
+    from scipy.stats import bootstrap
+
+    def statistic(rows: np.ndarray) -> np.ndarray:
+        take = rows.astype(int)
+        values = compute_metrics(
+            names,
+            y[take],
+            y_pred[take],
+            None if y_score is None else y_score[take],
+            plan.metric_context,
+        )
+        return np.array([values[name] for name in names], dtype=float)
+
+    n = len(y)
+    method = "BCa" if n <= BCA_MAX_ROWS else "percentile"
+    with warnings.catch_warnings():  # degenerate resamples are handled below
+        warnings.simplefilter("ignore")
+        result = bootstrap(
+            (np.arange(n),),
+            statistic,
+            n_resamples=n_boot,
+            vectorized=False,
+            confidence_level=level,
+            method=method,
+            rng=seed,
+        )
+    distribution = np.atleast_2d(result.bootstrap_distribution)
+    lows = np.atleast_1d(result.confidence_interval.low)
+    highs = np.atleast_1d(result.confidence_interval.high)
+    alpha = (1 - level) / 2
+    out = {}
+    for i, name in enumerate(names):
+        values = distribution[i][np.isfinite(distribution[i])]
+        if len(values) < max(10, n_boot // 2):
+            continue
+        if len(values) == n_boot and np.isfinite(lows[i]) and np.isfinite(highs[i]):
+            out[name] = (float(lows[i]), float(highs[i]), n_boot, method)
+        else:
+            out[name] = (
+                float(np.quantile(values, alpha)),
+                float(np.quantile(values, 1 - alpha)),
+                len(values),
+                "percentile (resamples where the metric is defined)",
+            )
+    return out
+
+
+def _distinct_row_intervals(
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+    n_boot: int,
+    seed: int,
+    level: float,
+) -> dict[str, tuple[float, float, int, str]]:
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(n_boot):
+        take = np.unique(rng.integers(0, n, n))
+        values = compute_metrics(
+            names,
+            y[take],
+            y_pred[take],
+            None if y_score is None else y_score[take],
+            plan.metric_context,
+        )
+        for name, value in values.items():
+            if np.isfinite(value):
+                samples[name].append(value)
+    alpha = (1 - level) / 2
+    return {
+        name: (
+            float(np.quantile(values, alpha)),
+            float(np.quantile(values, 1 - alpha)),
+            len(values),
+            "percentile over the distinct rows of each resample",
+        )
+        for name, values in samples.items()
+        if len(values) >= max(10, n_boot // 2)
+    }

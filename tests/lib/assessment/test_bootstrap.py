@@ -1,0 +1,70 @@
+"""Test-set confidence intervals: scipy's bootstrap, checked against the
+intervals of the stage's previous percentile loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_training.lib.assessment.bootstrap import bootstrap_ci
+
+# intervals of the stage's own percentile loop (main before scipy), same fixture
+PREVIOUS_INTERVALS = {
+    "roc_auc": (0.8634, 0.9325),
+    "accuracy": (0.7133, 0.8067),
+    "f1": (0.6207, 0.7529),
+    "log_loss": (0.4142, 0.4765),
+}
+
+
+def _scored_fixture():
+    from tests.conftest import xor_setup
+
+    plan = xor_setup.__wrapped__()[3]
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(300) < 0.4, "yes", "no").astype(object)
+    p_yes = np.clip(0.35 * (y == "yes") + rng.random(300) * 0.65, 0, 1)
+    scores = np.column_stack([1 - p_yes, p_yes])
+    return plan, y, np.where(p_yes > 0.5, "yes", "no").astype(object), scores
+
+
+def test_scipy_bootstrap_matches_the_previous_intervals():
+    """scipy.stats.bootstrap (BCa) gives the intervals the percentile loop gave,
+    within Monte Carlo noise and the BCa correction."""
+    plan, y, pred, scores = _scored_fixture()
+    ci = bootstrap_ci(list(PREVIOUS_INTERVALS), y, pred, scores, plan, 1000, 0)
+    for name, (low, high) in PREVIOUS_INTERVALS.items():
+        assert ci[name]["low"] == pytest.approx(low, abs=0.01)
+        assert ci[name]["high"] == pytest.approx(high, abs=0.01)
+        assert ci[name]["method"] == "BCa" and ci[name]["n_boot"] == 1000
+    assert ci == bootstrap_ci(list(PREVIOUS_INTERVALS), y, pred, scores, plan, 1000, 0)
+
+
+def test_a_metric_undefined_on_some_resamples_uses_the_defined_ones():
+    plan, y, pred, scores = _scored_fixture()
+    rows = np.r_[np.flatnonzero(y == "yes")[:1], np.flatnonzero(y == "no")[:19]]
+    ci = bootstrap_ci(
+        ["roc_auc", "accuracy"], y[rows], pred[rows], scores[rows], plan, 200, 0
+    )
+    # about 1 - (19/20)^20 = 64 % of resamples hold the one positive row
+    assert ci["roc_auc"]["method"].startswith("percentile (resamples where")
+    assert 100 <= ci["roc_auc"]["n_boot"] < 200
+    assert ci["accuracy"]["method"] == "BCa" and ci["accuracy"]["n_boot"] == 200
+
+
+def test_a_biased_bootstrap_interval_is_widened_to_its_estimate(monkeypatch):
+    """Whatever the metric, the reported interval holds the estimate and says
+    when it had to be widened to."""
+    from model_training.lib.assessment import bootstrap
+
+    plan, y, pred, scores = _scored_fixture()
+    monkeypatch.setattr(  # resamples score higher than the full sample
+        bootstrap,
+        "_scipy_intervals",
+        lambda names, *args: {n: (0.6, 0.7, 50, "BCa") for n in names},
+    )
+    interval = bootstrap_ci(
+        ["roc_auc"], y, pred, scores, plan, 50, 0, estimates={"roc_auc": 0.5}
+    )["roc_auc"]
+    assert interval["low"] == 0.5 and interval["high"] == 0.7
+    assert "widened to include it" in interval["note"]
