@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from model_training.lib.training.search import grid_of
 from model_training.lib.training.tuning import tune_models
 from tests.conftest import conf_params, with_params
 
@@ -264,21 +263,6 @@ def test_other_samplers(strategy, xor_setup):
     assert (
         model["n_trials"] == 3 and model["n_complete"] >= 1 and model["n_failed"] == 0
     )
-
-
-def test_grid_and_caps():
-    grid = grid_of(
-        {
-            "C": {"type": "float", "low": 0.1, "high": 10, "log": True},
-            "n": {"type": "int", "low": 1, "high": 4},
-            "k": {"type": "categorical", "choices": ["a", "b"]},
-            "g": {"type": "float", "low": 0, "high": 1, "grid": [0.2]},
-        },
-        3,
-    )
-    assert grid["C"] == pytest.approx([0.1, 1.0, 10.0])
-    assert grid["n"] == [1, 2, 4] or grid["n"] == [1, 3, 4] or len(grid["n"]) == 3
-    assert grid["k"] == ["a", "b"] and grid["g"] == [0.2]
 
 
 def test_start_trial_skips_a_text_default_in_a_numeric_range():
