@@ -1,0 +1,57 @@
+"""The final model's wrappers: calibration and the decision threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_training.lib.algorithms.final_model import (
+    CalibratedModel,
+    ThresholdedClassifier,
+    apply_calibrator,
+    fit_calibrator,
+)
+
+
+class _Fixed:
+    """A fitted classifier with given probabilities."""
+
+    def __init__(self, proba, classes):
+        self.proba, self.classes_ = np.asarray(proba), np.asarray(classes)
+
+    def predict_proba(self, x):
+        return self.proba
+
+
+def test_the_threshold_decides_and_probabilities_pass_through():
+    model = _Fixed([[0.8, 0.2], [0.6, 0.4], [0.1, 0.9]], [0, 1])
+    wrapped = ThresholdedClassifier(model, 0.3, 1)
+    assert wrapped.predict(None).tolist() == [0, 1, 1]
+    assert wrapped.classes_.dtype.kind == "i"  # labels keep their own type
+    np.testing.assert_allclose(wrapped.predict_proba(None), model.proba)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibrators_map_overconfident_scores_toward_observed_rates(method):
+    rng = np.random.default_rng(0)
+    truth = rng.random(2000) < 0.3
+    # overconfident scores: far from 0.3 although the positive rate is 0.3
+    scores = np.clip(np.where(truth, 0.9, 0.5) + rng.normal(0, 0.05, 2000), 0.01, 0.99)
+    calibrator = fit_calibrator(method, scores, truth.astype(int))
+    calibrated = apply_calibrator(calibrator, scores)
+    assert abs(calibrated.mean() - truth.mean()) < 0.02
+    assert calibrated[truth].mean() > calibrated[~truth].mean()
+    with pytest.raises(ValueError, match="unknown calibration method"):
+        fit_calibrator("beta", scores, truth)
+
+
+def test_a_calibrated_model_orders_columns_by_its_classes():
+    model = _Fixed([[0.7, 0.3], [0.2, 0.8]], ["bad", "good"])
+    identity = fit_calibrator(
+        "isotonic", np.linspace(0, 1, 50), np.linspace(0, 1, 50) > 0.5
+    )
+    calibrated = CalibratedModel(model, [identity], ["good", "bad"], "isotonic")
+    assert calibrated.classes_.tolist() == ["good", "bad"]
+    # columns reordered to (good, bad): P(bad) is 0.7 then 0.2, calibrated to 1, 0
+    np.testing.assert_allclose(calibrated.predict_proba(None), [[0, 1], [1, 0]])
+    assert calibrated.predict(None).tolist() == ["bad", "good"]

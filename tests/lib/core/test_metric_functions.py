@@ -1,0 +1,62 @@
+"""The stage's own metrics, each against a hand computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_training.lib.core import metric_functions as mf
+
+ANOMALY = {"classes": None, "positive_class": "anomaly", "contamination": 0.25}
+
+
+def test_false_positive_rate_and_flag_rate_gap():
+    truth = np.array(["normal", "normal", "normal", "anomaly"], dtype=object)
+    flagged = np.array(["anomaly", "normal", "normal", "anomaly"], dtype=object)
+    assert mf.false_positive_rate(truth, flagged, None, ANOMALY) == pytest.approx(1 / 3)
+    # half the rows flagged against an expected quarter
+    assert mf.flag_rate_gap(None, flagged, None, ANOMALY) == pytest.approx(0.25)
+    assert np.isnan(
+        mf.flag_rate_gap(None, flagged, None, {"positive_class": "anomaly"})
+    )
+
+
+def test_forecast_errors():
+    truth, pred = np.array([10.0, 12.0, 11.0]), np.array([11.0, 12.0, 13.0])
+    assert mf.smape(truth, pred, None, {}) == pytest.approx(
+        np.mean([2 / 21, 0.0, 4 / 24])
+    )
+    assert mf.mase(truth, pred, None, {"mase_scale": 2.0}) == pytest.approx(0.5)
+    assert np.isnan(mf.mase(truth, pred, None, {"mase_scale": None}))
+    # moves from the previous actual: +2 forecast +2 (same way), -1 forecast +1
+    assert mf.directional_accuracy(truth, pred, None, {}) == pytest.approx(0.5)
+    bounds = np.array([[9.0, 11.0], [12.5, 13.0], [10.0, 12.0]])
+    assert mf.interval_coverage(truth, None, bounds, {}) == pytest.approx(2 / 3)
+
+
+def test_expected_cost_and_safe_mape():
+    context = {"cost_matrix": {"labels": ["no", "yes"], "costs": [[0, 1], [5, 0]]}}
+    truth = np.array(["yes", "no", "yes", "no"], dtype=object)
+    pred = np.array(["no", "yes", "yes", "no"], dtype=object)
+    assert mf.expected_cost(truth, pred, None, context) == pytest.approx(6 / 4)
+    assert mf.safe_mape(np.array([0.0, 2.0]), np.array([1.0, 1.0]), None, {}) == 0.5
+    assert np.isnan(mf.safe_mape(np.zeros(2), np.ones(2), None, {}))
+
+
+def test_clustering_needs_two_clusters_and_ignores_noise():
+    embedding = np.array([[0.0], [0.1], [5.0], [5.1], [9.0]])
+    data, labels = mf.clustered(np.array([0, 0, 1, 1, -1]), embedding)
+    assert len(data) == 4 and set(labels) == {0, 1}
+    with pytest.raises(ValueError, match="fewer than two clusters"):
+        mf.clustered(np.array([0, 0, 0, -1, -1]), embedding)
+
+
+def test_multiclass_scores_follow_the_sorted_labels():
+    context = {"classes": ["c", "a", "b"]}
+    scores = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.1, 0.7]])
+    truth = np.array(["c", "a", "b"], dtype=object)
+    assert mf.multiclass_auc(truth, None, scores, context) == pytest.approx(1.0)
+    assert mf.log_loss(truth, None, scores, context) == pytest.approx(
+        -np.mean(np.log([0.7, 0.8, 0.7]))
+    )
+    assert np.isnan(mf.multiclass_auc(truth[:2], None, scores[:2], context))
