@@ -8,18 +8,13 @@ import pytest
 
 from model_training.lib.algorithms.cv import cv_splits
 from model_training.lib.algorithms.cv_eval import fold_scores
-from model_training.lib.algorithms.feature_selection import KINDS, CorrelationFilter
 from model_training.lib.algorithms.registry import (
     algorithm,
-    available,
     build_pipeline,
     fit_params,
 )
 from model_training.lib.core.frames import split_xy
-from model_training.lib.core.plan import build_plan
-from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.problems import get_problem
-from tests.conftest import conf_params
 
 SMALL = {
     "random_forest": {"n_estimators": 20},
@@ -27,49 +22,6 @@ SMALL = {
     "hist_gradient_boosting": {"max_iter": 20},
     "mlp": {"hidden_layer_sizes": "8", "max_iter": 200},
 }
-
-
-@pytest.mark.parametrize("name", available("classification"))
-def test_every_classifier_fits_and_predicts(name, xor_setup):
-    parts, _, _, plan = xor_setup
-    x, y = split_xy(parts["train"], plan)
-    model = build_pipeline(
-        plan, algorithm("classification", name), SMALL.get(name, {}), 0
-    ).fit(x, y)
-    x_valid, _ = split_xy(parts["validation"], plan)
-    proba = model.predict_proba(x_valid)
-    assert proba.shape == (x_valid.height, 2)
-    assert np.allclose(proba.sum(axis=1), 1)
-
-
-@pytest.mark.parametrize("name", available("regression"))
-def test_every_regressor_fits_and_predicts(name, frames, schema):
-    spec = ModelingSpec(
-        epic_id="tiny",
-        problem_type="regression",
-        target="amount",
-        primary_metric="rmse",
-        id_columns=["row_id", "label"],
-    )
-    plan = build_plan(
-        spec,
-        schema.model_copy(
-            update={
-                "columns": [
-                    c.model_copy(
-                        update={"role": "target" if c.name == "amount" else c.role}
-                    )
-                    for c in schema.columns
-                ]
-            }
-        ),
-        frames["train"],
-    )
-    x, y = split_xy(frames["train"], plan)
-    model = build_pipeline(
-        plan, algorithm("regression", name), SMALL.get(name, {}), 0
-    ).fit(x, y.astype(float))
-    assert model.predict(x).shape == (x.height,)
 
 
 def test_resampler_only_sees_training_fold_rows(xor_setup, monkeypatch):
@@ -133,30 +85,6 @@ def test_imbalance_options_per_algorithm():
     assert "cost_sensitive" not in algorithm(
         "classification", "random_forest"
     ).imbalance_options(False)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_feature_selection_kinds_fit_inside_the_pipeline(kind, xor_setup):
-    parts, _, _, plan = xor_setup
-    x, y = split_xy(parts["train"], plan)
-    model = build_pipeline(
-        plan,
-        algorithm("classification", "logistic_regression"),
-        {},
-        0,
-        feature_selection=kind,
-        selection_options=conf_params("tuning").feature_selection_options,
-    )
-    model.fit(x, y)
-    assert ("select" in model.named_steps) == (kind != "none")
-
-
-def test_correlation_filter_drops_a_copy():
-    rng = np.random.default_rng(0)
-    a = rng.random(50)
-    x = np.column_stack([a, a * 2 + 1e-9, rng.random(50)])
-    kept = CorrelationFilter(0.95).fit(x).transform(x)
-    assert kept.shape == (50, 2)
 
 
 def test_unknown_algorithm_is_named():
