@@ -175,6 +175,7 @@ TESTED_WITH = {
     "algorithms/lag_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/statsmodels_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/per_series.py": "tests/lib/algorithms/test_forecasters.py",
+    "problems/walk_forward.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/cv_eval.py": "tests/lib/training/test_tuning.py",
     "assessment/comparison.py": "tests/pipelines/evaluation/test_pipeline.py",
     "assessment/explain.py": "tests/pipelines/evaluation/test_pipeline.py",

@@ -23,7 +23,7 @@ from model_training.lib.core.schema import ColumnInfo, FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.checks import run_checks
 from model_training.lib.problems import get_problem
-from model_training.lib.problems.time_series import walk_forward
+from model_training.lib.problems.walk_forward import walk_forward
 from tests.conftest import conf_params
 
 THRESHOLDS = conf_params("data_validation").thresholds
