@@ -198,7 +198,6 @@ TESTED_WITH = {
     "stage/reporting.py": "tests/pipelines/reporting/test_nodes.py",
     "stage/inference.py": "tests/test_e2e.py",
     "training/objective.py": "tests/lib/training/test_tuning.py",
-    "training/selection.py": "tests/pipelines/tuning/test_pipeline.py",
 }
 
 

@@ -1,0 +1,96 @@
+"""Selection among tuned models: cross-validation on train + validation, the
+one-standard-error rule, validation as a reported check."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from model_training.lib.training.selection import (
+    corrected_standard_error,
+    one_standard_error_choice,
+    select_model,
+)
+from tests.conftest import conf_params
+
+
+def _contender(model, mean, se, interpretability, seconds=0.1):
+    return {
+        "model": model,
+        "cv_mean": mean,
+        "cv_se": se,
+        "interpretability": interpretability,
+        "cv_fit_time_s": seconds,
+    }
+
+
+def test_the_simpler_model_within_one_standard_error_wins():
+    forest = _contender("random_forest", 0.80, 0.02, 2)
+    logistic = _contender("logistic_regression", 0.79, 0.02, 5)
+    chosen, rule = one_standard_error_choice([forest, logistic], True)
+    assert chosen is logistic and rule.startswith("one-standard-error rule")
+    far = _contender("logistic_regression", 0.70, 0.02, 5)
+    chosen, rule = one_standard_error_choice([forest, far], True)
+    assert chosen is forest and "best cross-validated mean" in rule
+
+
+def test_lower_is_better_metrics_use_the_rule_the_other_way():
+    boosted = _contender("catboost", 0.50, 0.05, 2)
+    ridge = _contender("ridge", 0.54, 0.01, 5)
+    worse = _contender("lasso", 0.56, 0.01, 5)
+    assert one_standard_error_choice([boosted, ridge], False)[0] is ridge
+    assert one_standard_error_choice([boosted, worse], False)[0] is boosted
+
+
+def test_the_corrected_standard_error_is_wider_than_the_naive_one():
+    scores = [0.80, 0.82, 0.78, 0.81, 0.79]
+    naive = np.std(scores, ddof=1) / np.sqrt(5)
+    corrected = corrected_standard_error(scores, n_train=400, n_test=100)
+    assert corrected == pytest.approx(np.std(scores, ddof=1) * np.sqrt(1 / 5 + 1 / 4))
+    assert corrected > naive
+    assert np.isnan(corrected_standard_error([0.8], 400, 100))
+
+
+def test_cross_validation_decides_where_a_tiny_validation_split_disagrees(xor_setup):
+    """A 12-row validation split (an unlucky one: its labels are flipped)
+    favours a stump over a forest that the cross-validation on all rows ranks
+    far ahead; the forest is chosen and the disagreement is reported."""
+    parts, _, _, plan = xor_setup
+    rows = pl.concat([parts["train"], parts["validation"]])
+    tiny = rows.head(12).with_columns(
+        pl.when(pl.col("label") == "yes")
+        .then(pl.lit("no"))
+        .otherwise(pl.lit("yes"))
+        .alias("label")
+    )
+    train = rows.slice(12)
+    tuning = {
+        "models": [
+            {
+                "model": "random_forest",
+                "status": "ok",
+                "params": {"n_estimators": 60, "max_depth": 8, "min_samples_leaf": 1},
+                "metrics": {"cv_mean": 0.9},
+            },
+            {
+                "model": "random_forest",
+                "status": "ok",
+                "params": {"n_estimators": 20, "max_depth": 1, "min_samples_leaf": 1},
+                "metrics": {"cv_mean": 0.6},
+            },
+        ]
+    }
+    result = select_model(plan, train, tiny, tuning, {}, conf_params("tuning"), 0)
+    deep, stump = result["models"]
+    assert deep["cv_mean"] > stump["cv_mean"] + 3 * deep["cv_se"]
+    assert result["selected"]["params"]["max_depth"] == 8
+    assert result["protocol"]["repeats"] == 3 and result["protocol"]["folds"] == 3
+    assert len(deep["cv_fold_scores"]) == 9
+    assert (
+        stump["validation_metrics"]["roc_auc"] > deep["validation_metrics"]["roc_auc"]
+    )
+    assert (
+        "validation (12 rows) would have chosen random_forest"
+        in result["validation_check"]
+    )
