@@ -15,7 +15,27 @@ CLUSTERER = "clustering"
 DETECTOR = "anomaly_detection"
 FORECASTER = "time_series"
 
+# LightGBM's settings that are not hyperparameters: quiet, one thread (the
+# stage parallelises nothing yet, and two cores are shared with the rest),
+# bit-for-bit reproducible.
+LIGHTGBM_FIXED = {
+    "verbose": -1,
+    "n_jobs": 1,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+
 # Imbalance strategies: how each one enters a pipeline.
+# LightGBM's settings that are not hyperparameters: quiet, one thread (the
+# stage parallelises nothing yet, and two cores are shared with the rest),
+# bit-for-bit reproducible.
+LIGHTGBM_FIXED = {
+    "verbose": -1,
+    "n_jobs": 1,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+
 # Imbalance strategies: how each one enters a pipeline.
 RESAMPLERS = ("smote", "undersample")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from model_training.lib.algorithms.algorithm import (
     CLASSIFIER,
+    LIGHTGBM_FIXED,
     Algorithm,
     hidden_layers,
 )
@@ -50,6 +51,14 @@ def _hgb_clf(params, seed, class_weight):
 
     return HistGradientBoostingClassifier(
         random_state=seed, class_weight=class_weight, **params
+    )
+
+
+def _lgbm_clf(params, seed, class_weight):
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        random_state=seed, class_weight=class_weight, **LIGHTGBM_FIXED, **params
     )
 
 
@@ -103,6 +112,14 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         CLASSIFIER,
         _hgb_clf,
         "histogram gradient boosting",
+        scaled=False,
+        interpretability=2,
+    ),
+    Algorithm(
+        "lightgbm",
+        CLASSIFIER,
+        _lgbm_clf,
+        "LightGBM gradient boosting (leaf-wise trees; fast on large data)",
         scaled=False,
         interpretability=2,
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from model_training.lib.algorithms.algorithm import (
+    LIGHTGBM_FIXED,
     REGRESSOR,
     Algorithm,
     hidden_layers,
@@ -49,6 +50,12 @@ def _hgb_reg(params, seed, _cw):
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor(random_state=seed, **params)
+
+
+def _lgbm_reg(params, seed, _cw):
+    from lightgbm import LGBMRegressor
+
+    return LGBMRegressor(random_state=seed, **LIGHTGBM_FIXED, **params)
 
 
 def _mlp_reg(params, seed, _cw):
@@ -104,6 +111,14 @@ REGRESSORS: tuple[Algorithm, ...] = (
         REGRESSOR,
         _hgb_reg,
         "histogram gradient boosting",
+        scaled=False,
+        interpretability=2,
+    ),
+    Algorithm(
+        "lightgbm",
+        REGRESSOR,
+        _lgbm_reg,
+        "LightGBM gradient boosting (leaf-wise trees; fast on large data)",
         scaled=False,
         interpretability=2,
     ),
