@@ -48,6 +48,7 @@ def test_every_candidate_is_profiled(compared):
     assert {m["name"] for m in ok} == {
         "logistic_regression",
         "random_forest",
+        "lightgbm",
         "catboost",
         "hist_gradient_boosting",
         "svm_rbf",

@@ -57,6 +57,8 @@ class Algorithm:
         sample_weight: whether ``fit`` takes ``sample_weight``.
         row_guard: rows above which the model is fitted on a subsample
             (its cost grows faster than linearly with rows); None for no guard.
+        iterations_param: boosted trees: the hyperparameter that counts
+            boosting iterations, learned by early stopping during tuning.
         interpretability: 1 (opaque) to 5 (transparent), for the comparison.
     """
 
@@ -69,6 +71,7 @@ class Algorithm:
     class_weight: bool = True
     sample_weight: bool = True
     row_guard: int | None = None
+    iterations_param: str | None = None
     interpretability: int = 3
     extra_imbalance: tuple[str, ...] = field(default_factory=tuple)
 

@@ -106,6 +106,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         scaled=False,
         native_categorical=True,
         interpretability=2,
+        iterations_param="iterations",
     ),
     Algorithm(
         "hist_gradient_boosting",
@@ -114,6 +115,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         "histogram gradient boosting",
         scaled=False,
         interpretability=2,
+        iterations_param="max_iter",
     ),
     Algorithm(
         "lightgbm",
@@ -122,6 +124,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         "LightGBM gradient boosting (leaf-wise trees; fast on large data)",
         scaled=False,
         interpretability=2,
+        iterations_param="n_estimators",
     ),
     Algorithm(
         "svm_rbf",

@@ -24,6 +24,7 @@ def fold_scores(
     fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
     report: Callable[[int, float], None] | None = None,
     collect: list[float] | None = None,
+    fit: Callable[[Any, pl.DataFrame, np.ndarray], None] | None = None,
 ) -> list[float]:
     """Fit a clone on each fold's training rows and score the primary metric on its validation rows.
 
@@ -38,13 +39,18 @@ def fold_scores(
             it may raise to stop (pruning, budget).
         collect: a list to append fold scores to as they come (so a caller
             still has them when ``report`` raises).
+        fit: ``fit(model, x_train, y_train)`` instead of ``model.fit`` with
+            ``fit_kwargs`` (early stopping).
     """
     primary = plan.spec.primary_metric
     scores: list[float] = collect if collect is not None else []
     for i, (train_rows, valid_rows) in enumerate(splits):
         model = clone(pipeline)
         y_train = y[train_rows]
-        model.fit(x[train_rows], y_train, **fit_kwargs(y_train))
+        if fit is None:
+            model.fit(x[train_rows], y_train, **fit_kwargs(y_train))
+        else:
+            fit(model, x[train_rows], y_train)
         y_pred, y_score = predict(model, x[valid_rows])
         value = compute_metrics(
             [primary], y[valid_rows], y_pred, y_score, plan.metric_context

@@ -105,6 +105,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         scaled=False,
         native_categorical=True,
         interpretability=2,
+        iterations_param="iterations",
     ),
     Algorithm(
         "hist_gradient_boosting",
@@ -113,6 +114,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         "histogram gradient boosting",
         scaled=False,
         interpretability=2,
+        iterations_param="max_iter",
     ),
     Algorithm(
         "lightgbm",
@@ -121,6 +123,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         "LightGBM gradient boosting (leaf-wise trees; fast on large data)",
         scaled=False,
         interpretability=2,
+        iterations_param="n_estimators",
     ),
     Algorithm(
         "mlp",

@@ -12,6 +12,10 @@ import optuna
 import polars as pl
 
 from model_training.lib.algorithms.cv_eval import fold_scores
+from model_training.lib.algorithms.early_stopping import (
+    INNER_FRACTION,
+    early_stopped_fit,
+)
 from model_training.lib.algorithms.registry import build_pipeline, fit_params
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
@@ -90,6 +94,23 @@ class Objective:
                 raise optuna.TrialPruned
 
         scores: list[float] = []
+        learned: list[int] = []
+        inner_rows: list[int] = []
+
+        def fit(model: Any, x_fold: Any, y_fold: np.ndarray) -> None:
+            count = early_stopped_fit(
+                model,
+                x_fold,
+                y_fold,
+                lambda y_fit: fit_params(plan, imbalance, y_fit),
+                self.algo,
+                plan.spec.kind.classification,
+                ctx.seed,
+            )
+            if count is not None:
+                learned.append(count)
+                inner_rows.append(round(len(y_fold) * (1 - INNER_FRACTION)))
+
         try:
             scores = fold_scores(
                 pipeline,
@@ -101,6 +122,7 @@ class Objective:
                 lambda y_train: fit_params(plan, imbalance, y_train),
                 report,
                 collect=scores,
+                fit=fit,
             )
         except BudgetSpent:
             trial.set_user_attr("stopped", "wall-clock budget")
@@ -113,6 +135,15 @@ class Objective:
             raise
         finally:
             trial.set_user_attr("fold_scores", [float(s) for s in scores])
+            if learned:
+                trial.set_user_attr(
+                    "learned_iterations",
+                    {
+                        "param": self.algo.iterations_param,
+                        "per_fold": learned,
+                        "inner_rows": float(np.mean(inner_rows)),
+                    },
+                )
         if any(math.isnan(s) for s in scores):
             # e.g. a clustering with fewer than two clusters on a fold: a poor
             # configuration, not a failure; recorded and skipped

@@ -11,6 +11,7 @@ import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.algorithms.cv_eval import fold_scores
+from model_training.lib.algorithms.early_stopping import carried_iterations
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
@@ -21,13 +22,20 @@ logger = logging.getLogger(__name__)
 
 
 def configuration(
-    entry: dict[str, Any], defaults: dict[str, dict[str, Any]]
+    entry: dict[str, Any],
+    defaults: dict[str, dict[str, Any]],
+    n_rows: int | None = None,
 ) -> dict[str, Any]:
-    """A tuned model's full configuration: defaults overridden by the best trial."""
+    """A tuned model's full configuration: defaults overridden by the best trial,
+    and for boosted trees the iteration count early stopping learned, scaled to
+    the ``n_rows`` the configuration will be fitted on."""
     params = dict(entry["params"])
     imbalance = params.pop(
         "imbalance", entry.get("start_params", {}).get("imbalance", "none")
     )
+    learned = entry.get("learned_iterations")
+    if learned and n_rows:
+        params[learned["param"]] = carried_iterations(learned, n_rows)
     return {
         "model": entry["model"],
         "params": {**(defaults.get(entry["model"]) or {}), **params},
@@ -160,7 +168,7 @@ def select_model(
                 }
             )
             continue
-        config = configuration(entry, defaults)
+        config = configuration(entry, defaults, n_rows=len(y_all))
         pipeline = pipeline_for(plan, config, options, seed)
         fit_kwargs = lambda y_fit, c=config: fit_params(plan, c["imbalance"], y_fit)  # noqa: E731
         start = time.perf_counter()

@@ -338,6 +338,9 @@ def _model_result(
             "cv_std": best.user_attrs.get("cv_std") if best else None,
             "default_cv_mean": default_trial.value if default_trial else None,
         },
+        "learned_iterations": best.user_attrs.get("learned_iterations")
+        if best
+        else None,
         "n_trials": len(trials),
         "n_complete": len(complete),
         "n_pruned": states.count(optuna.trial.TrialState.PRUNED),

@@ -1,0 +1,98 @@
+"""Early stopping for boosted trees: the number of iterations is learned.
+
+During tuning, each fold's model is fitted on 90 % of the fold's training rows
+and stops when the loss on the other 10 % has not improved for
+:data:`PATIENCE` iterations (CatBoost and LightGBM on an eval set prepared by
+the pipeline's own preprocessing, fitted on the inner training rows only;
+HistGradientBoosting with its built-in inner split). The iteration counts are
+kept, and the refit uses their mean scaled to the rows it is fitted on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+
+INNER_FRACTION = 0.1
+PATIENCE = 30
+MIN_ROWS = 100  # below this, a 10 % inner split is too small to stop on
+
+
+def early_stopped_fit(
+    pipeline: Any,
+    x: Any,
+    y: np.ndarray,
+    fit_kwargs: Any,
+    algo: Any,
+    stratify: bool,
+    seed: int,
+) -> int | None:
+    """Fit ``pipeline`` on (x, y), stopping its boosting early on an inner split.
+
+    Returns the learned number of iterations, or None when the algorithm is not
+    boosted or the rows are too few (then the pipeline is fitted as usual).
+    """
+    if algo.iterations_param is None or len(y) < MIN_ROWS:
+        pipeline.fit(x, y, **fit_kwargs(y))
+        return None
+    model = pipeline.steps[-1][1]
+    if algo.name == "hist_gradient_boosting":
+        model.set_params(
+            early_stopping=True,
+            validation_fraction=INNER_FRACTION,
+            n_iter_no_change=PATIENCE,
+        )
+        pipeline.fit(x, y, **fit_kwargs(y))
+        return int(model.n_iter_)
+    rows = np.arange(len(y))
+    labels = np.asarray(y)
+    try:
+        inner, held = train_test_split(
+            rows,
+            test_size=INNER_FRACTION,
+            random_state=seed,
+            stratify=labels if stratify else None,
+        )
+    except ValueError:  # a class too rare to stratify
+        inner, held = train_test_split(
+            rows, test_size=INNER_FRACTION, random_state=seed
+        )
+    inner, held = np.sort(inner), np.sort(held)
+    head = clone(pipeline)
+    head.steps = head.steps[:-1]
+    head.fit(x[inner], labels[inner])
+    x_held = head.transform(x[held])
+    if algo.name == "catboost":
+        extra: dict[str, Any] = {
+            "model__eval_set": [(x_held, labels[held])],
+            "model__early_stopping_rounds": PATIENCE,
+            "model__use_best_model": True,
+        }
+    else:  # lightgbm
+        import lightgbm
+
+        # eval_set, not the newer eval_X/eval_y: LightGBM 4.7 does not encode
+        # text labels given as eval_y
+        extra = {
+            "model__eval_set": [(x_held, labels[held])],
+            "model__callbacks": [lightgbm.early_stopping(PATIENCE, verbose=False)],
+        }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
+        pipeline.fit(x[inner], labels[inner], **fit_kwargs(labels[inner]), **extra)
+    if algo.name == "catboost":
+        return int(model.get_best_iteration()) + 1
+    return int(model.best_iteration_ or model.n_estimators)
+
+
+def carried_iterations(learned: dict[str, Any], n_rows: int) -> int:
+    """The iteration count for a refit on ``n_rows`` rows: the folds' mean,
+    scaled by the rows (more rows support more iterations at the same learning
+    rate), at most doubled."""
+    mean = float(np.mean(learned["per_fold"]))
+    scale = min(max(n_rows / float(learned["inner_rows"]), 1.0), 2.0)
+    return max(1, round(mean * scale))

@@ -1,0 +1,45 @@
+"""Early stopping: boosted trees learn their number of iterations in tuning,
+and the refit carries it, scaled to its rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from model_training.lib.algorithms.early_stopping import carried_iterations
+from model_training.lib.training.selection import configuration
+from model_training.lib.training.tuning import tune_models
+from tests.conftest import conf_params
+
+
+@pytest.mark.parametrize(
+    ("name", "param", "cap"),
+    [
+        ("lightgbm", "n_estimators", 400),
+        ("catboost", "iterations", 400),
+        ("hist_gradient_boosting", "max_iter", 400),
+    ],
+)
+def test_tuning_stores_the_learned_iteration_count(xor_setup, name, param, cap):
+    parts, _, _, plan = xor_setup
+    spec = plan.spec.model_copy(
+        update={"search": plan.spec.search.model_copy(update={"n_trials": 1})}
+    )
+    plan = plan.model_copy(update={"spec": spec})
+    options = conf_params("tuning", replace={"search_spaces": {name: {}}}, env=None)
+    defaults = {name: {param: cap, "learning_rate": 0.3}}
+    result = tune_models(plan, parts["train"], [name], defaults, options, seed=0)
+    learned = result["models"][0]["learned_iterations"]
+    assert learned["param"] == param
+    assert len(learned["per_fold"]) == plan.spec.cross_validation.n_splits
+    assert all(1 <= n <= cap for n in learned["per_fold"])
+    assert min(learned["per_fold"]) < cap  # it stopped before the cap somewhere
+    config = configuration(result["models"][0], defaults, n_rows=300)
+    assert config["params"][param] == carried_iterations(learned, 300)
+
+
+def test_the_carried_count_scales_with_rows_at_most_double():
+    learned = {"per_fold": [100, 120], "inner_rows": 150.0}
+    assert carried_iterations(learned, 150) == 110
+    assert carried_iterations(learned, 225) == 165
+    assert carried_iterations(learned, 10_000) == 220
+    assert carried_iterations(learned, 50) == 110  # never fewer than learned
