@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
+# named in study names, so a study tuned without early stopping is not resumed
+EARLY_STOPPING_SCHEME = "inner-split-1"
 INNER_FRACTION = 0.1
 PATIENCE = 30
 MIN_ROWS = 100  # below this, a 10 % inner split is too small to stop on

@@ -27,6 +27,7 @@ import polars as pl
 
 from model_training import __version__
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.early_stopping import EARLY_STOPPING_SCHEME
 from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
@@ -139,6 +140,8 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
     study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
         __version__,
         SAMPLER_SCHEME,
+        # trials of boosted trees record learned iteration counts since then
+        EARLY_STOPPING_SCHEME if algo.iterations_param else None,
         ctx.data_hash,
         space,
         ctx.defaults.get(name),
