@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from model_training.epics import cli as epic_cli
+from model_training.lib.algorithms.registry import available
 from tests.conftest import PROJECT_ROOT, copy_project, kedro
 
 pytestmark = pytest.mark.e2e
@@ -636,6 +637,18 @@ def _last_run_status(project):
     return rows[0][0]
 
 
+# a hyperparameter of each classifier that makes its fit fail when it is text
+BAD_HYPERPARAMETER = {
+    "logistic_regression": "C",
+    "random_forest": "n_estimators",
+    "catboost": "iterations",
+    "hist_gradient_boosting": "max_iter",
+    "lightgbm": "n_estimators",
+    "svm_rbf": "C",
+    "mlp": "alpha",
+}
+
+
 def test_a_failing_run_leaves_the_previous_outputs_exactly(guarded_project):
     """data_validation and baseline succeed (their outputs are staged), modeling
     then fails: nothing of this run is kept, the earlier run's files are intact."""
@@ -650,15 +663,8 @@ def test_a_failing_run_leaves_the_previous_outputs_exactly(guarded_project):
         "--params",
         # valid parameters (checked before the run) that make every candidate fail
         ",".join(
-            f"modeling.defaults.{name}.{key}=abc"
-            for name, key in (
-                ("logistic_regression", "C"),
-                ("random_forest", "n_estimators"),
-                ("catboost", "iterations"),
-                ("hist_gradient_boosting", "max_iter"),
-                ("svm_rbf", "C"),
-                ("mlp", "alpha"),
-            )
+            f"modeling.defaults.{name}.{BAD_HYPERPARAMETER[name]}=abc"
+            for name in available("classification")
         ),
     )
     assert result.returncode == 1
