@@ -75,6 +75,7 @@ class TrackingHook:
 
     def __init__(self) -> None:
         self._catalog: Any = None
+        self._logged_groups: set[str] = set()
 
     @hook_impl
     def after_catalog_created(self, catalog: Any) -> None:
@@ -88,6 +89,7 @@ class TrackingHook:
         """Tag the run with the epic, the pipelines, the stage and the code commit."""
         import mlflow
 
+        self._logged_groups = set()
         if mlflow.active_run() is None:
             return
         params = run_params.get("runtime_params") or {}
@@ -119,10 +121,13 @@ class TrackingHook:
         groups = {
             name.removeprefix("params:"): value.model_dump(mode="json")
             for name, value in inputs.items()
-            if name.startswith("params:") and isinstance(value, Group)
+            if name.startswith("params:")
+            and isinstance(value, Group)
+            and name not in self._logged_groups
         }
-        if groups:
+        if groups:  # once per group and run, however many nodes read it
             mlflow.log_params(_params(groups))
+            self._logged_groups.update(f"params:{name}" for name in groups)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
@@ -237,25 +242,6 @@ class RunSummaryHook:
         self._catalog = catalog
         self._saved = []
         self._run_id = None
-
-    @hook_impl
-    def before_node_run(self, node: Any, inputs: dict[str, Any]) -> None:
-        """Log typed parameter groups key by key (``tuning.caps.n_trials``).
-
-        kedro-mlflow flattens dict parameters only; a validated group reaches
-        it as a model, which it logs whole, as one JSON value.
-        """
-        import mlflow
-
-        if mlflow.active_run() is None:
-            return
-        groups = {
-            name.removeprefix("params:"): value.model_dump(mode="json")
-            for name, value in inputs.items()
-            if name.startswith("params:") and isinstance(value, Group)
-        }
-        if groups:
-            mlflow.log_params(_params(groups))
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:

@@ -82,6 +82,24 @@ def bootstrap_ci(
     return out
 
 
+def _metrics_on(
+    take: np.ndarray,
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+) -> dict[str, float]:
+    """The metrics on the rows ``take`` (one resample)."""
+    return compute_metrics(
+        names,
+        y[take],
+        y_pred[take],
+        None if y_score is None else y_score[take],
+        plan.metric_context,
+    )
+
+
 def _scipy_intervals(
     names: list[str],
     y: np.ndarray,
@@ -98,13 +116,7 @@ def _scipy_intervals(
 
     def statistic(rows: np.ndarray) -> np.ndarray:
         take = rows.astype(int)
-        values = compute_metrics(
-            names,
-            y[take],
-            y_pred[take],
-            None if y_score is None else y_score[take],
-            plan.metric_context,
-        )
+        values = _metrics_on(take, names, y, y_pred, y_score, plan)
         return np.array([values[name] for name in names], dtype=float)
 
     n = len(y)
@@ -156,13 +168,7 @@ def _distinct_row_intervals(
     samples: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(n_boot):
         take = np.unique(rng.integers(0, n, n))
-        values = compute_metrics(
-            names,
-            y[take],
-            y_pred[take],
-            None if y_score is None else y_score[take],
-            plan.metric_context,
-        )
+        values = _metrics_on(take, names, y, y_pred, y_score, plan)
         for name, value in values.items():
             if np.isfinite(value):
                 samples[name].append(value)
