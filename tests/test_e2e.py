@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -679,7 +680,10 @@ def test_a_failing_run_leaves_the_previous_outputs_exactly(guarded_project):
     assert _last_run_status(guarded_project) == "FAILED"
 
 
-def _start(project, *args):
+@contextlib.contextmanager
+def _started(project, *args):
+    """A ``kedro run`` in the background, killed on the way out whatever the
+    test's outcome (a run left behind would hold the epic's lock)."""
     import os
     import subprocess
     import sys
@@ -687,7 +691,7 @@ def _start(project, *args):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["KEDRO_DISABLE_TELEMETRY"] = "1"
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [str(Path(sys.executable).parent / "kedro"), "run", "--env", "test", *args],
         cwd=project,
         env=env,
@@ -695,6 +699,12 @@ def _start(project, *args):
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _wait_for_staged_output(project, process, name="baselines.json", limit=240):
@@ -717,12 +727,12 @@ def test_a_terminated_run_keeps_nothing_and_is_marked_killed(guarded_project):
     import signal
 
     before = _snapshot(guarded_project)
-    process = _start(
+    with _started(
         guarded_project, "--pipelines", "data_validation,baseline,modeling"
-    )
-    _wait_for_staged_output(guarded_project, process)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=120) == 128 + signal.SIGTERM
+    ) as process:
+        _wait_for_staged_output(guarded_project, process)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 128 + signal.SIGTERM
     assert _snapshot(guarded_project) == before
     assert _staged(guarded_project) == []
     assert _last_run_status(guarded_project) == "KILLED"
@@ -731,12 +741,12 @@ def test_a_terminated_run_keeps_nothing_and_is_marked_killed(guarded_project):
 def test_after_a_hard_kill_the_next_run_cleans_up_and_marks_it_killed(guarded_project):
     import signal
 
-    process = _start(
+    with _started(
         guarded_project, "--pipelines", "data_validation,baseline,modeling"
-    )
-    _wait_for_staged_output(guarded_project, process)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
+    ) as process:
+        _wait_for_staged_output(guarded_project, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
     assert _staged(guarded_project)  # left behind by the killed process
     assert _last_run_status(guarded_project) == "RUNNING"
     result = kedro(
@@ -982,3 +992,36 @@ def test_a_run_started_from_another_thread_works(guarded_project):
     )
     assert "['ok']" in result.stdout, result.stderr[-3000:]
     assert _staged(guarded_project) == []
+
+
+def test_a_stop_signal_cannot_be_swallowed_by_the_code_it_lands_in(tmp_path):
+    """SIGTERM during a CatBoost fit used to become a KeyboardInterrupt that a
+    training loop could catch, and the run went on; the handler now ends the
+    process itself, whatever code the main thread is in."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, threading\n"
+        "import numpy as np\n"
+        "from catboost import CatBoostClassifier\n"
+        "from model_training.run_guard import RunGuardHook\n"
+        "signal.signal(signal.SIGTERM, RunGuardHook()._on_signal)\n"
+        "threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+        "X = np.random.default_rng(0).random((2000, 10)); y = X[:, 0] > 0.5\n"
+        "try:\n"
+        "    CatBoostClassifier(iterations=10**6, verbose=0, thread_count=1).fit(X, y)\n"
+        "except BaseException as error:\n"
+        "    print('swallowed', type(error).__name__)\n"
+        "print('went on')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 143, result.stdout + result.stderr[-2000:]
+    assert "went on" not in result.stdout
+    assert "Stopped by signal 15" in result.stderr

@@ -281,7 +281,7 @@ class RunGuardHook:
         if threading.current_thread() is threading.main_thread():
             # (signal handlers can only be set from the main thread; a run
             # started from another thread keeps the default SIGTERM action)
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_signal)
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_signal)
         atexit.register(self._at_exit)
 
     @hook_impl
@@ -327,12 +327,37 @@ class RunGuardHook:
         atexit.unregister(self._at_exit)
 
     def _at_exit(self) -> None:
-        # the process ends mid-run (Ctrl-C, SIGTERM, sys.exit): runs before
-        # MLflow's own exit handler, which would mark the run FINISHED
+        # the process ends mid-run (Ctrl-C, sys.exit): runs before MLflow's own
+        # exit handler, which would mark the run FINISHED
         if transaction.current() is not None:
             self._abort("KILLED")
 
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        """SIGTERM: discard the staged outputs, mark the run KILLED, and leave.
 
-def _exit_on_signal(signum: int, _frame: Any) -> None:
-    logger.error("Stopped by signal %d: this run's outputs are discarded", signum)
-    sys.exit(128 + signum)
+        The work is done here rather than by raising ``SystemExit``: an
+        exception raised from a signal handler lands wherever the main thread
+        happens to be, and some places swallow it (a weakref callback or
+        ``__del__`` prints "Exception ignored"; CatBoost turns it into a
+        ``KeyboardInterrupt`` that a training loop may catch), and the run would
+        go on. A watchdog ends the process if the clean-up itself hangs; the
+        next run of the epic then removes what is left and marks the run KILLED.
+        """
+        code = 128 + signum
+        watchdog = threading.Timer(30.0, os._exit, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            logger.error(
+                "Stopped by signal %d: this run's outputs are discarded", signum
+            )
+            if transaction.current() is not None:
+                self._abort("KILLED")
+        finally:
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            os._exit(code)
