@@ -173,7 +173,7 @@ TESTED_WITH = {
     "algorithms/detectors.py": "tests/lib/algorithms/test_unsupervised.py",
     "algorithms/forecasting.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/lag_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
-    "algorithms/statsmodels_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
+    "algorithms/statsforecast_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/per_series.py": "tests/lib/algorithms/test_forecasters.py",
     "problems/walk_forward.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/cv_eval.py": "tests/lib/training/test_tuning.py",

@@ -231,6 +231,8 @@ class RunGuardHook:
         self._lock: EpicLock | None = None
         self._previous_sigterm: Any = None
         self._mlflow_run: str | None = None
+        self._signal: int | None = None
+        self._aborting = threading.Lock()
         self.outcome = "not started"
 
     @hook_impl
@@ -276,7 +278,7 @@ class RunGuardHook:
             if path is not None:
                 folders.add((root / Path(path)).parent)
         transaction.remove_stale(folders, epic)
-        transaction.begin(epic, uuid.uuid4().hex[:12])
+        transaction.begin(epic, uuid.uuid4().hex[:12], folders)
         self.outcome = "staging"
         if threading.current_thread() is threading.main_thread():
             # (signal handlers can only be set from the main thread; a run
@@ -308,56 +310,89 @@ class RunGuardHook:
             return
         self._abort("FAILED")
 
-    def _abort(self, status: str) -> None:
-        run = transaction.current()
-        if run is not None:
-            run.abort()
-            self.outcome = "aborted"
-        _end_mlflow_run(status, self._mlflow_run)
-        self._finish()
+    def _abort(self, status: str, wait: float = -1) -> None:
+        """Discard the staged outputs and end the MLflow run with ``status``,
+        once (the main thread at exit and the stop watchdog may both try)."""
+        if not self._aborting.acquire(timeout=wait):
+            return
+        try:
+            run = transaction.current()
+            if run is not None:
+                run.abort()
+                self.outcome = "aborted"
+            _end_mlflow_run(status, self._mlflow_run)
+            self._finish()
+        finally:
+            self._aborting.release()
 
     def _finish(self) -> None:
         transaction.end()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-        if self._previous_sigterm is not None:
+        if (
+            self._previous_sigterm is not None
+            and threading.current_thread() is threading.main_thread()
+        ):
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
         atexit.unregister(self._at_exit)
 
     def _at_exit(self) -> None:
-        # the process ends mid-run (Ctrl-C, sys.exit): runs before MLflow's own
-        # exit handler, which would mark the run FINISHED
+        # the process ends mid-run (Ctrl-C, SIGTERM, sys.exit): runs before
+        # MLflow's own exit handler, which would mark the run FINISHED
         if transaction.current() is not None:
             self._abort("KILLED")
+        if self._signal is not None:
+            _leave(128 + self._signal)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        """SIGTERM: discard the staged outputs, mark the run KILLED, and leave.
+        """SIGTERM: unwind with ``SystemExit`` (the exit handler then discards
+        the staged outputs and marks the run KILLED), with a watchdog.
 
-        The work is done here rather than by raising ``SystemExit``: an
-        exception raised from a signal handler lands wherever the main thread
-        happens to be, and some places swallow it (a weakref callback or
+        An exception raised from a signal handler lands wherever the main
+        thread happens to be, and some places swallow it (a weakref callback or
         ``__del__`` prints "Exception ignored"; CatBoost turns it into a
-        ``KeyboardInterrupt`` that a training loop may catch), and the run would
-        go on. A watchdog ends the process if the clean-up itself hangs; the
-        next run of the epic then removes what is left and marks the run KILLED.
+        ``KeyboardInterrupt`` that a training loop may catch), so the run could
+        go on. If the process is still alive after ``STOP_GRACE_S``, the
+        watchdog does the clean-up itself and ends it.
         """
-        code = 128 + signum
-        watchdog = threading.Timer(30.0, os._exit, args=(code,))
-        watchdog.daemon = True
+        if self._signal is not None:
+            return  # already stopping
+        self._signal = signum
+        logger.error("Stopped by signal %d: this run's outputs are discarded", signum)
+        watchdog = threading.Thread(
+            target=self._stop_hard, args=(128 + signum,), daemon=True
+        )
         watchdog.start()
+        raise SystemExit(128 + signum)
+
+    def _stop_hard(self, code: int) -> None:
+        time.sleep(STOP_GRACE_S)
+        logger.error(
+            "The run did not stop within %.0f s of the signal (the stop was "
+            "swallowed where it landed): ending it now",
+            STOP_GRACE_S,
+        )
         try:
-            logger.error(
-                "Stopped by signal %d: this run's outputs are discarded", signum
-            )
-            if transaction.current() is not None:
-                self._abort("KILLED")
+            # the record first, then the outputs, then out: the main thread is
+            # still running and may stage more files until the process ends
+            _end_mlflow_run("KILLED", self._mlflow_run)
+            self._abort("KILLED", wait=STOP_GRACE_S)
         finally:
-            logging.shutdown()
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
-            os._exit(code)
+            _leave(code)
+
+
+# Seconds a stopped run has to unwind on its own before the watchdog ends it.
+STOP_GRACE_S = 15.0
+
+
+def _leave(code: int) -> None:
+    """End the process now, with ``code``, after flushing the logs."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)

@@ -88,3 +88,22 @@ def test_stale_staging_of_a_killed_run_is_removed(tmp_path):
     (tmp_path / ".staged-other-old").mkdir()  # another epic's: left alone
     assert transaction.remove_stale({tmp_path}, "epic") == 1
     assert [p.name for p in tmp_path.iterdir()] == [".staged-other-old"]
+
+
+def test_an_abort_sweeps_the_run_folders_for_staging_it_did_not_record(tmp_path):
+    """A stop can land between a staging folder's creation and the write that
+    records it; the abort still removes it (the run's output folders are
+    swept for its prefix), and leaves other runs' folders alone."""
+    folder = tmp_path / "results"
+    run = transaction.begin("epic", "r1", {folder})
+    try:
+        orphan = folder / run.prefix / "half.json"
+        orphan.parent.mkdir(parents=True)
+        orphan.write_text("{}")
+        other = folder / ".staged-epic-r0"
+        other.mkdir()
+        run.abort()
+    finally:
+        transaction.end()
+    assert not (folder / run.prefix).exists()
+    assert other.exists()

@@ -42,6 +42,9 @@ class RunTransaction:
     epic: str
     run_id: str
     staged: dict[Path, _Staged] = field(default_factory=dict)
+    # the output folders of the run's catalog: an abort also sweeps them for
+    # this run's staging folders (one made just before a stop landed)
+    folders: frozenset[Path] = frozenset()
 
     @property
     def prefix(self) -> str:
@@ -56,11 +59,12 @@ class RunTransaction:
         ``mirror`` and ``merge``); created empty for folders."""
         final = Path(final)
         staged = self._area(final)
+        # recorded before anything exists on disk, so an abort always knows it
+        self.staged[final.absolute()] = _Staged(final, staged, mode)
         if mode == "file":
             staged.parent.mkdir(parents=True, exist_ok=True)
         else:
             staged.mkdir(parents=True, exist_ok=True)
-        self.staged[final.absolute()] = _Staged(final, staged, mode)
         return staged
 
     def remove(self, final: Path) -> None:
@@ -103,7 +107,9 @@ class RunTransaction:
         self._clean()
 
     def _clean(self) -> None:
-        for area in {e.staged.parent for e in self.staged.values()}:
+        areas = {e.staged.parent for e in self.staged.values()}
+        areas |= {folder / self.prefix for folder in self.folders}
+        for area in areas:
             if area.name == self.prefix:
                 shutil.rmtree(area, ignore_errors=True)
 
@@ -120,9 +126,10 @@ def _promote_folder(staged: Path, final: Path, mirror: bool) -> None:
                 old.unlink()
 
 
-def begin(epic: str, run_id: str) -> RunTransaction:
-    """Start staging this process's dataset writes."""
-    run = RunTransaction(epic, run_id)
+def begin(epic: str, run_id: str, folders: set[Path] | None = None) -> RunTransaction:
+    """Start staging this process's dataset writes (``folders``: the catalog's
+    output folders, swept for this run's staging folders on abort)."""
+    run = RunTransaction(epic, run_id, folders=frozenset(folders or ()))
     _STATE["run"] = run
     return run
 

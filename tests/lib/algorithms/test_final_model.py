@@ -53,5 +53,7 @@ def test_a_calibrated_model_orders_columns_by_its_classes():
     calibrated = CalibratedModel(model, [identity], ["good", "bad"], "isotonic")
     assert calibrated.classes_.tolist() == ["good", "bad"]
     # columns reordered to (good, bad): P(bad) is 0.7 then 0.2, calibrated to 1, 0
-    np.testing.assert_allclose(calibrated.predict_proba(None), [[0, 1], [1, 0]])
+    np.testing.assert_allclose(
+        calibrated.predict_proba(None), [[0, 1], [1, 0]], atol=1e-5
+    )
     assert calibrated.predict(None).tolist() == ["bad", "good"]

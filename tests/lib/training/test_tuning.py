@@ -309,3 +309,48 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
     assert seen[-1] == ordered[keep].get_column("row_id").to_list()
     assert seen[-1] != ordered.get_column("row_id").to_list()[:100]
     assert result["models"][0]["note"] == "tuned on a 100-row subsample (row guard)"
+
+
+def test_clustering_is_tuned_with_the_number_of_clusters_the_evidence_chose():
+    """Four well-separated groups: every algorithm that takes a number of
+    clusters is tuned with k = 4 fixed (never searched), the evidence is in
+    tuning.json, and the label column plays no part."""
+    import numpy as np
+    import polars as pl
+    from sklearn.datasets import make_blobs
+
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.core.spec import ModelingSpec
+    from model_training.lib.data_quality.epic_builder import infer_schema
+
+    angles = np.linspace(0, 2 * np.pi, 4, endpoint=False)
+    rows, groups = make_blobs(
+        n_samples=240,
+        centers=8 * np.column_stack([np.cos(angles), np.sin(angles)]),
+        random_state=0,
+    )
+    frame = pl.DataFrame(
+        {"row_id": np.arange(240), "a": rows[:, 0], "b": rows[:, 1], "group": groups}
+    )
+    schema = infer_schema(
+        frame, "blobs", target=None, roles={"row_id": "identifier", "group": "label"}
+    )
+    spec = ModelingSpec(
+        epic_id="blobs",
+        problem_type="clustering",
+        label_column="group",
+        primary_metric="silhouette",
+        id_columns=["row_id"],
+        cross_validation={"n_splits": 3},
+        search={"n_trials": 2, "timeout_s": 600},
+    )
+    plan = build_plan(spec, schema, frame)
+    options = conf_params("tuning", {"storage": None}, env="test")
+    result = tune_models(plan, frame, ["kmeans", "gaussian_mixture"], {}, options, 0)
+    assert result["cluster_count"]["k"] == 4
+    kmeans, mixture = result["models"]
+    assert kmeans["fixed_params"] == {"n_clusters": 4}
+    assert kmeans["params"]["n_clusters"] == 4
+    assert mixture["params"]["n_components"] == 4
+    for trial in kmeans["children"]:
+        assert "n_clusters" not in trial["params"]  # fixed, not searched

@@ -51,6 +51,7 @@ def test_tuning_pipeline_selects_refits_calibrates_and_thresholds(xor_setup):
             "train_features": MemoryDataset(parts["train"]),
             "validation_features": MemoryDataset(parts["validation"]),
             "shortlist": MemoryDataset(["random_forest", "catboost"]),
+            "candidate_results": MemoryDataset({"models": []}),
             "params:modeling": MemoryDataset(MODELING),
             "params:tuning": MemoryDataset(TUNING),
             "params:seed": MemoryDataset(0),

@@ -26,17 +26,6 @@ LIGHTGBM_FIXED = {
 }
 
 # Imbalance strategies: how each one enters a pipeline.
-# LightGBM's settings that are not hyperparameters: quiet, one thread (the
-# stage parallelises nothing yet, and two cores are shared with the rest),
-# bit-for-bit reproducible.
-LIGHTGBM_FIXED = {
-    "verbose": -1,
-    "n_jobs": 1,
-    "deterministic": True,
-    "force_row_wise": True,
-}
-
-# Imbalance strategies: how each one enters a pipeline.
 RESAMPLERS = ("smote", "undersample")
 
 WEIGHTINGS = ("class_weight", "cost_sensitive")
@@ -59,6 +48,8 @@ class Algorithm:
             (its cost grows faster than linearly with rows); None for no guard.
         iterations_param: boosted trees: the hyperparameter that counts
             boosting iterations, learned by early stopping during tuning.
+        clusters_param: clusterers: the hyperparameter that sets the number
+            of clusters, fixed to the evidence-based k before tuning.
         interpretability: 1 (opaque) to 5 (transparent), for the comparison.
     """
 
@@ -72,6 +63,7 @@ class Algorithm:
     sample_weight: bool = True
     row_guard: int | None = None
     iterations_param: str | None = None
+    clusters_param: str | None = None
     interpretability: int = 3
     extra_imbalance: tuple[str, ...] = field(default_factory=tuple)
 

@@ -61,6 +61,24 @@ def fold_scores(
     return scores
 
 
+def fold_predictions(
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    predict: Callable[[Any, pl.DataFrame], tuple[np.ndarray, np.ndarray | None]],
+    fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Fit a clone on each fold's training rows; its (predictions, scores) on
+    the fold's validation rows, fold by fold."""
+    out = []
+    for train_rows, valid_rows in splits:
+        model = clone(pipeline)
+        model.fit(x[train_rows], y[train_rows], **fit_kwargs(y[train_rows]))
+        out.append(predict(model, x[valid_rows]))
+    return out
+
+
 def out_of_fold(
     pipeline: Any,
     x: pl.DataFrame,

@@ -29,10 +29,21 @@ def fit_calibrator(method: str, scores: np.ndarray, truth: np.ndarray) -> Any:
     raise ValueError(f"unknown calibration method '{method}'; use sigmoid or isotonic")
 
 
+# Isotonic calibration is a step function: rows in one step would tie, and a
+# ranking metric (ROC-AUC, PR-AUC) would lose what the model's scores told apart.
+# A weight this small on the raw score breaks the ties in the model's own order
+# and moves no probability by more than it.
+TIE_BREAK = 1e-6
+
+
 def apply_calibrator(calibrator: Any, scores: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities for one class's scores."""
+    """Calibrated probabilities for one class's scores (strictly increasing in
+    the score: isotonic steps are broken by the score itself)."""
     if isinstance(calibrator, IsotonicRegression):
-        return calibrator.predict(scores)
+        scores = np.asarray(scores, dtype=float)
+        return (1 - TIE_BREAK) * calibrator.predict(scores) + TIE_BREAK * np.clip(
+            scores, 0.0, 1.0
+        )
     return calibrator.predict_proba(_logit(scores).reshape(-1, 1))[:, 1]
 
 

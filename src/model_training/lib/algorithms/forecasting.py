@@ -17,28 +17,14 @@ def _forecaster(kind: str) -> Callable[[dict[str, Any], int, Any], Any]:
 
     def make(params: dict[str, Any], seed: int, _cw: Any) -> Any:
         from model_training.lib.algorithms.lag_forecaster import LagRegressor
-        from model_training.lib.algorithms.statsmodels_forecaster import (
-            StatsmodelsForecaster,
+        from model_training.lib.algorithms.statsforecast_forecaster import (
+            KINDS,
+            StatsForecaster,
         )
 
+        if kind in KINDS:
+            return StatsForecaster(kind=kind, **params)
         params = dict(params)
-        if kind in ("sarima", "ets"):
-            if kind == "sarima":
-                params["order"] = (
-                    int(params.pop("p", 1)),
-                    int(params.pop("d", 1)),
-                    int(params.pop("q", 1)),
-                )
-                params["seasonal_order"] = (
-                    int(params.pop("P", 0)),
-                    int(params.pop("D", 1)),
-                    int(params.pop("Q", 1)),
-                )
-            else:
-                for key in ("trend", "seasonal"):
-                    if params.get(key) in ("none", "None"):
-                        params[key] = None
-            return StatsmodelsForecaster(kind=kind, **params)
         if "windows" in params:
             params["windows"] = hidden_layers(params["windows"])
         return LagRegressor(kind=kind, random_state=seed, **params)
@@ -50,19 +36,38 @@ _FORECAST = {"class_weight": False, "sample_weight": False, "scaled": False}
 
 FORECASTERS: tuple[Algorithm, ...] = (
     Algorithm(
-        "sarima",
+        "auto_arima",
         FORECASTER,
-        _forecaster("sarima"),
-        "seasonal ARIMA (statsmodels SARIMAX; known covariates as exogenous)",
+        _forecaster("auto_arima"),
+        "ARIMA with automatic orders (statsforecast AutoARIMA; known covariates "
+        "as exogenous regressors)",
         interpretability=4,
         **_FORECAST,
     ),
     Algorithm(
-        "ets",
+        "auto_ets",
         FORECASTER,
-        _forecaster("ets"),
-        "exponential smoothing (statsmodels ETS, additive errors)",
+        _forecaster("auto_ets"),
+        "exponential smoothing with automatic error, trend and season forms "
+        "(statsforecast AutoETS)",
         interpretability=4,
+        **_FORECAST,
+    ),
+    Algorithm(
+        "auto_theta",
+        FORECASTER,
+        _forecaster("auto_theta"),
+        "theta method with automatic variant (statsforecast AutoTheta)",
+        interpretability=4,
+        **_FORECAST,
+    ),
+    Algorithm(
+        "mstl",
+        FORECASTER,
+        _forecaster("mstl"),
+        "MSTL decomposition over every seasonality of the frequency, ETS trend "
+        "(statsforecast)",
+        interpretability=3,
         **_FORECAST,
     ),
     Algorithm(

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from model_training.lib.algorithms.ensemble import fitted_members, is_ensemble
 from model_training.lib.core.plan import ModelingPlan
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,10 @@ def aggregate(values: dict[str, float], plan: ModelingPlan) -> dict[str, float]:
 def native_importance(
     model: Any, x: pl.DataFrame, plan: ModelingPlan
 ) -> dict[str, Any]:
-    """The estimator's own importance, per original feature (normalised to sum 1)."""
+    """The estimator's own importance, per original feature (normalised to sum 1);
+    for an ensemble, its members' importances weighted as it weights them."""
+    if is_ensemble(unwrap(model)):
+        return _ensemble_importance(model, x, plan)
     steps, estimator = split_pipeline(model)
     columns = list(transform(steps, x.head(5)).columns)
     kind, raw = None, None
@@ -103,8 +107,33 @@ def native_importance(
     }
 
 
+def _ensemble_importance(
+    model: Any, x: pl.DataFrame, plan: ModelingPlan
+) -> dict[str, Any]:
+    parts = [
+        (native_importance(member, x, plan), weight)
+        for member, weight in fitted_members(unwrap(model))
+    ]
+    usable = [(p, w) for p, w in parts if p["kind"]]
+    if not usable:
+        return {"kind": None, "values": {}}
+    total = sum(w for _, w in usable)
+    values: dict[str, float] = {}
+    for part, weight in usable:
+        for feature, value in part["values"].items():
+            values[feature] = values.get(feature, 0.0) + value * weight / total
+    return {
+        "kind": "weighted over the ensemble's members ("
+        + ", ".join(sorted({p["kind"] for p, _ in usable}))
+        + ")",
+        "values": values,
+    }
+
+
 def coefficients(model: Any, x: pl.DataFrame) -> dict[str, float] | None:
     """A linear model's coefficients per encoded column (standardised inputs), or None."""
+    if is_ensemble(unwrap(model)):
+        return None
     steps, estimator = split_pipeline(model)
     if not hasattr(estimator, "coef_"):
         return None

@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from model_training.lib.algorithms.ensemble import fitted_members, is_ensemble
 from model_training.lib.assessment.explain import (
     logger,
     original_feature,
     split_pipeline,
     transform,
+    unwrap,
 )
 from model_training.lib.core.plan import ModelingPlan
 
@@ -39,6 +41,8 @@ def shap_values(
     """
     import shap
 
+    if is_ensemble(unwrap(model)):
+        return _ensemble_shap_values(model, x, background, plan, seed, max_rows)
     steps, estimator = split_pipeline(model)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(x.height, size=min(max_rows, x.height), replace=False))
@@ -125,6 +129,40 @@ def shap_values(
         "values": values,
         "data": data,
         "rows": rows,
+        "by_feature": by_feature,
+    }
+
+
+def _ensemble_shap_values(
+    model: Any,
+    x: pl.DataFrame,
+    background: pl.DataFrame,
+    plan: ModelingPlan,
+    seed: int,
+    max_rows: int,
+) -> dict[str, Any]:
+    """An ensemble's SHAP values: each member's, on the same rows, weighted as
+    the ensemble weights its members' outputs (SHAP values are additive).
+
+    Each member is explained on its own raw output (log-odds for classifiers),
+    so the sum is the weighted mean of the members' raw outputs, an
+    approximation of the ensemble's averaged probability that ranks features
+    the same way the members do.
+    """
+    parts = [
+        (shap_values(member, x, background, plan, seed, max_rows), weight)
+        for member, weight in fitted_members(unwrap(model))
+    ]
+    first = parts[0][0]
+    by_feature = sum(result["by_feature"] * weight for result, weight in parts)
+    return {
+        "explainer": "weighted sum over the ensemble's members ("
+        + ", ".join(f"{r['explainer']} x{w:.2f}" for r, w in parts)
+        + ")",
+        "base_value": float(sum(r["base_value"] * w for r, w in parts)),
+        "values": by_feature.to_numpy(),
+        "data": x[first["rows"]].select(plan.features).to_pandas(),
+        "rows": first["rows"],
         "by_feature": by_feature,
     }
 

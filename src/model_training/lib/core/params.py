@@ -77,6 +77,19 @@ class Calibration(Group):
     min_rows_isotonic: Count
 
 
+class EnsembleOptions(Group):
+    enabled: bool
+    rounds: Annotated[int, Field(ge=2)]
+    with_candidates: bool
+
+
+class ClusterCount(Group):
+    k_min: Annotated[int, Field(ge=2)]
+    k_max: Annotated[int, Field(ge=2)]
+    resamples: Count
+    max_rows: Annotated[int, Field(ge=20)]
+
+
 class Dimension(Group):
     """One hyperparameter's search range."""
 
@@ -97,6 +110,8 @@ class TuningParams(Group):
     feature_selection: Literal["none", "importance", "rfe", "l1", "correlation"]
     feature_selection_options: FeatureSelectionOptions
     calibration: Calibration
+    ensemble: EnsembleOptions
+    cluster_count: ClusterCount
     search_spaces: dict[str, dict[str, Dimension]]
 
     def space(self, algorithm: str) -> dict[str, dict[str, Any]]:

@@ -135,3 +135,39 @@ def cluster_sizes(details: dict[str, Any]) -> Figure:
     ax.set_title(title)
     ax.set_ylabel("test rows")
     return fig
+
+
+def cluster_count_criteria(evidence: dict[str, Any]) -> Figure:
+    """The four criteria against k, each panel marking its own best k and the
+    consensus k chosen from their mean rank."""
+    table = evidence["table"]
+    ks = [row["k"] for row in table]
+    panels = [
+        ("silhouette", "silhouette (higher is better)"),
+        ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
+        ("davies_bouldin", "Davies-Bouldin (lower is better)"),
+        ("stability", "bootstrap stability, mean ARI (higher is better)"),
+    ]
+    fig = Figure(figsize=(9.6, 6.4), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True)
+    for ax, (name, title) in zip(axes.ravel(), panels, strict=True):
+        values = [row[name] for row in table]
+        ax.plot(ks, values, marker="o", color=BLUE)
+        own = evidence["k_by_criterion"][name]
+        ax.scatter(
+            [own], [values[ks.index(own)]], s=90, facecolors="none", edgecolors=BLUE
+        )
+        ax.axvline(evidence["k"], color=RED, linestyle="--", linewidth=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks(ks)
+    for ax in axes[-1]:
+        ax.set_xlabel("number of clusters k")
+    fig.suptitle(
+        short(
+            f"Choosing k: consensus k = {evidence['k']} (dashed), the best mean rank of "
+            "four criteria; circles mark each criterion's own best",
+            110,
+        ),
+        fontsize=10,
+    )
+    return fig

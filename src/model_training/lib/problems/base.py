@@ -66,6 +66,13 @@ class ProblemType:
 
         return available(self.task)
 
+    def search_constraints(
+        self, plan: ModelingPlan, x: pl.DataFrame, options: TuningParams, seed: int
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+        """Hyperparameters fixed before tuning, per algorithm, and the evidence
+        behind them (None when nothing is fixed)."""
+        return {}, None
+
     def fit(
         self,
         estimator: Any,

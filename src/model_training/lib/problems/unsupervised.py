@@ -107,6 +107,31 @@ class Clustering(_Unsupervised):
             "values": cluster_separation(x, np.asarray(y_pred), plan),
         }
 
+    def search_constraints(self, plan, x, options, seed):
+        """The number of clusters by a consensus of internal criteria and
+        stability (:mod:`model_training.lib.algorithms.cluster_count`), fixed
+        for every algorithm that takes one."""
+        from model_training.lib.algorithms.cluster_count import cluster_count_evidence
+        from model_training.lib.algorithms.detectors import CLUSTERERS
+
+        rows = make_preprocessor(plan).fit_transform(x)
+        rows = rows.toarray() if hasattr(rows, "toarray") else np.asarray(rows)
+        settings = options.cluster_count
+        evidence = cluster_count_evidence(
+            rows,
+            settings.k_min,
+            settings.k_max,
+            settings.resamples,
+            settings.max_rows,
+            seed,
+        )
+        fixed = {
+            a.name: {a.clusters_param: evidence["k"]}
+            for a in CLUSTERERS
+            if a.clusters_param
+        }
+        return fixed, evidence
+
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         from model_training.lib.algorithms.unsupervised import (
             RandomClusters,
@@ -174,6 +199,15 @@ class Clustering(_Unsupervised):
                 context["x_test"], np.asarray(context["y_pred"]), plan
             ),
             "cluster_sizes": eval_plots.cluster_sizes(details),
+            **(
+                {
+                    "cluster_count_criteria": eval_plots.cluster_count_criteria(
+                        context["final_info"]["cluster_count"]
+                    )
+                }
+                if context.get("final_info", {}).get("cluster_count")
+                else {}
+            ),
         }
 
 

@@ -92,8 +92,8 @@ def render(
         "## Model overview",
         f"- **Name and version:** `{epic}_model` v{metadata['model_version']} "
         f"(package `{metadata['artifacts']['model']['file']}`), created {metadata['creation_date']}.",
-        f"- **Type:** {spec['problem_type'].replace('_', ' ')}; algorithm **{final['model']}** "
-        f"with imbalance handling `{final['imbalance']}`; hyperparameters in `metadata_v{metadata['model_version']}.json`.",
+        f"- **Type:** {spec['problem_type'].replace('_', ' ')}; {_algorithm_line(final)}; "
+        f"hyperparameters in `metadata_v{metadata['model_version']}.json`.",
         f"- **Purpose:** {wording['purpose']}"
         + f" for the epic `{epic}`; see `docs/objectives/user_stories/{epic}/user_story.md`.",
         f"- **Made by:** the model-training stage (code commit `{metadata.get('code_commit') or 'unknown'}`, "
@@ -252,3 +252,18 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _algorithm_line(final: dict[str, Any]) -> str:
+    """The final model's algorithm in words: one algorithm, or an ensemble's members."""
+    members = final.get("members")
+    if not members:
+        return f"algorithm **{final['model']}** with imbalance handling `{final['imbalance']}`"
+    parts = ", ".join(
+        f"{m['model']} ({m['source']}, imbalance `{m['imbalance']}`) x{m['weight']:.2f}"
+        for m in members
+    )
+    return (
+        "a **weighted ensemble** (greedy selection over out-of-fold predictions) "
+        f"averaging {parts}"
+    )

@@ -73,6 +73,7 @@ def build_metadata(
         "model": final_info["model"],
         "hyperparameters": final_info["params"],
         "imbalance": final_info["imbalance"],
+        "ensemble_members": final_info.get("members"),
         "feature_names": plan.features,
         "feature_order": plan.features,
         "numeric_features": plan.numeric_features,

@@ -8,7 +8,6 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
-from model_training.lib.algorithms.registry import fit_params
 from model_training.lib.assessment import fairness, robustness
 from model_training.lib.assessment.comparison import comparison_table
 from model_training.lib.assessment.learning import learning_curve
@@ -18,7 +17,7 @@ from model_training.lib.core.params import EvaluationParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.problems import get_problem
 from model_training.lib.stage.evaluation import test_arrays
-from model_training.lib.training.selection import pipeline_for
+from model_training.lib.training.selection import config_fit_params, pipeline_for
 
 
 @fail_soft("Fairness", lambda error: failed(error, attributes={}))
@@ -132,7 +131,7 @@ def compute_learning_curve(
         cv_splits(rows, y, curve_plan, seed),
         resolved,
         lambda m, r, y_rows: problem.evaluation_predictions(m, r, y_rows, resolved),
-        lambda y_fit: fit_params(resolved, config["imbalance"], y_fit),
+        lambda y_fit: config_fit_params(resolved, config, y_fit),
         list(settings.sizes),
         seed,
     )

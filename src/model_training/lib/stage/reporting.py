@@ -8,8 +8,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from model_training.lib.algorithms.ensemble import (
+    active_names,
+    fitted_members,
+    is_ensemble,
+)
 from model_training.lib.assessment.acceptance import check_criteria
-from model_training.lib.assessment.explain import split_pipeline
+from model_training.lib.assessment.explain import split_pipeline, unwrap
 from model_training.lib.core.errors import OutputsKept, StageStop
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import ReportingParams
@@ -26,8 +31,18 @@ logger = logging.getLogger(__name__)
 
 
 def _preprocessing(final_model: Any) -> Any:
+    """The fitted preprocessing steps; for an ensemble, each member's own,
+    by member (``{"1_catboost": Pipeline, ...}``)."""
     from sklearn.pipeline import Pipeline
 
+    inner = unwrap(final_model)
+    if is_ensemble(inner):
+        return {
+            f"{i}_{name}": _preprocessing(member)
+            for i, ((member, _), name) in enumerate(
+                zip(fitted_members(inner), active_names(inner), strict=True), start=1
+            )
+        }
     steps, _ = split_pipeline(final_model)
     return Pipeline([(f"step_{i}", step) for i, step in enumerate(steps)])
 

@@ -45,6 +45,8 @@ class TuningContext:
     storage: Any
     data_hash: str
     row_guards: dict[str, int]
+    # per algorithm, hyperparameters fixed before tuning (clustering: k)
+    fixed: dict[str, dict[str, Any]]
 
 
 class Objective:

@@ -10,13 +10,20 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
-from model_training.lib.algorithms.cv_eval import fold_scores
+from model_training.lib.algorithms.cv_eval import fold_predictions
 from model_training.lib.algorithms.early_stopping import carried_iterations
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
 from model_training.lib.core.frames import split_xy
+from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
+from model_training.lib.training.ensembling import (
+    averaged,
+    ensemble_contender,
+    ensemble_estimator,
+    ensembling,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +53,11 @@ def configuration(
 def pipeline_for(
     plan: ModelingPlan, config: dict[str, Any], options: TuningParams, seed: int
 ) -> Any:
-    """The unfitted pipeline of a configuration (``{model, params, imbalance}``)."""
+    """The unfitted pipeline of a configuration (``{model, params, imbalance}``,
+    or an ensemble's ``members``, each a configuration with a ``weight``)."""
+    if config.get("members"):
+        members = [pipeline_for(plan, m, options, seed) for m in config["members"]]
+        return ensemble_estimator(plan, members, config)
     problem = get_problem(plan.spec.problem_type)
     return build_pipeline(
         plan,
@@ -57,6 +68,20 @@ def pipeline_for(
         feature_selection=options.feature_selection,
         selection_options=options.feature_selection_options,
     )
+
+
+def config_fit_params(
+    plan: ModelingPlan, config: dict[str, Any], y: np.ndarray
+) -> dict[str, Any]:
+    """``fit`` keywords of a configuration's pipeline (cost-sensitive sample
+    weights; for an ensemble, each member's own)."""
+    if config.get("members"):
+        return {
+            "member_fit_params": [
+                fit_params(plan, m["imbalance"], y) for m in config["members"]
+            ]
+        }
+    return fit_params(plan, config["imbalance"], y)
 
 
 # Below this many rows of train + validation, the selection CV is repeated with
@@ -95,38 +120,92 @@ def corrected_standard_error(
     return float(np.sqrt(variance * (1 / len(values) + n_test / n_train)))
 
 
+# What makes a contender materially simpler than the best one, so that the
+# one-standard-error rule prefers it: a transparent model (interpretability 4
+# or 5: linear models) against an opaque one, or a fit this many times faster.
+TRANSPARENT = 4
+MATERIALLY_FASTER = 5.0
+
+
+def materially_simpler(
+    contender: dict[str, Any], best: dict[str, Any], prefer_transparent: bool
+) -> str | None:
+    """Why ``contender`` is materially simpler than ``best``, or None."""
+    mine, theirs = (
+        contender.get("interpretability") or 0,
+        best.get("interpretability") or 0,
+    )
+    if prefer_transparent and mine >= TRANSPARENT > theirs:
+        return f"transparent (interpretability {mine} against {theirs})"
+    mine_s, theirs_s = contender.get("cv_fit_time_s"), best.get("cv_fit_time_s")
+    if mine_s and theirs_s and mine_s * MATERIALLY_FASTER <= theirs_s:
+        return f"{theirs_s / mine_s:.0f} times faster to fit ({mine_s:.3g} s against {theirs_s:.3g} s)"
+    return None
+
+
 def one_standard_error_choice(
-    contenders: list[dict[str, Any]], greater_is_better: bool
+    contenders: list[dict[str, Any]],
+    greater_is_better: bool,
+    n_train: float,
+    n_test: float,
+    prefer_transparent: bool = True,
 ) -> tuple[dict[str, Any], str]:
-    """The simplest contender whose CV mean is within one standard error of the
-    best one's (Breiman's one-standard-error rule); simpler means more
-    interpretable, then faster to fit. Returns the choice and the rule applied."""
+    """The best contender, or a materially simpler one that is not worse than
+    it by more than one standard error (Breiman's one-standard-error rule).
+
+    All contenders are scored on the same folds, so the noise that matters is
+    that of the fold-by-fold *difference* from the best, with Nadeau and
+    Bengio's correction: a contender is within noise of the best when its mean
+    shortfall is at most that difference's corrected standard error.
+
+    Materially simpler means a transparent model against an opaque one (unless
+    the spec says interpretability is of low concern: ``prefer_transparent``
+    False), or five times faster to fit. An opaque model is not preferred to
+    another opaque one (a forest to an ensemble holding that forest) for being
+    one notch simpler. Among the simpler contenders within noise, the most
+    interpretable, then the fastest, wins. Returns the choice and the rule.
+    """
     sign = 1.0 if greater_is_better else -1.0
     best = max(contenders, key=lambda c: sign * c["cv_mean"])
-    se = best["cv_se"] if np.isfinite(best["cv_se"]) else 0.0
-    bar = best["cv_mean"] - sign * se
-    close = [c for c in contenders if sign * (c["cv_mean"] - bar) >= 0]
-    chosen = min(
-        close,
-        key=lambda c: (-(c.get("interpretability") or 0), c.get("cv_fit_time_s") or 0),
-    )
-    if chosen is best:
+    best_scores = np.asarray(best["cv_fold_scores"], dtype=float)
+    for c in contenders:
+        shortfall = sign * (best_scores - np.asarray(c["cv_fold_scores"], dtype=float))
+        c["shortfall_vs_best"] = float(np.nanmean(shortfall))
+        se = corrected_standard_error(list(shortfall), n_train, n_test)
+        c["shortfall_se"] = 0.0 if c is best or not np.isfinite(se) else se
+    simpler = [
+        (c, why)
+        for c in contenders
+        if c is not best
+        and c["shortfall_vs_best"] <= c["shortfall_se"]
+        and (why := materially_simpler(c, best, prefer_transparent))
+    ]
+    if not simpler:
         rule = (
             f"{best['model']} has the best cross-validated mean ({best['cv_mean']:.4f}, "
-            f"standard error {se:.4f})"
+            f"standard error {best['cv_se']:.4f})"
             + (
-                "; no simpler contender is within one standard error"
+                "; no materially simpler contender is within one standard error "
+                "of the fold-by-fold difference"
                 if len(contenders) > 1
                 else ""
             )
         )
-    else:
-        rule = (
-            f"one-standard-error rule: {chosen['model']} ({chosen['cv_mean']:.4f}) is "
-            f"within one standard error ({se:.4f}) of the best, {best['model']} "
-            f"({best['cv_mean']:.4f}), and simpler (interpretability "
-            f"{chosen.get('interpretability')} against {best.get('interpretability')})"
-        )
+        return best, rule
+    chosen, why = min(
+        simpler,
+        key=lambda cw: (
+            -(cw[0].get("interpretability") or 0),
+            cw[0].get("cv_fit_time_s") or 0,
+        ),
+    )
+    rule = (
+        f"one-standard-error rule: {chosen['model']} ({chosen['cv_mean']:.4f}) falls "
+        f"short of the best, {best['model']} ({best['cv_mean']:.4f}), by "
+        f"{chosen['shortfall_vs_best']:.4f}, within one standard error of the "
+        f"fold-by-fold difference ({chosen['shortfall_se']:.4f}), and is materially "
+        f"simpler: {why}"
+    )
     return chosen, rule
 
 
@@ -135,18 +214,19 @@ def select_model(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     tuning: dict[str, Any],
+    candidates: dict[str, Any],
     defaults: dict[str, dict[str, Any]],
     options: TuningParams,
     seed: int,
 ) -> dict[str, Any]:
-    """Choose among the tuned configurations by cross-validation on train +
-    validation (the same folds for every contender, repeated on small data),
-    with the one-standard-error rule toward the simpler model.
+    """Choose among the tuned configurations and their post-hoc ensemble by
+    cross-validation on train + validation (the same folds for every
+    contender, repeated on small data), with the one-standard-error rule
+    toward the simpler model.
 
     Validation alone is too small a judge on small data; each contender's score
     there (fitted on train) is kept as a reported check.
     """
-    problem = get_problem(plan.spec.problem_type)
     x_train, y_train = split_xy(train, plan)
     x_valid, y_valid = split_xy(validation, plan)
     combined = order_for_cv(
@@ -157,7 +237,8 @@ def select_model(
     n_train = float(np.mean([len(t) for t, _ in splits]))
     n_test = float(np.mean([len(v) for _, v in splits]))
     primary = plan.spec.primary_metric
-    rows, contenders = [], []
+    data = (x_all, y_all, splits, x_train, y_train, x_valid, y_valid)
+    rows, contenders, pool = [], [], []
     for entry in tuning["models"]:
         if entry["status"] != "ok":
             rows.append(
@@ -169,43 +250,41 @@ def select_model(
             )
             continue
         config = configuration(entry, defaults, n_rows=len(y_all))
-        pipeline = pipeline_for(plan, config, options, seed)
-        fit_kwargs = lambda y_fit, c=config: fit_params(plan, c["imbalance"], y_fit)  # noqa: E731
-        start = time.perf_counter()
-        scores = fold_scores(
-            pipeline,
-            x_all,
-            y_all,
-            splits,
-            plan,
-            lambda model, rows_x: problem.predict(model, rows_x, plan),
-            fit_kwargs,
-        )
-        cv_seconds = time.perf_counter() - start
-        model = problem.fit(pipeline, x_train, y_train, fit_kwargs(y_train))
-        row = {
-            **config,
-            "status": "ok",
-            "tuning_cv_mean": entry["metrics"]["cv_mean"],
-            "cv_mean": float(np.nanmean(scores)),
-            "cv_std": float(np.nanstd(scores)),
-            "cv_se": corrected_standard_error(scores, n_train, n_test),
-            "cv_fold_scores": [float(v) for v in scores],
-            "cv_fit_time_s": round(cv_seconds / max(len(splits), 1), 4),
-            "interpretability": algorithm(
-                problem.task, config["model"]
-            ).interpretability,
-            "validation_metrics": problem.score(model, x_valid, y_valid, plan),
-        }
+        row, member = _judge(plan, config, data, options, seed, n_train, n_test)
+        row["tuning_cv_mean"] = entry["metrics"]["cv_mean"]
         rows.append(row)
+        pool.append({**member, "source": "tuned"})
         if np.isfinite(row["cv_mean"]):
             contenders.append(row)
     if not contenders:
         raise ValueError(
             "no tuned model completed a trial; see tuning.json for the errors"
         )
-    chosen, rule = one_standard_error_choice(contenders, plan.greater_is_better)
     sign = 1.0 if plan.greater_is_better else -1.0
+    best_single = max(contenders, key=lambda c: sign * c["cv_mean"])
+    ensemble = None
+    if ensembling(plan, options):
+        if options.ensemble.with_candidates:
+            pool += _candidate_members(
+                plan, candidates, tuning, defaults, data, options, seed
+            )
+        ensemble = ensemble_contender(
+            plan, pool, y_all, y_valid, splits, repeats, options.ensemble, best_single
+        )
+    if ensemble is not None:
+        ensemble["cv_se"] = corrected_standard_error(
+            ensemble["cv_fold_scores"], n_train, n_test
+        )
+        rows.append(ensemble)
+        if ensemble["kept"]:
+            contenders.append(ensemble)
+    chosen, rule = one_standard_error_choice(
+        contenders,
+        plan.greater_is_better,
+        n_train,
+        n_test,
+        prefer_transparent=plan.spec.interpretability != "low",
+    )
     by_validation = max(
         contenders, key=lambda c: sign * c["validation_metrics"][primary]
     )
@@ -226,22 +305,119 @@ def select_model(
         chosen["cv_mean"],
         chosen["cv_se"],
     )
+    selected = {k: chosen[k] for k in ("model", "params", "imbalance")}
+    if chosen.get("members"):
+        selected["members"] = chosen["members"]
     return {
         "epic_id": plan.spec.epic_id,
         "primary_metric": primary,
-        "selected": {k: chosen[k] for k in ("model", "params", "imbalance")},
+        "selected": selected,
         "protocol": {
             "rows": len(y_all),
             "strategy": plan.cv_strategy,
             "folds": len(splits) // repeats,
             "repeats": repeats,
             "standard_error": "Nadeau-Bengio corrected",
-            "rule": "one standard error toward the more interpretable, then faster model",
+            "rule": "the best mean, or a materially simpler contender (transparent "
+            "against opaque, or five times faster) within one standard error of the "
+            "fold-by-fold difference from the best",
+            "ensemble": options.ensemble.model_dump(),
         },
         "rationale": rule,
         "validation_check": check,
         "models": rows,
+        **(
+            {"cluster_count": tuning["cluster_count"]}
+            if "cluster_count" in tuning
+            else {}
+        ),
     }
+
+
+def _judge(
+    plan: ModelingPlan,
+    config: dict[str, Any],
+    data: tuple[Any, ...],
+    options: TuningParams,
+    seed: int,
+    n_train: float,
+    n_test: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One configuration on the selection folds and on validation: its
+    selection row, and its member record for the ensemble."""
+    x_all, y_all, splits, x_train, y_train, x_valid, y_valid = data
+    problem = get_problem(plan.spec.problem_type)
+    pipeline = pipeline_for(plan, config, options, seed)
+    fit_kwargs = lambda y_fit: config_fit_params(plan, config, y_fit)  # noqa: E731
+    predict = lambda model, rows_x: problem.predict(model, rows_x, plan)  # noqa: E731
+    start = time.perf_counter()
+    outputs = fold_predictions(pipeline, x_all, y_all, splits, predict, fit_kwargs)
+    cv_seconds = time.perf_counter() - start
+    primary = plan.spec.primary_metric
+    scores = [
+        compute_metrics([primary], y_all[valid], y_pred, y_score, plan.metric_context)[
+            primary
+        ]
+        for (_, valid), (y_pred, y_score) in zip(splits, outputs, strict=True)
+    ]
+    model = problem.fit(pipeline, x_train, y_train, fit_kwargs(y_train))
+    fit_time = round(cv_seconds / max(len(splits), 1), 4)
+    row = {
+        **config,
+        "status": "ok",
+        "cv_mean": float(np.nanmean(scores)),
+        "cv_std": float(np.nanstd(scores)),
+        "cv_se": corrected_standard_error(scores, n_train, n_test),
+        "cv_fold_scores": [float(v) for v in scores],
+        "cv_fit_time_s": fit_time,
+        "interpretability": algorithm(problem.task, config["model"]).interpretability,
+        "validation_metrics": problem.score(model, x_valid, y_valid, plan),
+    }
+    if not ensembling(plan, options):
+        return row, {}
+    return row, {
+        "config": config,
+        "fold_predictions": [averaged(plan, p, s) for p, s in outputs],
+        "validation_prediction": averaged(plan, *predict(model, x_valid)),
+        "cv_fit_time_s": fit_time,
+    }
+
+
+def _candidate_members(
+    plan: ModelingPlan,
+    candidates: dict[str, Any],
+    tuning: dict[str, Any],
+    defaults: dict[str, dict[str, Any]],
+    data: tuple[Any, ...],
+    options: TuningParams,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Ensemble members from the candidates that were not tuned, at their
+    defaults: those that beat the trivial baselines on validation beyond noise
+    and were fitted on every training row (a subsampled one is too slow for
+    repeated folds)."""
+    tuned = {m["model"] for m in tuning["models"]}
+    members = []
+    for entry in candidates.get("models", []):
+        if (
+            entry.get("status") != "ok"
+            or entry["name"] in tuned
+            or entry.get("versus_trivial_baseline") != "better"
+            or entry.get("subsampled_to")
+        ):
+            continue
+        config = {
+            "model": entry["name"],
+            "params": dict(defaults.get(entry["name"]) or {}),
+            "imbalance": entry.get("imbalance", "none"),
+        }
+        try:
+            _, member = _judge(plan, config, data, options, seed, 1.0, 1.0)
+        except Exception as error:  # a member that fails is left out, with a reason
+            logger.warning("Ensemble: candidate %s left out (%s)", entry["name"], error)
+            continue
+        members.append({**member, "source": "candidate"})
+    return members
 
 
 def fit_final(
@@ -268,7 +444,7 @@ def fit_final(
         y,
         plan,
         splits,
-        lambda y_fit: fit_params(plan, config["imbalance"], y_fit),
+        lambda y_fit: config_fit_params(plan, config, y_fit),
         options,
         seed,
     )
@@ -283,6 +459,10 @@ def fit_final(
         "fit_and_finish_s": round(time.perf_counter() - start, 3),
         **decided,
     }
+    if config.get("members"):
+        info["members"] = config["members"]
+    if "cluster_count" in selection:
+        info["cluster_count"] = selection["cluster_count"]
     info["summary"] = {f"oof_{k}": v for k, v in decided.get("oof_metrics", {}).items()}
     if "threshold" in decided:
         info["summary"]["decision_threshold"] = decided["threshold"]["threshold"]

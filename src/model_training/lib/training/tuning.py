@@ -79,9 +79,17 @@ def tune_models(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ordered = order_for_cv(train, plan)
     x, y = split_xy(ordered, plan)
+    problem = get_problem(plan.spec.problem_type)
+    fixed, evidence = problem.search_constraints(plan, x, options, seed)
+    if evidence is not None:
+        logger.info("Tuning: %s", evidence["rule"])
+    defaults = {
+        name: {**(defaults.get(name) or {}), **fixed.get(name, {})}
+        for name in {*defaults, *fixed}
+    }
     ctx = TuningContext(
         plan=plan,
-        problem=get_problem(plan.spec.problem_type),
+        problem=problem,
         ordered=ordered,
         x=x,
         y=y,
@@ -93,6 +101,7 @@ def tune_models(
         storage=open_storage(options.storage),
         data_hash=data_fingerprint(ordered),
         row_guards=dict(row_guards or {}),
+        fixed=fixed,
     )
     started = time.monotonic()
     total_deadline = started + ctx.search.timeout_s
@@ -103,8 +112,14 @@ def tune_models(
     for position, name in enumerate(shortlist):
         now = time.monotonic()
         share = (total_deadline - now) / (len(shortlist) - position)
-        results.append(_tune_one(ctx, name, min(now + per_model, now + share)))
+        result = _tune_one(ctx, name, min(now + per_model, now + share))
+        if fixed.get(name):
+            result["fixed_params"] = fixed[name]
+            result["params"] = {**fixed[name], **result["params"]}
+        results.append(result)
+    extra = {} if evidence is None else {"cluster_count": evidence}
     return {
+        **extra,
         "epic_id": plan.spec.epic_id,
         "primary_metric": plan.spec.primary_metric,
         "greater_is_better": plan.greater_is_better,
@@ -132,10 +147,17 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
 
     plan, search, options = ctx.plan, ctx.search, ctx.options
     algo = algorithm(ctx.problem.task, name)
-    space = options.space(name)
+    space = {
+        key: dim
+        for key, dim in options.space(name).items()
+        if key not in ctx.fixed.get(name, {})
+    }
     imbalance_choices = _imbalance_choices(plan, algo)
     if len(imbalance_choices) > 1:
         space["imbalance"] = {"type": "categorical", "choices": imbalance_choices}
+    # nothing to search (no hyperparameters, one imbalance strategy): the
+    # defaults' one trial says all there is; the budget goes to the others
+    n_trials = search.n_trials if space else 1
     selection = options.feature_selection
     study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
         __version__,
@@ -202,20 +224,20 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
             "Tuning %s trial %d/%d %s: %s (best %s)",
             name,
             trial.number + 1,
-            search.n_trials,
+            n_trials,
             trial.state.name.lower(),
             outcome,
             best,
         )
 
-    remaining = search.n_trials - done
+    remaining = n_trials - done
     if done:
         logger.info(
             "Tuning %s: resuming study %s with %d of %d trials done",
             name,
             study_name,
             done,
-            search.n_trials,
+            n_trials,
         )
     started = time.monotonic()
     budget = deadline - started
@@ -245,7 +267,7 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
             "search.timeout_s (or per_model_timeout_s) so that the trial budget binds.",
             name,
             spent,
-            search.n_trials,
+            n_trials,
             budget,
         )
     return result

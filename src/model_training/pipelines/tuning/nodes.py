@@ -37,16 +37,19 @@ def select_final_model(
     train: pl.DataFrame,
     validation: pl.DataFrame,
     tuning_results: dict[str, Any],
+    candidate_results: dict[str, Any],
     modeling: ModelingParams,
     options: TuningParams,
     seed: int,
 ) -> dict[str, Any]:
-    """Refit each tuned configuration on train and choose the best on validation."""
+    """Judge the tuned configurations and their post-hoc ensemble by
+    cross-validation on train + validation; pick one (model_selection.json)."""
     return select_model(
         load_plan(plan),
         train,
         validation,
         tuning_results,
+        candidate_results,
         modeling.defaults,
         options,
         seed,

@@ -36,6 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "train_features",
                     "validation_features",
                     "tuning_results",
+                    "candidate_results",
                     "params:modeling",
                     "params:tuning",
                     "params:seed",

@@ -1,0 +1,176 @@
+"""Stage step 5 (ensembles): a post-hoc ensemble as one more contender of the selection.
+
+The pool is every tuned configuration and, optionally, every other candidate
+that beat the trivial baselines, each at its defaults. All of them were fitted on
+the selection's own folds, so their out-of-fold predictions line up row for
+row. The greedy ensemble (:mod:`model_training.lib.algorithms.ensemble`) is
+scored with cross-fitted weights on the same folds as the single models and
+enters the selection only when its mean beats the best single model's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from model_training.lib.algorithms.ensemble import (
+    ENSEMBLE,
+    EnsembleClassifier,
+    EnsembleRegressor,
+    combine,
+    cross_fitted,
+    greedy_weights,
+)
+from model_training.lib.core.frames import label_array
+from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.params import EnsembleOptions
+from model_training.lib.core.plan import ModelingPlan
+
+logger = logging.getLogger(__name__)
+
+
+def ensembling(plan: ModelingPlan, options: Any) -> bool:
+    """Whether the selection builds an ensemble: when enabled, for supervised
+    row-wise models (classification, regression). Forecasts would need a
+    combination of forecasters that share a history; cluster ids of different
+    models do not correspond; anomaly scores of different detectors are on
+    different scales."""
+    kind = plan.spec.kind
+    return (
+        bool(options.ensemble.enabled)
+        and kind.target == "required"
+        and not kind.temporal
+    )
+
+
+def averaged(plan: ModelingPlan, y_pred: np.ndarray, y_score: Any) -> np.ndarray:
+    """What an ensemble averages: class probabilities, or predicted values."""
+    if plan.spec.kind.classification:
+        return np.asarray(y_score, dtype=float)
+    return np.asarray(y_pred, dtype=float)
+
+
+def score_average(
+    plan: ModelingPlan, truth: np.ndarray, prediction: np.ndarray
+) -> float:
+    """The primary metric of an averaged prediction against the truth."""
+    primary = plan.spec.primary_metric
+    if plan.spec.kind.classification:
+        decided = label_array(plan.classes)[np.argmax(prediction, axis=1)]
+        return compute_metrics(
+            [primary], truth, decided, prediction, plan.metric_context
+        )[primary]
+    return compute_metrics([primary], truth, prediction, None, plan.metric_context)[
+        primary
+    ]
+
+
+def ensemble_estimator(
+    plan: ModelingPlan, members: list[Any], config: dict[str, Any]
+) -> Any:
+    """The unfitted ensemble of a selection's ensemble configuration."""
+    kind = EnsembleClassifier if plan.spec.kind.classification else EnsembleRegressor
+    return kind(
+        members=members,
+        weights=[m["weight"] for m in config["members"]],
+        names=[m["model"] for m in config["members"]],
+    )
+
+
+def ensemble_contender(
+    plan: ModelingPlan,
+    pool: list[dict[str, Any]],
+    y: np.ndarray,
+    y_valid: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    repeats: int,
+    options: EnsembleOptions,
+    best_single: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The greedy ensemble over the pool, as a selection row, or None.
+
+    Args:
+        pool: per model ``config``, ``source`` (tuned or candidate),
+            ``fold_predictions`` (one array per fold of ``splits``),
+            ``validation_prediction`` (fitted on train) and ``cv_fit_time_s``.
+        y: the truth of the rows the folds index (train + validation).
+        y_valid: the validation truth, for the reported check.
+        best_single: the selection row of the best single model.
+
+    Returns:
+        A row like the single models' (``model`` is ``ensemble``, ``members``
+        holds each member's configuration and weight, ``kept`` says whether it
+        beat the best single model under the same CV, ``reason`` why not), or
+        None when there is nothing to combine.
+    """
+    if not options.enabled or len(pool) < 2:
+        return None
+    greater = plan.greater_is_better
+    per_fold = len(splits) // repeats
+
+    def score_rows(prediction: np.ndarray, rows: np.ndarray) -> float:
+        return score_average(plan, y[rows], prediction)
+
+    fold_predictions = [m["fold_predictions"] for m in pool]
+    scores, _ = cross_fitted(
+        fold_predictions, splits, per_fold, score_rows, greater, options.rounds
+    )
+    # the shipped weights: chosen on every out-of-fold prediction of every repeat
+    rows = np.concatenate([valid for _, valid in splits])
+    pooled = [np.concatenate(m["fold_predictions"]) for m in pool]
+    weights, oof_score = greedy_weights(
+        pooled, lambda p: score_rows(p, rows), greater, options.rounds
+    )
+    used = [i for i, w in enumerate(weights) if w > 0]
+    if len(used) < 2:
+        logger.info(
+            "Ensemble: greedy selection keeps %s alone; no ensemble",
+            pool[used[0]]["config"]["model"],
+        )
+        return None
+    members = [
+        {**pool[i]["config"], "source": pool[i]["source"], "weight": float(weights[i])}
+        for i in used
+    ]
+    mean = float(np.nanmean(scores))
+    sign = 1.0 if greater else -1.0
+    kept = sign * (mean - best_single["cv_mean"]) > 0
+    validation = combine(
+        [pool[i]["validation_prediction"] for i in used], weights[used]
+    )
+    row = {
+        "model": ENSEMBLE,
+        "params": {},
+        "imbalance": "none",
+        "members": members,
+        "status": "ok",
+        "kept": bool(kept),
+        "cv_mean": mean,
+        "cv_std": float(np.nanstd(scores)),
+        "cv_fold_scores": [float(v) for v in scores],
+        "cv_fit_time_s": round(sum(pool[i]["cv_fit_time_s"] for i in used), 4),
+        "interpretability": 1,
+        "weights_chosen_on": "out-of-fold predictions of every fold (the shipped weights); "
+        "each fold's score uses weights chosen without that fold",
+        "oof_score_of_shipped_weights": float(oof_score),
+        "validation_metrics": {
+            plan.spec.primary_metric: score_average(plan, y_valid, validation)
+        },
+    }
+    if not kept:
+        row["reason"] = (
+            f"cross-validated {plan.spec.primary_metric} {mean:.4f} does not beat the best "
+            f"single model, {best_single['model']} ({best_single['cv_mean']:.4f})"
+        )
+    logger.info(
+        "Ensemble of %s: cross-validated %s %.4f against %.4f for %s alone (%s)",
+        ", ".join(f"{m['model']} x{m['weight']:.2f}" for m in members),
+        plan.spec.primary_metric,
+        mean,
+        best_single["cv_mean"],
+        best_single["model"],
+        "kept as a contender" if kept else "not kept",
+    )
+    return row

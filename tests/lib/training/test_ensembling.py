@@ -1,0 +1,133 @@
+"""The post-hoc ensemble as a contender of the selection, and as the final model."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from model_training.lib.algorithms.ensemble import is_ensemble
+from model_training.lib.core.plan import build_plan
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
+from model_training.lib.training.selection import fit_final, select_model
+from tests.conftest import conf_params, with_params
+
+
+@pytest.fixture
+def additive():
+    """y = a linear trend in ``a`` plus a step in ``b``: a linear model misses
+    the step, a shallow forest renders the trend in coarse steps; their errors
+    are complementary, so their average beats both."""
+    rng = np.random.default_rng(0)
+    n = 500
+    a, b = rng.random(n), rng.random(n)
+    y = 3 * a + 1.0 * (b > 0.5) + rng.normal(0, 0.15, n)
+    frame = pl.DataFrame({"row_id": np.arange(n), "a": a, "b": b, "y": y})
+    parts = split_frame(frame, seed=0)
+    schema = infer_schema(frame, "additive", target="y", roles={"row_id": "identifier"})
+    spec = ModelingSpec(
+        epic_id="additive",
+        problem_type="regression",
+        target="y",
+        primary_metric="root_mean_squared_error",
+        id_columns=["row_id"],
+        cross_validation={"n_splits": 3},
+    )
+    return parts, build_plan(spec, schema, parts["train"])
+
+
+def _tuned(*configs):
+    return {
+        "models": [
+            {"model": m, "status": "ok", "params": p, "metrics": {"cv_mean": 0.0}}
+            for m, p in configs
+        ]
+    }
+
+
+LINEAR = ("linear_regression", {})
+SHALLOW_FOREST = ("random_forest", {"n_estimators": 30, "max_depth": 3})
+
+
+def test_an_ensemble_that_beats_its_members_under_the_same_folds_is_chosen(additive):
+    parts, plan = additive
+    options = conf_params("tuning", env="test")
+    result = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        _tuned(LINEAR, SHALLOW_FOREST),
+        {},
+        {},
+        options,
+        0,
+    )
+    linear, forest, ensemble = result["models"]
+    assert ensemble["model"] == "ensemble" and ensemble["kept"]
+    assert {m["model"] for m in ensemble["members"]} == {
+        "linear_regression",
+        "random_forest",
+    }
+    assert sum(m["weight"] for m in ensemble["members"]) == pytest.approx(1.0)
+    # the same folds for all: fold by fold, the ensemble is judged like its members
+    assert len(ensemble["cv_fold_scores"]) == len(linear["cv_fold_scores"])
+    assert ensemble["cv_mean"] < min(linear["cv_mean"], forest["cv_mean"])  # RMSE
+    assert result["selected"]["model"] == "ensemble"
+    assert result["selected"]["members"] == ensemble["members"]
+
+    model, info = fit_final(
+        plan, parts["train"], parts["validation"], result, options, 0
+    )
+    assert is_ensemble(model) and info["model"] == "ensemble"
+    x = parts["test"].select(["a", "b"])
+    assert np.isfinite(model.predict(x)).all()
+
+
+def test_an_ensemble_that_does_not_beat_the_best_member_is_not_a_contender(
+    xor_setup,
+):
+    """On the XOR data a logistic regression learns nothing a forest does not
+    do better: greedy selection keeps the forest alone, or the ensemble's
+    cross-validated score does not beat it; either way the forest is chosen."""
+    parts, _, _, plan = xor_setup
+    options = conf_params("tuning", env="test")
+    result = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        _tuned(
+            ("logistic_regression", {"C": 1.0}),
+            ("random_forest", {"n_estimators": 60, "max_depth": 8}),
+        ),
+        {},
+        {},
+        options,
+        0,
+    )
+    assert result["selected"]["model"] == "random_forest"
+    for row in result["models"]:
+        if row["model"] == "ensemble":
+            assert not row["kept"] and "does not beat" in row["reason"]
+
+
+def test_ensembling_can_be_switched_off(additive):
+    parts, plan = additive
+    options = conf_params("tuning", env="test")
+    options = with_params(
+        options, ensemble=options.ensemble.model_copy(update={"enabled": False})
+    )
+    result = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        _tuned(LINEAR, SHALLOW_FOREST),
+        {},
+        {},
+        options,
+        0,
+    )
+    assert [m["model"] for m in result["models"]] == [
+        "linear_regression",
+        "random_forest",
+    ]
