@@ -354,3 +354,30 @@ def test_clustering_is_tuned_with_the_number_of_clusters_the_evidence_chose():
     assert mixture["params"]["n_components"] == 4
     for trial in kmeans["children"]:
         assert "n_clusters" not in trial["params"]  # fixed, not searched
+
+
+def test_three_models_share_their_trials_by_successive_halving(xor_setup):
+    """The XOR is beyond a logistic regression: after half the trials it stops,
+    and the forests ahead of it get the trials it did not use; the total never
+    exceeds n_trials per model, and a rerun allocates the same way."""
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=4)
+    options = with_params(
+        OPTIONS,
+        search_spaces={
+            **_OPTIONS_RAW["search_spaces"],
+            "hist_gradient_boosting": {
+                "max_iter": {"type": "int", "low": 10, "high": 30, "step": 10}
+            },
+        },
+    )
+    shortlist = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+    result = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
+    allocation = result["allocation"]
+    assert allocation["first_round_trials"] == dict.fromkeys(shortlist, 2)
+    assert "logistic_regression" in allocation["dropped"]
+    trials = {m["model"]: m["n_trials"] for m in result["models"]}
+    assert trials["logistic_regression"] == 2
+    assert sum(trials.values()) == 12 and trials == allocation["total_trials"]
+    again = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
+    assert again["allocation"] == allocation

@@ -41,6 +41,7 @@ def assemble_model_performance(
             "imbalance": final_model_info["imbalance"],
             "refit_on": final_model_info["refit_on"],
             "threshold": final_model_info.get("threshold"),
+            "members": final_model_info.get("members"),
         },
         "metrics": {
             "training": test_evaluation["metrics"]["train_in_sample"],

@@ -166,3 +166,67 @@ def capped_search(plan: ModelingPlan, caps: Caps | None) -> Any:
             current = getattr(search, key)
             updates[key] = cap if current is None else min(current, cap)
     return search.model_copy(update=updates)
+
+
+def model_result(
+    name: str,
+    study: Any,
+    start_params: dict[str, Any],
+    seconds: float,
+    note: str | None,
+) -> dict[str, Any]:
+    """One model's tuning result from its study: the best trial, the
+    defaults' score, counts, and every trial as a child record."""
+
+    trials = []
+    for t in study.trials:
+        entry = {
+            "name": f"{name}_trial_{t.number}",
+            "kind": "trial",
+            "number": t.number,
+            "state": t.state.name,
+            "params": dict(t.params),
+            "cv_mean": t.value if t.state == optuna.trial.TrialState.COMPLETE else None,
+            "partial_cv_mean": None
+            if t.state == optuna.trial.TrialState.COMPLETE
+            else t.value,
+            "cv_std": t.user_attrs.get("cv_std"),
+            "fold_scores": {
+                f"fold_{i}": s
+                for i, s in enumerate(t.user_attrs.get("fold_scores", []))
+            },
+            "duration_s": t.duration.total_seconds() if t.duration else None,
+        }
+        if "error" in t.user_attrs:
+            entry["error"] = t.user_attrs["error"]
+        if "stopped" in t.user_attrs:
+            entry["stopped"] = t.user_attrs["stopped"]
+        trials.append(entry)
+    states = [t.state for t in study.trials]
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = study.best_trial if complete else None
+    default_trial = next((t for t in complete if t.user_attrs.get("start")), None)
+    return {
+        "name": f"{name}_tuning",
+        "kind": "tuning",
+        "model": name,
+        "study_name": study.study_name,
+        "status": "ok" if best else "failed",
+        "params": dict(best.params) if best else {},
+        "start_params": start_params,
+        "metrics": {
+            "cv_mean": best.value if best else None,
+            "cv_std": best.user_attrs.get("cv_std") if best else None,
+            "default_cv_mean": default_trial.value if default_trial else None,
+        },
+        "learned_iterations": best.user_attrs.get("learned_iterations")
+        if best
+        else None,
+        "n_trials": len(trials),
+        "n_complete": len(complete),
+        "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
+        "n_failed": states.count(optuna.trial.TrialState.FAIL),
+        "elapsed_s": round(seconds, 2),
+        "note": note,
+        "children": trials,
+    }

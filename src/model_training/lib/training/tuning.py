@@ -33,6 +33,7 @@ from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
+from model_training.lib.training.allocation import first_round_trials, second_round
 from model_training.lib.training.candidates import guarded_rows, row_guard
 from model_training.lib.training.objective import Objective, TuningContext
 from model_training.lib.training.search import (
@@ -41,6 +42,7 @@ from model_training.lib.training.search import (
     data_fingerprint,
     fingerprint,
     make_sampler,
+    model_result,
     open_storage,
 )
 
@@ -108,16 +110,37 @@ def tune_models(
     per_model = ctx.search.per_model_timeout_s or ctx.search.timeout_s / max(
         len(shortlist), 1
     )
+    first = first_round_trials(ctx.search.n_trials, len(shortlist))
     results = []
     for position, name in enumerate(shortlist):
         now = time.monotonic()
         share = (total_deadline - now) / (len(shortlist) - position)
-        result = _tune_one(ctx, name, min(now + per_model, now + share))
-        if fixed.get(name):
-            result["fixed_params"] = fixed[name]
-            result["params"] = {**fixed[name], **result["params"]}
-        results.append(result)
+        results.append(_tune_one(ctx, name, min(now + per_model, now + share), first))
+    allocation = None
+    if first < ctx.search.n_trials:
+        searchable = {name: bool(_space(ctx, name)) for name in shortlist}
+        totals, allocation = second_round(
+            results, searchable, ctx.search.n_trials, plan.greater_is_better
+        )
+        logger.info(
+            "Tuning: successive halving: %s go on (%s trials in all); %s stop after "
+            "the first round",
+            ", ".join(allocation["kept"]),
+            ", ".join(f"{m} {n}" for m, n in totals.items()) or "no more",
+            ", ".join(allocation["dropped"]) or "none",
+        )
+        for position, name in enumerate(totals):
+            now = time.monotonic()
+            share = (total_deadline - now) / (len(totals) - position)
+            index = shortlist.index(name)
+            results[index] = _tune_one(ctx, name, now + share, totals[name])
+    for result in results:
+        if fixed.get(result["model"]):
+            result["fixed_params"] = fixed[result["model"]]
+            result["params"] = {**fixed[result["model"]], **result["params"]}
     extra = {} if evidence is None else {"cluster_count": evidence}
+    if allocation is not None:
+        extra["allocation"] = allocation
     return {
         **extra,
         "epic_id": plan.spec.epic_id,
@@ -142,22 +165,34 @@ def tune_models(
     }
 
 
-def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
-    """Run (or resume) one model's study until its trial or time budget is spent."""
-
-    plan, search, options = ctx.plan, ctx.search, ctx.options
+def _space(ctx: TuningContext, name: str) -> dict[str, Any]:
+    """A model's search space: its hyperparameters less the fixed ones, and
+    the imbalance strategy when there is a choice."""
     algo = algorithm(ctx.problem.task, name)
     space = {
         key: dim
-        for key, dim in options.space(name).items()
+        for key, dim in ctx.options.space(name).items()
         if key not in ctx.fixed.get(name, {})
     }
-    imbalance_choices = _imbalance_choices(plan, algo)
+    imbalance_choices = _imbalance_choices(ctx.plan, algo)
     if len(imbalance_choices) > 1:
         space["imbalance"] = {"type": "categorical", "choices": imbalance_choices}
+    return space
+
+
+def _tune_one(
+    ctx: TuningContext, name: str, deadline: float, trials: int
+) -> dict[str, Any]:
+    """Run (or resume) one model's study until it holds ``trials`` finished
+    trials or its time budget is spent."""
+
+    plan, search, options = ctx.plan, ctx.search, ctx.options
+    algo = algorithm(ctx.problem.task, name)
+    space = _space(ctx, name)
+    imbalance_choices = _imbalance_choices(plan, algo)
     # nothing to search (no hyperparameters, one imbalance strategy): the
     # defaults' one trial says all there is; the budget goes to the others
-    n_trials = search.n_trials if space else 1
+    n_trials = trials if space else 1
     selection = options.feature_selection
     study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
         __version__,
@@ -252,7 +287,7 @@ def _tune_one(ctx: TuningContext, name: str, deadline: float) -> dict[str, Any]:
             callbacks=[log_trial],
             gc_after_trial=False,
         )
-    result = _model_result(name, study, start_params, time.monotonic() - started, note)
+    result = model_result(name, study, start_params, time.monotonic() - started, note)
     spent = sum(t.state in finished for t in study.trials)
     # failed trials count: Optuna spent the budget on them too
     ran = sum(t.state in closed for t in study.trials) - before
@@ -312,65 +347,3 @@ def _start_params(
                 continue
             start[name] = value
     return start
-
-
-def _model_result(
-    name: str,
-    study: Any,
-    start_params: dict[str, Any],
-    seconds: float,
-    note: str | None,
-) -> dict[str, Any]:
-
-    trials = []
-    for t in study.trials:
-        entry = {
-            "name": f"{name}_trial_{t.number}",
-            "kind": "trial",
-            "number": t.number,
-            "state": t.state.name,
-            "params": dict(t.params),
-            "cv_mean": t.value if t.state == optuna.trial.TrialState.COMPLETE else None,
-            "partial_cv_mean": None
-            if t.state == optuna.trial.TrialState.COMPLETE
-            else t.value,
-            "cv_std": t.user_attrs.get("cv_std"),
-            "fold_scores": {
-                f"fold_{i}": s
-                for i, s in enumerate(t.user_attrs.get("fold_scores", []))
-            },
-            "duration_s": t.duration.total_seconds() if t.duration else None,
-        }
-        if "error" in t.user_attrs:
-            entry["error"] = t.user_attrs["error"]
-        if "stopped" in t.user_attrs:
-            entry["stopped"] = t.user_attrs["stopped"]
-        trials.append(entry)
-    states = [t.state for t in study.trials]
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    best = study.best_trial if complete else None
-    default_trial = next((t for t in complete if t.user_attrs.get("start")), None)
-    return {
-        "name": f"{name}_tuning",
-        "kind": "tuning",
-        "model": name,
-        "study_name": study.study_name,
-        "status": "ok" if best else "failed",
-        "params": dict(best.params) if best else {},
-        "start_params": start_params,
-        "metrics": {
-            "cv_mean": best.value if best else None,
-            "cv_std": best.user_attrs.get("cv_std") if best else None,
-            "default_cv_mean": default_trial.value if default_trial else None,
-        },
-        "learned_iterations": best.user_attrs.get("learned_iterations")
-        if best
-        else None,
-        "n_trials": len(trials),
-        "n_complete": len(complete),
-        "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
-        "n_failed": states.count(optuna.trial.TrialState.FAIL),
-        "elapsed_s": round(seconds, 2),
-        "note": note,
-        "children": trials,
-    }
