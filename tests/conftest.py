@@ -91,6 +91,11 @@ def _isolate_mlflow(monkeypatch, tmp_path_factory):
             monkeypatch.delenv(key, raising=False)
     uri = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{uri}")
+    # an experiment set by an earlier test (mlflow.set_experiment keeps it in a
+    # module global) does not exist in this test's fresh database
+    from mlflow.tracking import fluent
+
+    monkeypatch.setattr(fluent, "_active_experiment_id", None)
     yield
     import mlflow
 
