@@ -123,10 +123,10 @@ def tune_models(
             results, searchable, ctx.search.n_trials, plan.greater_is_better
         )
         logger.info(
-            "Tuning: successive halving: %s go on (%s trials in all); %s stop after "
-            "the first round",
+            "Tuning: successive halving: %s lead (%s); %s stop after the first round",
             ", ".join(allocation["kept"]),
-            ", ".join(f"{m} {n}" for m, n in totals.items()) or "no more",
+            ", ".join(f"{m} gets {n} trials in all" for m, n in totals.items())
+            or "no trials left to share",
             ", ".join(allocation["dropped"]) or "none",
         )
         for position, name in enumerate(totals):
