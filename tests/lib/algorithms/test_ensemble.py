@@ -131,3 +131,43 @@ def test_an_ensemble_without_weights_for_each_member_is_refused():
     x, _ = _frame()
     with pytest.raises(ValueError, match="one weight per member"):
         EnsembleRegressor(members=[LinearRegression()], weights=[]).fit(x, np.ones(300))
+
+
+def test_a_combined_forecaster_averages_its_members_and_never_looks_ahead():
+    from model_training.lib.algorithms.ensemble import CombinedForecaster
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.problems import get_problem
+    from model_training.lib.problems.walk_forward import walk_forward
+    from model_training.lib.training.ensembling import ensemble_estimator
+    from tests.lib.algorithms.test_forecasters import plan_for, series
+
+    frame = series(96)
+    plan = plan_for(frame, horizon=6)
+    members = [
+        build_pipeline(plan, algorithm("time_series", name), {}, 0)
+        for name in ("auto_ets", "auto_theta")
+    ]
+    config = {
+        "members": [
+            {"model": "auto_ets", "weight": 0.75},
+            {"model": "auto_theta", "weight": 0.25},
+        ]
+    }
+    pipeline = ensemble_estimator(plan, members, config)
+    combined = pipeline.steps[-1][1]
+    assert isinstance(combined, CombinedForecaster)
+    assert combined.time_column == "month" and combined.horizon == 6
+    problem = get_problem("time_series")
+    x, y = split_xy(frame[:72], plan)
+    model = problem.fit(pipeline, x, y)
+    x_test, y_test = split_xy(frame[72:], plan)
+    mean, bounds, steps = walk_forward(model, x_test, y_test, plan)
+    alone = [problem.fit(m, x, y) for m in members]
+    parts = [walk_forward(m, x_test, y_test, plan)[0] for m in alone]
+    assert np.allclose(mean, 0.75 * parts[0] + 0.25 * parts[1])
+    assert (bounds[:, 0] < mean).all() and (mean < bounds[:, 1]).all()
+    changed = y_test.copy()
+    changed[6:] += 1000.0  # the second block and later
+    after, _, _ = walk_forward(model, x_test, changed, plan)
+    assert np.allclose(mean[:12], after[:12])  # no block saw its own values

@@ -131,3 +131,48 @@ def test_ensembling_can_be_switched_off(additive):
         "linear_regression",
         "random_forest",
     ]
+
+
+def test_forecasts_are_combined_into_one_forecaster():
+    """Statistical forecasters judged on the same walk-forward folds get a
+    greedy combination judged on those folds too; as a final model it is one
+    forecaster whose members share the history."""
+    from model_training.lib.algorithms.ensemble import CombinedForecaster
+    from model_training.lib.problems.walk_forward import forecaster_of
+    from tests.lib.algorithms.test_forecasters import plan_for, series
+
+    frame = series(120)
+    plan = plan_for(frame, horizon=6)
+    train, validation = frame[:96], frame[96:]
+    options = conf_params("tuning", env="test")
+    result = select_model(
+        plan,
+        train,
+        validation,
+        _tuned(("auto_ets", {}), ("auto_theta", {}), ("auto_arima", {})),
+        {},
+        {},
+        options,
+        0,
+    )
+    rows = {r["model"]: r for r in result["models"]}
+    ensemble = rows["ensemble"]
+    assert len(ensemble["members"]) >= 2
+    assert len(ensemble["cv_fold_scores"]) == len(rows["auto_ets"]["cv_fold_scores"])
+    assert np.isfinite(ensemble["validation_metrics"][plan.spec.primary_metric])
+    best = min(r["cv_mean"] for m, r in rows.items() if m != "ensemble")
+    assert ensemble["kept"] == (ensemble["cv_mean"] < best)  # MASE: lower is better
+    chosen = {
+        "selected": {
+            "model": "ensemble",
+            "params": {},
+            "imbalance": "none",
+            "members": ensemble["members"],
+        }
+    }
+    model, info = fit_final(plan, train, validation, chosen, options, 0)
+    combined = forecaster_of(model)
+    assert isinstance(combined, CombinedForecaster)
+    assert info["members"] == ensemble["members"]
+    future = series(126)[120:].select("month")  # after train + validation
+    assert np.isfinite(model.predict(future)).all()

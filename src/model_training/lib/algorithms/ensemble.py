@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
+from model_training.lib.algorithms.forecasters import Forecaster
 from model_training.lib.core.frames import label_array
 
 ENSEMBLE = "ensemble"
@@ -230,3 +231,67 @@ def active_names(model: Any) -> list[str]:
     """The names of a fitted ensemble's members with a non-zero weight, in order."""
     names = list(model.names) or [type(m).__name__ for m in model.members]
     return [n for n, m in zip(names, model.members_, strict=True) if m is not None]
+
+
+class CombinedForecaster(Forecaster):
+    """A weighted average of forecasters that share one history: each member
+    is fitted on it and forecasts from it; the combination's mean is the
+    weighted mean of theirs.
+
+    Its intervals: when every member has analytic standard errors, their
+    weighted mean (as if the members' errors were perfectly correlated, which
+    errs wide); otherwise the empirical ``k``-step errors of the combination
+    itself on the last part of the history, like any forecaster without them.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Any] = (),
+        weights: Sequence[float] = (),
+        names: Sequence[str] = (),
+        seasonal_period: int = 1,
+        horizon: int = 1,
+        time_column: str = "time",
+        frequency: str = "D",
+        known_covariates: tuple[str, ...] = (),
+        lagged_covariates: tuple[str, ...] = (),
+    ) -> None:
+        self.members = members
+        self.weights = weights
+        self.names = names
+        self.seasonal_period = seasonal_period
+        self.horizon = horizon
+        self.time_column = time_column
+        self.frequency = frequency
+        self.known_covariates = known_covariates
+        self.lagged_covariates = lagged_covariates
+
+    @property
+    def _analytic(self) -> bool:  # type: ignore[override]
+        return all(getattr(m, "_analytic", False) for m in self.members)
+
+    def _active(self) -> list[tuple[Any, float]]:
+        return [
+            (m, float(w))
+            for m, w in zip(self.members_, self.weights, strict=True)
+            if m is not None
+        ]
+
+    def _fit(self, y, cov, times) -> None:
+        self.members_ = [
+            clone(m).fit_history(y, cov, times) if w > 0 else None
+            for m, w in zip(self.members, self.weights, strict=True)
+        ]
+
+    def _forecast(self, y, cov, times, future_cov, future_times, steps):
+        means, ses, weights = [], [], []
+        for member, weight in self._active():
+            mean, se = member._forecast(y, cov, times, future_cov, future_times, steps)
+            means.append(np.asarray(mean, dtype=float))
+            ses.append(None if se is None else np.asarray(se, dtype=float))
+            weights.append(weight)
+        se = None if any(s is None for s in ses) else combine(ses, weights)
+        return combine(means, weights), se
+
+    def _min_history(self) -> int:
+        return max(m._min_history() for m in self.members)

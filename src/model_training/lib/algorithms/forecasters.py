@@ -145,14 +145,22 @@ class Forecaster(BaseEstimator):
     def fit(self, x: Any, y: Any = None) -> Forecaster:
         times = times_of(x, self.time_column)
         order = np.argsort(times.to_numpy(), kind="stable")
-        values = np.asarray(y, dtype=float)[order]
         cov = covariates_of(x, self.covariate_columns())
-        cov = None if cov is None else cov[order]
-        self.history_y_ = values
+        return self.fit_history(
+            np.asarray(y, dtype=float)[order],
+            None if cov is None else cov[order],
+            times[order],
+        )
+
+    def fit_history(
+        self, y: np.ndarray, cov: np.ndarray | None, times: pd.DatetimeIndex
+    ) -> Forecaster:
+        """Fit on a history already in time order (values, covariates, times)."""
+        self.history_y_ = y
         self.history_cov_ = cov
-        self.history_times_ = times[order]
-        self._fit(values, cov, self.history_times_)
-        self.step_errors_ = self._holdout_errors(values, cov, self.history_times_)
+        self.history_times_ = times
+        self._fit(y, cov, times)
+        self.step_errors_ = self._holdout_errors(y, cov, times)
         return self
 
     def _fit(

@@ -1,6 +1,7 @@
 """Stage step 5 (ensembles): a post-hoc ensemble as one more contender of the selection.
 
-The pool is every tuned configuration and, optionally, every other candidate
+For forecasts, the members are combined into one forecaster that shares the
+history. The pool is every tuned configuration and, optionally, every other candidate
 that beat the trivial baselines, each at its defaults. All of them were fitted on
 the selection's own folds, so their out-of-fold predictions line up row for
 row. The greedy ensemble (:mod:`model_training.lib.algorithms.ensemble`) is
@@ -17,6 +18,7 @@ import numpy as np
 
 from model_training.lib.algorithms.ensemble import (
     ENSEMBLE,
+    CombinedForecaster,
     EnsembleClassifier,
     EnsembleRegressor,
     combine,
@@ -33,16 +35,9 @@ logger = logging.getLogger(__name__)
 
 def ensembling(plan: ModelingPlan, options: Any) -> bool:
     """Whether the selection builds an ensemble: when enabled, for supervised
-    row-wise models (classification, regression). Forecasts would need a
-    combination of forecasters that share a history; cluster ids of different
-    models do not correspond; anomaly scores of different detectors are on
-    different scales."""
-    kind = plan.spec.kind
-    return (
-        bool(options.ensemble.enabled)
-        and kind.target == "required"
-        and not kind.temporal
-    )
+    models and forecasts (cluster ids of different models do not correspond;
+    anomaly scores of different detectors are on different scales)."""
+    return bool(options.ensemble.enabled) and plan.spec.kind.target == "required"
 
 
 def averaged(plan: ModelingPlan, y_pred: np.ndarray, y_score: Any) -> np.ndarray:
@@ -55,8 +50,12 @@ def averaged(plan: ModelingPlan, y_pred: np.ndarray, y_score: Any) -> np.ndarray
 def score_average(
     plan: ModelingPlan, truth: np.ndarray, prediction: np.ndarray
 ) -> float:
-    """The primary metric of an averaged prediction against the truth."""
+    """The primary metric of an averaged prediction against the truth (rows a
+    walk-forward forecast could not reach, NaN, are left out)."""
     primary = plan.spec.primary_metric
+    if plan.spec.kind.temporal:
+        ok = np.isfinite(prediction)
+        truth, prediction = np.asarray(truth, dtype=float)[ok], prediction[ok]
     if plan.spec.kind.classification:
         decided = label_array(plan.classes)[np.argmax(prediction, axis=1)]
         return compute_metrics(
@@ -70,13 +69,24 @@ def score_average(
 def ensemble_estimator(
     plan: ModelingPlan, members: list[Any], config: dict[str, Any]
 ) -> Any:
-    """The unfitted ensemble of a selection's ensemble configuration."""
+    """The unfitted ensemble of a selection's ensemble configuration: over
+    member pipelines, or for forecasts, one forecaster combining the members'
+    forecasters (per series when the plan has several)."""
+    weights = [m["weight"] for m in config["members"]]
+    names = [m["model"] for m in config["members"]]
+    if plan.spec.kind.temporal:
+        from imblearn.pipeline import Pipeline
+
+        from model_training.lib.algorithms.registry import configure_forecaster
+
+        forecasters = []
+        for pipeline in members:
+            forecaster = pipeline.steps[-1][1]
+            forecasters.append(getattr(forecaster, "forecaster", None) or forecaster)
+        combined = CombinedForecaster(members=forecasters, weights=weights, names=names)
+        return Pipeline([("model", configure_forecaster(combined, plan))])
     kind = EnsembleClassifier if plan.spec.kind.classification else EnsembleRegressor
-    return kind(
-        members=members,
-        weights=[m["weight"] for m in config["members"]],
-        names=[m["model"] for m in config["members"]],
-    )
+    return kind(members=members, weights=weights, names=names)
 
 
 def ensemble_contender(

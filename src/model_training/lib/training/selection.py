@@ -378,7 +378,9 @@ def _judge(
     return row, {
         "config": config,
         "fold_predictions": [averaged(plan, p, s) for p, s in outputs],
-        "validation_prediction": averaged(plan, *predict(model, x_valid)),
+        "validation_prediction": averaged(
+            plan, *problem.evaluation_predictions(model, x_valid, y_valid, plan)
+        ),
         "cv_fit_time_s": fit_time,
     }
 
