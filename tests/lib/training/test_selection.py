@@ -50,7 +50,7 @@ def test_only_a_materially_simpler_model_is_preferred_within_noise():
     quick = {**forest, "cv_fit_time_s": 0.3}
     chosen, rule = one_standard_error_choice([ensemble, quick], True, 400, 100)
     assert chosen is quick and "5 times faster" in rule
-    # a transparent model is, unless the spec puts interpretability low
+    # a transparent model is, when the spec puts interpretability high
     logistic = _contender(
         "logistic_regression", [0.81, 0.80, 0.77, 0.80, 0.77], 5, seconds=1.0
     )

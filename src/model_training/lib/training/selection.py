@@ -158,9 +158,9 @@ def one_standard_error_choice(
     Bengio's correction: a contender is within noise of the best when its mean
     shortfall is at most that difference's corrected standard error.
 
-    Materially simpler means a transparent model against an opaque one (unless
-    the spec says interpretability is of low concern: ``prefer_transparent``
-    False), or five times faster to fit. An opaque model is not preferred to
+    Materially simpler means a transparent model against an opaque one (when
+    the spec says ``interpretability: high``: ``prefer_transparent``), or five
+    times faster to fit. An opaque model is not preferred to
     another opaque one (a forest to an ensemble holding that forest) for being
     one notch simpler. Among the simpler contenders within noise, the most
     interpretable, then the fastest, wins. Returns the choice and the rule.
@@ -283,7 +283,7 @@ def select_model(
         plan.greater_is_better,
         n_train,
         n_test,
-        prefer_transparent=plan.spec.interpretability != "low",
+        prefer_transparent=plan.spec.interpretability == "high",
     )
     by_validation = max(
         contenders, key=lambda c: sign * c["validation_metrics"][primary]
@@ -319,8 +319,9 @@ def select_model(
             "repeats": repeats,
             "standard_error": "Nadeau-Bengio corrected",
             "rule": "the best mean, or a materially simpler contender (transparent "
-            "against opaque, or five times faster) within one standard error of the "
-            "fold-by-fold difference from the best",
+            "against opaque when interpretability is high, or five times faster) "
+            "within one standard error of the fold-by-fold difference from the best",
+            "interpretability": plan.spec.interpretability,
             "ensemble": options.ensemble.model_dump(),
         },
         "rationale": rule,
