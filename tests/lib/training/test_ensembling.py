@@ -176,3 +176,38 @@ def test_forecasts_are_combined_into_one_forecaster():
     assert info["members"] == ensemble["members"]
     future = series(126)[120:].select("month")  # after train + validation
     assert np.isfinite(model.predict(future)).all()
+
+
+def test_a_fitted_ensemble_survives_the_signed_file_and_keeps_its_preprocessing(
+    additive, tmp_path
+):
+    """What the package and serving rely on: the ensemble pickles through the
+    signed joblib file and predicts the same; its preprocessing is kept per
+    member."""
+    from model_training.datasets import SignedJoblibDataset
+    from model_training.lib.stage.reporting import _preprocessing
+
+    parts, plan = additive
+    options = conf_params("tuning", env="test")
+    selection = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        _tuned(LINEAR, SHALLOW_FOREST),
+        {},
+        {},
+        options,
+        0,
+    )
+    model, _ = fit_final(
+        plan, parts["train"], parts["validation"], selection, options, 0
+    )
+    dataset = SignedJoblibDataset(filepath=str(tmp_path / "final_model.joblib"))
+    dataset.save(model)
+    loaded = dataset.load()
+    x = parts["test"].select(["a", "b"])
+    assert np.array_equal(loaded.predict(x), model.predict(x))
+    steps = _preprocessing(loaded)
+    assert sorted(steps) == ["1_linear_regression", "2_random_forest"]
+    for pipeline in steps.values():
+        assert pipeline.transform(x).shape[0] == x.height
