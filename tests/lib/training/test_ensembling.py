@@ -211,3 +211,42 @@ def test_a_fitted_ensemble_survives_the_signed_file_and_keeps_its_preprocessing(
     assert sorted(steps) == ["1_linear_regression", "2_random_forest"]
     for pipeline in steps.values():
         assert pipeline.transform(x).shape[0] == x.height
+
+
+def test_candidates_join_the_pool_unless_too_slow_or_no_better_than_trivial(
+    additive, caplog
+):
+    parts, plan = additive
+    options = conf_params("tuning", env="test")
+
+    def candidate(name, seconds, versus="better"):
+        return {
+            "name": name,
+            "status": "ok",
+            "imbalance": "none",
+            "fit_time_s": seconds,
+            "versus_trivial_baseline": versus,
+        }
+
+    candidates = {
+        "models": [
+            candidate("random_forest", 0.05),
+            candidate("ridge", 100.0),  # 100 s x the selection folds: too slow
+            candidate("lasso", 0.01, versus="tie"),  # learned nothing
+        ]
+    }
+    with caplog.at_level("INFO"):
+        result = select_model(
+            plan,
+            parts["train"],
+            parts["validation"],
+            _tuned(LINEAR),
+            candidates,
+            {"random_forest": {"n_estimators": 30, "max_depth": 3}},
+            options,
+            0,
+        )
+    ensemble = next(r for r in result["models"] if r["model"] == "ensemble")
+    sources = {m["model"]: m["source"] for m in ensemble["members"]}
+    assert sources == {"linear_regression": "tuned", "random_forest": "candidate"}
+    assert "candidate ridge left out" in caplog.text

@@ -81,6 +81,7 @@ class EnsembleOptions(Group):
     enabled: bool
     rounds: Annotated[int, Field(ge=2)]
     with_candidates: bool
+    candidate_seconds: Annotated[float, Field(gt=0)]
 
 
 class ClusterCount(Group):

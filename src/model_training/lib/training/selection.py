@@ -400,6 +400,7 @@ def _candidate_members(
     and were fitted on every training row (a subsampled one is too slow for
     repeated folds)."""
     tuned = {m["model"] for m in tuning["models"]}
+    folds = len(data[2])
     members = []
     for entry in candidates.get("models", []):
         if (
@@ -408,6 +409,18 @@ def _candidate_members(
             or entry.get("versus_trivial_baseline") != "better"
             or entry.get("subsampled_to")
         ):
+            continue
+        projected = (entry.get("fit_time_s") or 0.0) * folds
+        if projected > options.ensemble.candidate_seconds:
+            logger.info(
+                "Ensemble: candidate %s left out: %d selection fits of %.1f s each "
+                "would take about %.0f s (tuning.ensemble.candidate_seconds: %.0f)",
+                entry["name"],
+                folds,
+                entry.get("fit_time_s") or 0.0,
+                projected,
+                options.ensemble.candidate_seconds,
+            )
             continue
         config = {
             "model": entry["name"],
