@@ -250,3 +250,41 @@ def test_candidates_join_the_pool_unless_too_slow_or_no_better_than_trivial(
     sources = {m["model"]: m["source"] for m in ensemble["members"]}
     assert sources == {"linear_regression": "tuned", "random_forest": "candidate"}
     assert "candidate ridge left out" in caplog.text
+
+
+def test_an_ensembles_learning_curve_is_its_largest_members(additive):
+    from model_training.lib.stage.assessments import compute_learning_curve
+
+    parts, plan = additive
+    selection = {
+        "selected": {
+            "model": "ensemble",
+            "params": {},
+            "imbalance": "none",
+            "members": [
+                {
+                    **dict(zip(("model", "params"), LINEAR)),
+                    "imbalance": "none",
+                    "weight": 0.3,
+                },
+                {
+                    **dict(zip(("model", "params"), SHALLOW_FOREST)),
+                    "imbalance": "none",
+                    "weight": 0.7,
+                },
+            ],
+        }
+    }
+    curve = compute_learning_curve(
+        plan.model_dump(mode="json"),
+        parts["train"],
+        parts["validation"],
+        selection,
+        conf_params("tuning", env="test"),
+        conf_params("evaluation", env="test"),
+        0,
+    )
+    assert curve["points"], curve
+    assert curve["note"].startswith(
+        "curve of the ensemble's largest member, random_forest"
+    )

@@ -124,7 +124,18 @@ def compute_learning_curve(
         }
     )
     config = model_selection["selected"]
-    return learning_curve(
+    note = None
+    if config.get("members"):
+        # an ensemble's curve would refit every member at every point; its
+        # largest member's curve says whether more rows would help
+        main = max(config["members"], key=lambda m: m["weight"])
+        note = (
+            f"curve of the ensemble's largest member, {main['model']} (weight "
+            f"{main['weight']:.2f}); the ensemble's own would refit all "
+            f"{len(config['members'])} members at every point"
+        )
+        config = main
+    curve = learning_curve(
         pipeline_for(resolved, config, tuning, seed),
         x,
         y,
@@ -135,6 +146,9 @@ def compute_learning_curve(
         list(settings.sizes),
         seed,
     )
+    if note:
+        curve["note"] = note
+    return curve
 
 
 logger = logging.getLogger(__name__)
