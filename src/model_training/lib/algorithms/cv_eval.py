@@ -94,14 +94,9 @@ def out_of_fold(
         the seconds spent.
     """
     start = time.perf_counter()
-    preds, scores, rows = [], [], []
-    for train_rows, valid_rows in splits:
-        model = clone(pipeline)
-        model.fit(x[train_rows], y[train_rows], **fit_kwargs(y[train_rows]))
-        y_pred, y_score = predict(model, x[valid_rows])
-        preds.append(y_pred)
-        scores.append(y_score)
-        rows.append(valid_rows)
-    index = np.concatenate(rows)
+    outputs = fold_predictions(pipeline, x, y, splits, predict, fit_kwargs)
+    index = np.concatenate([valid_rows for _, valid_rows in splits])
+    scores = [y_score for _, y_score in outputs]
     score = None if scores[0] is None else np.vstack(scores)
-    return np.concatenate(preds), score, index, time.perf_counter() - start
+    preds = np.concatenate([y_pred for y_pred, _ in outputs])
+    return preds, score, index, time.perf_counter() - start
