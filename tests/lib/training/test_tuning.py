@@ -361,7 +361,8 @@ def test_three_models_share_their_trials_by_successive_halving(xor_setup):
     and the forests ahead of it get the trials it did not use; the total never
     exceeds n_trials per model, and a rerun allocates the same way."""
     parts, _, _, plan = xor_setup
-    plan = with_search(plan, n_trials=4)
+    # a clock that cannot bind on a busy machine: the trial budget decides
+    plan = with_search(plan, n_trials=4, timeout_s=3600)
     options = with_params(
         OPTIONS,
         search_spaces={
