@@ -41,6 +41,21 @@ def test_nodes_are_thin_adapters():
     assert long == []
 
 
+MODULE_LINES = 400
+
+
+def test_no_module_is_too_long_to_hold_in_ones_head():
+    """Every source module stays at most ~400 lines: a module that grows past
+    it is split by what its parts do (for example training/protocol.py out of
+    training/selection.py)."""
+    long = [
+        f"{path.relative_to(PROJECT_ROOT)}: {n} lines"
+        for path in sorted((PROJECT_ROOT / "src/model_training").rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > MODULE_LINES
+    ]
+    assert long == []
+
+
 def _problem_type_branches(source: str) -> list[int]:
     """Lines that decide by a problem type's (or algorithm family's) name: a
     comparison naming one, or with ``problem_type``/``.task`` on either side,

@@ -162,7 +162,7 @@ def test_a_combined_forecaster_averages_its_members_and_never_looks_ahead():
     x, y = split_xy(frame[:72], plan)
     model = problem.fit(pipeline, x, y)
     x_test, y_test = split_xy(frame[72:], plan)
-    mean, bounds, steps = walk_forward(model, x_test, y_test, plan)
+    mean, bounds, _steps = walk_forward(model, x_test, y_test, plan)
     alone = [problem.fit(m, x, y) for m in members]
     parts = [walk_forward(m, x_test, y_test, plan)[0] for m in alone]
     assert np.allclose(mean, 0.75 * parts[0] + 0.25 * parts[1])

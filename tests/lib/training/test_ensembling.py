@@ -263,12 +263,12 @@ def test_an_ensembles_learning_curve_is_its_largest_members(additive):
             "imbalance": "none",
             "members": [
                 {
-                    **dict(zip(("model", "params"), LINEAR)),
+                    **dict(zip(("model", "params"), LINEAR, strict=True)),
                     "imbalance": "none",
                     "weight": 0.3,
                 },
                 {
-                    **dict(zip(("model", "params"), SHALLOW_FOREST)),
+                    **dict(zip(("model", "params"), SHALLOW_FOREST, strict=True)),
                     "imbalance": "none",
                     "weight": 0.7,
                 },

@@ -1,0 +1,137 @@
+"""The selection protocol: the folds every contender is judged on, the
+corrected standard error of cross-validated scores, and the one-standard-error
+rule toward a materially simpler model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from model_training.lib.algorithms.cv import cv_splits
+from model_training.lib.core.plan import ModelingPlan
+
+# Below this many rows of train + validation, the selection CV is repeated with
+# other shuffles (random k-fold strategies only), so its noise is measured well.
+SMALL_DATA_ROWS = 2000
+REPEATS_ON_SMALL_DATA = 3
+SHUFFLED_STRATEGIES = ("kfold", "stratified_kfold")
+
+
+def selection_splits(
+    frame: pl.DataFrame, y: np.ndarray, plan: ModelingPlan, seed: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """The folds every contender is judged on (the same for all), and the number
+    of repeats: k-fold on train + validation, repeated on small data."""
+    repeats = (
+        REPEATS_ON_SMALL_DATA
+        if len(y) < SMALL_DATA_ROWS and plan.cv_strategy in SHUFFLED_STRATEGIES
+        else 1
+    )
+    splits: list[tuple[np.ndarray, np.ndarray]] = []
+    for r in range(repeats):
+        splits += cv_splits(frame, y, plan, seed + r)
+    return splits, repeats
+
+
+def corrected_standard_error(
+    scores: list[float], n_train: float, n_test: float
+) -> float:
+    """Standard error of a mean of (repeated) cross-validation scores, with
+    Nadeau and Bengio's correction for the overlap of training sets: the
+    variance of the mean is ``var * (1 / J + n_test / n_train)``."""
+    values = np.asarray([v for v in scores if np.isfinite(v)], dtype=float)
+    if len(values) < 2:
+        return float("nan")
+    variance = float(np.var(values, ddof=1))
+    return float(np.sqrt(variance * (1 / len(values) + n_test / n_train)))
+
+
+# What makes a contender materially simpler than the best one, so that the
+# one-standard-error rule prefers it: a transparent model (interpretability 4
+# or 5: linear models) against an opaque one, or a fit this many times faster.
+TRANSPARENT = 4
+MATERIALLY_FASTER = 5.0
+
+
+def materially_simpler(
+    contender: dict[str, Any], best: dict[str, Any], prefer_transparent: bool
+) -> str | None:
+    """Why ``contender`` is materially simpler than ``best``, or None."""
+    mine, theirs = (
+        contender.get("interpretability") or 0,
+        best.get("interpretability") or 0,
+    )
+    if prefer_transparent and mine >= TRANSPARENT > theirs:
+        return f"transparent (interpretability {mine} against {theirs})"
+    mine_s, theirs_s = contender.get("cv_fit_time_s"), best.get("cv_fit_time_s")
+    if mine_s and theirs_s and mine_s * MATERIALLY_FASTER <= theirs_s:
+        return f"{theirs_s / mine_s:.0f} times faster to fit ({mine_s:.3g} s against {theirs_s:.3g} s)"
+    return None
+
+
+def one_standard_error_choice(
+    contenders: list[dict[str, Any]],
+    greater_is_better: bool,
+    n_train: float,
+    n_test: float,
+    prefer_transparent: bool = True,
+) -> tuple[dict[str, Any], str]:
+    """The best contender, or a materially simpler one that is not worse than
+    it by more than one standard error (Breiman's one-standard-error rule).
+
+    All contenders are scored on the same folds, so the noise that matters is
+    that of the fold-by-fold *difference* from the best, with Nadeau and
+    Bengio's correction: a contender is within noise of the best when its mean
+    shortfall is at most that difference's corrected standard error.
+
+    Materially simpler means a transparent model against an opaque one (when
+    the spec says ``interpretability: high``: ``prefer_transparent``), or five
+    times faster to fit. An opaque model is not preferred to
+    another opaque one (a forest to an ensemble holding that forest) for being
+    one notch simpler. Among the simpler contenders within noise, the most
+    interpretable, then the fastest, wins. Returns the choice and the rule.
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    best = max(contenders, key=lambda c: sign * c["cv_mean"])
+    best_scores = np.asarray(best["cv_fold_scores"], dtype=float)
+    for c in contenders:
+        shortfall = sign * (best_scores - np.asarray(c["cv_fold_scores"], dtype=float))
+        c["shortfall_vs_best"] = float(np.nanmean(shortfall))
+        se = corrected_standard_error(list(shortfall), n_train, n_test)
+        c["shortfall_se"] = 0.0 if c is best or not np.isfinite(se) else se
+    simpler = [
+        (c, why)
+        for c in contenders
+        if c is not best
+        and c["shortfall_vs_best"] <= c["shortfall_se"]
+        and (why := materially_simpler(c, best, prefer_transparent))
+    ]
+    if not simpler:
+        rule = (
+            f"{best['model']} has the best cross-validated mean ({best['cv_mean']:.4f}, "
+            f"standard error {best['cv_se']:.4f})"
+            + (
+                "; no materially simpler contender is within one standard error "
+                "of the fold-by-fold difference"
+                if len(contenders) > 1
+                else ""
+            )
+        )
+        return best, rule
+    chosen, why = min(
+        simpler,
+        key=lambda cw: (
+            -(cw[0].get("interpretability") or 0),
+            cw[0].get("cv_fit_time_s") or 0,
+        ),
+    )
+    rule = (
+        f"one-standard-error rule: {chosen['model']} ({chosen['cv_mean']:.4f}) falls "
+        f"short of the best, {best['model']} ({best['cv_mean']:.4f}), by "
+        f"{chosen['shortfall_vs_best']:.4f}, within one standard error of the "
+        f"fold-by-fold difference ({chosen['shortfall_se']:.4f}), and is materially "
+        f"simpler: {why}"
+    )
+    return chosen, rule

@@ -1,0 +1,77 @@
+"""The selection protocol: the corrected standard error and the
+one-standard-error rule on the fold-by-fold difference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_training.lib.training.protocol import (
+    corrected_standard_error,
+    one_standard_error_choice,
+)
+
+
+def _contender(model, folds, interpretability, seconds=0.1):
+    return {
+        "model": model,
+        "cv_mean": float(np.mean(folds)),
+        "cv_se": corrected_standard_error(folds, 400, 100),
+        "cv_fold_scores": list(folds),
+        "interpretability": interpretability,
+        "cv_fit_time_s": seconds,
+    }
+
+
+def test_the_simpler_model_within_one_standard_error_of_the_difference_wins():
+    forest = _contender("random_forest", [0.80, 0.84, 0.76, 0.82, 0.78], 2)
+    # a shortfall that varies from fold to fold: noise
+    logistic = _contender("logistic_regression", [0.81, 0.80, 0.77, 0.80, 0.77], 5)
+    chosen, rule = one_standard_error_choice([forest, logistic], True, 400, 100)
+    assert chosen is logistic and rule.startswith("one-standard-error rule")
+    assert logistic["shortfall_vs_best"] == pytest.approx(0.01)
+    # the same mean shortfall, but on every fold alike: a real difference
+    steady = _contender("logistic_regression", [0.79, 0.83, 0.75, 0.81, 0.77], 5)
+    chosen, rule = one_standard_error_choice([forest, steady], True, 400, 100)
+    assert chosen is forest and "best cross-validated mean" in rule
+    assert steady["shortfall_se"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_only_a_materially_simpler_model_is_preferred_within_noise():
+    ensemble = _contender("ensemble", [0.80, 0.84, 0.76, 0.82, 0.78], 1, seconds=1.6)
+    forest = _contender("random_forest", [0.81, 0.80, 0.77, 0.80, 0.77], 2, seconds=1.0)
+    # one notch less opaque is not simpler: the best mean wins
+    chosen, rule = one_standard_error_choice([ensemble, forest], True, 400, 100)
+    assert chosen is ensemble and "no materially simpler contender" in rule
+    # five times faster is
+    quick = {**forest, "cv_fit_time_s": 0.3}
+    chosen, rule = one_standard_error_choice([ensemble, quick], True, 400, 100)
+    assert chosen is quick and "5 times faster" in rule
+    # a transparent model is, when the spec puts interpretability high
+    logistic = _contender(
+        "logistic_regression", [0.81, 0.80, 0.77, 0.80, 0.77], 5, seconds=1.0
+    )
+    assert (
+        one_standard_error_choice([ensemble, logistic], True, 400, 100)[0] is logistic
+    )
+    low = one_standard_error_choice(
+        [ensemble, logistic], True, 400, 100, prefer_transparent=False
+    )
+    assert low[0] is ensemble
+
+
+def test_lower_is_better_metrics_use_the_rule_the_other_way():
+    boosted = _contender("catboost", [0.40, 0.60, 0.45, 0.55, 0.50], 2)
+    ridge = _contender("ridge", [0.50, 0.52, 0.49, 0.55, 0.52], 5)
+    worse = _contender("lasso", [0.50, 0.70, 0.55, 0.65, 0.60], 5)
+    assert one_standard_error_choice([boosted, ridge], False, 400, 100)[0] is ridge
+    assert one_standard_error_choice([boosted, worse], False, 400, 100)[0] is boosted
+
+
+def test_the_corrected_standard_error_is_wider_than_the_naive_one():
+    scores = [0.80, 0.82, 0.78, 0.81, 0.79]
+    naive = np.std(scores, ddof=1) / np.sqrt(5)
+    corrected = corrected_standard_error(scores, n_train=400, n_test=100)
+    assert corrected == pytest.approx(np.std(scores, ddof=1) * np.sqrt(1 / 5 + 1 / 4))
+    assert corrected > naive
+    assert np.isnan(corrected_standard_error([0.8], 400, 100))
