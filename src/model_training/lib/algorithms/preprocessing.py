@@ -1,8 +1,9 @@
-"""Preprocessing that lives inside the model pipeline (fitted on training folds only)."""
+"""Preprocessing that lives inside the model pipeline (fitted on training
+folds only); once fitted, it transforms through the compiled arrays of
+:mod:`feature_transform`."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from model_training.lib.algorithms.feature_transform import (
+    MISSING_CATEGORY,
+    FeatureTransformer,
+    category_text,
+)
 from model_training.lib.core.plan import ModelingPlan
 
-MISSING_CATEGORY = "__missing__"
+__all__ = ["MISSING_CATEGORY", "CategoryFiller", "make_preprocessor"]
 
 
 class CategoryFiller(TransformerMixin, BaseEstimator):
@@ -24,6 +30,9 @@ class CategoryFiller(TransformerMixin, BaseEstimator):
     ``SimpleImputer`` misses ``None`` in object arrays (what polars and pandas
     give for missing text), which CatBoost then rejects; this works for both.
     """
+
+    # what the compiled transform recognises this step by
+    fills_missing_categories = True
 
     def fit(self, x: Any, y: Any = None) -> CategoryFiller:
         """Remember the input columns."""
@@ -39,16 +48,7 @@ class CategoryFiller(TransformerMixin, BaseEstimator):
     def transform(self, x: Any) -> np.ndarray:
         """Text values; missing ones replaced."""
         values = x.to_numpy() if hasattr(x, "to_numpy") else np.asarray(x)
-        values = np.asarray(values, dtype=object)
-        out = np.empty(values.shape, dtype=object)
-        for index, value in np.ndenumerate(values):
-            missing = (
-                value is None
-                or (isinstance(value, float) and math.isnan(value))
-                or str(value) in ("<NA>", "nan")
-            )
-            out[index] = MISSING_CATEGORY if missing else str(value)
-        return out
+        return category_text(values)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The input column names."""
@@ -88,6 +88,9 @@ def make_preprocessor(plan: ModelingPlan, *, scale: bool = True) -> ColumnTransf
         transformers.append(
             ("cat", Pipeline(categorical_steps), plan.categorical_features)
         )
-    return ColumnTransformer(
+    return FeatureTransformer(
         transformers, remainder="drop", verbose_feature_names_out=True
     )
+
+
+# Rows of the training input the compiled path is checked against at fit.

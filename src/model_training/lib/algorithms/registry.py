@@ -27,6 +27,7 @@ from model_training.lib.algorithms.classifiers import (
     balanced_random_forest,
 )
 from model_training.lib.algorithms.detectors import CLUSTERERS, DETECTORS
+from model_training.lib.algorithms.feature_transform import FeatureTransformer
 from model_training.lib.algorithms.forecasting import FORECASTERS
 from model_training.lib.algorithms.preprocessing import (
     CategoryFiller,
@@ -71,7 +72,7 @@ def _native_preprocessor(plan: ModelingPlan) -> ColumnTransformer:
         )
     if plan.categorical_features:
         transformers.append(("cat", CategoryFiller(), plan.categorical_features))
-    return ColumnTransformer(
+    return FeatureTransformer(
         transformers, remainder="drop", verbose_feature_names_out=False
     ).set_output(transform="pandas")
 

@@ -1,0 +1,355 @@
+"""The fitted preprocessing as plain array arithmetic, for scoring.
+
+scikit-learn's ``ColumnTransformer`` validates, slices and re-wraps its input
+on every call: about 2 ms for one row of the default epic, ten times the linear
+model behind it. Once fitted, the stage's preprocessing is a handful of arrays
+(medians, missing-indicator columns, means and scales, sorted categories), so
+:class:`FeatureTransformer` compiles them at fit time and transforms a dict, a
+polars or a pandas frame with numpy alone. The compiled path is used only for
+the exact steps :mod:`preprocessing` builds (checked at fit, then checked to
+agree with scikit-learn's own output on training rows); anything else, and any
+input it cannot read, goes through ``ColumnTransformer`` unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+MISSING_CATEGORY = "__missing__"
+# Up to this many rows, a frame is read row-wise (one call into polars or
+# pandas); larger ones column by column, in their native dtypes.
+ROW_WISE = 64
+
+
+def _cell_text(value: Any) -> str:
+    missing = (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or str(value) in ("<NA>", "nan")
+    )
+    return MISSING_CATEGORY if missing else str(value)
+
+
+def category_text(values: Any) -> np.ndarray:
+    """Categorical cells as text (an object array of ``str``), every kind of
+    missing value (None, NaN, pandas NA, the texts "nan" and "<NA>") as
+    ``__missing__``.
+
+    A few cells go through Python; a column of many is done at once when it
+    holds text already (the usual case), else cell by cell.
+    """
+    values = np.asarray(values, dtype=object)
+    if values.size <= ROW_WISE * 4 or values.ndim != 2:
+        return (
+            np.vectorize(_cell_text, otypes=[object])(values)
+            if values.size
+            else values.copy()
+        )
+    import pandas as pd
+
+    out = np.empty(values.shape, dtype=object)
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        if pd.api.types.infer_dtype(column, skipna=True) != "string":
+            out[:, j] = [_cell_text(v) for v in column]
+            continue
+        text = column.copy()
+        text[pd.isna(column) | (column == "nan") | (column == "<NA>")] = (
+            MISSING_CATEGORY
+        )
+        out[:, j] = text
+    return out
+
+
+SELF_CHECK_ROWS = 64
+
+
+@dataclass(frozen=True)
+class Numeric:
+    """Median imputation, missing indicators and (optionally) scaling."""
+
+    columns: list[str]
+    fill: np.ndarray
+    indicators: np.ndarray
+    mean: np.ndarray | None
+    scale: np.ndarray | None
+
+    def apply(self, block: np.ndarray) -> np.ndarray:
+        missing = np.isnan(block)
+        out = np.where(missing, self.fill, block)
+        if len(self.indicators):
+            out = np.hstack((out, missing[:, self.indicators].astype(float)))
+        if self.mean is not None:
+            out -= self.mean
+        if self.scale is not None:
+            out /= self.scale
+        return out
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """Missing as a category, then one-hot over the training categories
+    (unseen ones all zero); or, with ``categories`` None, the text itself."""
+
+    columns: list[str]
+    categories: list[np.ndarray] | None
+    lookups: list[dict[str, int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        lookups = [{c: i for i, c in enumerate(k)} for k in self.categories or []]
+        object.__setattr__(self, "lookups", lookups)
+
+    def apply(self, block: np.ndarray) -> np.ndarray:
+        text = category_text(block)
+        if self.categories is None:
+            return text
+        width = sum(len(c) for c in self.categories)
+        out = np.zeros((len(text), width))
+        rows = np.arange(len(text))
+        start = 0
+        for j, known in enumerate(self.categories):
+            index = self._positions(j, text[:, j])
+            found = index >= 0
+            out[rows[found], start + index[found]] = 1.0
+            start += len(known)
+        return out
+
+    def _positions(self, j: int, text: np.ndarray) -> np.ndarray:
+        """Each cell's position among column ``j``'s categories, -1 if unseen."""
+        if len(text) <= ROW_WISE:
+            lookup = self.lookups[j]
+            return np.fromiter((lookup.get(v, -1) for v in text), int, len(text))
+        import pandas as pd
+
+        return pd.Index(self.categories[j]).get_indexer(text)
+
+
+def _numeric(step: Any, columns: list[str]) -> Numeric | None:
+    steps = step.steps if isinstance(step, Pipeline) else [("impute", step)]
+    impute, *rest = (s for _, s in steps)
+    if not (
+        type(impute) is SimpleImputer
+        and impute.keep_empty_features
+        and isinstance(impute.missing_values, float)
+        and np.isnan(impute.missing_values)
+        and len(rest) <= 1
+    ):
+        return None
+    indicator = getattr(impute, "indicator_", None)
+    if indicator is not None and indicator.features != "missing-only":
+        return None
+    mean = scale = None
+    if rest:
+        scaler = rest[0]
+        if type(scaler) is not StandardScaler:
+            return None
+        mean = scaler.mean_ if scaler.with_mean else None
+        scale = scaler.scale_ if scaler.with_std else None
+    return Numeric(
+        columns,
+        np.asarray(impute.statistics_, dtype=float),
+        np.asarray(indicator.features_ if indicator is not None else [], dtype=int),
+        mean,
+        scale,
+    )
+
+
+def _categorical(step: Any, columns: list[str]) -> Categorical | None:
+    steps = step.steps if isinstance(step, Pipeline) else [("fill", step)]
+    fill, *rest = (s for _, s in steps)
+    if not getattr(fill, "fills_missing_categories", False) or len(rest) > 1:
+        return None
+    if not rest:
+        return Categorical(columns, None)
+    encode = rest[0]
+    if not (
+        type(encode) is OneHotEncoder
+        and encode.handle_unknown == "ignore"
+        and encode.drop is None
+        and encode.min_frequency is None
+        and encode.max_categories is None
+        and not encode.sparse_output
+        and encode.dtype in (np.float64, float)
+    ):
+        return None
+    return Categorical(
+        columns, [np.asarray(c, dtype=object) for c in encode.categories_]
+    )
+
+
+def compile_parts(transformer: ColumnTransformer) -> list[Numeric | Categorical] | None:
+    """The fitted transformer's parts, or None when a step is not one the
+    compiled path reproduces."""
+    parts: list[Numeric | Categorical] = []
+    for name, step, columns in transformer.transformers_:
+        if isinstance(step, str) and step == "drop":
+            continue
+        if not all(isinstance(c, str) for c in columns):
+            return None
+        names = list(columns)
+        part = _numeric(step, names) if name == "num" else None
+        part = _categorical(step, names) if name == "cat" else part
+        if part is None:
+            return None
+        parts.append(part)
+    return parts or None
+
+
+def _reader(x: Any) -> Any:
+    """A function from column names to a 2-D array of the input's cells."""
+    if isinstance(x, dict):
+        return lambda columns: np.column_stack(
+            [np.atleast_1d(np.asarray(x[c], dtype=object)) for c in columns]
+        )
+    if isinstance(x, pl.DataFrame):
+        if x.height <= ROW_WISE:
+            rows = np.array(x.rows(), dtype=object).reshape(x.height, x.width)
+            position = {c: i for i, c in enumerate(x.columns)}
+            return lambda columns: rows[:, [position[c] for c in columns]]
+        return lambda columns: np.column_stack(
+            [x.get_column(c).to_numpy() for c in columns]
+        )
+    import pandas as pd
+
+    if not isinstance(x, pd.DataFrame):
+        raise TypeError(f"cannot read a {type(x).__name__}")
+    if len(x) <= ROW_WISE:
+        cells = x.to_numpy(dtype=object)
+        position = {c: i for i, c in enumerate(x.columns)}
+        return lambda columns: cells[:, [position[c] for c in columns]]
+    return lambda columns: np.column_stack([x[c].to_numpy() for c in columns])
+
+
+def _numbers(block: np.ndarray) -> np.ndarray:
+    """Cells as floats, every missing value (None, NaN, pandas NA) as NaN."""
+    if block.dtype != object:
+        return np.asarray(block, dtype=float)
+    import pandas as pd
+
+    missing = pd.isna(block)
+    if missing.any():
+        block = block.copy()
+        block[missing] = np.nan
+    return block.astype(float)
+
+
+def apply_parts(
+    parts: list[Numeric | Categorical], x: Any, names: np.ndarray, as_frame: bool
+) -> Any:
+    """The compiled transform of ``x``: a float array, or (``as_frame``) a
+    pandas frame with numeric and text columns."""
+    read = _reader(x)
+    blocks = [
+        p.apply(
+            _numbers(read(p.columns)) if isinstance(p, Numeric) else read(p.columns)
+        )
+        for p in parts
+    ]
+    if not as_frame:
+        return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+    import pandas as pd
+
+    index = x.index if isinstance(x, pd.DataFrame) else None
+    columns: dict[str, Any] = {}
+    position = 0
+    for block in blocks:
+        for j in range(block.shape[1]):
+            columns[names[position]] = block[:, j]
+            position += 1
+    return pd.DataFrame(columns, index=index)
+
+
+def same_output(fast: Any, slow: Any) -> bool:
+    """The compiled output equals scikit-learn's (values, columns, dtypes)."""
+    if hasattr(slow, "columns"):
+        return (
+            hasattr(fast, "columns")
+            and list(fast.columns) == list(slow.columns)
+            and list(fast.dtypes) == list(slow.dtypes)
+            and all(
+                np.array_equal(
+                    fast[c].to_numpy(),
+                    slow[c].to_numpy(),
+                    equal_nan=slow[c].dtype.kind == "f",
+                )
+                for c in slow.columns
+            )
+        )
+    slow = np.asarray(slow)
+    return (
+        isinstance(fast, np.ndarray)
+        and fast.shape == slow.shape
+        and fast.dtype == slow.dtype
+        and np.array_equal(fast, slow, equal_nan=True)
+    )
+
+
+class FeatureTransformer(ColumnTransformer):
+    """``ColumnTransformer`` that, once fitted, transforms with the compiled
+    arrays (:func:`compile_parts`) and falls back to scikit-learn otherwise.
+
+    A one-row dict (``{"age": 41, "housing": "own"}``) is accepted too.
+    ``transform`` and ``fit_transform`` are attached below the class, so that
+    scikit-learn's ``set_output`` wrapper does not copy and rename the frame
+    the compiled path already built (their fallbacks are the wrapped
+    ``ColumnTransformer`` methods, which honour ``set_output``).
+    """
+
+    def _as_frame(self) -> bool:
+        config = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        return config == "pandas"
+
+
+def _fit_transform(
+    self: FeatureTransformer, X: Any, y: Any = None, **params: Any
+) -> Any:
+    out = ColumnTransformer.fit_transform(self, X, y, **params)
+    self.compiled_ = None
+    self.names_ = self.get_feature_names_out()
+    parts = compile_parts(self)
+    if parts is not None and hasattr(X, "columns"):
+        head = (
+            X[:SELF_CHECK_ROWS]
+            if isinstance(X, pl.DataFrame)
+            else X.iloc[:SELF_CHECK_ROWS]
+        )
+        try:
+            fast = apply_parts(parts, head, self.names_, self._as_frame())
+            agrees = same_output(fast, ColumnTransformer.transform(self, head))
+        except (TypeError, ValueError, KeyError):
+            agrees = False
+        self.compiled_ = parts if agrees else None
+    return out
+
+
+def _transform(self: FeatureTransformer, X: Any, **params: Any) -> Any:
+    parts = getattr(self, "compiled_", None)
+    if parts is not None and not params:
+        try:
+            return apply_parts(parts, X, self.names_, self._as_frame())
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            pl.exceptions.PolarsError,
+        ):
+            pass  # scikit-learn's own path says what is wrong with the input
+    if isinstance(X, dict):
+        X = pl.DataFrame({k: np.atleast_1d(v) for k, v in X.items()})
+    return ColumnTransformer.transform(self, X, **params)
+
+
+_fit_transform.__doc__ = ColumnTransformer.fit_transform.__doc__
+_transform.__doc__ = ColumnTransformer.transform.__doc__
+FeatureTransformer.fit_transform = _fit_transform  # type: ignore[method-assign]
+FeatureTransformer.transform = _transform  # type: ignore[method-assign]
