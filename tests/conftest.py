@@ -13,13 +13,21 @@ import polars as pl
 import pytest
 import yaml
 from kedro.framework.project import configure_project
+from threadpoolctl import threadpool_limits
 
 from model_training.epics.cli import main as epic_main
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.core.threads import POOL_ENVS, THREADS_ENV
 from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# one thread per fit, as conf/test's `threads: 1` gives a run: the suite shares
+# a 2-core machine with other jobs, where competing thread pools crawl
+for _key in (THREADS_ENV, *POOL_ENVS):
+    os.environ.setdefault(_key, "1")
+threadpool_limits(limits=1)
 
 # pipelines are discovered through the project's package, as `kedro run` does
 configure_project("model_training")

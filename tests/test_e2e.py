@@ -795,6 +795,7 @@ def test_a_second_run_of_the_same_epic_stops_with_a_message(guarded_project):
         (["--params", "epic_id=../../../x"], "'../../../x' is not an epic id"),
         (["--params", "epic_id=a/b"], "'a/b' is not an epic id"),
         (["--params", "seed=abc"], "the seed must be a whole number, got 'abc'"),
+        (["--params", "threads=0"], "expected 'auto' or a whole number of at least 1"),
         (["--pipelines", "tunning"], "no pipeline named 'tunning'"),
         (["--params", "epic_id="], "'' is not an epic id"),
         (["--env", "nosuchenv"], "no configuration folder conf/nosuchenv"),

@@ -8,6 +8,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from model_training.hooks import RunSummaryHook, TrackingHook
+from model_training.resources import ResourceHook
 from model_training.run_guard import RunGuardHook
 
 
@@ -26,7 +27,7 @@ def project_root() -> str:
 # parameters and takes the epic's lock before anything is tagged or written,
 # and promotes the run's outputs before the summary prints where they are
 RUN_GUARD = RunGuardHook()
-HOOKS = (TrackingHook(), RunSummaryHook(), RUN_GUARD)
+HOOKS = (TrackingHook(), RunSummaryHook(), ResourceHook(), RUN_GUARD)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

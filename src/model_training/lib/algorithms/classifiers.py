@@ -8,6 +8,7 @@ from model_training.lib.algorithms.algorithm import (
     Algorithm,
     hidden_layers,
 )
+from model_training.lib.core.threads import fit_threads
 
 
 def _logistic(params, seed, class_weight):
@@ -40,7 +41,7 @@ def _catboost_clf(params, seed, class_weight):
         random_seed=seed,
         verbose=False,
         allow_writing_files=False,
-        thread_count=-1,
+        thread_count=fit_threads(),
         **extra,
         **params,
     )

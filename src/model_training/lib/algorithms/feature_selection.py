@@ -109,12 +109,14 @@ def make_selector(
         return None
     from sklearn.feature_selection import RFE, SelectFromModel
 
+    from model_training.lib.core.threads import fit_threads
+
     if kind == "importance":
         from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
         forest = ExtraTreesClassifier if classification else ExtraTreesRegressor
         return SelectFromModel(
-            forest(n_estimators=100, random_state=seed, n_jobs=-1),
+            forest(n_estimators=100, random_state=seed, n_jobs=fit_threads()),
             threshold=options.importance_threshold,
         )
     if kind == "rfe":

@@ -8,6 +8,7 @@ from model_training.lib.algorithms.algorithm import (
     Algorithm,
     hidden_layers,
 )
+from model_training.lib.core.threads import fit_threads
 
 
 def _linear(params, _seed, _cw):
@@ -41,7 +42,7 @@ def _catboost_reg(params, seed, _cw):
         random_seed=seed,
         verbose=False,
         allow_writing_files=False,
-        thread_count=-1,
+        thread_count=fit_threads(),
         **params,
     )
 

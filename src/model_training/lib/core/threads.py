@@ -1,0 +1,59 @@
+"""How many threads one process's model fits use.
+
+Several libraries bring their own thread pools (OpenMP in scikit-learn's
+HistGradientBoosting and LightGBM, BLAS under numpy, CatBoost's own). Left
+alone, each starts one thread per core of the machine, whatever the process
+was given; on a busy machine their spinning threads fight for the same cores
+and a fit can take ten to a hundred times its quiet time. The run sets one
+number (parameter ``threads``), the hook applies it to every pool
+(threadpoolctl, and the environment for libraries loaded later), and the
+estimators that take a thread count read it from :func:`fit_threads`.
+A thread count does not change CatBoost's model (tested); LightGBM stays on
+one thread, which its deterministic mode needs for bit-for-bit results.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# the environment variable the run hook sets, which fit_threads() reads
+THREADS_ENV = "MODEL_TRAINING_THREADS"
+# the pools of libraries loaded after the run starts read these at load time
+POOL_ENVS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(setting: Any) -> int:
+    """The ``threads`` parameter as a count: ``auto`` is every usable core; a
+    whole number is taken as given. Raises ``ValueError`` otherwise."""
+    if isinstance(setting, str) and setting.strip().lower() == "auto":
+        return usable_cores()
+    if isinstance(setting, bool):
+        raise ValueError(
+            f"expected 'auto' or a whole number of at least 1, got {setting!r}"
+        )
+    try:
+        count = int(str(setting).strip())
+    except ValueError:
+        raise ValueError(
+            f"expected 'auto' or a whole number of at least 1, got {setting!r}"
+        ) from None
+    if count < 1:
+        raise ValueError(
+            f"expected 'auto' or a whole number of at least 1, got {setting!r}"
+        )
+    return count
+
+
+def fit_threads() -> int:
+    """Threads a model fit may use: the run's setting, else every usable core."""
+    value = os.environ.get(THREADS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else usable_cores()
