@@ -47,6 +47,7 @@ TUNING = conf_params(
 EVALUATION = conf_params(
     "evaluation",
     {
+        "analysis_max_rows": 25,
         "bootstrap": {"n_boot": 50},
         "latency_repeats": 3,
         "permutation_repeats": 2,
@@ -54,7 +55,7 @@ EVALUATION = conf_params(
         "partial_dependence": {"top": 2, "grid": 5},
         "fairness": {"min_group_size": 5},
         "robustness": {"slice_min_rows": 5},
-        "learning_curve": {"sizes": [0.5, 1.0], "n_splits": 2},
+        "learning_curve": {"sizes": [0.5, 1.0], "n_splits": 2, "max_rows": 120},
     },
 )
 
@@ -205,6 +206,26 @@ def test_performance_report_has_every_section(stage):
         assert report["confusion_matrix"] is None
     else:
         assert report["confusion_matrix"]["labels"]
+
+
+def test_costly_analyses_use_bounded_samples_and_say_so(stage):
+    """Permutation importance and partial dependence score at most
+    analysis_max_rows test rows, the learning curve at most its max_rows of
+    train + validation; the report names the sample and what it was drawn from."""
+    kind, catalog, out, _ = stage
+    report = out["model_performance"].load()
+    classes = 1 if kind == "regression" else 3  # a class may add one row
+    test_rows = catalog.load("test_features").height
+    permutation = report["feature_importance"]["permutation"]
+    assert permutation["of_rows"] == test_rows > 25
+    assert 25 - classes <= permutation["rows"] <= 25 + classes
+    curve = report["learning_curve"]
+    fit_rows = (
+        catalog.load("train_features").height
+        + catalog.load("validation_features").height
+    )
+    assert curve["of_rows"] == fit_rows > 120
+    assert 120 - classes <= curve["rows"] <= 120 + classes
 
 
 FIGURES = {

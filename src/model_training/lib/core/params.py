@@ -154,9 +154,11 @@ class Robustness(Group):
 class LearningCurve(Group):
     sizes: list[Annotated[float, Field(gt=0.0, le=1.0)]]
     n_splits: Annotated[int, Field(ge=2)]
+    max_rows: Annotated[int, Field(ge=20)]
 
 
 class EvaluationParams(Group):
+    analysis_max_rows: Annotated[int, Field(ge=20)]
     bootstrap: Bootstrap
     latency_repeats: Count
     permutation_repeats: Count

@@ -11,6 +11,7 @@ from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.assessment import fairness, robustness
 from model_training.lib.assessment.comparison import comparison_table
 from model_training.lib.assessment.learning import learning_curve
+from model_training.lib.assessment.sampling import sample_note, sample_rows
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import EvaluationParams
@@ -110,6 +111,17 @@ def compute_learning_curve(
     rows = order_for_cv(
         pl.concat([train, validation], how="diagonal_relaxed"), resolved
     )
+    available = rows.height
+    _, y_all = split_xy(rows, resolved)
+    kind = resolved.spec.kind
+    keep = sample_rows(
+        available,
+        settings.max_rows,
+        seed,
+        labels=y_all if kind.classification else None,
+        latest=kind.temporal,
+    )
+    rows = rows[keep]
     x, y = split_xy(rows, resolved)
     n_splits = settings.n_splits
     curve_plan = resolved.model_copy(
@@ -148,6 +160,7 @@ def compute_learning_curve(
     )
     if note:
         curve["note"] = note
+    curve.update(sample_note(rows.height, available))
     return curve
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.assessment import explain, inspection, shap_explain
+from model_training.lib.assessment.sampling import sample_note, sample_rows
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import EvaluationParams
@@ -53,10 +54,12 @@ def explain_final_model(
         return _explain_without_shap(
             resolved, problem, final_model, x_test, y_test, predict, options, seed
         )
+    keep = _analysis_rows(resolved, x_test.height, y_test, options, seed)
+    x_some, y_some = x_test[keep], _rows(y_test, keep)
     permutation = inspection.permutation_importance(
         final_model,
-        x_test,
-        y_test,
+        x_some,
+        y_some,
         resolved,
         predict,
         options.permutation_repeats,
@@ -84,6 +87,7 @@ def explain_final_model(
         "permutation": {
             "metric": resolved.spec.primary_metric,
             "repeats": options.permutation_repeats,
+            **sample_note(len(keep), x_test.height),
             "values": permutation,
         },
         "shap": {
@@ -97,7 +101,7 @@ def explain_final_model(
         "coefficients": explain.coefficients(final_model, x_train),
         "partial_dependence": inspection.partial_dependence(
             final_model,
-            x_test,
+            x_some,
             resolved,
             top,
             lambda m, rows: problem.output(m, rows, resolved),
@@ -119,6 +123,30 @@ def explain_final_model(
     return explanations, frame.select(["test_row", *resolved.features])
 
 
+def _rows(y: np.ndarray | None, keep: np.ndarray) -> np.ndarray | None:
+    return None if y is None else np.asarray(y)[keep]
+
+
+def _analysis_rows(
+    plan: ModelingPlan,
+    n: int,
+    y: np.ndarray | None,
+    options: EvaluationParams,
+    seed: int,
+) -> np.ndarray:
+    """Test rows permutation importance and partial dependence score: all, or
+    a seeded sample of ``analysis_max_rows`` (class shares kept; the latest
+    rows of a series)."""
+    kind = plan.spec.kind
+    return sample_rows(
+        n,
+        options.analysis_max_rows,
+        seed,
+        labels=y if kind.classification and y is not None else None,
+        latest=kind.temporal,
+    )
+
+
 def _explain_without_shap(
     plan: ModelingPlan,
     problem: Any,
@@ -138,10 +166,11 @@ def _explain_without_shap(
     of the primary metric when a feature is shuffled are reported instead.
     """
     predictions = np.asarray(final_model.predict(x_test))
+    keep = _analysis_rows(plan, x_test.height, y_test, options, seed)
     permutation = inspection.permutation_importance(
         final_model,
-        x_test,
-        y_test,
+        x_test[keep],
+        _rows(y_test, keep),
         plan,
         predict,
         options.permutation_repeats,
@@ -153,6 +182,7 @@ def _explain_without_shap(
         "permutation": {
             "metric": plan.spec.primary_metric,
             "repeats": options.permutation_repeats,
+            **sample_note(len(keep), x_test.height),
             "values": permutation,
         },
         "shap": {
