@@ -87,7 +87,7 @@ def main() -> None:
         "epic": options.epic,
         "package_version": package["version"],
         "load_with_sha256_check_s": round(load_s, 3),
-        "model": type(_innermost(model)).__name__,
+        "model": type(bare[1] if bare is not None else model).__name__,
         "single_row_ms": single_row_ms,
         "batch_rows": options.rows,
         "batch_s": round(batch_s, 3),
