@@ -93,21 +93,42 @@ def test_run_summary_says_where_each_output_was_written(tmp_path, capsys):
     report = ReportJSONDataset(filepath=str(tmp_path / "results/metrics/e/a.json"))
     figures = FigureDirectoryDataset(filepath=str(tmp_path / "reports/figures/e"))
     catalog = DataCatalog(
-        {"performance": performance, "report": report, "figures": figures}
+        {"model_performance": performance, "report": report, "figures": figures}
     )
     hook = RunSummaryHook()
     hook.after_catalog_created(catalog)
-    performance.save({"x": 1})
+    performance.save(
+        {
+            "primary_metric": "root_mean_squared_error",
+            "final_model": {"model": "ridge"},
+            "metrics": {"test": {"root_mean_squared_error": 1.5}},
+            "comparison": {
+                "rows": [
+                    {
+                        "model": "ridge",
+                        "stage": "candidate",
+                        "evaluated_on": "validation",
+                        "metrics": {"root_mean_squared_error": 1.25},
+                    }
+                ]
+            },
+        }
+    )
     report.save({"y": 2})
     figure = Figure()
     figure.add_subplot().plot([1, 2])
     figures.save({"one": figure})
-    for name in ("performance", "report", "figures"):
+    for name in ("model_performance", "report", "figures"):
         hook.after_dataset_saved(name, None, None)
     hook.after_pipeline_run({"project_path": str(tmp_path)})
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert "Outputs of this run:" in lines
+    # the leaderboard comes first, ranked, then the paths
+    assert out.index("Leaderboard on validation: root_mean_squared_error") < out.index(
+        "Outputs of this run"
+    )
+    assert "1.2500" in out and "1.5000" in out
     metrics = next(i for i, line in enumerate(lines) if "metrics " in line)
     assert lines[metrics].split() == [
         "metrics",

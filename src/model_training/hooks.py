@@ -273,8 +273,25 @@ class RunSummaryHook:
                 f"  MLflow run      {self._run_id} (see it: uv run mlflow ui "
                 "--backend-store-uri sqlite:///mlflow.db)"
             )
+        board = self._leaderboard()
         # printed, not logged: a log handler would wrap the paths at 80 columns
-        click.echo("\nOutputs of this run:\n" + "\n".join(lines) + "\n")
+        click.echo(board + "\nOutputs of this run:\n" + "\n".join(lines) + "\n")
+
+    def _leaderboard(self) -> str:
+        """Every model ranked by the primary metric, when the run evaluated one."""
+        if "model_performance" not in self._saved:
+            return ""
+        from model_training.lib.reporting.leaderboard import (
+            leaderboard,
+            render_leaderboard,
+        )
+
+        try:
+            performance = self._catalog.load("model_performance")
+            return "\n" + render_leaderboard(leaderboard(performance)) + "\n"
+        except Exception:  # the board is a courtesy: never fail a finished run
+            logger.warning("Could not draw the leaderboard", exc_info=True)
+            return ""
 
 
 def _relative(path: Path, root: Path) -> str:
