@@ -49,7 +49,7 @@ handlers:
   file: {class: logging.FileHandler, formatter: stamped, filename: LOGFILE, mode: w}
 root: {level: INFO, handlers: [file]}
 """
-NODE = re.compile(r"^(\S+ \S+) kedro\.runner\.\S+ INFO Running node: (\w+)")
+NODE = re.compile(r"^(\S+ \S+) \S+ INFO Running node: (\w+)")
 STAMP = re.compile(r"^(\S+ \S+) ")
 
 
@@ -93,9 +93,8 @@ def node_times(log: Path, end: float) -> dict[str, float]:
             stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f")
             starts.append((match.group(2), stamp.timestamp()))
     out: dict[str, float] = {}
-    for (name, begin), (_, after) in zip(
-        starts, [*starts[1:], ("end", end)], strict=True
-    ):
+    ends = [stamp for _, stamp in starts[1:]] + [end]
+    for (name, begin), after in zip(starts, ends, strict=True):
         out[name] = round(out.get(name, 0.0) + after - begin, 2)
     return out
 

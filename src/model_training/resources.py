@@ -1,4 +1,6 @@
-"""The run's share of the machine: one thread count for every thread pool.
+"""The run's share of the machine: its start (for the time budget, see
+:mod:`model_training.lib.core.budget`) and one thread count for every thread
+pool.
 
 ``threads`` (conf/base/parameters.yml, ``--params threads=2``; ``auto`` is every
 core the process may use) is checked when the configuration is read, then
@@ -17,6 +19,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from model_training.datasets.clock import clear_run_start, mark_run_start
 from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.threads import (
     POOL_ENVS,
@@ -62,6 +65,7 @@ class ResourceHook:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
+        mark_run_start()
         try:
             setting = catalog.load("params:threads")
         except Exception:  # a catalog without the parameter: every core
@@ -95,6 +99,7 @@ class ResourceHook:
         self._restore()
 
     def _restore(self) -> None:
+        clear_run_start()
         if self._limits is not None:
             self._limits.restore_original_limits()
             self._limits = None

@@ -14,10 +14,13 @@ Only where kedro-datasets has nothing that fits:
 * :class:`SignedJoblibDataset` signs the fitted models it writes and refuses to
   unpickle a file without a valid signature (:mod:`~model_training.datasets.signing`).
 
+* :class:`RunClockDataset` gives the budgeted steps the time the run began.
+
 Datasets that expose ``local_path`` and carry ``metadata: {mlflow: ...}`` are
 logged to MLflow by :class:`model_training.hooks.TrackingHook`.
 """
 
+from model_training.datasets.clock import RunClockDataset
 from model_training.datasets.files import (
     CSVTableDataset,
     FeatureSplitDataset,
@@ -38,5 +41,6 @@ __all__ = [
     "ModelingSpecDataset",
     "RegisteredModelDataset",
     "ReportJSONDataset",
+    "RunClockDataset",
     "SignedJoblibDataset",
 ]

@@ -8,7 +8,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from model_training.datasets import FigureDirectoryDataset
+from model_training.datasets import FigureDirectoryDataset, RunClockDataset
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
 from model_training.pipeline_registry import register_pipelines
@@ -153,6 +153,8 @@ def stage(request, tmp_path_factory):
             "modeling_spec": MemoryDataset(spec, copy_mode="assign"),
             "params:epic_id": MemoryDataset("e"),
             "params:seed": MemoryDataset(0),
+            "params:budget": MemoryDataset(conf_params("budget")),
+            "run_clock": RunClockDataset(),
             "params:data_validation": MemoryDataset(conf_params("data_validation")),
             "params:modeling": MemoryDataset(MODELING),
             "params:tuning": MemoryDataset(TUNING),
@@ -198,6 +200,10 @@ def test_performance_report_has_every_section(stage):
     ci = report["metrics"]["test_confidence_intervals"][primary]
     assert ci["low"] <= report["metrics"]["test"][primary] <= ci["high"]
     assert {a["status"] for a in report["analyses"].values()} == {"ok"}
+    # the suite runs without a global budget: nothing bound, every step timed
+    timings = report["timings"]
+    assert timings["budget_s"] is None and timings["budget_bound"] == []
+    assert all(v is not None for v in timings["steps_s"].values())
     assert report["figures"]["failed"] == {} and report["figures"]["written"]
     stages = {row["stage"] for row in report["comparison"]["rows"]}
     assert stages == {"baseline", "candidate", "tuned", "final"}

@@ -6,6 +6,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from model_training.datasets import RunClockDataset
 from model_training.lib.core.errors import StageStop
 from model_training.lib.training.baseline import fit_baselines
 from model_training.pipelines.modeling import create_pipeline
@@ -45,6 +46,8 @@ def test_modeling_pipeline_shortlists_what_beats_the_baseline(xor_setup):
             "baseline_results": MemoryDataset(baselines),
             "params:modeling": MemoryDataset(OPTIONS),
             "params:seed": MemoryDataset(0),
+            "params:budget": MemoryDataset(conf_params("budget")),
+            "run_clock": RunClockDataset(),
         }
     )
     out = SequentialRunner().run(create_pipeline(), catalog)

@@ -7,6 +7,7 @@ import polars as pl
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from model_training.datasets import RunClockDataset
 from model_training.lib.algorithms.final_model import ThresholdedClassifier
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import build_plan
@@ -55,6 +56,8 @@ def test_tuning_pipeline_selects_refits_calibrates_and_thresholds(xor_setup):
             "params:modeling": MemoryDataset(MODELING),
             "params:tuning": MemoryDataset(TUNING),
             "params:seed": MemoryDataset(0),
+            "params:budget": MemoryDataset(conf_params("budget")),
+            "run_clock": RunClockDataset(),
         }
     )
     out = SequentialRunner().run(create_pipeline(), catalog)

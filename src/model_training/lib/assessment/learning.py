@@ -109,6 +109,7 @@ def learning_curve(
         "metric": primary,
         "points": points,
         "skipped_points": skipped,
+        "elapsed_s": round(time.monotonic() - started, 2),
         **verdict(points, plan),
     }
 

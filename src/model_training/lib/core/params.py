@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=1)]
@@ -193,7 +193,31 @@ class InferenceParams(Group):
     input: str
 
 
+# budget ---------------------------------------------------------------------
+class Checkpoints(Group):
+    candidates: Share
+    tuning: Share
+    selection: Share
+    evaluation: Share
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Checkpoints:
+        values = [self.candidates, self.tuning, self.selection, self.evaluation]
+        if values != sorted(values) or values[0] <= 0:
+            raise ValueError(
+                "checkpoints must grow in step order (candidates <= tuning <= "
+                f"selection <= evaluation) and start above 0, got {values}"
+            )
+        return self
+
+
+class BudgetParams(Group):
+    time_s: Literal["auto"] | Annotated[float, Field(gt=0)] | None
+    checkpoints: Checkpoints
+
+
 GROUPS: dict[str, type[Group]] = {
+    "budget": BudgetParams,
     "data_validation": DataValidationParams,
     "modeling": ModelingParams,
     "tuning": TuningParams,

@@ -12,6 +12,7 @@ from model_training.lib.assessment import fairness, robustness
 from model_training.lib.assessment.comparison import comparison_table
 from model_training.lib.assessment.learning import learning_curve
 from model_training.lib.assessment.sampling import sample_note, sample_rows
+from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import EvaluationParams
@@ -103,8 +104,20 @@ def compute_learning_curve(
     tuning: dict[str, Any],
     options: EvaluationParams,
     seed: int,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
-    """Learning curve of the final configuration, cross-validated on train + validation (never test)."""
+    """Learning curve of the final configuration, cross-validated on train +
+    validation (never test); skipped, with the reason, once the run budget's
+    evaluation checkpoint has passed."""
+    budget = budget or unlimited()
+    if budget.spent("evaluation"):
+        note = budget.note("evaluation", "the learning curve was not computed")
+        logger.warning("Learning curve: %s", note)
+        return {
+            "points": [],
+            "verdict": f"not computed ({note})",
+            "skipped_by_budget": note,
+        }
     resolved = load_plan(plan)
     problem = get_problem(resolved.spec.problem_type)
     settings = options.learning_curve

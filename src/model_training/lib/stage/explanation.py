@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -9,11 +10,14 @@ import polars as pl
 
 from model_training.lib.assessment import explain, inspection, shap_explain
 from model_training.lib.assessment.sampling import sample_note, sample_rows
+from model_training.lib.core.budget import Budget
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import EvaluationParams
 from model_training.lib.core.plan import ModelingPlan, load_plan
 from model_training.lib.problems import get_problem
+
+logger = logging.getLogger(__name__)
 
 
 def _no_explanations(error: str) -> tuple[dict[str, Any], pl.DataFrame]:
@@ -38,8 +42,13 @@ def explain_final_model(
     test: pl.DataFrame,
     options: EvaluationParams,
     seed: int,
+    budget: Budget | None = None,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations.
+
+    Past the run budget's evaluation checkpoint, permutation importance and
+    partial dependence (the costly, repeated predictions) are skipped with the
+    reason; SHAP (bounded by ``shap.max_rows``) and the rest still run.
 
     Returns:
         The explanations and the SHAP values per original feature of the
@@ -56,14 +65,19 @@ def explain_final_model(
         )
     keep = _analysis_rows(resolved, x_test.height, y_test, options, seed)
     x_some, y_some = x_test[keep], _rows(y_test, keep)
-    permutation = inspection.permutation_importance(
-        final_model,
-        x_some,
-        y_some,
-        resolved,
-        predict,
-        options.permutation_repeats,
-        seed,
+    skipped = _over_budget(budget)
+    permutation = (
+        {}
+        if skipped
+        else inspection.permutation_importance(
+            final_model,
+            x_some,
+            y_some,
+            resolved,
+            predict,
+            options.permutation_repeats,
+            seed,
+        )
     )
     shap_result = shap_explain.shap_values(
         final_model,
@@ -88,6 +102,7 @@ def explain_final_model(
             "metric": resolved.spec.primary_metric,
             "repeats": options.permutation_repeats,
             **sample_note(len(keep), x_test.height),
+            **({"skipped_by_budget": skipped} if skipped else {}),
             "values": permutation,
         },
         "shap": {
@@ -99,7 +114,9 @@ def explain_final_model(
             "mean_abs_by_feature": {k: float(v) for k, v in mean_abs.items()},
         },
         "coefficients": explain.coefficients(final_model, x_train),
-        "partial_dependence": inspection.partial_dependence(
+        "partial_dependence": {}
+        if skipped
+        else inspection.partial_dependence(
             final_model,
             x_some,
             resolved,
@@ -121,6 +138,17 @@ def explain_final_model(
         pl.Series("test_row", shap_result["rows"].astype(np.int64))
     )
     return explanations, frame.select(["test_row", *resolved.features])
+
+
+def _over_budget(budget: Budget | None) -> str | None:
+    """The reason to skip the costly analyses, or None."""
+    if budget is None or not budget.spent("evaluation"):
+        return None
+    note = budget.note(
+        "evaluation", "permutation importance and partial dependence skipped"
+    )
+    logger.warning("Explanations: %s", note)
+    return note
 
 
 def _rows(y: np.ndarray | None, keep: np.ndarray) -> np.ndarray | None:

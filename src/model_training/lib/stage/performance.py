@@ -27,6 +27,7 @@ def assemble_model_performance(
     comparison: dict[str, Any],
     final_model_info: dict[str, Any],
     figure_report: dict[str, Any],
+    timings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The stage's results/metrics/{epic}_model_performance.json (structure in the README)."""
     resolved = load_plan(plan)
@@ -95,6 +96,7 @@ def assemble_model_performance(
             )
         },
         "figures": figure_report,
+        "timings": timings,
     }
     summary = dict(test_evaluation["summary"])
     summary.update(

@@ -14,6 +14,7 @@ worse than a trivial baseline (majority class, mean, naive) does the run stop.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
+from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.errors import StageStop
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import METRICS
@@ -82,6 +84,7 @@ def train_candidates(
     baseline_results: dict[str, Any],
     options: ModelingParams,
     seed: int,
+    budget: Budget | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit, score and profile every candidate.
 
@@ -93,11 +96,15 @@ def train_candidates(
             algorithm), ``row_guard`` (rows per algorithm), ``latency_repeats``,
             ``throughput_rows``.
         seed: random seed.
+        budget: the run's time budget; once the candidates' checkpoint has
+            passed, the remaining candidates are skipped (the first always runs).
 
     Returns:
-        The comparison (one entry per candidate, failed ones with their error)
-        and the fitted candidates by name.
+        The comparison (one entry per candidate, failed and skipped ones with
+        their reason) and the fitted candidates by name.
     """
+    budget = budget or unlimited()
+    started = time.monotonic()
     problem = get_problem(plan.spec.problem_type)
     x_train, y_train = split_xy(train, plan)
     x_valid, y_valid = split_xy(validation, plan)
@@ -106,6 +113,9 @@ def train_candidates(
     entries, fitted = [], {}
     for name in candidate_names(plan):
         entry: dict[str, Any] = {"name": name, "kind": "candidate"}
+        if entries and budget.spent("candidates"):
+            entries.append(_skipped(entry, budget))
+            continue
         try:
             algo = algorithm(problem.task, name)
             params = dict(options.defaults.get(name) or {})
@@ -190,7 +200,22 @@ def train_candidates(
             )
             logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
         entries.append(entry)
-    return _summarize(plan, entries, baseline_results), fitted
+    summary = _summarize(plan, entries, baseline_results)
+    summary["elapsed_s"] = round(time.monotonic() - started, 2)
+    return summary, fitted
+
+
+def _skipped(entry: dict[str, Any], budget: Budget) -> dict[str, Any]:
+    why = budget.note("candidates", f"candidate {entry['name']} skipped")
+    logger.warning("Candidate %s skipped: %s", entry["name"], why)
+    return {
+        **entry,
+        "status": "skipped",
+        "error": why,
+        "beats_baseline": False,
+        "versus_baseline": "skipped",
+        "versus_trivial_baseline": "skipped",
+    }
 
 
 def _summarize(
@@ -256,8 +281,8 @@ def _summarize(
         "shortlist": shortlist,
         "shortlist_rule": rule,
         "excluded": {
-            e["name"]: ("failed: " + e["error"])
-            if e["status"] == "failed"
+            e["name"]: (f"{e['status']}: " + e["error"])
+            if e["status"] != "ok"
             else f"not in the shortlist ({e['versus_baseline']} against the best baseline, rank {e['rank']})"
             for e in entries
             if e["name"] not in shortlist
@@ -268,6 +293,7 @@ def _summarize(
             else None,
             "n_candidates": len(entries),
             "n_failed": sum(e["status"] == "failed" for e in entries),
+            "n_skipped_by_budget": sum(e["status"] == "skipped" for e in entries),
             "n_beating_baseline": sum(
                 e["versus_baseline"] == "better" for e in entries
             ),
@@ -291,7 +317,7 @@ def require_shortlist(results: dict[str, Any]) -> list[str]:
         for e in results["models"]
     ]
     trivial = results.get("trivial_baseline") or baseline
-    if all(e["status"] == "failed" for e in results["models"]):
+    if all(e["status"] != "ok" for e in results["models"]):
         raise StageStop(
             "No candidate could be trained (each one failed), so the run stops before "
             "tuning:\n"

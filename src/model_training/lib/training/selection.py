@@ -13,6 +13,7 @@ from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.algorithms.cv_eval import fold_predictions
 from model_training.lib.algorithms.early_stopping import carried_iterations
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
+from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.params import TuningParams
@@ -98,6 +99,7 @@ def select_model(
     defaults: dict[str, dict[str, Any]],
     options: TuningParams,
     seed: int,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     """Choose among the tuned configurations and their post-hoc ensemble by
     cross-validation on train + validation (the same folds for every
@@ -105,8 +107,14 @@ def select_model(
     toward the simpler model.
 
     Validation alone is too small a judge on small data; each contender's score
-    there (fitted on train) is kept as a reported check.
+    there (fitted on train) is kept as a reported check. Past the run budget's
+    selection checkpoint, the remaining tuned models and the candidates' part
+    of the ensemble pool are left out, with the reason (the first tuned model
+    is always judged).
     """
+    budget = budget or unlimited()
+    budget_notes: list[str] = []
+    started = time.monotonic()
     x_train, y_train = split_xy(train, plan)
     x_valid, y_valid = split_xy(validation, plan)
     combined = order_for_cv(
@@ -129,6 +137,12 @@ def select_model(
                 }
             )
             continue
+        if contenders and budget.spent("selection"):
+            note = budget.note("selection", f"{entry['model']} not judged")
+            budget_notes.append(note)
+            logger.warning("Selection: %s", note)
+            rows.append({"model": entry["model"], "status": "skipped", "reason": note})
+            continue
         config = configuration(entry, defaults, n_rows=len(y_all))
         row, member = _judge(plan, config, data, options, seed, n_train, n_test)
         row["tuning_cv_mean"] = entry["metrics"]["cv_mean"]
@@ -144,7 +158,11 @@ def select_model(
     best_single = max(contenders, key=lambda c: sign * c["cv_mean"])
     ensemble = None
     if ensembling(plan, options):
-        if options.ensemble.with_candidates:
+        if options.ensemble.with_candidates and budget.spent("selection"):
+            note = budget.note("selection", "no candidate joined the ensemble pool")
+            budget_notes.append(note)
+            logger.warning("Selection: %s", note)
+        elif options.ensemble.with_candidates:
             pool += _candidate_members(
                 plan, candidates, tuning, defaults, data, options, seed
             )
@@ -207,6 +225,12 @@ def select_model(
         "rationale": rule,
         "validation_check": check,
         "models": rows,
+        "elapsed_s": round(time.monotonic() - started, 2),
+        **(
+            {"run_budget": {"bound": True, "notes": budget_notes}}
+            if budget_notes
+            else {}
+        ),
         **(
             {"cluster_count": tuning["cluster_count"]}
             if "cluster_count" in tuning

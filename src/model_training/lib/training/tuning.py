@@ -29,6 +29,7 @@ from model_training import __version__
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.algorithms.early_stopping import EARLY_STOPPING_SCHEME
 from model_training.lib.algorithms.registry import algorithm
+from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
@@ -57,6 +58,7 @@ def tune_models(
     options: TuningParams,
     seed: int,
     row_guards: dict[str, int] | None = None,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     """Tune every shortlisted model with cross-validation on the training split.
 
@@ -72,6 +74,8 @@ def tune_models(
         seed: random seed.
         row_guards: ``modeling.row_guard`` (rows per algorithm above which it
             is tuned on a subsample), as modeling applies it.
+        budget: the run's time budget: the search also ends at the tuning
+            checkpoint when that comes before the spec's ``timeout_s``.
 
     Returns:
         Per model: best parameters, CV mean/std of the best and of the defaults,
@@ -106,7 +110,10 @@ def tune_models(
         fixed=fixed,
     )
     started = time.monotonic()
-    total_deadline = started + ctx.search.timeout_s
+    budget = budget or unlimited()
+    run_deadline = budget.monotonic_deadline("tuning")
+    total_deadline = min(started + ctx.search.timeout_s, run_deadline)
+    run_budget_binds = run_deadline < started + ctx.search.timeout_s
     per_model = ctx.search.per_model_timeout_s or ctx.search.timeout_s / max(
         len(shortlist), 1
     )
@@ -141,6 +148,14 @@ def tune_models(
     extra = {} if evidence is None else {"cluster_count": evidence}
     if allocation is not None:
         extra["allocation"] = allocation
+    bound = [r["model"] for r in results if r.get("stopped_by") == "clock"]
+    if run_budget_binds and bound:
+        note = budget.note("tuning", f"the search of {', '.join(bound)} ended early")
+        logger.warning("Tuning: %s", note)
+        for result in results:
+            if result.get("stopped_by") == "clock":
+                result["stopped_by"] = "run budget"
+        extra["run_budget"] = {"bound": True, "note": note}
     return {
         **extra,
         "epic_id": plan.spec.epic_id,
@@ -156,7 +171,7 @@ def tune_models(
         },
         "feature_selection": options.feature_selection,
         "elapsed_s": round(time.monotonic() - started, 2),
-        "clock_bound": [r["model"] for r in results if r.get("stopped_by") == "clock"],
+        "clock_bound": bound,
         "models": results,
         "summary": {
             f"{r['model']}.best_cv_{plan.spec.primary_metric}": r["metrics"]["cv_mean"]

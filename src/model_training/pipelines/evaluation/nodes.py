@@ -7,7 +7,9 @@ from typing import Any
 import polars as pl
 from matplotlib.figure import Figure
 
+from model_training.lib.core.budget import budget_from
 from model_training.lib.core.params import (
+    BudgetParams,
     DataValidationParams,
     EvaluationParams,
     TuningParams,
@@ -15,6 +17,7 @@ from model_training.lib.core.params import (
 from model_training.lib.core.schema import FeatureSchema
 from model_training.lib.stage import assessments, explanation, performance
 from model_training.lib.stage import evaluation as stage
+from model_training.lib.stage.timings import run_timings
 
 
 def check_test_split(
@@ -74,10 +77,19 @@ def explain_final_model(
     test: pl.DataFrame,
     options: EvaluationParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations."""
     return explanation.explain_final_model(
-        plan, final_model, final_model_info, train, test, options, seed
+        plan,
+        final_model,
+        final_model_info,
+        train,
+        test,
+        options,
+        seed,
+        budget_from(budget, run_clock, train.height),
     )
 
 
@@ -114,10 +126,42 @@ def compute_learning_curve(
     tuning: TuningParams,
     options: EvaluationParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> dict[str, Any]:
     """Learning curve of the final configuration, cross-validated on train + validation (never test)."""
     return assessments.compute_learning_curve(
-        plan, train, validation, model_selection, tuning, options, seed
+        plan,
+        train,
+        validation,
+        model_selection,
+        tuning,
+        options,
+        seed,
+        budget_from(budget, run_clock, train.height),
+    )
+
+
+def record_timings(
+    candidate_results: dict[str, Any],
+    tuning_results: dict[str, Any],
+    model_selection: dict[str, Any],
+    final_model_info: dict[str, Any],
+    learning: dict[str, Any],
+    explanations: dict[str, Any],
+    train: pl.DataFrame,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
+) -> dict[str, Any]:
+    """Where the run's time went, against its budget (timings.json)."""
+    return run_timings(
+        candidate_results,
+        tuning_results,
+        model_selection,
+        final_model_info,
+        learning,
+        explanations,
+        budget_from(budget, run_clock, train.height),
     )
 
 
@@ -154,6 +198,7 @@ def assemble_model_performance(
     comparison: dict[str, Any],
     final_model_info: dict[str, Any],
     figure_report: dict[str, Any],
+    timings: dict[str, Any],
 ) -> dict[str, Any]:
     """The stage's results/metrics/{epic}_model_performance.json (structure in the README)."""
     return performance.assemble_model_performance(
@@ -168,6 +213,7 @@ def assemble_model_performance(
         comparison,
         final_model_info,
         figure_report,
+        timings,
     )
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.core.params import ModelingParams
+from model_training.lib.core.budget import budget_from
+from model_training.lib.core.params import BudgetParams, ModelingParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.training.candidates import require_shortlist, train_candidates
 
@@ -18,6 +19,8 @@ def train_candidate_models(
     baseline_results: dict[str, Any],
     options: ModelingParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit every candidate on train; score and profile it on validation.
 
@@ -25,7 +28,13 @@ def train_candidate_models(
         The comparison table (candidates.json) and the fitted candidates.
     """
     return train_candidates(
-        load_plan(plan), train, validation, baseline_results, options, seed
+        load_plan(plan),
+        train,
+        validation,
+        baseline_results,
+        options,
+        seed,
+        budget_from(budget, run_clock, train.height),
     )
 
 

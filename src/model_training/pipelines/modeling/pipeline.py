@@ -23,6 +23,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "baseline_results",
                     "params:modeling",
                     "params:seed",
+                    "params:budget",
+                    "run_clock",
                 ],
                 outputs=["candidate_results", "candidate_models"],
                 name="train_candidate_models",

@@ -6,7 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.core.params import ModelingParams, TuningParams
+from model_training.lib.core.budget import budget_from
+from model_training.lib.core.params import BudgetParams, ModelingParams, TuningParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.training.selection import fit_final, select_model
 from model_training.lib.training.tuning import tune_models
@@ -19,6 +20,8 @@ def tune_hyperparameters(
     modeling: ModelingParams,
     options: TuningParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> dict[str, Any]:
     """Optuna search with cross-validation on train for each shortlisted model (tuning.json)."""
     return tune_models(
@@ -29,6 +32,7 @@ def tune_hyperparameters(
         options,
         seed,
         row_guards=modeling.row_guard,
+        budget=budget_from(budget, run_clock, train.height),
     )
 
 
@@ -41,6 +45,8 @@ def select_final_model(
     modeling: ModelingParams,
     options: TuningParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> dict[str, Any]:
     """Judge the tuned configurations and their post-hoc ensemble by
     cross-validation on train + validation; pick one (model_selection.json)."""
@@ -53,6 +59,7 @@ def select_final_model(
         modeling.defaults,
         options,
         seed,
+        budget=budget_from(budget, run_clock, train.height),
     )
 
 

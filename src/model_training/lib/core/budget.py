@@ -1,0 +1,101 @@
+"""The run's time budget: one number of seconds for the whole stage, split
+into checkpoints the steps must reach in order.
+
+``budget.time_s`` counts from the start of the run (the ``run_clock`` dataset:
+the moment the pipeline began). Each step has a checkpoint, a cumulative share
+of the budget: candidates must be done by 15 % of it, tuning by 60 %, selection
+and the final fit by 80 %, evaluation by 95 %; reporting has the rest. Time a
+step does not spend passes to the steps after it, because the checkpoints are
+absolute. A step checks its deadline between units of work (a candidate's
+fit, a tuning trial's fold, the ensemble pool, an analysis) and, when it has
+passed, ends the step the way the step can (skips the remaining candidates,
+stops the search, leaves the ensemble out, skips an analysis), logs it and
+says so in its report. The first unit of each step always runs, so a run
+always ends with a model. ``time_s: null`` is no global budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+STEPS = ("candidates", "tuning", "selection", "evaluation")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Seconds for the run, its start (epoch seconds) and its checkpoints."""
+
+    time_s: float | None = None
+    started: float = field(default_factory=time.time)
+    checkpoints: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bounded(self) -> bool:
+        return self.time_s is not None
+
+    def deadline(self, step: str) -> float:
+        """Epoch seconds by which ``step`` must be done (inf without a budget)."""
+        if self.time_s is None:
+            return math.inf
+        return self.started + self.time_s * self.checkpoints.get(step, 1.0)
+
+    def left(self, step: str) -> float:
+        """Seconds ``step`` has left (inf without a budget; may be negative)."""
+        return self.deadline(step) - time.time()
+
+    def spent(self, step: str) -> bool:
+        """True when ``step``'s deadline has passed."""
+        return self.left(step) <= 0
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.time() - self.started
+
+    def monotonic_deadline(self, step: str) -> float:
+        """``step``'s deadline on the ``time.monotonic()`` clock."""
+        left = self.left(step)
+        return math.inf if math.isinf(left) else time.monotonic() + left
+
+    def note(self, step: str, what: str) -> str:
+        """The sentence a step logs and reports when its deadline binds."""
+        return (
+            f"the run's time budget bound: {what} (budget.time_s = {self.time_s:g} s, "
+            f"{step} due {self.checkpoints.get(step, 1.0):.0%} into it, "
+            f"{self.elapsed():.0f} s elapsed)"
+        )
+
+
+# ``time_s: auto``: four minutes, one more per 100,000 training rows, at most 14
+AUTO_BASE_S = 240.0
+AUTO_PER_100K_ROWS_S = 60.0
+AUTO_MAX_S = 840.0
+
+
+def seconds_for(time_s: Any, train_rows: int) -> float | None:
+    """The budget's seconds: a number as given, ``auto`` scaled with the
+    training rows, None for no budget."""
+    if time_s is None:
+        return None
+    if time_s == "auto":
+        grown = AUTO_BASE_S + AUTO_PER_100K_ROWS_S * train_rows / 100_000
+        return round(min(AUTO_MAX_S, grown), 1)
+    return float(time_s)
+
+
+def budget_from(options: Any, clock: dict[str, Any] | None, train_rows: int) -> Budget:
+    """The budget of ``params:budget`` (``time_s``, ``checkpoints``), the
+    ``run_clock`` (``started``) and the size of the training split."""
+    started = (clock or {}).get("started") or time.time()
+    return Budget(
+        time_s=seconds_for(options.time_s, train_rows),
+        started=float(started),
+        checkpoints=dict(options.checkpoints),
+    )
+
+
+def unlimited() -> Budget:
+    """No global budget (a step called on its own, e.g. from a notebook)."""
+    return Budget()

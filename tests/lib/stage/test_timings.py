@@ -1,0 +1,113 @@
+"""A budget spent before the run's steps start binds each step the same way
+on any machine (so this test does not depend on the clock): the first unit of
+work of each step runs, the rest is skipped with the reason, and the timings
+section names every step where the budget bound."""
+
+from __future__ import annotations
+
+from model_training.lib.core.budget import Budget
+from model_training.lib.stage.assessments import compute_learning_curve
+from model_training.lib.stage.timings import run_timings
+from model_training.lib.training.baseline import fit_baselines
+from model_training.lib.training.candidates import require_shortlist, train_candidates
+from model_training.lib.training.selection import select_model
+from model_training.lib.training.tuning import tune_models
+from tests.conftest import conf_params
+
+CHECKPOINTS = {"candidates": 0.15, "tuning": 0.6, "selection": 0.8, "evaluation": 0.95}
+
+
+def test_a_spent_budget_binds_every_step_and_is_reported(xor_setup, caplog):
+    parts, _, spec, plan = xor_setup
+    plan = plan.model_copy(
+        update={
+            "spec": spec.model_copy(
+                update={
+                    "algorithms": ["logistic_regression", "random_forest", "catboost"]
+                }
+            )
+        }
+    )
+    spent = Budget(time_s=1.0, started=0.0, checkpoints=CHECKPOINTS)  # 1970
+    modeling = conf_params(
+        "modeling",
+        {
+            "defaults": {
+                "random_forest": {"n_estimators": 20},
+                "catboost": {"iterations": 20},
+            }
+        },
+    )
+    tuning_options = conf_params("tuning", {"storage": None})
+    baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
+
+    candidates, fitted = train_candidates(
+        plan, parts["train"], parts["validation"], baselines, modeling, 0, spent
+    )
+    status = {e["name"]: e["status"] for e in candidates["models"]}
+    assert status == {
+        "logistic_regression": "ok",
+        "random_forest": "skipped",
+        "catboost": "skipped",
+    }
+    assert list(fitted) == ["logistic_regression"]
+    assert candidates["summary"]["n_skipped_by_budget"] == 2
+    assert "budget.time_s = 1 s" in candidates["excluded"]["catboost"]
+
+    shortlist = require_shortlist(candidates) or ["logistic_regression"]
+    tuning = tune_models(
+        plan,
+        parts["train"],
+        [*shortlist, "random_forest"],
+        modeling.defaults,
+        tuning_options,
+        0,
+        budget=spent,
+    )
+    # the first trial (the defaults) of each model always completes
+    assert {m["model"]: m["n_complete"] for m in tuning["models"]} == {
+        name: 1 for name in [*shortlist, "random_forest"]
+    }
+    assert tuning["run_budget"]["bound"]
+    assert {m["stopped_by"] for m in tuning["models"]} <= {"run budget", "trial budget"}
+
+    selection = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        tuning,
+        candidates,
+        modeling.defaults,
+        tuning_options,
+        0,
+        budget=spent,
+    )
+    judged = [m for m in selection["models"] if m.get("status") == "ok"]
+    assert len(judged) == 1  # the first tuned model, always
+    assert any(m.get("status") == "skipped" for m in selection["models"])
+
+    learning = compute_learning_curve(
+        plan.model_dump(mode="json"),
+        parts["train"],
+        parts["validation"],
+        selection,
+        tuning_options,
+        conf_params("evaluation"),
+        0,
+        spent,
+    )
+    assert learning["points"] == [] and "budget" in learning["skipped_by_budget"]
+
+    timings = run_timings(
+        candidates, tuning, selection, {"fit_and_finish_s": 0.1}, learning, {}, spent
+    )
+    assert timings["budget_bound"] == [
+        "candidates",
+        "tuning",
+        "selection",
+        "evaluation",
+    ]
+    assert timings["budget_s"] == 1.0
+    assert timings["checkpoints_s"]["tuning"] == 0.6
+    assert timings["steps_s"]["candidates"] >= 0
+    assert "skipped" in caplog.text
