@@ -202,3 +202,24 @@ def test_a_header_naming_a_column_twice_is_named(tmp_path):
     path.write_text("a,b,a,label\n1,2,3,x\n")
     message = load_error(FeatureSplitDataset(filepath=str(path)))
     assert "line 1: the header names column 'a' twice (fields 1 and 3)" in message
+
+
+def test_an_unchanged_feature_file_is_parsed_once(tmp_path, monkeypatch):
+    """Nodes that read the same split share one parse; a rewritten file is
+    read again."""
+    path = tmp_path / "train_features.csv"
+    path.write_text("a,b\n1,x\n2,y\n")
+    reads = []
+    real = pl.read_csv
+
+    def counting(*args, **kwargs):
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pl, "read_csv", counting)
+    dataset = FeatureSplitDataset(filepath=str(path))
+    first = dataset.load()
+    assert FeatureSplitDataset(filepath=str(path)).load() is first
+    assert len(reads) == 1
+    path.write_text("a,b\n1,x\n2,y\n3,z\n")  # rewritten: a new size
+    assert dataset.load().height == 3 and len(reads) == 2

@@ -16,7 +16,7 @@ import polars as pl
 from kedro.io import AbstractDataset
 from kedro_datasets._typing import ImagePreview, JSONPreview, TablePreview
 
-from model_training.datasets import signing, transaction
+from model_training.datasets import parsed, signing, transaction
 from model_training.lib.core.errors import InputError, Problem
 
 
@@ -139,6 +139,7 @@ class FeatureSplitDataset(_LocalFileDataset):
 
     Every column's type is inferred from the whole file, so a column that holds
     codes in its first rows and text further down is read as text, not cut.
+    An unchanged file is parsed once per process (:mod:`parsed`).
     ``missing_fix`` is what a message about a missing file tells the user to do.
     """
 
@@ -170,6 +171,9 @@ class FeatureSplitDataset(_LocalFileDataset):
                     )
                 ],
             )
+        frame = parsed.cached(path)
+        if frame is not None:
+            return frame
         _refuse_duplicate_header(path, where)
         try:
             frame = pl.read_csv(path, infer_schema_length=None)
@@ -179,7 +183,7 @@ class FeatureSplitDataset(_LocalFileDataset):
                     raise InputError(
                         "Unreadable feature file", [Problem(where, what, fix)]
                     )
-            return frame
+            return parsed.remember(path, frame)
         except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
             what, fix = diagnose_csv(path)  # raises itself for a non-UTF-8 file
             if not what:
