@@ -98,6 +98,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         extra_imbalance=("balanced_rf",),
+        row_guard=100_000,
     ),
     Algorithm(
         "catboost",

@@ -89,6 +89,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         _lasso,
         "L1-regularised linear regression",
         interpretability=5,
+        row_guard=200_000,
     ),
     Algorithm(
         "random_forest",
@@ -97,6 +98,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         "random forest",
         scaled=False,
         interpretability=2,
+        row_guard=100_000,
     ),
     Algorithm(
         "catboost",

@@ -40,10 +40,20 @@ from model_training.lib.training.baseline import NOISE_Z, compare_to, score_with
 logger = logging.getLogger(__name__)
 
 
-def row_guard(algo: Any, guards: dict[str, int]) -> int | None:
+# A guard holds for data up to this many features; wider data costs more per
+# row, so the guard shrinks in proportion (a budget of cells, not of rows).
+GUARD_FEATURES = 20
+GUARD_FLOOR = 1000
+
+
+def row_guard(algo: Any, guards: dict[str, int], n_features: int = 0) -> int | None:
     """The rows above which ``algo`` is fitted on a subsample: the
-    ``modeling.row_guard`` override, else the algorithm's own guard."""
-    return guards.get(algo.name, algo.row_guard)
+    ``modeling.row_guard`` override, else the algorithm's own guard, for up
+    to 20 features; with more, it shrinks in proportion (never below 1,000)."""
+    guard = guards.get(algo.name, algo.row_guard)
+    if guard is None or n_features <= GUARD_FEATURES:
+        return guard
+    return max(GUARD_FLOOR, int(guard * GUARD_FEATURES / n_features))
 
 
 def guarded_rows(
@@ -121,7 +131,7 @@ def train_candidates(
             params = dict(options.defaults.get(name) or {})
             imbalance = fixed_imbalance(plan, algo.imbalance_options(has_cost))
             entry.update({"description": algo.description, "imbalance": imbalance})
-            guard = row_guard(algo, options.row_guard)
+            guard = row_guard(algo, options.row_guard, len(plan.features))
             keep = guarded_rows(y_train, guard, seed, plan.spec.kind.classification)
             x_fit, y_fit = x_train, y_train
             if keep is not None:
@@ -129,7 +139,8 @@ def train_candidates(
                 entry["subsampled_to"] = int(guard)
                 logger.warning(
                     "Candidate %s: fitted on a %d-row subsample of %d training rows "
-                    "(its cost grows faster than linearly with rows; modeling.row_guard)",
+                    "(its cost grows faster than linearly with rows and columns; "
+                    "modeling.row_guard, for 20 features, shrinks with more)",
                     name,
                     guard,
                     len(y_train),

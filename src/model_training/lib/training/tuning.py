@@ -244,7 +244,7 @@ def _tune_one(
     if done == 0 and not waiting and search.strategy != "grid":
         study.enqueue_trial(start_params, user_attrs={"start": True})
     x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
-    guard = row_guard(algo, ctx.row_guards)
+    guard = row_guard(algo, ctx.row_guards, len(ctx.plan.features))
     keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.plan.spec.kind.classification)
     if keep is not None:
         # the folds are cut from the very rows that are fitted (their groups,
