@@ -213,6 +213,7 @@ TESTED_WITH = {
     "stage/reporting.py": "tests/pipelines/reporting/test_nodes.py",
     "stage/inference.py": "tests/test_e2e.py",
     "training/objective.py": "tests/lib/training/test_tuning.py",
+    "training/final_fit.py": "tests/pipelines/tuning/test_pipeline.py",
 }
 
 

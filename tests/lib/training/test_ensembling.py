@@ -10,7 +10,8 @@ from model_training.lib.algorithms.ensemble import is_ensemble
 from model_training.lib.core.plan import build_plan
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.epic_builder import infer_schema, split_frame
-from model_training.lib.training.selection import fit_final, select_model
+from model_training.lib.training.final_fit import fit_final
+from model_training.lib.training.selection import select_model
 from tests.conftest import conf_params, with_params
 
 

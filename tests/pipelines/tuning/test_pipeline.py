@@ -12,7 +12,7 @@ from model_training.lib.algorithms.final_model import ThresholdedClassifier
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.plan import build_plan
 from model_training.lib.core.spec import ModelingSpec
-from model_training.lib.training.selection import fit_final
+from model_training.lib.training.final_fit import fit_final
 from model_training.pipelines.tuning import create_pipeline
 from tests.conftest import conf_params
 

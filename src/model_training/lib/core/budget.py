@@ -50,6 +50,11 @@ class Budget:
         """True when ``step``'s deadline has passed."""
         return self.left(step) <= 0
 
+    def affords(self, step: str, seconds: float) -> bool:
+        """True when ``seconds`` more of work still ends before ``step``'s
+        deadline (always, without a budget)."""
+        return self.left(step) > seconds
+
     def elapsed(self) -> float:
         """Seconds since the run started."""
         return time.time() - self.started

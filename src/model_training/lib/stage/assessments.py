@@ -160,6 +160,26 @@ def compute_learning_curve(
             f"{len(config['members'])} members at every point"
         )
         config = main
+    fit_s = next(
+        (
+            row.get("cv_fit_time_s") or 0.0
+            for row in model_selection.get("models", [])
+            if row.get("model") == config["model"]
+        ),
+        0.0,
+    )
+    projected = fit_s * n_splits * sum(settings.sizes)
+    if not budget.affords("evaluation", projected):
+        skipped = budget.note(
+            "evaluation",
+            f"the learning curve was not computed (about {projected:.0f} s of fits)",
+        )
+        logger.warning("Learning curve: %s", skipped)
+        return {
+            "points": [],
+            "verdict": f"not computed ({skipped})",
+            "skipped_by_budget": skipped,
+        }
     curve = learning_curve(
         pipeline_for(resolved, config, tuning, seed),
         x,

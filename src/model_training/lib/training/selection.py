@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.cv import order_for_cv
 from model_training.lib.algorithms.cv_eval import fold_predictions
 from model_training.lib.algorithms.early_stopping import carried_iterations
 from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
@@ -115,6 +115,7 @@ def select_model(
     budget = budget or unlimited()
     budget_notes: list[str] = []
     started = time.monotonic()
+    last_cost = 0.0
     x_train, y_train = split_xy(train, plan)
     x_valid, y_valid = split_xy(validation, plan)
     combined = order_for_cv(
@@ -137,14 +138,19 @@ def select_model(
                 }
             )
             continue
-        if contenders and budget.spent("selection"):
-            note = budget.note("selection", f"{entry['model']} not judged")
+        if contenders and not budget.affords("selection", last_cost):
+            note = budget.note(
+                "selection",
+                f"{entry['model']} not judged (the last took {last_cost:.0f} s)",
+            )
             budget_notes.append(note)
             logger.warning("Selection: %s", note)
             rows.append({"model": entry["model"], "status": "skipped", "reason": note})
             continue
         config = configuration(entry, defaults, n_rows=len(y_all))
+        judged_at = time.monotonic()
         row, member = _judge(plan, config, data, options, seed, n_train, n_test)
+        last_cost = time.monotonic() - judged_at
         row["tuning_cv_mean"] = entry["metrics"]["cv_mean"]
         rows.append(row)
         pool.append({**member, "source": "tuned"})
@@ -164,7 +170,7 @@ def select_model(
             logger.warning("Selection: %s", note)
         elif options.ensemble.with_candidates:
             pool += _candidate_members(
-                plan, candidates, tuning, defaults, data, options, seed
+                plan, candidates, tuning, defaults, data, options, seed, budget
             )
         ensemble = ensemble_contender(
             plan, pool, y_all, y_valid, splits, repeats, options.ensemble, best_single
@@ -298,6 +304,7 @@ def _candidate_members(
     data: tuple[Any, ...],
     options: TuningParams,
     seed: int,
+    budget: Budget,
 ) -> list[dict[str, Any]]:
     """Ensemble members from the candidates that were not tuned, at their
     defaults: those that beat the trivial baselines on validation beyond noise
@@ -315,6 +322,15 @@ def _candidate_members(
         ):
             continue
         projected = (entry.get("fit_time_s") or 0.0) * folds
+        if not budget.affords("selection", projected):
+            logger.info(
+                "Ensemble: candidate %s left out: %s",
+                entry["name"],
+                budget.note(
+                    "selection", f"its folds would take about {projected:.0f} s"
+                ),
+            )
+            continue
         if projected > options.ensemble.candidate_seconds:
             logger.info(
                 "Ensemble: candidate %s left out: %d selection fits of %.1f s each "
@@ -338,55 +354,3 @@ def _candidate_members(
             continue
         members.append({**member, "source": "candidate"})
     return members
-
-
-def fit_final(
-    plan: ModelingPlan,
-    train: pl.DataFrame,
-    validation: pl.DataFrame,
-    selection: dict[str, Any],
-    options: TuningParams,
-    seed: int,
-) -> tuple[Any, dict[str, Any]]:
-    """Refit the selected configuration on train + validation, then calibrate and set the threshold."""
-    problem = get_problem(plan.spec.problem_type)
-    combined = order_for_cv(
-        pl.concat([train, validation], how="diagonal_relaxed"), plan
-    )
-    x, y = split_xy(combined, plan)
-    config = selection["selected"]
-    pipeline = pipeline_for(plan, config, options, seed)
-    splits = cv_splits(combined, y, plan, seed)
-    start = time.perf_counter()
-    model, decided = problem.finalize(
-        pipeline,
-        x,
-        y,
-        plan,
-        splits,
-        lambda y_fit: config_fit_params(plan, config, y_fit),
-        options,
-        seed,
-    )
-    info = {
-        "epic_id": plan.spec.epic_id,
-        "model": config["model"],
-        "params": config["params"],
-        "imbalance": config["imbalance"],
-        "refit_on": "train+validation",
-        "n_rows": len(y),
-        "features": plan.features,
-        "fit_and_finish_s": round(time.perf_counter() - start, 3),
-        **decided,
-    }
-    if config.get("members"):
-        info["members"] = config["members"]
-    if "cluster_count" in selection:
-        info["cluster_count"] = selection["cluster_count"]
-    info["summary"] = {f"oof_{k}": v for k, v in decided.get("oof_metrics", {}).items()}
-    if "threshold" in decided:
-        info["summary"]["decision_threshold"] = decided["threshold"]["threshold"]
-    if "calibration" in decided:
-        info["summary"]["ece_before"] = decided["calibration"]["ece_before"]
-        info["summary"]["ece_after"] = decided["calibration"]["ece_after"]
-    return model, info

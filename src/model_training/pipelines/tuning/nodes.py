@@ -9,7 +9,8 @@ import polars as pl
 from model_training.lib.core.budget import budget_from
 from model_training.lib.core.params import BudgetParams, ModelingParams, TuningParams
 from model_training.lib.core.plan import load_plan
-from model_training.lib.training.selection import fit_final, select_model
+from model_training.lib.training.final_fit import fit_final
+from model_training.lib.training.selection import select_model
 from model_training.lib.training.tuning import tune_models
 
 
