@@ -40,6 +40,16 @@ def test_scipy_bootstrap_matches_the_previous_intervals():
     assert ci == bootstrap_ci(list(PREVIOUS_INTERVALS), y, pred, scores, plan, 1000, 0)
 
 
+def test_above_the_bca_limit_the_percentile_method_is_used():
+    from model_training.lib.assessment.bootstrap import BCA_MAX_ROWS
+
+    plan, y, pred, scores = _scored_fixture()
+    rows = np.arange(BCA_MAX_ROWS + 50) % len(y)
+    ci = bootstrap_ci(["accuracy"], y[rows], pred[rows], scores[rows], plan, 100, 0)
+    assert ci["accuracy"]["method"] == "percentile"
+    assert ci["accuracy"]["low"] < ci["accuracy"]["high"]
+
+
 def test_a_metric_undefined_on_some_resamples_uses_the_defined_ones():
     plan, y, pred, scores = _scored_fixture()
     rows = np.r_[np.flatnonzero(y == "yes")[:1], np.flatnonzero(y == "no")[:19]]
