@@ -37,3 +37,49 @@ def test_overlap_with_train_and_identifier_like_columns_are_named(
     identifier = checks["identifier_like"]
     assert "'segment' (100% distinct)" in identifier.message
     assert "set their role to identifier" in identifier.message
+
+
+def test_the_lookup_score_sees_a_leak_for_every_supervised_kind():
+    """A feature that copies the target scores near 1 (ROC-AUC, accuracy, R²);
+    noise scores near chance; an unseen value falls back to the prior."""
+    import numpy as np
+    import polars as pl
+
+    from model_training.lib.core.spec import ModelingSpec
+    from model_training.lib.data_quality.leakage import single_feature_score
+
+    rng = np.random.default_rng(0)
+    n = 600
+    for kind, y in (
+        ("binary_classification", rng.choice(["a", "b"], n)),
+        ("multiclass_classification", rng.choice(["a", "b", "c"], n)),
+        ("regression", rng.normal(size=n)),
+    ):
+        spec = ModelingSpec(
+            epic_id="e",
+            problem_type=kind,
+            target="y",
+            primary_metric="rmse" if kind == "regression" else "accuracy",
+            **({"positive_class": "b"} if kind.startswith("binary") else {}),
+        )
+        leak = pl.Series(y if kind == "regression" else y.astype(str))
+        noise = pl.Series(
+            [rng.choice(["p", "q"]) if rng.random() > 0.1 else None for _ in range(n)],
+            dtype=pl.String,
+        )
+        half = n // 2
+        high = single_feature_score(leak[:half], y[:half], leak[half:], y[half:], spec)
+        low = single_feature_score(noise[:half], y[:half], noise[half:], y[half:], spec)
+        assert high > (0.85 if kind == "regression" else 0.95), kind  # 20 bins
+        assert low < 0.65, kind
+
+
+def test_a_large_split_is_screened_on_a_sample(
+    frames, schema, spec, thresholds, monkeypatch
+):
+    from model_training.lib.data_quality import leakage
+
+    monkeypatch.setattr(leakage, "LEAKAGE_TRAIN_ROWS", 40)
+    monkeypatch.setattr(leakage, "LEAKAGE_VALID_ROWS", 20)
+    checks = checks_by_name(frames, schema, spec, thresholds)
+    assert checks["leakage"].details["sample"] == "40 training and 20 validation rows"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 
@@ -91,7 +89,9 @@ def single_feature_score(
     valid_y: np.ndarray,
     spec: ModelingSpec,
 ) -> float:
-    """Score a one-feature lookup model fitted on train, on validation."""
+    """Score a one-feature lookup model fitted on train, on validation: the
+    mean target (binary, regression) or the majority class of each of the
+    feature's values (numeric ones binned into 20 quantiles)."""
     from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
     if train_x.dtype.is_numeric() and train_x.n_unique() > 20:
@@ -101,54 +101,73 @@ def single_feature_score(
             )
         )
 
-        def keys(s: pl.Series) -> np.ndarray:
-            values = s.cast(pl.Float64).to_numpy()
-            out = np.searchsorted(edges, values, side="right").astype(str)
-            out[np.isnan(values)] = "missing"
-            return out
+        def keys(s: pl.Series) -> pl.Series:
+            values = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+            out = np.searchsorted(edges, values, side="right").astype(np.int64)
+            out[np.isnan(values)] = -1  # missing
+            return pl.Series("key", out)
     else:
 
-        def keys(s: pl.Series) -> np.ndarray:
-            return np.asarray(
-                s.cast(pl.String).fill_null("missing").to_list(), dtype=object
-            )
+        def keys(s: pl.Series) -> pl.Series:
+            return s.cast(pl.String).fill_null("\x00missing").rename("key")
 
     k_train, k_valid = keys(train_x), keys(valid_x)
     if spec.kind.binary:
-        positive = np.array(
-            [str(v) == str(spec.positive_class) for v in train_y], dtype=float
-        )
-        means = _group_means(k_train, positive)
-        prior = positive.mean()
-        scores = np.array([means.get(k, prior) for k in k_valid])
-        truth = np.array(
-            [str(v) == str(spec.positive_class) for v in valid_y], dtype=int
-        )
+        positive = (train_y.astype(str) == str(spec.positive_class)).astype(float)
+        scores = _lookup(k_train, positive, k_valid, float(positive.mean()))
+        truth = (valid_y.astype(str) == str(spec.positive_class)).astype(int)
         if len(np.unique(truth)) < 2:
             return float("nan")
         auc = roc_auc_score(truth, scores)
         return float(max(auc, 1 - auc))
     if spec.kind.classification:
-        majority = {}
-        for key in np.unique(k_train):
-            values, counts = np.unique(
-                train_y[k_train == key].astype(str), return_counts=True
+        labels = train_y.astype(str)
+        majority = (
+            pl.DataFrame({"key": k_train, "y": labels})
+            .group_by("key", "y")
+            .len()
+            .sort(["key", "len", "y"], descending=[False, True, False])
+            .unique(subset="key", keep="first", maintain_order=True)
+        )
+        values, counts = np.unique(labels, return_counts=True)
+        overall = values[np.argmax(counts)]
+        predicted = (
+            pl.DataFrame({"key": k_valid})
+            .join(
+                majority.select("key", "y"), on="key", how="left", maintain_order="left"
             )
-            majority[key] = values[np.argmax(counts)]
-        overall = max(set(train_y.astype(str)), key=list(train_y.astype(str)).count)
-        predicted = np.array([majority.get(k, overall) for k in k_valid])
+            .get_column("y")
+            .fill_null(overall)
+            .to_numpy()
+        )
         return float(accuracy_score(valid_y.astype(str), predicted))
     y_train = train_y.astype(float)
-    means = _group_means(k_train, y_train)
-    predicted = np.array([means.get(k, y_train.mean()) for k in k_valid])
+    predicted = _lookup(k_train, y_train, k_valid, float(y_train.mean()))
     return float(r2_score(valid_y.astype(float), predicted))
 
 
-def _group_means(keys: np.ndarray, values: np.ndarray) -> dict[Any, float]:
-    out = {}
-    for key in np.unique(keys):
-        out[key] = float(values[keys == key].mean())
-    return out
+def _lookup(
+    k_train: pl.Series, values: np.ndarray, k_valid: pl.Series, default: float
+) -> np.ndarray:
+    """Each validation key's mean of ``values`` over the training rows with
+    that key (``default`` for a key unseen in training)."""
+    means = (
+        pl.DataFrame({"key": k_train, "v": values})
+        .group_by("key")
+        .agg(pl.col("v").mean())
+    )
+    return (
+        pl.DataFrame({"key": k_valid})
+        .join(means, on="key", how="left", maintain_order="left")
+        .get_column("v")
+        .fill_null(default)
+        .to_numpy()
+    )
+
+
+# The screen is statistical: above these many rows it runs on a seeded sample.
+LEAKAGE_TRAIN_ROWS = 50_000
+LEAKAGE_VALID_ROWS = 20_000
 
 
 def check_leakage(ctx: Context) -> Check:
@@ -164,6 +183,11 @@ def check_leakage(ctx: Context) -> Check:
     keep_train = train.get_column(spec.target).is_not_null()
     keep_valid = valid.get_column(spec.target).is_not_null()
     train, valid = train.filter(keep_train), valid.filter(keep_valid)
+    sampled = train.height > LEAKAGE_TRAIN_ROWS or valid.height > LEAKAGE_VALID_ROWS
+    if train.height > LEAKAGE_TRAIN_ROWS:
+        train = train.sample(LEAKAGE_TRAIN_ROWS, seed=0)
+    if valid.height > LEAKAGE_VALID_ROWS:
+        valid = valid.sample(LEAKAGE_VALID_ROWS, seed=0)
     if train.height < 10 or valid.height < 10:
         return Check("leakage", "pass", "too few rows to screen for leakage")
     y_train = train.get_column(spec.target).to_numpy()
@@ -187,9 +211,14 @@ def check_leakage(ctx: Context) -> Check:
         if score >= limit:
             flagged.append(column)
     details = {
+        **(
+            {"sample": f"{train.height} training and {valid.height} validation rows"}
+            if sampled
+            else {}
+        ),
         "single_feature_validation_score": dict(
             sorted(scores.items(), key=lambda kv: -(kv[1] if kv[1] == kv[1] else -1))
-        )
+        ),
     }
     if not flagged:
         return Check(
