@@ -318,4 +318,5 @@ def xor_project(tmp_path_factory):
     )
     result = kedro(project, "run", "--env", "test", "--params", "epic_id=xor")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (project / "console_of_the_run.txt").write_text(result.stdout + result.stderr)
     return project

@@ -234,6 +234,20 @@ def test_full_run_writes_modeling_and_tuning_outputs(xor_project):
     assert (predicted == test["label"].to_numpy()).mean() > 0.7
 
 
+def test_the_console_is_quiet_and_ends_with_a_leaderboard(xor_project):
+    """No line per dataset loaded or saved; the ranked models, then the paths."""
+    console = (xor_project / "console_of_the_run.txt").read_text()
+    assert "Loading data from" not in console and "Saving data to" not in console
+    assert "is truncated to its" not in console
+    assert "Running node: tune_hyperparameters" in console  # progress stays
+    board = console.index("Leaderboard on validation: roc_auc, higher is better")
+    assert (
+        board
+        < console.index("Leaderboard on test")
+        < console.index("Outputs of this run")
+    )
+
+
 def test_full_run_writes_the_evaluation(xor_project):
     performance = json.loads(
         (xor_project / "results/metrics/xor_model_performance.json").read_text()
