@@ -57,3 +57,32 @@ def test_a_calibrated_model_orders_columns_by_its_classes():
         calibrated.predict_proba(None), [[0, 1], [1, 0]], atol=1e-5
     )
     assert calibrated.predict(None).tolist() == ["bad", "good"]
+
+
+def test_a_pipelines_steps_applied_directly_give_its_own_probabilities():
+    """SMOTE acts in fitting only; selection and preprocessing transform; the
+    direct path equals the pipeline's predict_proba exactly."""
+    import polars as pl
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import Pipeline
+    from sklearn.feature_selection import SelectKBest
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from model_training.lib.algorithms.final_model import pipeline_proba
+
+    rng = np.random.default_rng(0)
+    x = pl.DataFrame({f"f{i}": rng.normal(size=200) for i in range(5)})
+    y = (x["f0"] + rng.normal(size=200) > 1).to_numpy()
+    pipeline = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("select", SelectKBest(k=3)),
+            ("resample", SMOTE(random_state=0)),
+            ("model", LogisticRegression()),
+        ]
+    ).fit(x.to_numpy(), y)
+    rows = x.to_numpy()[:17]
+    assert np.array_equal(pipeline_proba(pipeline, rows), pipeline.predict_proba(rows))
+    bare = LogisticRegression().fit(x.to_numpy(), y)
+    assert np.array_equal(pipeline_proba(bare, rows), bare.predict_proba(rows))
