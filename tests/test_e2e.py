@@ -309,6 +309,25 @@ def test_full_run_writes_a_verified_registered_package(xor_project):
         "colour",
     }
     assert "psi_reference" in monitoring["prediction_stats"]["test_predictions"]
+    # the registry shows what the version is and whether it is the champion
+    version = _registry(xor_project).get_model_version("xor_model", "1")
+    assert version.description.startswith(f"{performance['final_model']['model']} ")
+    assert "test roc_auc" in version.description
+    assert (
+        version.tags["epic_id"] == "xor" and version.tags["primary_metric"] == "roc_auc"
+    )
+    assert (
+        version.tags["data_hash.train_features.csv"]
+        == (metadata["input_hashes"]["train_features.csv"])
+    )
+    assert version.tags["acceptance"] == "met"  # the xor spec sets no criteria
+    assert "champion" in version.aliases
+
+
+def _registry(project):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
 
 
 def test_second_run_adds_version_two_beside_version_one(xor_project):
@@ -322,6 +341,13 @@ def test_second_run_adds_version_two_beside_version_one(xor_project):
     assert "version 2" in (models / "model_card.md").read_text().splitlines()[0]
     registered = json.loads((models / "mlflow_model.json").read_text())
     assert registered["registered_version"] == 2
+    # the champion alias moves to the newer version that meets the criteria
+    assert (
+        _registry(xor_project)
+        .get_model_version_by_alias("xor_model", "champion")
+        .version
+        == "2"
+    )
 
 
 def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):

@@ -91,6 +91,10 @@ class RegisteredModelDataset(_LocalFileDataset):
                     else None,
                 }
             )
+            if record["registered_version"] is not None:
+                record.update(
+                    self._describe_version(data, record["registered_version"])
+                )
             logger.info(
                 "Registered %s version %s", self._name, record["registered_version"]
             )
@@ -104,6 +108,21 @@ class RegisteredModelDataset(_LocalFileDataset):
 
         signature = transaction.write_path(Path(f"{self._filepath}{signing.SUFFIX}"))
         _atomic_write(target, write)
+
+    def _describe_version(self, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """The version's description and tags, and its alias (``champion``
+        moves to it when it meets the acceptance criteria)."""
+        from mlflow import MlflowClient
+
+        client = MlflowClient()
+        if data.get("description"):
+            client.update_model_version(self._name, str(version), data["description"])
+        for key, value in (data.get("tags") or {}).items():
+            client.set_model_version_tag(self._name, str(version), key, str(value))
+        alias = data.get("alias")
+        if alias:
+            client.set_registered_model_alias(self._name, alias, str(version))
+        return {"alias": alias, "description": data.get("description")}
 
     def load(self) -> dict[str, Any]:
         """The record, with the registered model loaded as ``pyfunc`` when there is one.

@@ -49,3 +49,41 @@ def test_failed_verification_check_always_fails():
             conf_params("reporting", {"acceptance": {"on_unmet": "report"}}),
         )
     enforce_acceptance(verification(), conf_params("reporting"))
+
+
+def test_the_registry_entry_says_what_the_version_is_and_names_the_champion():
+    from model_training.lib.stage.reporting import registry_entry
+    from tests.lib.assessment.test_assessment import binary_plan
+
+    plan = binary_plan(acceptance_criteria={"metrics": {"roc_auc": {"min": 0.7}}})
+    package = {
+        "version": 3,
+        "metadata": {
+            "code_commit": "abc123",
+            "input_hashes": {"train_features.csv": "f00d"},
+        },
+    }
+
+    def performance(auc):
+        return {
+            "final_model": {"model": "catboost"},
+            "metrics": {
+                "test": {"roc_auc": auc},
+                "test_confidence_intervals": {
+                    "roc_auc": {"low": auc - 0.05, "high": auc + 0.05}
+                },
+            },
+        }
+
+    entry = registry_entry(plan, package, performance(0.8))
+    assert entry["alias"] == "champion"
+    assert entry["description"].startswith(
+        "catboost for epic x (binary_classification), package v3"
+    )
+    assert "meets all 1 acceptance criteria" in entry["description"]
+    assert entry["tags"]["test_roc_auc"] == "0.8"
+    assert entry["tags"]["code_commit"] == "abc123"
+    assert entry["tags"]["data_hash.train_features.csv"] == "f00d"
+    unmet = registry_entry(plan, package, performance(0.6))
+    assert unmet["alias"] == "challenger" and unmet["tags"]["acceptance"] == "not met"
+    assert "meets 0 of 1 acceptance criteria" in unmet["description"]

@@ -115,9 +115,15 @@ def build_model_package(
 
 
 def prepare_mlflow_model(
-    plan: dict[str, Any], model_package: dict[str, Any], train: pl.DataFrame
+    plan: dict[str, Any],
+    model_package: dict[str, Any],
+    train: pl.DataFrame,
+    performance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The packaged model with a pandas input example (training rows) and exact pip pins.
+    """The packaged model with a pandas input example (training rows), exact
+    pip pins, and what the registry shows of the version: a description, tags
+    and the alias ``champion`` when every acceptance criterion is met
+    (``challenger`` otherwise).
 
     It takes the model from the written package, so a version is registered only
     once its package exists (a full or read-only models/ folder stops the run
@@ -138,6 +144,54 @@ def prepare_mlflow_model(
         "model": final_model,
         "input_example": example.to_pandas(),
         "pip_requirements": pins,
+        **registry_entry(resolved, model_package, performance),
+    }
+
+
+def registry_entry(
+    plan: Any, model_package: dict[str, Any], performance: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Description, tags and alias of the registered version."""
+    if performance is None:
+        return {}
+    metadata = model_package.get("metadata") or {}
+    primary = plan.spec.primary_metric
+    value = performance["metrics"]["test"].get(primary)
+    ci = (performance["metrics"].get("test_confidence_intervals") or {}).get(primary)
+    criteria = check_criteria(plan.spec.acceptance_criteria, performance)
+    met = all(c["met"] for c in criteria)
+    model = performance["final_model"]["model"]
+    interval = f" (95 % CI {ci['low']:.4g} to {ci['high']:.4g})" if ci else ""
+    description = (
+        f"{model} for epic {plan.spec.epic_id} ({plan.spec.problem_type}), package "
+        f"v{model_package.get('version')}: test {primary} {value:.4g}{interval}; "
+        + (
+            "the spec sets no acceptance criteria."
+            if not criteria
+            else f"meets all {len(criteria)} acceptance criteria."
+            if met
+            else f"meets {sum(c['met'] for c in criteria)} of {len(criteria)} "
+            "acceptance criteria (see the model card)."
+        )
+    )
+    tags = {
+        "epic_id": plan.spec.epic_id,
+        "problem_type": plan.spec.problem_type,
+        "model": model,
+        "primary_metric": primary,
+        f"test_{primary}": f"{value:.6g}",
+        "acceptance": "met" if met else "not met",
+        "package_version": str(model_package.get("version")),
+        "code_commit": str(metadata.get("code_commit")),
+        **{
+            f"data_hash.{name}": str(digest)
+            for name, digest in (metadata.get("input_hashes") or {}).items()
+        },
+    }
+    return {
+        "description": description,
+        "tags": tags,
+        "alias": "champion" if met else "challenger",
     }
 
 

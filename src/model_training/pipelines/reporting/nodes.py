@@ -40,10 +40,14 @@ def build_model_package(
 
 
 def prepare_mlflow_model(
-    plan: dict[str, Any], model_package: dict[str, Any], train: pl.DataFrame
+    plan: dict[str, Any],
+    model_package: dict[str, Any],
+    train: pl.DataFrame,
+    model_performance: dict[str, Any],
 ) -> dict[str, Any]:
-    """The packaged model with a pandas input example (training rows) and exact pip pins."""
-    return stage.prepare_mlflow_model(plan, model_package, train)
+    """The packaged model with a pandas input example (training rows), exact
+    pip pins, and the registered version's description, tags and alias."""
+    return stage.prepare_mlflow_model(plan, model_package, train, model_performance)
 
 
 def verify_outputs(

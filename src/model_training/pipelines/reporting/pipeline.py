@@ -31,7 +31,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.prepare_mlflow_model,
-                inputs=["modeling_plan", "model_package", "train_features"],
+                inputs=[
+                    "modeling_plan",
+                    "model_package",
+                    "train_features",
+                    "model_performance",
+                ],
                 outputs="registered_model",
                 name="register_model",
             ),
