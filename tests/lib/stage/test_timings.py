@@ -111,3 +111,26 @@ def test_a_spent_budget_binds_every_step_and_is_reported(xor_setup, caplog):
     assert timings["checkpoints_s"]["tuning"] == 0.6
     assert timings["steps_s"]["candidates"] >= 0
     assert "skipped" in caplog.text
+
+
+def test_the_test_bootstrap_takes_the_resamples_the_budget_affords():
+    import time
+
+    import numpy as np
+
+    from model_training.lib.stage.evaluation import MIN_RESAMPLES, affordable_resamples
+    from tests.lib.assessment.test_assessment import binary_plan
+
+    plan = binary_plan()
+    rng = np.random.default_rng(0)
+    y = rng.choice(np.array(["good", "bad"], dtype=object), 300)
+    p_bad = rng.random(300)
+    scores = np.column_stack([1 - p_bad, p_bad])
+    pred = np.where(p_bad > 0.5, "bad", "good")
+    options = conf_params("evaluation", {"bootstrap": {"n_boot": 1000}})
+    args = (["roc_auc"], y, pred, scores, plan, options)
+    assert affordable_resamples(*args, None) == 1000
+    spent = Budget(time_s=1.0, started=0.0, checkpoints=CHECKPOINTS)
+    assert affordable_resamples(*args, spent) == MIN_RESAMPLES
+    ample = Budget(time_s=10_000.0, started=time.time(), checkpoints=CHECKPOINTS)
+    assert affordable_resamples(*args, ample) == 1000

@@ -51,6 +51,9 @@ class Algorithm:
         clusters_param: clusterers: the hyperparameter that sets the number
             of clusters, fixed to the evidence-based k before tuning.
         interpretability: 1 (opaque) to 5 (transparent), for the comparison.
+        cost: 1 (a linear fit) to 4 (kernel machines, neural networks): the
+            order candidates are tried in when the spec names none, so the
+            cheap and strong ones are in before a time budget binds.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Algorithm:
     iterations_param: str | None = None
     clusters_param: str | None = None
     interpretability: int = 3
+    cost: int = 2
     extra_imbalance: tuple[str, ...] = field(default_factory=tuple)
 
     def imbalance_options(self, has_cost_matrix: bool) -> list[str]:

@@ -23,7 +23,7 @@ def _random_forest_clf(params, seed, class_weight):
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(
-        random_state=seed, class_weight=class_weight, **params
+        random_state=seed, class_weight=class_weight, n_jobs=fit_threads(), **params
     )
 
 
@@ -89,6 +89,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         _logistic,
         "L2 logistic regression",
         interpretability=5,
+        cost=1,
     ),
     Algorithm(
         "random_forest",
@@ -99,6 +100,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         interpretability=2,
         extra_imbalance=("balanced_rf",),
         row_guard=100_000,
+        cost=3,
     ),
     Algorithm(
         "catboost",
@@ -127,6 +129,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         iterations_param="n_estimators",
+        cost=1,
     ),
     Algorithm(
         "svm_rbf",
@@ -135,6 +138,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         "support vector machine, RBF kernel, Platt probabilities",
         row_guard=5000,
         interpretability=1,
+        cost=4,
     ),
     Algorithm(
         "mlp",
@@ -144,5 +148,6 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         class_weight=False,
         row_guard=50000,
         interpretability=1,
+        cost=4,
     ),
 )

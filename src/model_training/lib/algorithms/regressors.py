@@ -32,7 +32,7 @@ def _lasso(params, seed, _cw):
 def _random_forest_reg(params, seed, _cw):
     from sklearn.ensemble import RandomForestRegressor
 
-    return RandomForestRegressor(random_state=seed, **params)
+    return RandomForestRegressor(random_state=seed, n_jobs=fit_threads(), **params)
 
 
 def _catboost_reg(params, seed, _cw):
@@ -75,6 +75,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         _linear,
         "ordinary least squares",
         interpretability=5,
+        cost=1,
     ),
     Algorithm(
         "ridge",
@@ -82,6 +83,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         _ridge,
         "L2-regularised linear regression",
         interpretability=5,
+        cost=1,
     ),
     Algorithm(
         "lasso",
@@ -90,6 +92,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         "L1-regularised linear regression",
         interpretability=5,
         row_guard=200_000,
+        cost=1,
     ),
     Algorithm(
         "random_forest",
@@ -99,6 +102,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         row_guard=100_000,
+        cost=3,
     ),
     Algorithm(
         "catboost",
@@ -127,6 +131,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         iterations_param="n_estimators",
+        cost=1,
     ),
     Algorithm(
         "mlp",
@@ -135,5 +140,6 @@ REGRESSORS: tuple[Algorithm, ...] = (
         "multi-layer perceptron",
         row_guard=50000,
         interpretability=1,
+        cost=4,
     ),
 )

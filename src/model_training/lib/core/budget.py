@@ -3,8 +3,8 @@ into checkpoints the steps must reach in order.
 
 ``budget.time_s`` counts from the start of the run (the ``run_clock`` dataset:
 the moment the pipeline began). Each step has a checkpoint, a cumulative share
-of the budget: candidates must be done by 15 % of it, tuning by 60 %, selection
-and the final fit by 80 %, evaluation by 95 %; reporting has the rest. Time a
+of the budget: candidates must be done by 20 % of it, tuning by 65 %, selection
+and the final fit by 82 %, evaluation by 95 %; reporting has the rest. Time a
 step does not spend passes to the steps after it, because the checkpoints are
 absolute. A step checks its deadline between units of work (a candidate's
 fit, a tuning trial's fold, the ensemble pool, an analysis) and, when it has

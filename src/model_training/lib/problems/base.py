@@ -61,10 +61,13 @@ class ProblemType:
         raise NotImplementedError
 
     def default_candidates(self) -> list[str]:
-        """The candidate algorithms tried when the spec names none."""
-        from model_training.lib.algorithms.registry import available
+        """The candidate algorithms tried when the spec names none, cheapest
+        first (a stable sort on the algorithms' ``cost``), so that a time
+        budget binding during the candidates leaves out the slow ones."""
+        from model_training.lib.algorithms.registry import algorithm, available
 
-        return available(self.task)
+        names = available(self.task)
+        return sorted(names, key=lambda name: algorithm(self.task, name).cost)
 
     def search_constraints(
         self, plan: ModelingPlan, x: pl.DataFrame, options: TuningParams, seed: int

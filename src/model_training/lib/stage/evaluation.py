@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import polars as pl
 
 from model_training.lib.assessment import business
 from model_training.lib.assessment.bootstrap import bootstrap_ci
+from model_training.lib.core.budget import Budget
 from model_training.lib.core.errors import fail_soft, failed
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
@@ -75,6 +77,41 @@ def _predictions_frame(
     return pl.DataFrame(columns)
 
 
+MIN_RESAMPLES = 200
+
+
+def affordable_resamples(
+    names: list[str],
+    y: Any,
+    y_pred: Any,
+    y_score: Any,
+    plan: ModelingPlan,
+    options: EvaluationParams,
+    budget: Budget | None,
+) -> int:
+    """``bootstrap.n_boot``, or fewer (at least 200) when one pass of the
+    metrics over the test rows says they would take more than a third of the
+    time left before the evaluation checkpoint."""
+    wanted = options.bootstrap.n_boot
+    if budget is None or not budget.bounded:
+        return wanted
+    started = time.monotonic()
+    compute_metrics(names, y, y_pred, y_score, plan.metric_context)
+    one = max(time.monotonic() - started, 1e-6)
+    affordable = int(max(budget.left("evaluation"), 0.0) / 3 / one)
+    if affordable >= wanted:
+        return wanted
+    chosen = max(MIN_RESAMPLES, affordable)
+    logger.warning(
+        "Test bootstrap: %s",
+        budget.note(
+            "evaluation",
+            f"{chosen} resamples instead of {wanted} ({one * 1000:.0f} ms each)",
+        ),
+    )
+    return chosen
+
+
 def evaluate_on_test(
     plan: dict[str, Any],
     final_model: Any,
@@ -85,8 +122,13 @@ def evaluate_on_test(
     test: pl.DataFrame,
     options: EvaluationParams,
     seed: int,
+    budget: Budget | None = None,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Test metrics with bootstrap CIs, beside in-sample, out-of-fold and CV scores.
+
+    The bootstrap takes ``bootstrap.n_boot`` resamples, or as many as a third
+    of the time left before the run budget's evaluation checkpoint affords (at
+    least 200; each interval states its number).
 
     Returns:
         The evaluation and the test predictions (actual, predicted, scores).
@@ -128,7 +170,9 @@ def evaluate_on_test(
             y_pred,
             y_score,
             resolved,
-            options.bootstrap.n_boot,
+            affordable_resamples(
+                key_metrics, y_test, y_pred, y_score, resolved, options, budget
+            ),
             seed,
             options.bootstrap.level,
             estimates=test_metrics,

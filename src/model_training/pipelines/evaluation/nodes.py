@@ -41,6 +41,8 @@ def evaluate_on_test(
     test: pl.DataFrame,
     options: EvaluationParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Test metrics with bootstrap CIs, beside in-sample, out-of-fold and CV scores."""
     return stage.evaluate_on_test(
@@ -53,6 +55,7 @@ def evaluate_on_test(
         test,
         options,
         seed,
+        budget_from(budget, run_clock, train.height),
     )
 
 

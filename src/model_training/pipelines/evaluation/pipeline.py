@@ -35,6 +35,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "test_features",
                     "params:evaluation",
                     "params:seed",
+                    "params:budget",
+                    "run_clock",
                 ],
                 outputs=["test_evaluation", "test_predictions"],
                 name="evaluate_on_test",
