@@ -43,3 +43,35 @@ def test_the_carried_count_scales_with_rows_at_most_double():
     assert carried_iterations(learned, 225) == 165
     assert carried_iterations(learned, 10_000) == 220
     assert carried_iterations(learned, 50) == 110  # never fewer than learned
+
+
+@pytest.mark.parametrize("imbalance", ["smote", "undersample"])
+def test_early_stopping_works_with_a_resampler_in_the_pipeline(xor_setup, imbalance):
+    """The held-out rows pass the preprocessing, not the resampler (a pipeline
+    ending in SMOTE has no transform): every such LightGBM trial had failed.
+    (CatBoost takes no resampler: it reads categories natively.)"""
+    name = "lightgbm"
+    from model_training.lib.algorithms.early_stopping import early_stopped_fit
+    from model_training.lib.algorithms.registry import (
+        algorithm,
+        build_pipeline,
+        fit_params,
+    )
+    from model_training.lib.core.frames import split_xy
+
+    parts, _, _, plan = xor_setup
+    algo = algorithm("classification", name)
+    params = {algo.iterations_param: 200, "learning_rate": 0.3}
+    pipeline = build_pipeline(plan, algo, params, 0, imbalance=imbalance)
+    x, y = split_xy(parts["train"], plan)
+    learned = early_stopped_fit(
+        pipeline,
+        x,
+        y,
+        lambda y_fit: fit_params(plan, imbalance, y_fit),
+        algo,
+        stratify=True,
+        seed=0,
+    )
+    assert 1 <= learned <= 200
+    assert pipeline.predict_proba(x[:5]).shape == (5, 2)

@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
+from model_training.lib.algorithms.final_model import transformed
+
 # named in study names, so a study tuned without early stopping is not resumed
 EARLY_STOPPING_SCHEME = "inner-split-1"
 INNER_FRACTION = 0.1
@@ -67,7 +69,8 @@ def early_stopped_fit(
     head = clone(pipeline)
     head.steps = head.steps[:-1]
     head.fit(x[inner], labels[inner])
-    x_held = head.transform(x[held])
+    # (a pipeline ending in a resampler has no transform of its own)
+    x_held = transformed(head.steps, x[held])
     if algo.name == "catboost":
         extra: dict[str, Any] = {
             "model__eval_set": [(x_held, labels[held])],

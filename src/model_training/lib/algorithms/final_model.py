@@ -66,19 +66,25 @@ def calibrate_scores(calibrators: list[Any], scores: np.ndarray) -> np.ndarray:
     )
 
 
-def pipeline_proba(estimator: Any, x: Any) -> np.ndarray:
-    """``estimator.predict_proba(x)``; for a fitted pipeline, its steps applied
-    directly: what the pipeline's own method does at prediction (resamplers
-    such as SMOTE act in fitting only), without its per-call fitted-state
-    checks, a third of a one-row prediction's time."""
-    steps = getattr(estimator, "steps", None)
-    if not steps:
-        return np.asarray(estimator.predict_proba(x))
-    for _, step in steps[:-1]:
+def transformed(steps: list[tuple[str, Any]], x: Any) -> Any:
+    """``x`` through fitted pipeline steps as at prediction: resamplers (SMOTE,
+    undersampling) act in fitting only, so they are passed over."""
+    for _, step in steps:
         if step is None or isinstance(step, str) or hasattr(step, "fit_resample"):
             continue
         x = step.transform(x)
-    return np.asarray(steps[-1][1].predict_proba(x))
+    return x
+
+
+def pipeline_proba(estimator: Any, x: Any) -> np.ndarray:
+    """``estimator.predict_proba(x)``; for a fitted pipeline, its steps applied
+    directly (:func:`transformed`): what the pipeline's own method does,
+    without its per-call fitted-state checks, a third of a one-row
+    prediction's time."""
+    steps = getattr(estimator, "steps", None)
+    if not steps:
+        return np.asarray(estimator.predict_proba(x))
+    return np.asarray(steps[-1][1].predict_proba(transformed(steps[:-1], x)))
 
 
 class CalibratedModel(ClassifierMixin, BaseEstimator):
