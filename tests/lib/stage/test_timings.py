@@ -134,3 +134,21 @@ def test_the_test_bootstrap_takes_the_resamples_the_budget_affords():
     assert affordable_resamples(*args, spent) == MIN_RESAMPLES
     ample = Budget(time_s=10_000.0, started=time.time(), checkpoints=CHECKPOINTS)
     assert affordable_resamples(*args, ample) == 1000
+
+
+def test_the_final_calibration_uses_the_folds_the_budget_affords(xor_setup):
+    import time
+
+    from model_training.lib.training.final_fit import _affordable_folds
+
+    _, _, _, plan = xor_setup  # 3 folds
+    selection = {
+        "selected": {"model": "catboost"},
+        "models": [{"model": "catboost", "cv_fit_time_s": 10.0}],
+    }
+    spent = Budget(time_s=1.0, started=0.0, checkpoints=CHECKPOINTS)
+    folds, note = _affordable_folds(plan, selection, spent)
+    assert folds == 2 and "2-fold out-of-fold predictions instead of 3" in note
+    assert _affordable_folds(plan, selection, None) == (3, None)
+    ample = Budget(time_s=10_000.0, started=time.time(), checkpoints=CHECKPOINTS)
+    assert _affordable_folds(plan, selection, ample) == (3, None)

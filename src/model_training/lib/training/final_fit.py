@@ -4,17 +4,49 @@ type's ``finalize``), from the same folds the selection judged on."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.core.budget import Budget
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.selection import config_fit_params, pipeline_for
+
+logger = logging.getLogger(__name__)
+
+
+def _affordable_folds(
+    plan: ModelingPlan, selection: dict[str, Any], budget: Budget | None
+) -> tuple[int, str | None]:
+    """The folds of the out-of-fold pass the budget affords, and why fewer."""
+    folds = plan.spec.cross_validation.n_splits
+    if budget is None or not budget.bounded or not plan.spec.kind.classification:
+        return folds, None
+    chosen = selection["selected"]["model"]
+    per_fit = next(
+        (
+            row.get("cv_fit_time_s") or 0.0
+            for row in selection.get("models", [])
+            if row.get("model") == chosen
+        ),
+        0.0,
+    )
+    if per_fit <= 0 or budget.affords("selection", per_fit * (folds + 1)):
+        return folds, None
+    affordable = max(2, min(folds, int(budget.left("selection") / per_fit) - 1))
+    if affordable >= folds:
+        return folds, None
+    return affordable, budget.note(
+        "selection",
+        f"calibration and threshold from {affordable}-fold out-of-fold "
+        f"predictions instead of {folds} (each fit about {per_fit:.0f} s)",
+    )
 
 
 def fit_final(
@@ -24,8 +56,16 @@ def fit_final(
     selection: dict[str, Any],
     options: TuningParams,
     seed: int,
+    budget: Budget | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Refit the selected configuration on train + validation, then calibrate and set the threshold."""
+    """Refit the selected configuration on train + validation, then calibrate
+    and set the threshold from out-of-fold predictions.
+
+    The out-of-fold pass refits the model once per fold. When the run budget's
+    selection checkpoint cannot afford that (projected from the selection's
+    own fit time of the configuration), fewer folds are used, at least two;
+    ``folds_for_calibration`` and a note say so.
+    """
     problem = get_problem(plan.spec.problem_type)
     combined = order_for_cv(
         pl.concat([train, validation], how="diagonal_relaxed"), plan
@@ -33,6 +73,20 @@ def fit_final(
     x, y = split_xy(combined, plan)
     config = selection["selected"]
     pipeline = pipeline_for(plan, config, options, seed)
+    folds, note = _affordable_folds(plan, selection, budget)
+    if folds < plan.spec.cross_validation.n_splits:
+        logger.warning("Final fit: %s", note)
+        plan = plan.model_copy(
+            update={
+                "spec": plan.spec.model_copy(
+                    update={
+                        "cross_validation": plan.spec.cross_validation.model_copy(
+                            update={"n_splits": folds}
+                        )
+                    }
+                )
+            }
+        )
     splits = cv_splits(combined, y, plan, seed)
     start = time.perf_counter()
     model, decided = problem.finalize(
@@ -54,6 +108,8 @@ def fit_final(
         "n_rows": len(y),
         "features": plan.features,
         "fit_and_finish_s": round(time.perf_counter() - start, 3),
+        "folds_for_calibration": len(splits),
+        **({"run_budget_note": note} if note else {}),
         **decided,
     }
     if config.get("members"):

@@ -71,6 +71,16 @@ def fit_final_model(
     model_selection: dict[str, Any],
     options: TuningParams,
     seed: int,
+    budget: BudgetParams,
+    run_clock: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
     """Refit the chosen configuration on train + validation; calibrate; choose the threshold."""
-    return fit_final(load_plan(plan), train, validation, model_selection, options, seed)
+    return fit_final(
+        load_plan(plan),
+        train,
+        validation,
+        model_selection,
+        options,
+        seed,
+        budget_from(budget, run_clock, train.height),
+    )

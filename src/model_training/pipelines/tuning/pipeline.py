@@ -58,6 +58,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "model_selection",
                     "params:tuning",
                     "params:seed",
+                    "params:budget",
+                    "run_clock",
                 ],
                 outputs=["final_model", "final_model_info"],
                 name="fit_final_model",
