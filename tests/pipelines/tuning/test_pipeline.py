@@ -44,6 +44,13 @@ MODELING = conf_params(
 )
 
 
+class _Kept(MemoryDataset):
+    """A memory dataset the runner does not empty once its readers are done."""
+
+    def _release(self) -> None:
+        pass
+
+
 def test_tuning_pipeline_selects_refits_calibrates_and_thresholds(xor_setup):
     parts, _, _, plan = xor_setup
     catalog = DataCatalog(
@@ -58,6 +65,7 @@ def test_tuning_pipeline_selects_refits_calibrates_and_thresholds(xor_setup):
             "params:seed": MemoryDataset(0),
             "params:budget": MemoryDataset(conf_params("budget")),
             "run_clock": RunClockDataset(),
+            "model_selection": _Kept(),
         }
     )
     out = SequentialRunner().run(create_pipeline(), catalog)
@@ -74,6 +82,17 @@ def test_tuning_pipeline_selects_refits_calibrates_and_thresholds(xor_setup):
     predicted = model.predict(x_valid)
     p_yes = model.predict_proba(x_valid)[:, list(model.classes_).index("yes")]
     assert np.array_equal(predicted == "yes", p_yes >= info["threshold"]["threshold"])
+    # the selection's out-of-fold predictions were reused, and refitting the
+    # same folds decides exactly the same calibration and threshold
+    selection = catalog.load("model_selection")
+    if not selection["selected"].get("members"):
+        assert info["out_of_fold_from"] == "the selection's folds (no refit)"
+        _, refitted = fit_final(
+            plan, parts["train"], parts["validation"], selection, TUNING, 0
+        )
+        assert refitted["out_of_fold_from"] == "refits on the folds"
+        assert refitted["threshold"] == info["threshold"]
+        assert refitted["calibration"] == info["calibration"]
 
 
 def test_regression_final_model_keeps_residual_quantiles(frames, schema):

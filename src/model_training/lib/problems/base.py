@@ -106,8 +106,14 @@ class ProblemType:
         fit_kwargs: Any,
         options: TuningParams,
         seed: int,
+        oof: Any = None,
     ) -> tuple[Any, dict[str, Any]]:
-        """Fit the final model on all given rows; return it and what was decided."""
+        """Fit the final model on all given rows; return it and what was decided.
+
+        ``oof``: the out-of-fold predictions of this configuration on these
+        ``splits`` when the selection already computed them (the
+        ``out_of_fold`` tuple), so they are not refitted.
+        """
         raise NotImplementedError
 
     def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:

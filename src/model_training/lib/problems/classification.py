@@ -93,6 +93,7 @@ class _Classification(ProblemType):
         fit_kwargs: Any,
         options: TuningParams,
         seed: int,
+        oof: Any = None,
     ) -> tuple[Any, dict[str, Any]]:
         """Refit on all rows, calibrate if it helps, and pick the decision threshold.
 
@@ -109,8 +110,10 @@ class _Classification(ProblemType):
         from model_training.lib.core.metrics import compute_metrics
 
         predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
-        _, scores, rows, oof_seconds = out_of_fold(
-            pipeline, x, y, splits, predict, fit_kwargs
+        _, scores, rows, oof_seconds = (
+            oof
+            if oof is not None
+            else out_of_fold(pipeline, x, y, splits, predict, fit_kwargs)
         )
         index = truth_index(y[rows], plan.classes)
         settings = options.calibration

@@ -93,14 +93,18 @@ class Regression(ProblemType):
         fit_kwargs: Any,
         options: TuningParams,
         seed: int,
+        oof: Any = None,
     ) -> tuple[Any, dict[str, Any]]:
         """Refit on all rows; keep out-of-fold residual quantiles for prediction intervals."""
         from model_training.lib.algorithms.cv_eval import out_of_fold
         from model_training.lib.core.metrics import compute_metrics
 
         predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
-        oof, _, rows, oof_seconds = out_of_fold(
-            pipeline, x, y, splits, predict, fit_kwargs
+        reused = oof
+        oof, _, rows, oof_seconds = (
+            reused
+            if reused is not None
+            else out_of_fold(pipeline, x, y, splits, predict, fit_kwargs)
         )
         truth = self.target(y[rows])
         residuals = np.abs(truth - oof)

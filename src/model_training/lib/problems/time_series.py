@@ -289,7 +289,9 @@ class TimeSeries(ProblemType):
         label = f"forecast of {plan.spec.target}"
         return label, label
 
-    def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
+    def finalize(
+        self, pipeline, x, y, plan, splits, fit_kwargs, options, seed, oof=None
+    ):
         """Refit on all rows; walk-forward metrics of each CV fold for reference."""
         oof = fold_metrics(self, pipeline, x, y, plan, splits)
         model = self.fit(pipeline, x, y)

@@ -166,7 +166,9 @@ class Clustering(_Unsupervised):
     def scores_from_frame(self, frame, plan):
         return None
 
-    def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
+    def finalize(
+        self, pipeline, x, y, plan, splits, fit_kwargs, options, seed, oof=None
+    ):
         """Fit on all rows; cross-validated metrics of the configuration for reference."""
         oof = fold_metrics(self, pipeline, x, y, plan, splits)
         model = self.fit(pipeline, x, y)
@@ -289,7 +291,9 @@ class AnomalyDetection(_Unsupervised):
     def output(self, model: Any, x: pl.DataFrame, plan: ModelingPlan) -> np.ndarray:
         return self.scores(model, x)
 
-    def finalize(self, pipeline, x, y, plan, splits, fit_kwargs, options, seed):
+    def finalize(
+        self, pipeline, x, y, plan, splits, fit_kwargs, options, seed, oof=None
+    ):
         """Fit on all rows, then set the threshold.
 
         With labels (kept for evaluation): the threshold maximising F1 on

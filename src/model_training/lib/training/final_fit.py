@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
@@ -19,6 +20,23 @@ from model_training.lib.problems import get_problem
 from model_training.lib.training.selection import config_fit_params, pipeline_for
 
 logger = logging.getLogger(__name__)
+
+
+def _reusable(
+    record: dict[str, Any] | None,
+    config: dict[str, Any],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float] | None:
+    """The selection's out-of-fold predictions as ``out_of_fold`` returns
+    them, when they are of this configuration on exactly these folds."""
+    if not record or any(
+        record.get(k) != config.get(k) for k in ("model", "params", "imbalance")
+    ):
+        return None
+    rows = np.concatenate([valid for _, valid in splits])
+    if not np.array_equal(np.asarray(record["rows"]), rows):
+        return None
+    return np.asarray(record["preds"]), record["scores"], rows, 0.0
 
 
 def _affordable_folds(
@@ -57,6 +75,7 @@ def fit_final(
     options: TuningParams,
     seed: int,
     budget: Budget | None = None,
+    selection_oof: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Refit the selected configuration on train + validation, then calibrate
     and set the threshold from out-of-fold predictions.
@@ -64,7 +83,9 @@ def fit_final(
     The out-of-fold pass refits the model once per fold. When the run budget's
     selection checkpoint cannot afford that (projected from the selection's
     own fit time of the configuration), fewer folds are used, at least two;
-    ``folds_for_calibration`` and a note say so.
+    ``folds_for_calibration`` and a note say so. When the selection already
+    holds this configuration's out-of-fold predictions on the same folds
+    (``selection_oof``), they are reused and no fold is refitted.
     """
     problem = get_problem(plan.spec.problem_type)
     combined = order_for_cv(
@@ -73,7 +94,12 @@ def fit_final(
     x, y = split_xy(combined, plan)
     config = selection["selected"]
     pipeline = pipeline_for(plan, config, options, seed)
-    folds, note = _affordable_folds(plan, selection, budget)
+    reused = _reusable(selection_oof, config, cv_splits(combined, y, plan, seed))
+    folds, note = (
+        (plan.spec.cross_validation.n_splits, None)
+        if reused is not None
+        else _affordable_folds(plan, selection, budget)
+    )
     if folds < plan.spec.cross_validation.n_splits:
         logger.warning("Final fit: %s", note)
         plan = plan.model_copy(
@@ -98,6 +124,7 @@ def fit_final(
         lambda y_fit: config_fit_params(plan, config, y_fit),
         options,
         seed,
+        oof=reused,
     )
     info = {
         "epic_id": plan.spec.epic_id,
@@ -109,6 +136,9 @@ def fit_final(
         "features": plan.features,
         "fit_and_finish_s": round(time.perf_counter() - start, 3),
         "folds_for_calibration": len(splits),
+        "out_of_fold_from": "the selection's folds (no refit)"
+        if reused is not None
+        else "refits on the folds",
         **({"run_budget_note": note} if note else {}),
         **decided,
     }

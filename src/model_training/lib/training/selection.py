@@ -100,6 +100,7 @@ def select_model(
     options: TuningParams,
     seed: int,
     budget: Budget | None = None,
+    keep_oof: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Choose among the tuned configurations and their post-hoc ensemble by
     cross-validation on train + validation (the same folds for every
@@ -209,6 +210,11 @@ def select_model(
         chosen["cv_mean"],
         chosen["cv_se"],
     )
+    oof_records = [row.pop("_oof", None) for row in rows]
+    if keep_oof is not None and not chosen.get("members"):
+        keep_oof["oof"] = next(
+            (r for r in oof_records if r and r["model"] == chosen["model"]), None
+        )
     selected = {k: chosen[k] for k in ("model", "params", "imbalance")}
     if chosen.get("members"):
         selected["members"] = chosen["members"]
@@ -284,6 +290,14 @@ def _judge(
         "interpretability": algorithm(problem.task, config["model"]).interpretability,
         "validation_metrics": problem.score(model, x_valid, y_valid, plan),
     }
+    # the first repeat's folds: the same folds the final fit cuts (its seed)
+    covered = np.cumsum([len(valid) for _, valid in splits])
+    first = (
+        int(np.searchsorted(covered, len(y_all))) + 1
+        if covered[-1] > len(y_all)
+        else len(splits)
+    )
+    row["_oof"] = _oof_record(config, splits[:first], outputs[:first])
     if not ensembling(plan, options):
         return row, {}
     return row, {
@@ -293,6 +307,24 @@ def _judge(
             plan, *problem.evaluation_predictions(model, x_valid, y_valid, plan)
         ),
         "cv_fit_time_s": fit_time,
+    }
+
+
+def _oof_record(
+    config: dict[str, Any],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    outputs: list[tuple[np.ndarray, np.ndarray | None]],
+) -> dict[str, Any]:
+    """The configuration's out-of-fold predictions on the first repeat's folds,
+    as ``out_of_fold`` gives them, for the final calibration to reuse."""
+    scores = [score for _, score in outputs]
+    return {
+        "model": config["model"],
+        "params": config["params"],
+        "imbalance": config["imbalance"],
+        "rows": np.concatenate([valid for _, valid in splits]),
+        "preds": np.concatenate([pred for pred, _ in outputs]),
+        "scores": None if scores[0] is None else np.vstack(scores),
     }
 
 

@@ -48,10 +48,12 @@ def select_final_model(
     seed: int,
     budget: BudgetParams,
     run_clock: dict[str, Any],
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Judge the tuned configurations and their post-hoc ensemble by
-    cross-validation on train + validation; pick one (model_selection.json)."""
-    return select_model(
+    cross-validation on train + validation; pick one (model_selection.json),
+    and keep its out-of-fold predictions for the final calibration."""
+    kept: dict[str, Any] = {}
+    selection = select_model(
         load_plan(plan),
         train,
         validation,
@@ -61,7 +63,9 @@ def select_final_model(
         options,
         seed,
         budget=budget_from(budget, run_clock, train.height),
+        keep_oof=kept,
     )
+    return selection, kept.get("oof") or {}  # {}: none to reuse (Kedro saves no None)
 
 
 def fit_final_model(
@@ -73,6 +77,7 @@ def fit_final_model(
     seed: int,
     budget: BudgetParams,
     run_clock: dict[str, Any],
+    selection_oof: dict[str, Any] | None,
 ) -> tuple[Any, dict[str, Any]]:
     """Refit the chosen configuration on train + validation; calibrate; choose the threshold."""
     return fit_final(
@@ -83,4 +88,5 @@ def fit_final_model(
         options,
         seed,
         budget_from(budget, run_clock, train.height),
+        selection_oof,
     )
