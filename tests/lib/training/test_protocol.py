@@ -75,3 +75,72 @@ def test_the_corrected_standard_error_is_wider_than_the_naive_one():
     assert corrected == pytest.approx(np.std(scores, ddof=1) * np.sqrt(1 / 5 + 1 / 4))
     assert corrected > naive
     assert np.isnan(corrected_standard_error([0.8], 400, 100))
+
+
+def test_capped_splits_cut_the_folds_from_a_seeded_sample(xor_setup):
+    import polars as pl
+
+    from model_training.lib.algorithms.cv import order_for_cv
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.training.protocol import capped_splits
+
+    parts, _, _, plan = xor_setup
+    frame = order_for_cv(pl.concat([parts["train"], parts["validation"]]), plan)
+    _, y = split_xy(frame, plan)
+    full = capped_splits(frame, y, plan, 0, None)
+    assert sorted(np.concatenate([v for _, v in full]).tolist()) == list(range(len(y)))
+    capped = capped_splits(frame, y, plan, 0, 120)
+    held = np.concatenate([v for _, v in capped])
+    assert len(held) == 120 and len(set(held.tolist())) == 120  # a partition of 120
+    for fit, valid in capped:
+        assert not set(fit.tolist()) & set(valid.tolist())
+        assert fit.max() < len(y) and valid.max() < len(y)  # positions in frame
+    again = capped_splits(frame, y, plan, 0, 120)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(capped, again, strict=True))
+    # class shares are kept
+    assert abs((y[held] == "yes").mean() - (y == "yes").mean()) < 0.02
+
+
+def test_selection_and_calibration_share_capped_folds_and_the_refit_uses_every_row(
+    xor_setup,
+):
+    from model_training.lib.training.final_fit import fit_final
+    from model_training.lib.training.selection import select_model
+    from tests.conftest import conf_params
+
+    parts, _, _, plan = xor_setup
+    options = conf_params("tuning", {"storage": None, "max_rows": 150})
+    tuning = {
+        "models": [
+            {
+                "model": "random_forest",
+                "status": "ok",
+                "params": {"n_estimators": 30, "max_depth": 6},
+                "metrics": {"cv_mean": 0.9},
+            }
+        ]
+    }
+    kept: dict = {}
+    selection = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        tuning,
+        {},
+        {},
+        options,
+        0,
+        keep_oof=kept,
+    )
+    assert len(kept["oof"]["rows"]) == 150
+    _, info = fit_final(
+        plan,
+        parts["train"],
+        parts["validation"],
+        selection,
+        options,
+        0,
+        selection_oof=kept["oof"],
+    )
+    assert info["out_of_fold_from"] == "the selection's folds (no refit)"
+    assert info["n_rows"] == parts["train"].height + parts["validation"].height

@@ -308,7 +308,9 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
     keep = guarded_rows(y, 100, 3, True)
     assert seen[-1] == ordered[keep].get_column("row_id").to_list()
     assert seen[-1] != ordered.get_column("row_id").to_list()[:100]
-    assert result["models"][0]["note"] == "tuned on a 100-row subsample (row guard)"
+    assert result["models"][0]["note"] == (
+        "tuned on a 100-row subsample (row guard or tuning.max_rows)"
+    )
 
 
 def test_clustering_is_tuned_with_the_number_of_clusters_the_evidence_chose():

@@ -104,6 +104,7 @@ class Dimension(Group):
 
 
 class TuningParams(Group):
+    max_rows: Annotated[int, Field(ge=100)]
     caps: Caps
     storage: str | None
     pruner: Pruner

@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.cv import order_for_cv
 from model_training.lib.core.budget import Budget
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
+from model_training.lib.training.protocol import capped_splits
 from model_training.lib.training.selection import config_fit_params, pipeline_for
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ def fit_final(
     x, y = split_xy(combined, plan)
     config = selection["selected"]
     pipeline = pipeline_for(plan, config, options, seed)
-    reused = _reusable(selection_oof, config, cv_splits(combined, y, plan, seed))
+    reused = _reusable(
+        selection_oof, config, capped_splits(combined, y, plan, seed, options.max_rows)
+    )
     folds, note = (
         (plan.spec.cross_validation.n_splits, None)
         if reused is not None
@@ -113,7 +116,7 @@ def fit_final(
                 )
             }
         )
-    splits = cv_splits(combined, y, plan, seed)
+    splits = capped_splits(combined, y, plan, seed, options.max_rows)
     start = time.perf_counter()
     model, decided = problem.finalize(
         pipeline,

@@ -11,6 +11,7 @@ import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits
 from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.training.candidates import guarded_rows
 
 # Below this many rows of train + validation, the selection CV is repeated with
 # other shuffles (random k-fold strategies only), so its noise is measured well.
@@ -19,11 +20,47 @@ REPEATS_ON_SMALL_DATA = 3
 SHUFFLED_STRATEGIES = ("kfold", "stratified_kfold")
 
 
+def capped_rows(
+    y: np.ndarray, plan: ModelingPlan, seed: int, max_rows: int | None
+) -> np.ndarray | None:
+    """Sorted positions of at most ``max_rows`` rows (a seeded sample, class
+    shares kept; the latest rows of a series), or None to use every row."""
+    if max_rows is None or len(y) <= max_rows:
+        return None
+    if plan.spec.kind.temporal:
+        return np.arange(len(y) - max_rows, len(y))
+    return guarded_rows(y, max_rows, seed, plan.spec.kind.classification)
+
+
+def capped_splits(
+    frame: pl.DataFrame,
+    y: np.ndarray,
+    plan: ModelingPlan,
+    seed: int,
+    max_rows: int | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``cv_splits`` of ``frame``, cut from at most ``max_rows`` of its rows
+    (:func:`capped_rows`), as positions in ``frame``: the selection and the
+    final calibration cut the very same folds."""
+    keep = capped_rows(y, plan, seed, max_rows)
+    if keep is None:
+        return cv_splits(frame, y, plan, seed)
+    return [
+        (keep[fit], keep[held])
+        for fit, held in cv_splits(frame[keep], y[keep], plan, seed)
+    ]
+
+
 def selection_splits(
-    frame: pl.DataFrame, y: np.ndarray, plan: ModelingPlan, seed: int
+    frame: pl.DataFrame,
+    y: np.ndarray,
+    plan: ModelingPlan,
+    seed: int,
+    max_rows: int | None = None,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
     """The folds every contender is judged on (the same for all), and the number
-    of repeats: k-fold on train + validation, repeated on small data."""
+    of repeats: k-fold on train + validation (at most ``max_rows`` of them),
+    repeated on small data."""
     repeats = (
         REPEATS_ON_SMALL_DATA
         if len(y) < SMALL_DATA_ROWS and plan.cv_strategy in SHUFFLED_STRATEGIES
@@ -31,7 +68,7 @@ def selection_splits(
     )
     splits: list[tuple[np.ndarray, np.ndarray]] = []
     for r in range(repeats):
-        splits += cv_splits(frame, y, plan, seed + r)
+        splits += capped_splits(frame, y, plan, seed + r, max_rows)
     return splits, repeats
 
 

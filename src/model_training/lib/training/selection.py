@@ -26,6 +26,7 @@ from model_training.lib.training.ensembling import (
     ensembling,
 )
 from model_training.lib.training.protocol import (
+    capped_rows,
     corrected_standard_error,
     one_standard_error_choice,
     selection_splits,
@@ -123,11 +124,12 @@ def select_model(
         pl.concat([train, validation], how="diagonal_relaxed"), plan
     )
     x_all, y_all = split_xy(combined, plan)
-    splits, repeats = selection_splits(combined, y_all, plan, seed)
+    splits, repeats = selection_splits(combined, y_all, plan, seed, options.max_rows)
     n_train = float(np.mean([len(t) for t, _ in splits]))
     n_test = float(np.mean([len(v) for _, v in splits]))
     primary = plan.spec.primary_metric
-    data = (x_all, y_all, splits, x_train, y_train, x_valid, y_valid)
+    per_repeat = len(splits) // repeats
+    data = (x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat)
     rows, contenders, pool = [], [], []
     for entry in tuning["models"]:
         if entry["status"] != "ok":
@@ -262,7 +264,7 @@ def _judge(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One configuration on the selection folds and on validation: its
     selection row, and its member record for the ensemble."""
-    x_all, y_all, splits, x_train, y_train, x_valid, y_valid = data
+    x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat = data
     problem = get_problem(plan.spec.problem_type)
     pipeline = pipeline_for(plan, config, options, seed)
     fit_kwargs = lambda y_fit: config_fit_params(plan, config, y_fit)  # noqa: E731
@@ -277,6 +279,10 @@ def _judge(
         ]
         for (_, valid), (y_pred, y_score) in zip(splits, outputs, strict=True)
     ]
+    # the validation check fits on at most tuning.max_rows training rows too
+    keep = capped_rows(y_train, plan, seed, options.max_rows)
+    if keep is not None:
+        x_train, y_train = x_train[keep], y_train[keep]
     model = problem.fit(pipeline, x_train, y_train, fit_kwargs(y_train))
     fit_time = round(cv_seconds / max(len(splits), 1), 4)
     row = {
@@ -291,12 +297,7 @@ def _judge(
         "validation_metrics": problem.score(model, x_valid, y_valid, plan),
     }
     # the first repeat's folds: the same folds the final fit cuts (its seed)
-    covered = np.cumsum([len(valid) for _, valid in splits])
-    first = (
-        int(np.searchsorted(covered, len(y_all))) + 1
-        if covered[-1] > len(y_all)
-        else len(splits)
-    )
+    first = per_repeat
     row["_oof"] = _oof_record(config, splits[:first], outputs[:first])
     if not ensembling(plan, options):
         return row, {}

@@ -245,13 +245,14 @@ def _tune_one(
         study.enqueue_trial(start_params, user_attrs={"start": True})
     x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
     guard = row_guard(algo, ctx.row_guards, len(ctx.plan.features))
+    guard = min(guard or options.max_rows, options.max_rows)
     keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.plan.spec.kind.classification)
     if keep is not None:
         # the folds are cut from the very rows that are fitted (their groups,
         # regions and times), not from the first rows of the split
         x_fit, y_fit = ctx.x[keep], ctx.y[keep]
         splits = cv_splits(ctx.ordered[keep], y_fit, plan, ctx.seed)
-        note = f"tuned on a {guard}-row subsample (row guard)"
+        note = f"tuned on a {guard}-row subsample (row guard or tuning.max_rows)"
     objective = Objective(
         ctx, algo, space, imbalance_choices[0], deadline, x_fit, y_fit, splits
     )
