@@ -342,12 +342,10 @@ def test_second_run_adds_version_two_beside_version_one(xor_project):
     registered = json.loads((models / "mlflow_model.json").read_text())
     assert registered["registered_version"] == 2
     # the champion alias moves to the newer version that meets the criteria
-    assert (
-        _registry(xor_project)
-        .get_model_version_by_alias("xor_model", "champion")
-        .version
-        == "2"
+    champion = _registry(xor_project).get_model_version_by_alias(
+        "xor_model", "champion"
     )
+    assert int(champion.version) == 2
 
 
 def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):

@@ -319,13 +319,18 @@ def _oof_record(
     """The configuration's out-of-fold predictions on the first repeat's folds,
     as ``out_of_fold`` gives them, for the final calibration to reuse."""
     scores = [score for _, score in outputs]
+    stack = (
+        np.concatenate
+        if scores[0] is not None and np.ndim(scores[0]) == 1
+        else np.vstack
+    )
     return {
         "model": config["model"],
         "params": config["params"],
         "imbalance": config["imbalance"],
         "rows": np.concatenate([valid for _, valid in splits]),
         "preds": np.concatenate([pred for pred, _ in outputs]),
-        "scores": None if scores[0] is None else np.vstack(scores),
+        "scores": None if scores[0] is None else stack(scores),
     }
 
 
