@@ -23,7 +23,7 @@ def _random_forest_clf(params, seed, class_weight):
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(
-        random_state=seed, class_weight=class_weight, n_jobs=fit_threads(), **params
+        random_state=seed, class_weight=class_weight, **params
     )
 
 

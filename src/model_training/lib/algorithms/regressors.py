@@ -32,7 +32,7 @@ def _lasso(params, seed, _cw):
 def _random_forest_reg(params, seed, _cw):
     from sklearn.ensemble import RandomForestRegressor
 
-    return RandomForestRegressor(random_state=seed, n_jobs=fit_threads(), **params)
+    return RandomForestRegressor(random_state=seed, **params)
 
 
 def _catboost_reg(params, seed, _cw):
