@@ -41,6 +41,13 @@ def _groups(frame: pl.DataFrame, plan: ModelingPlan) -> np.ndarray | None:
     return None
 
 
+def with_folds(plan: ModelingPlan, n_splits: int) -> ModelingPlan:
+    """``plan`` with ``n_splits`` cross-validation folds (the rest unchanged)."""
+    cv = plan.spec.cross_validation.model_copy(update={"n_splits": n_splits})
+    spec = plan.spec.model_copy(update={"cross_validation": cv})
+    return plan.model_copy(update={"spec": spec})
+
+
 def order_for_cv(frame: pl.DataFrame, plan: ModelingPlan) -> pl.DataFrame:
     """Rows in the order CV needs: sorted by time for temporal data, else unchanged."""
     if plan.cv_strategy == "time_series" and plan.spec.time_column:

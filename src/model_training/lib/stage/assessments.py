@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from model_training.lib.algorithms.cv import cv_splits, order_for_cv
+from model_training.lib.algorithms.cv import cv_splits, order_for_cv, with_folds
 from model_training.lib.assessment import fairness, robustness
 from model_training.lib.assessment.comparison import comparison_table
 from model_training.lib.assessment.learning import learning_curve
@@ -137,17 +137,7 @@ def compute_learning_curve(
     rows = rows[keep]
     x, y = split_xy(rows, resolved)
     n_splits = settings.n_splits
-    curve_plan = resolved.model_copy(
-        update={
-            "spec": resolved.spec.model_copy(
-                update={
-                    "cross_validation": resolved.spec.cross_validation.model_copy(
-                        update={"n_splits": n_splits}
-                    )
-                }
-            )
-        }
-    )
+    curve_plan = with_folds(resolved, n_splits)
     config = model_selection["selected"]
     note = None
     if config.get("members"):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from model_training.lib.algorithms.cv import order_for_cv
+from model_training.lib.algorithms.cv import order_for_cv, with_folds
 from model_training.lib.core.budget import Budget
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
@@ -105,17 +105,7 @@ def fit_final(
     )
     if folds < plan.spec.cross_validation.n_splits:
         logger.warning("Final fit: %s", note)
-        plan = plan.model_copy(
-            update={
-                "spec": plan.spec.model_copy(
-                    update={
-                        "cross_validation": plan.spec.cross_validation.model_copy(
-                            update={"n_splits": folds}
-                        )
-                    }
-                )
-            }
-        )
+        plan = with_folds(plan, folds)
     splits = capped_splits(combined, y, plan, seed, options.max_rows)
     start = time.perf_counter()
     model, decided = problem.finalize(
