@@ -191,7 +191,6 @@ TESTED_WITH = {
     "algorithms/statsforecast_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/per_series.py": "tests/lib/algorithms/test_forecasters.py",
     "problems/walk_forward.py": "tests/lib/algorithms/test_forecasters.py",
-    "algorithms/cv_eval.py": "tests/lib/training/test_tuning.py",
     "assessment/comparison.py": "tests/pipelines/evaluation/test_pipeline.py",
     "assessment/explain.py": "tests/pipelines/evaluation/test_pipeline.py",
     "core/profiling.py": "tests/lib/training/test_candidates.py",

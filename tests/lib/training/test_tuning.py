@@ -384,3 +384,26 @@ def test_three_models_share_their_trials_by_successive_halving(xor_setup):
     assert sum(trials.values()) == 12 and trials == allocation["total_trials"]
     again = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
     assert again["allocation"] == allocation
+
+
+def test_the_search_does_not_depend_on_how_many_processes_run_the_folds(
+    xor_setup, monkeypatch
+):
+    from model_training.lib.core.threads import THREADS_ENV
+
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=4)
+    runs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv(THREADS_ENV, threads)
+        result = tune_models(
+            plan, parts["train"], ["random_forest"], DEFAULTS, OPTIONS, seed=3
+        )["models"][0]
+        runs.append(
+            (
+                result["params"],
+                result["metrics"],
+                [(t["params"], t.get("fold_scores")) for t in result["children"]],
+            )
+        )
+    assert runs[0] == runs[1]

@@ -20,17 +20,21 @@ def _logistic(params, seed, class_weight):
 
 
 def _random_forest_clf(params, seed, class_weight):
-    from sklearn.ensemble import RandomForestClassifier
+    from model_training.lib.algorithms.forests import (
+        ThreadedRandomForestClassifier,
+    )
 
-    return RandomForestClassifier(
+    return ThreadedRandomForestClassifier(
         random_state=seed, class_weight=class_weight, **params
     )
 
 
 def balanced_random_forest(params, seed, _class_weight):
-    from imblearn.ensemble import BalancedRandomForestClassifier
+    from model_training.lib.algorithms.forests import (
+        ThreadedBalancedRandomForestClassifier,
+    )
 
-    return BalancedRandomForestClassifier(random_state=seed, **params)
+    return ThreadedBalancedRandomForestClassifier(random_state=seed, **params)
 
 
 def _catboost_clf(params, seed, class_weight):

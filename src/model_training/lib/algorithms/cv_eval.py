@@ -1,9 +1,22 @@
-"""Cross-validated fitting: fold scores for tuning, out-of-fold predictions for finishing."""
+"""Cross-validated fitting: fold scores for tuning, out-of-fold predictions for finishing.
+
+Folds run side by side when the run has several threads and the data are
+small enough to copy (:func:`fold_workers`): one process per thread, each
+fitting with one thread. On small data a fit is mostly Python overhead (a
+random forest's per-tree checks, CatBoost's set-up) that threads inside one
+fit cannot share out, so whole folds in parallel processes are what makes
+two cores count. Each fold's model is seeded as in a sequential run and the
+results come back in fold order, so the answer does not depend on the
+number of workers; a caller that stops early (pruning, budget) stops the
+remaining folds.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -12,6 +25,86 @@ from sklearn.base import clone
 
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.core.threads import THREADS_ENV, fit_threads
+
+# folds run in parallel processes only while copying the rows to each is cheap
+PARALLEL_FOLDS_MAX_BYTES = 256 * 2**20
+
+
+def fold_workers(x: pl.DataFrame, folds: int) -> int:
+    """Processes to run ``folds`` folds of ``x`` in: the run's threads when the
+    frame is at most :data:`PARALLEL_FOLDS_MAX_BYTES`, else one (in process,
+    each fit then uses the threads itself)."""
+    threads = fit_threads()
+    if threads < 2 or folds < 2 or x.estimated_size() > PARALLEL_FOLDS_MAX_BYTES:
+        return 1
+    return min(threads, folds)
+
+
+def _fit_fold(
+    pipeline: Any,
+    x_train: pl.DataFrame,
+    y_train: np.ndarray,
+    x_valid: pl.DataFrame,
+    fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
+    predict: Callable[[Any, pl.DataFrame], tuple[np.ndarray, np.ndarray | None]],
+    fit: Callable[[Any, pl.DataFrame, np.ndarray], Any] | None,
+    threads: int | None,
+) -> tuple[tuple[np.ndarray, np.ndarray | None], Any]:
+    """One fold: fit a clone, predict the validation rows. ``threads`` is set
+    for the fit when it runs in a worker process."""
+    model = clone(pipeline)
+    if threads is not None:
+        os.environ[THREADS_ENV] = str(threads)
+        # counts fixed when the pipeline was built in the parent (CatBoost's)
+        model.set_params(
+            **{
+                name: threads
+                for name, value in model.get_params().items()
+                if name.endswith(("thread_count", "n_jobs"))
+                and isinstance(value, int)
+                and value > threads
+            }
+        )
+    info = None
+    if fit is None:
+        model.fit(x_train, y_train, **fit_kwargs(y_train))
+    else:
+        info = fit(model, x_train, y_train)
+    return predict(model, x_valid), info
+
+
+def run_folds(
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    predict: Callable[[Any, pl.DataFrame], tuple[np.ndarray, np.ndarray | None]],
+    fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
+    fit: Callable[[Any, pl.DataFrame, np.ndarray], Any] | None = None,
+) -> Iterator[tuple[tuple[np.ndarray, np.ndarray | None], Any]]:
+    """Each fold's ((predictions, scores) on its validation rows, what ``fit``
+    returned), in fold order; side by side in :func:`fold_workers` processes.
+    The callables must be picklable (no closures over large state)."""
+    tasks = (
+        (pipeline, x[train], y[train], x[valid], fit_kwargs, predict, fit)
+        for train, valid in splits
+    )
+    workers = fold_workers(x, len(splits))
+    if workers == 1:
+        for task in tasks:
+            yield _fit_fold(*task, None)
+        return
+    from joblib import Parallel, delayed, parallel_config
+
+    per_worker = max(1, fit_threads() // workers)
+    # the workers' OpenMP/BLAS pools get their share, not the parent's count
+    # (joblib would pass on the OMP_NUM_THREADS the run set for itself)
+    with (
+        parallel_config(backend="loky", inner_max_num_threads=per_worker),
+        Parallel(n_jobs=workers, return_as="generator") as par,
+    ):
+        yield from par(delayed(_fit_fold)(*task, per_worker) for task in tasks)
 
 
 def fold_scores(
@@ -24,7 +117,8 @@ def fold_scores(
     fit_kwargs: Callable[[np.ndarray], dict[str, Any]],
     report: Callable[[int, float], None] | None = None,
     collect: list[float] | None = None,
-    fit: Callable[[Any, pl.DataFrame, np.ndarray], None] | None = None,
+    fit: Callable[[Any, pl.DataFrame, np.ndarray], Any] | None = None,
+    fitted: list[Any] | None = None,
 ) -> list[float]:
     """Fit a clone on each fold's training rows and score the primary metric on its validation rows.
 
@@ -40,24 +134,26 @@ def fold_scores(
         collect: a list to append fold scores to as they come (so a caller
             still has them when ``report`` raises).
         fit: ``fit(model, x_train, y_train)`` instead of ``model.fit`` with
-            ``fit_kwargs`` (early stopping).
+            ``fit_kwargs`` (early stopping); what it returns goes to ``fitted``.
+        fitted: a list to append each fold's ``fit`` result to.
     """
     primary = plan.spec.primary_metric
     scores: list[float] = collect if collect is not None else []
-    for i, (train_rows, valid_rows) in enumerate(splits):
-        model = clone(pipeline)
-        y_train = y[train_rows]
-        if fit is None:
-            model.fit(x[train_rows], y_train, **fit_kwargs(y_train))
-        else:
-            fit(model, x[train_rows], y_train)
-        y_pred, y_score = predict(model, x[valid_rows])
-        value = compute_metrics(
-            [primary], y[valid_rows], y_pred, y_score, plan.metric_context
-        )[primary]
-        scores.append(value)
-        if report is not None:
-            report(i, float(np.nanmean(scores)))
+    folds = run_folds(pipeline, x, y, splits, predict, fit_kwargs, fit)
+    try:
+        for i, ((y_pred, y_score), info) in enumerate(folds):
+            if fitted is not None:
+                fitted.append(info)
+            value = compute_metrics(
+                [primary], y[splits[i][1]], y_pred, y_score, plan.metric_context
+            )[primary]
+            scores.append(value)
+            if report is not None:
+                report(i, float(np.nanmean(scores)))
+    finally:
+        with warnings.catch_warnings():  # joblib warns that it cancelled them
+            warnings.simplefilter("ignore", UserWarning)
+            folds.close()  # a stop (pruning, budget) cancels the folds not yet run
     return scores
 
 
@@ -71,12 +167,9 @@ def fold_predictions(
 ) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Fit a clone on each fold's training rows; its (predictions, scores) on
     the fold's validation rows, fold by fold."""
-    out = []
-    for train_rows, valid_rows in splits:
-        model = clone(pipeline)
-        model.fit(x[train_rows], y[train_rows], **fit_kwargs(y[train_rows]))
-        out.append(predict(model, x[valid_rows]))
-    return out
+    return [
+        output for output, _ in run_folds(pipeline, x, y, splits, predict, fit_kwargs)
+    ]
 
 
 def out_of_fold(

@@ -30,9 +30,9 @@ def _lasso(params, seed, _cw):
 
 
 def _random_forest_reg(params, seed, _cw):
-    from sklearn.ensemble import RandomForestRegressor
+    from model_training.lib.algorithms.forests import ThreadedRandomForestRegressor
 
-    return RandomForestRegressor(random_state=seed, **params)
+    return ThreadedRandomForestRegressor(random_state=seed, **params)
 
 
 def _catboost_reg(params, seed, _cw):

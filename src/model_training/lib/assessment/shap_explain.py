@@ -50,14 +50,11 @@ def shap_values(
     back = transform(steps, background.sample(min(100, background.height), seed=seed))
     classification = plan.classes is not None
     name = type(estimator).__name__
-    tree = name.startswith(
-        (
-            "CatBoost",
-            "RandomForest",
-            "ExtraTrees",
-            "HistGradientBoosting",
-            "BalancedRandomForest",
+    tree = any(
+        kind.__name__.startswith(
+            ("CatBoost", "RandomForest", "ExtraTrees", "HistGradientBoosting")
         )
+        for kind in type(estimator).__mro__
     )
     linear = hasattr(estimator, "coef_") and not name.startswith("MLP")
     explained_class = None

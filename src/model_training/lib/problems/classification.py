@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -109,7 +110,9 @@ class _Classification(ProblemType):
         from model_training.lib.algorithms.final_model import CalibratedModel
         from model_training.lib.core.metrics import compute_metrics
 
-        predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
+        predict = partial(
+            self.predict, plan=plan
+        )  # picklable: folds may run in workers
         _, scores, rows, oof_seconds = (
             oof
             if oof is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -99,7 +100,9 @@ class Regression(ProblemType):
         from model_training.lib.algorithms.cv_eval import out_of_fold
         from model_training.lib.core.metrics import compute_metrics
 
-        predict = lambda model, rows: self.predict(model, rows, plan)  # noqa: E731
+        predict = partial(
+            self.predict, plan=plan
+        )  # picklable: folds may run in workers
         reused = oof
         oof, _, rows, oof_seconds = (
             reused

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -114,7 +115,7 @@ def fit_final(
         y,
         plan,
         splits,
-        lambda y_fit: config_fit_params(plan, config, y_fit),
+        partial(config_fit_params, plan, config),  # picklable: folds may run in workers
         options,
         seed,
         oof=reused,

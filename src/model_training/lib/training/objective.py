@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,30 @@ class TuningContext:
     row_guards: dict[str, int]
     # per algorithm, hyperparameters fixed before tuning (clustering: k)
     fixed: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EarlyStoppedFit:
+    """Fits a fold's pipeline with early stopping; returns (the learned number
+    of iterations or None, the inner training rows). Picklable, so folds can
+    run in worker processes."""
+
+    plan: ModelingPlan
+    imbalance: str
+    algo: Any
+    seed: int
+
+    def __call__(self, model: Any, x_fold: Any, y_fold: np.ndarray) -> tuple:
+        count = early_stopped_fit(
+            model,
+            x_fold,
+            y_fold,
+            partial(fit_params, self.plan, self.imbalance),
+            self.algo,
+            self.plan.spec.kind.classification,
+            self.seed,
+        )
+        return count, round(len(y_fold) * (1 - INNER_FRACTION))
 
 
 class Objective:
@@ -96,23 +121,7 @@ class Objective:
                 raise optuna.TrialPruned
 
         scores: list[float] = []
-        learned: list[int] = []
-        inner_rows: list[int] = []
-
-        def fit(model: Any, x_fold: Any, y_fold: np.ndarray) -> None:
-            count = early_stopped_fit(
-                model,
-                x_fold,
-                y_fold,
-                lambda y_fit: fit_params(plan, imbalance, y_fit),
-                self.algo,
-                plan.spec.kind.classification,
-                ctx.seed,
-            )
-            if count is not None:
-                learned.append(count)
-                inner_rows.append(round(len(y_fold) * (1 - INNER_FRACTION)))
-
+        fitted: list[Any] = []
         try:
             scores = fold_scores(
                 pipeline,
@@ -120,11 +129,12 @@ class Objective:
                 self.y,
                 self.splits,
                 plan,
-                lambda model, rows: ctx.problem.predict(model, rows, plan),
-                lambda y_train: fit_params(plan, imbalance, y_train),
+                partial(ctx.problem.predict, plan=plan),
+                partial(fit_params, plan, imbalance),
                 report,
                 collect=scores,
-                fit=fit,
+                fit=EarlyStoppedFit(plan, imbalance, self.algo, ctx.seed),
+                fitted=fitted,
             )
         except BudgetSpent:
             trial.set_user_attr("stopped", "wall-clock budget")
@@ -137,13 +147,14 @@ class Objective:
             raise
         finally:
             trial.set_user_attr("fold_scores", [float(s) for s in scores])
+            learned = [(count, rows) for count, rows in fitted if count is not None]
             if learned:
                 trial.set_user_attr(
                     "learned_iterations",
                     {
                         "param": self.algo.iterations_param,
-                        "per_fold": learned,
-                        "inner_rows": float(np.mean(inner_rows)),
+                        "per_fold": [count for count, _ in learned],
+                        "inner_rows": float(np.mean([rows for _, rows in learned])),
                     },
                 )
         if any(math.isnan(s) for s in scores):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -267,8 +268,9 @@ def _judge(
     x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat = data
     problem = get_problem(plan.spec.problem_type)
     pipeline = pipeline_for(plan, config, options, seed)
-    fit_kwargs = lambda y_fit: config_fit_params(plan, config, y_fit)  # noqa: E731
-    predict = lambda model, rows_x: problem.predict(model, rows_x, plan)  # noqa: E731
+    # picklable (no closures): the folds may run in worker processes
+    fit_kwargs = partial(config_fit_params, plan, config)
+    predict = partial(problem.predict, plan=plan)
     start = time.perf_counter()
     outputs = fold_predictions(pipeline, x_all, y_all, splits, predict, fit_kwargs)
     cv_seconds = time.perf_counter() - start

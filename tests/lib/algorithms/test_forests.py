@@ -1,0 +1,65 @@
+"""Forests fit on the run's threads, predict on one, and do not depend on it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+
+from model_training.lib.algorithms import forests
+from model_training.lib.core.threads import THREADS_ENV
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6))
+    return x, (x[:, 0] + rng.normal(size=300) > 0).astype(int)
+
+
+class _Recording(RandomForestClassifier):
+    seen: ClassVar[list] = []
+
+    def fit(self, X, y, sample_weight=None):
+        _Recording.seen.append(self.n_jobs)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+class _Spy(forests._FitOnThreads, _Recording):
+    pass
+
+
+def test_fit_runs_on_the_run_threads_and_leaves_a_single_threaded_model(
+    data, monkeypatch
+):
+    monkeypatch.setenv(THREADS_ENV, "2")
+    _Recording.seen.clear()
+    model = _Spy(n_estimators=10, random_state=0).fit(*data)
+    assert _Recording.seen == [2]
+    assert model.n_jobs is None  # one-row predictions pay no thread dispatch
+    assert clone(model).get_params()["n_jobs"] is None
+    _Recording.seen.clear()
+    _Spy(n_estimators=10, random_state=0, n_jobs=1).fit(*data)
+    assert _Recording.seen == [1]  # an explicit count is kept
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        forests.ThreadedRandomForestClassifier,
+        forests.ThreadedRandomForestRegressor,
+        forests.ThreadedBalancedRandomForestClassifier,
+    ],
+)
+def test_the_model_does_not_depend_on_the_thread_count(kind, data, monkeypatch):
+    x, y = data
+    predictions = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv(THREADS_ENV, threads)
+        model = kind(n_estimators=20, random_state=3).fit(x, y)
+        predictions.append(model.predict(x))
+        assert model.n_jobs is None
+    np.testing.assert_array_equal(predictions[0], predictions[1])
