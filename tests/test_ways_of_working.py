@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -192,6 +193,45 @@ def test_viz_flowchart_renders_in_headless_chromium(viz_site, tmp_path):
     gray = pixels[..., :3].mean(axis=2)
     assert gray.std() > 0.05, "the screenshot is blank"
     assert len(np.unique((gray * 255).astype(int))) > 50
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="Debian chromium is not installed (.ci/run installs it)",
+)
+def test_the_run_report_opens_offline_in_headless_chromium(xor_project, tmp_path):
+    """reports/{epic}/model_report.html: the key numbers are on screen, nothing
+    is fetched from the network, and the page is not blank."""
+    page = xor_project / "reports/xor/model_report.html"
+    html = page.read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', html), (
+        "the page must work offline"
+    )
+    performance = json.loads(
+        (xor_project / "results/metrics/xor_model_performance.json").read_text()
+    )
+    url = page.as_uri()
+    dom = chromium(url, "--dump-dom").stdout
+    screenshot = tmp_path / "report.png"
+    chromium(url, f"--screenshot={screenshot}", "--window-size=1200,1800")
+    final = performance["final_model"]["model"]
+    test_auc = performance["metrics"]["test"]["roc_auc"]
+    for text in (
+        "Model report: xor",
+        f"{test_auc:.4f}",
+        "Acceptance criteria:",
+        "Leaderboard",
+        "Test metrics against the baselines",
+        "baseline majority_class",
+        final,
+    ):
+        assert text in dom, f"{text!r} is not on the page"
+    assert dom.count("data:image/png;base64,") >= 5  # the figures, inline
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(screenshot)
+    gray = pixels[..., :3].mean(axis=2)
+    assert gray.std() > 0.05, "the screenshot is blank"
 
 
 def test_single_nodes_notebook_runs_one_node_of_each_pipeline(xor_project):

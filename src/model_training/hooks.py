@@ -305,6 +305,7 @@ def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
     """One line per kind of output (package, card, reports, figures, other files)."""
     from model_training.datasets import (
         FigureDirectoryDataset,
+        HTMLReportDataset,
         ModelPackageDataset,
         RegisteredModelDataset,
         ReportJSONDataset,
@@ -346,6 +347,12 @@ def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
             )
         elif isinstance(dataset, ReportJSONDataset):
             reports.append(dataset.local_path)
+        elif isinstance(dataset, HTMLReportDataset):
+            if dataset.local_path.is_file():
+                lines.append(
+                    f"  report          {_relative(dataset.local_path, root)} "
+                    "(open it in a browser)"
+                )
         else:
             path = (getattr(dataset, "_describe", dict)() or {}).get("filepath")
             if path and name and not name.startswith("params:"):
@@ -359,11 +366,22 @@ def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
         lines.append(f"  reports         {_relative(folder, root)}/: {names}")
     for path in other:
         lines.append(f"  file            {_relative(path, root)}")
-    order = ("model package", "model card", "registered", "metrics", "reports")
+    order = (
+        "report",
+        "model package",
+        "model card",
+        "registered",
+        "metrics",
+        "reports",
+    )
     return sorted(
         lines,
         key=lambda line: next(
-            (i for i, label in enumerate(order) if line.strip().startswith(label)),
+            (
+                i
+                for i, label in enumerate(order)
+                if line.strip().startswith(label + " ")
+            ),
             len(order),
         ),
     )

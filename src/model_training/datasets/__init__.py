@@ -14,6 +14,7 @@ Only where kedro-datasets has nothing that fits:
 * :class:`SignedJoblibDataset` signs the fitted models it writes and refuses to
   unpickle a file without a valid signature (:mod:`~model_training.datasets.signing`).
 
+* :class:`HTMLReportDataset` writes the run's one-page report atomically.
 * :class:`RunClockDataset` gives the budgeted steps the time the run began.
 
 Datasets that expose ``local_path`` and carry ``metadata: {mlflow: ...}`` are
@@ -30,6 +31,7 @@ from model_training.datasets.files import (
 )
 from model_training.datasets.mlflow_model import RegisteredModelDataset
 from model_training.datasets.package import ModelPackageDataset
+from model_training.datasets.report import HTMLReportDataset
 from model_training.datasets.specs import FeatureSchemaDataset, ModelingSpecDataset
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "FeatureSchemaDataset",
     "FeatureSplitDataset",
     "FigureDirectoryDataset",
+    "HTMLReportDataset",
     "ModelPackageDataset",
     "ModelingSpecDataset",
     "RegisteredModelDataset",

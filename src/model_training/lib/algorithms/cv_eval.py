@@ -8,14 +8,13 @@ fit cannot share out, so whole folds in parallel processes are what makes
 two cores count. Each fold's model is seeded as in a sequential run and the
 results come back in fold order, so the answer does not depend on the
 number of workers; a caller that stops early (pruning, budget) stops the
-remaining folds.
+remaining folds (at most one batch, one fold per worker, runs beyond it).
 """
 
 from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -86,25 +85,31 @@ def run_folds(
     """Each fold's ((predictions, scores) on its validation rows, what ``fit``
     returned), in fold order; side by side in :func:`fold_workers` processes.
     The callables must be picklable (no closures over large state)."""
-    tasks = (
-        (pipeline, x[train], y[train], x[valid], fit_kwargs, predict, fit)
-        for train, valid in splits
-    )
+
+    def task(fold: tuple[np.ndarray, np.ndarray]) -> tuple[Any, ...]:
+        train, valid = fold
+        return (pipeline, x[train], y[train], x[valid], fit_kwargs, predict, fit)
+
     workers = fold_workers(x, len(splits))
     if workers == 1:
-        for task in tasks:
-            yield _fit_fold(*task, None)
+        for fold in splits:
+            yield _fit_fold(*task(fold), None)
         return
     from joblib import Parallel, delayed, parallel_config
 
     per_worker = max(1, fit_threads() // workers)
     # the workers' OpenMP/BLAS pools get their share, not the parent's count
-    # (joblib would pass on the OMP_NUM_THREADS the run set for itself)
+    # (joblib would pass on the OMP_NUM_THREADS the run set for itself).
+    # Folds go in batches of one per worker: a caller that stops between two
+    # batches leaves no task running, whereas cancelling running tasks makes
+    # joblib kill and respawn its workers (about 2 s of imports each time).
     with (
         parallel_config(backend="loky", inner_max_num_threads=per_worker),
-        Parallel(n_jobs=workers, return_as="generator") as par,
+        Parallel(n_jobs=workers) as par,
     ):
-        yield from par(delayed(_fit_fold)(*task, per_worker) for task in tasks)
+        for start in range(0, len(splits), workers):
+            batch = splits[start : start + workers]
+            yield from par(delayed(_fit_fold)(*task(f), per_worker) for f in batch)
 
 
 def fold_scores(
@@ -151,9 +156,7 @@ def fold_scores(
             if report is not None:
                 report(i, float(np.nanmean(scores)))
     finally:
-        with warnings.catch_warnings():  # joblib warns that it cancelled them
-            warnings.simplefilter("ignore", UserWarning)
-            folds.close()  # a stop (pruning, budget) cancels the folds not yet run
+        folds.close()  # a stop (pruning, budget): the folds not yet run are not
     return scores
 
 

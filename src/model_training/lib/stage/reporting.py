@@ -269,6 +269,29 @@ def _has_nan(values: np.ndarray) -> bool:
     return values.dtype.kind == "f" and bool(np.isnan(values).any())
 
 
+def write_model_report(
+    plan: dict[str, Any],
+    model_performance: dict[str, Any],
+    verification: dict[str, Any],
+    registered_model: dict[str, Any],
+    model_figures: dict[str, Any],
+) -> str:
+    """The run's one-page HTML report, figures inline (they come from the
+    figure folder the catalog hands over as paths)."""
+    from pathlib import Path
+
+    from model_training.lib.reporting.html_report import render_report
+
+    figures = {name: Path(path).read_bytes() for name, path in model_figures.items()}
+    return render_report(
+        model_performance,
+        verification,
+        registered_model,
+        figures,
+        package_dir=f"models/{load_plan(plan).spec.epic_id}",
+    )
+
+
 def enforce_acceptance(verification: dict[str, Any], options: ReportingParams) -> None:
     """Stop the run when a check failed or a criterion is unmet (unless report-only)."""
     failed = [c for c in verification["checks"] if not c["passed"]]
@@ -290,7 +313,7 @@ def enforce_acceptance(verification: dict[str, Any], options: ReportingParams) -
         else:
             raise OutputsKept(
                 "Acceptance criteria of the user story not met (every output was written; see "
-                "verification.json and the model card):\n"
+                "verification.json, the model card and the report, model_report.html):\n"
                 + lines
                 + "\nSet reporting.acceptance.on_unmet: report to record this without failing the run."
             )

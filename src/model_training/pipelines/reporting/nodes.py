@@ -71,6 +71,23 @@ def verify_outputs(
     )
 
 
-def enforce_acceptance(verification: dict[str, Any], options: ReportingParams) -> None:
-    """Stop the run when a check failed or a criterion is unmet (unless report-only)."""
+def write_model_report(
+    plan: dict[str, Any],
+    model_performance: dict[str, Any],
+    verification: dict[str, Any],
+    registered_model: dict[str, Any],
+    model_figures: dict[str, Any],
+) -> str:
+    """The run's one-page HTML report: verdict, leaderboard, test metrics against
+    the baselines, impact, calibration, importance, fairness, robustness, figures."""
+    return stage.write_model_report(
+        plan, model_performance, verification, registered_model, model_figures
+    )
+
+
+def enforce_acceptance(
+    verification: dict[str, Any], options: ReportingParams, _model_report: str
+) -> None:
+    """Stop the run when a check failed or a criterion is unmet (unless
+    report-only); it takes the report so that the report is written first."""
     return stage.enforce_acceptance(verification, options)

@@ -55,8 +55,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="verify_outputs",
             ),
             Node(
+                nodes.write_model_report,
+                inputs=[
+                    "modeling_plan",
+                    "model_performance",
+                    "verification",
+                    "registered_model",
+                    "model_figures",
+                ],
+                outputs="model_report",
+                name="write_model_report",
+            ),
+            Node(
                 nodes.enforce_acceptance,
-                inputs=["verification", "params:reporting"],
+                inputs=["verification", "params:reporting", "model_report"],
                 outputs=None,
                 name="enforce_acceptance",
             ),
