@@ -184,6 +184,8 @@ def test_catalog_contract():
 # lib modules whose tests live in another module's suite, and where: each is
 # exercised there through the code that calls it
 TESTED_WITH = {
+    "figures/monitoring.py": "tests/test_e2e.py",
+    "stage/monitoring.py": "tests/test_e2e.py",
     "algorithms/algorithm.py": "tests/lib/algorithms/test_registry.py",
     "algorithms/detectors.py": "tests/lib/algorithms/test_unsupervised.py",
     "algorithms/forecasting.py": "tests/lib/algorithms/test_forecasters.py",

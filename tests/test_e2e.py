@@ -389,6 +389,47 @@ def test_inference_scores_a_file_and_rejects_a_missing_column(xor_project):
     assert "Traceback" not in result.stderr
 
 
+def test_monitoring_flags_a_drifted_copy_of_the_test_split(xor_project):
+    """kedro run --pipelines monitoring: a timestamped report and figures; with
+    fail_on_alert, exit code 1 after writing them."""
+    import polars as pl
+
+    test = pl.read_csv(xor_project / "data/4_processed/xor/features/test_features.csv")
+    drifted = test.with_columns(
+        (pl.col("a") + 0.7).alias("a"),
+        pl.when(pl.col("row_id") % 3 == 0)
+        .then(pl.lit("purple"))
+        .otherwise(pl.col("colour"))
+        .alias("colour"),
+    )
+    source = xor_project / "drifted.csv"
+    drifted.write_csv(source)
+    folder = xor_project / "results/monitoring/xor"
+    result = xor_run(xor_project, "monitoring", f"input={source}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = sorted(folder.glob("*.json"))
+    assert len(reports) == 1
+    report = json.loads(reports[0].read_text())
+    assert report["status"] == "alert" and report["rows"] == test.height
+    by_name = {f["feature"]: f for f in report["features"]}
+    assert by_name["a"]["alert"] and by_name["a"]["psi"] > 0.2
+    assert by_name["colour"]["unseen_categories"] == ["purple"]
+    assert report["performance"]["metric"] == "roc_auc"  # the file holds the label
+    assert report["performance"]["now"] < report["performance"]["baseline_test"]
+    figures = {
+        p.stem for p in (xor_project / "reports/figures/xor/monitoring").glob("*.png")
+    }
+    assert figures == {"feature_drift", "prediction_drift"}
+    assert "Monitoring alert: a: PSI" in result.stdout + result.stderr
+
+    result = xor_run(
+        xor_project, "monitoring", f"input={source}", "monitoring.fail_on_alert=true"
+    )
+    assert result.returncode == 1
+    assert "Monitoring raised" in result.stderr and "Traceback" not in result.stderr
+    assert len(sorted(folder.glob("*.json"))) >= 1  # written before the exit
+
+
 def test_training_notebook_executes_headlessly(xor_project):
     import shutil
 

@@ -309,6 +309,7 @@ def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
         ModelPackageDataset,
         RegisteredModelDataset,
         ReportJSONDataset,
+        TimestampedJSONDataset,
     )
 
     lines: list[str] = []
@@ -347,6 +348,10 @@ def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
             )
         elif isinstance(dataset, ReportJSONDataset):
             reports.append(dataset.local_path)
+        elif isinstance(dataset, TimestampedJSONDataset):
+            newest = sorted(dataset.local_path.glob("*.json"))
+            if newest:
+                lines.append(f"  monitoring      {_relative(newest[-1], root)}")
         elif isinstance(dataset, HTMLReportDataset):
             if dataset.local_path.is_file():
                 lines.append(

@@ -6,7 +6,7 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # Pipelines run on request only, not by a plain `kedro run`.
-ON_DEMAND = ("inference",)
+ON_DEMAND = ("inference", "monitoring")
 
 
 def register_pipelines() -> dict[str, Pipeline]:

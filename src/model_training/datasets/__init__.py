@@ -14,7 +14,8 @@ Only where kedro-datasets has nothing that fits:
 * :class:`SignedJoblibDataset` signs the fitted models it writes and refuses to
   unpickle a file without a valid signature (:mod:`~model_training.datasets.signing`).
 
-* :class:`HTMLReportDataset` writes the run's one-page report atomically.
+* :class:`HTMLReportDataset` writes the run's one-page report atomically;
+  :class:`TimestampedJSONDataset` keeps one monitoring report per check.
 * :class:`RunClockDataset` gives the budgeted steps the time the run began.
 
 Datasets that expose ``local_path`` and carry ``metadata: {mlflow: ...}`` are
@@ -31,7 +32,7 @@ from model_training.datasets.files import (
 )
 from model_training.datasets.mlflow_model import RegisteredModelDataset
 from model_training.datasets.package import ModelPackageDataset
-from model_training.datasets.report import HTMLReportDataset
+from model_training.datasets.report import HTMLReportDataset, TimestampedJSONDataset
 from model_training.datasets.specs import FeatureSchemaDataset, ModelingSpecDataset
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "ReportJSONDataset",
     "RunClockDataset",
     "SignedJoblibDataset",
+    "TimestampedJSONDataset",
 ]

@@ -63,7 +63,8 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     writing side knows is added here: the version, timestamp, sha256 of every
     artifact, the MLflow run id, the code commit, the exact package versions
     (and requirements.txt pinned from them); then the card is rendered. Load returns the newest version (or ``model_version``) as
-    ``{"version", "metadata", "model", "preprocessing", "directory"}``.
+    ``{"version", "metadata", "model", "preprocessing", "directory",
+    "monitoring_baseline"}`` (the baseline None when the version has none).
     """
 
     def __init__(
@@ -236,10 +237,15 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                     "Restore it from MLflow or retrain."
                 )
             loaded[key] = signing.load(path, f"package's {key} file")
+        baseline_file = folder / f"monitoring_baseline_v{version}.json"
         return {
             "version": version,
             "metadata": metadata,
             "directory": str(self._dir),
+            # JSON, not a pickle: read as is (the monitoring pipeline's reference)
+            "monitoring_baseline": json.loads(baseline_file.read_text(encoding="utf-8"))
+            if baseline_file.is_file()
+            else None,
             **loaded,
         }
 

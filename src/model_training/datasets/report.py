@@ -1,10 +1,12 @@
-"""A text page written atomically: the run's HTML report."""
+"""Reports written atomically: the run's HTML page, timestamped monitoring reports."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from model_training.datasets.files import _atomic_write, _LocalFileDataset
+from model_training.datasets.files import _atomic_write, _jsonable, _LocalFileDataset
 
 
 class HTMLReportDataset(_LocalFileDataset):
@@ -20,3 +22,27 @@ class HTMLReportDataset(_LocalFileDataset):
         _atomic_write(
             self._target(), lambda tmp: tmp.write_text(data, encoding="utf-8")
         )
+
+
+class TimestampedJSONDataset(_LocalFileDataset):
+    """A folder of JSON reports, one per check, named by the report's own
+    ``checked_at`` time (``20261203T010203Z.json``); earlier ones are kept.
+    Loading returns the newest."""
+
+    def load(self) -> Any:
+        reports = sorted(self._source.glob("*.json"))
+        if not reports:
+            raise FileNotFoundError(f"no report in {self._filepath}")
+        return json.loads(reports[-1].read_text(encoding="utf-8"))
+
+    def save(self, data: Any) -> None:
+        stamp = datetime.fromisoformat(data["checked_at"]).astimezone(UTC)
+        folder = self._target("merge")
+        text = json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
+        _atomic_write(
+            folder / f"{stamp:%Y%m%dT%H%M%SZ}.json",
+            lambda tmp: tmp.write_text(text, encoding="utf-8"),
+        )
+
+    def _exists(self) -> bool:
+        return any(self._source.glob("*.json"))

@@ -29,3 +29,91 @@ def test_categorical_psi_counts_unknown_categories_as_other():
     assert population_stability_index(reference, ["a"] * 60 + ["z"] * 40) < 1e-9
     assert population_stability_index(reference, ["a"] * 10 + ["z"] * 90) > 0.2
     assert np.isclose(sum(reference["proportions"]), 1.0)
+
+
+def _baseline(frame, plan, output):
+    from model_training.lib.reporting.monitoring import monitoring_baseline
+
+    return monitoring_baseline(
+        plan,
+        frame,
+        output,
+        output,
+        {"roc_auc": 0.9},
+        {"p95": 1.0},
+        {
+            "performance_degradation": 0.1,
+            "psi_threshold": 0.2,
+            "missing_rate_threshold": 0.05,
+            "latency_p95_ms": 200.0,
+        },
+        10,
+    )
+
+
+def test_a_drifted_copy_raises_each_kind_of_alert_and_the_same_rows_none():
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.core.spec import ModelingSpec
+    from model_training.lib.data_quality.epic_builder import infer_schema
+    from model_training.lib.reporting.monitoring import compare_with_baseline
+    from tests.conftest import make_xor_frame
+
+    frame = make_xor_frame(3000, seed=2)
+    schema = infer_schema(frame, "xor", target="label", roles={"row_id": "identifier"})
+    spec = ModelingSpec(
+        epic_id="xor",
+        problem_type="binary_classification",
+        target="label",
+        positive_class="yes",
+        primary_metric="roc_auc",
+        id_columns=["row_id"],
+    )
+    plan = build_plan(spec, schema, frame)
+    rng = np.random.default_rng(0)
+    output = rng.random(frame.height)
+    baseline = _baseline(frame, plan, output)
+
+    same = compare_with_baseline(baseline, frame, output, {"roc_auc": 0.9}, True, 0.01)
+    assert same["status"] == "ok" and same["alerts"] == []
+    assert same["prediction_drift"]["psi"] < 0.01
+
+    drifted = frame.with_columns(
+        (pl.col("a") + 0.6).alias("a"),  # a shift
+        pl.when(pl.col("row_id") % 5 == 0)
+        .then(None)
+        .otherwise(pl.col("noise"))
+        .alias("noise"),  # 20 % missing where there were none
+        pl.when(pl.col("row_id") % 4 == 0)
+        .then(pl.lit("purple"))
+        .otherwise(pl.col("colour"))
+        .alias("colour"),  # a category training never had
+    )
+    result = compare_with_baseline(
+        baseline, drifted, output**3, {"roc_auc": 0.7}, True, 0.01
+    )
+    by_name = {f["feature"]: f for f in result["features"]}
+    assert result["status"] == "alert"
+    assert by_name["a"]["alert"] and by_name["a"]["significant"]
+    assert result["features"][0]["feature"] == "a"  # sorted by PSI
+    assert by_name["noise"]["missing_rate"] == 0.2
+    assert any("missing rate" in r for r in by_name["noise"]["reasons"])
+    assert by_name["colour"]["unseen_categories"] == ["purple"]
+    assert not by_name["b"]["alert"]
+    assert result["prediction_drift"]["alert"]
+    perf = result["performance"]
+    assert perf["alert"] and np.isclose(perf["relative_degradation"], 0.2 / 0.9)
+    assert len(result["alerts"]) == 5  # a, noise, colour, predictions, roc_auc
+
+
+def test_the_drift_test_is_scipys_chi_square_on_the_reference_bins():
+    from scipy.stats import chisquare
+
+    from model_training.lib.reporting.monitoring import drift_test
+
+    reference = {"edges": [0.0, 1.0], "proportions": [0.25, 0.5, 0.25]}
+    values = [-1.0] * 10 + [0.5] * 30 + [2.0] * 60
+    result = drift_test(reference, values)
+    expected = chisquare([10, 30, 60], [25, 50, 25])
+    assert np.isclose(result["chi2"], expected.statistic)
+    assert np.isclose(result["p_value"], expected.pvalue)
+    assert result["new_proportions"] == [0.1, 0.3, 0.6]

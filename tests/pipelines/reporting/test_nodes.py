@@ -29,6 +29,7 @@ def test_unmet_criterion_fails_the_run_naming_it():
         enforce_acceptance(
             verification(met=False),
             conf_params("reporting", {"acceptance": {"on_unmet": "fail"}}),
+            "<html></html>",
         )
     assert "test roc_auc >= 0.75: got 0.748" in str(caught.value)
     assert "on_unmet: report" in str(caught.value)
@@ -38,6 +39,7 @@ def test_report_only_records_without_failing(caplog):
     enforce_acceptance(
         verification(met=False),
         conf_params("reporting", {"acceptance": {"on_unmet": "report"}}),
+        "<html></html>",
     )
     assert "report-only" in caplog.text
 
@@ -47,8 +49,9 @@ def test_failed_verification_check_always_fails():
         enforce_acceptance(
             verification(checks_ok=False),
             conf_params("reporting", {"acceptance": {"on_unmet": "report"}}),
+            "<html></html>",
         )
-    enforce_acceptance(verification(), conf_params("reporting"))
+    enforce_acceptance(verification(), conf_params("reporting"), "<html></html>")
 
 
 def test_the_registry_entry_says_what_the_version_is_and_names_the_champion():

@@ -194,6 +194,12 @@ class InferenceParams(Group):
     input: str
 
 
+# monitoring -----------------------------------------------------------------
+class MonitoringParams(Group):
+    alpha: Annotated[float, Field(gt=0, lt=1)]
+    fail_on_alert: bool
+
+
 # budget ---------------------------------------------------------------------
 class Checkpoints(Group):
     candidates: Share
@@ -225,6 +231,7 @@ GROUPS: dict[str, type[Group]] = {
     "evaluation": EvaluationParams,
     "reporting": ReportingParams,
     "inference": InferenceParams,
+    "monitoring": MonitoringParams,
 }
 
 
