@@ -249,6 +249,14 @@ def copy_project(destination: Path, *, credit_rows: int | None = None) -> Path:
         destination / "src",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # the notebook templates (not copies a run executed here)
+    shutil.copytree(
+        PROJECT_ROOT / "notebooks",
+        destination / "notebooks",
+        ignore=shutil.ignore_patterns(
+            "*_model_training.ipynb", "*.executed.ipynb", ".ipynb_checkpoints"
+        ),
+    )
     if credit_rows:
         features = destination / "data" / "4_processed" / "credit_risk" / "features"
         for split in ("train", "validation", "test"):
@@ -316,7 +324,15 @@ def xor_project(tmp_path_factory):
         "algorithms: [logistic_regression, random_forest, hist_gradient_boosting]\n"
         "search: {top_k: 2}\n"
     )
-    result = kedro(project, "run", "--env", "test", "--params", "epic_id=xor")
+    # the one test run that executes the training notebook, as a user's run does
+    result = kedro(
+        project,
+        "run",
+        "--env",
+        "test",
+        "--params",
+        "epic_id=xor,reporting.notebook=true",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (project / "console_of_the_run.txt").write_text(result.stdout + result.stderr)
     return project

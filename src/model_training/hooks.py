@@ -28,7 +28,6 @@ active (tracking disabled, a notebook ``catalog.save``), the hook does nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -41,6 +40,8 @@ from model_training.datasets import transaction
 from model_training.gitinfo import git_commit
 from model_training.lib.core.errors import OutputsKept, find_user_error
 from model_training.lib.core.params import Group
+from model_training.outputs_summary import relative as _relative
+from model_training.outputs_summary import summarize_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -231,10 +232,11 @@ class RunSummaryHook:
     the MLflow run, with paths relative to the project.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, notebook: Any = None) -> None:
         self._catalog: Any = None
         self._saved: list[str] = []
         self._run_id: str | None = None
+        self._notebook = notebook  # the NotebookHook, to say what it wrote
 
     @hook_impl
     def after_catalog_created(self, catalog: Any) -> None:
@@ -268,6 +270,14 @@ class RunSummaryHook:
             return
         root = Path(run_params.get("project_path") or Path.cwd())
         lines = summarize_outputs({n: self._catalog.get(n) for n in self._saved}, root)
+        notebook = self._notebook
+        if notebook is not None and notebook.written is not None:
+            state = f"FAILED: {notebook.failed}; " if notebook.failed else ""
+            lines.append(
+                f"  notebook        {state}{_relative(notebook.written, root)}"
+            )
+        elif notebook is not None and notebook.failed:
+            lines.append(f"  notebook        NOT EXECUTED: {notebook.failed}")
         if self._run_id is not None:
             lines.append(
                 f"  MLflow run      {self._run_id} (see it: uv run mlflow ui "
@@ -292,101 +302,3 @@ class RunSummaryHook:
         except Exception:  # the board is a courtesy: never fail a finished run
             logger.warning("Could not draw the leaderboard", exc_info=True)
             return ""
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def summarize_outputs(datasets: dict[str, Any], root: Path) -> list[str]:
-    """One line per kind of output (package, card, reports, figures, other files)."""
-    from model_training.datasets import (
-        FigureDirectoryDataset,
-        HTMLReportDataset,
-        ModelPackageDataset,
-        RegisteredModelDataset,
-        ReportJSONDataset,
-        TimestampedJSONDataset,
-    )
-
-    lines: list[str] = []
-    reports: list[Path] = []
-    other: list[Path] = []
-    for name, dataset in datasets.items():
-        if isinstance(dataset, ModelPackageDataset):
-            versions = dataset.versions()
-            if versions:
-                newest = max(versions)
-                folder = dataset.local_path
-                lines.append(
-                    f"  model package   {_relative(versions[newest], root)} "
-                    f"(version {newest}; metadata_v{newest}.json, requirements.txt, "
-                    "monitoring_baseline.json beside it)"
-                )
-                lines.append(
-                    f"  model card      {_relative(folder / 'model_card.md', root)}"
-                )
-        elif isinstance(dataset, RegisteredModelDataset):
-            try:
-                record = json.loads(dataset.local_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            version = record.get("registered_version")
-            if version is not None:
-                lines.append(
-                    f"  registered      models:/{record['registered_model_name']}/"
-                    f"{version}"
-                )
-        elif isinstance(dataset, FigureDirectoryDataset):
-            count = len(dataset.load())
-            lines.append(
-                f"  figures         {_relative(dataset.local_path, root)}/ "
-                f"({count} PNG)"
-            )
-        elif isinstance(dataset, ReportJSONDataset):
-            reports.append(dataset.local_path)
-        elif isinstance(dataset, TimestampedJSONDataset):
-            newest = sorted(dataset.local_path.glob("*.json"))
-            if newest:
-                lines.append(f"  monitoring      {_relative(newest[-1], root)}")
-        elif isinstance(dataset, HTMLReportDataset):
-            if dataset.local_path.is_file():
-                lines.append(
-                    f"  report          {_relative(dataset.local_path, root)} "
-                    "(open it in a browser)"
-                )
-        else:
-            path = (getattr(dataset, "_describe", dict)() or {}).get("filepath")
-            if path and name and not name.startswith("params:"):
-                other.append(Path(str(path)))
-    performance = [p for p in reports if p.name.endswith("_model_performance.json")]
-    for path in performance:
-        lines.append(f"  metrics         {_relative(path, root)}")
-    rest = [p for p in reports if p not in performance]
-    for folder in sorted({p.parent for p in rest}):
-        names = ", ".join(sorted(p.name for p in rest if p.parent == folder))
-        lines.append(f"  reports         {_relative(folder, root)}/: {names}")
-    for path in other:
-        lines.append(f"  file            {_relative(path, root)}")
-    order = (
-        "report",
-        "model package",
-        "model card",
-        "registered",
-        "metrics",
-        "reports",
-    )
-    return sorted(
-        lines,
-        key=lambda line: next(
-            (
-                i
-                for i, label in enumerate(order)
-                if line.strip().startswith(label + " ")
-            ),
-            len(order),
-        ),
-    )

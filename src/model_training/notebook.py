@@ -1,5 +1,8 @@
 """Execute the project's notebooks headlessly for one epic.
 
+A ``kedro run`` that evaluated a model executes the training notebook itself
+once its outputs are in place (:class:`NotebookHook`; ``--params
+reporting.notebook=false`` leaves it out). By hand:
 ``uv run python -m model_training.notebook --epic credit_risk [--env test]``
 reads ``notebooks/models/model_training_template.ipynb`` (stage step 12), sets
 its parameters cell, executes it with nbclient in the project's environment and
@@ -14,8 +17,15 @@ stops with its error; the executed notebook is still written, for inspection.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE = Path("notebooks/models/model_training_template.ipynb")
 SINGLE_NODES = Path("notebooks/single_nodes.ipynb")
@@ -60,6 +70,76 @@ def execute(
     finally:
         nbformat.write(notebook, out)
     return out
+
+
+class NotebookHook:
+    """After a run that evaluated a model (and committed its outputs), execute
+    the training notebook from those outputs. A notebook that fails to execute
+    is reported (an error naming the failing cell's error and the executed
+    copy, which shows it) without failing the finished run."""
+
+    def __init__(self) -> None:
+        self.written: Path | None = None
+        self.failed: str | None = None
+        self._evaluated = False
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        self.written, self.failed, self._evaluated = None, None, False
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        if dataset_name == "model_performance":
+            self._evaluated = True
+
+    @hook_impl
+    def on_pipeline_error(
+        self, error: Exception, run_params: dict[str, Any], catalog: Any
+    ) -> None:
+        """A stop after every output was written (an unmet acceptance criterion)
+        still gets its notebook."""
+        from model_training.lib.core.errors import OutputsKept, find_user_error
+
+        if isinstance(find_user_error(error), OutputsKept):
+            self.after_pipeline_run(run_params, catalog)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
+        if not self._evaluated:
+            return
+        try:
+            wanted = catalog.load("params:reporting").notebook
+        except Exception:  # a catalog without reporting parameters
+            return
+        if not wanted:
+            return
+        root = Path(run_params.get("project_path") or Path.cwd())
+        epic = catalog.load("params:epic_id")
+        if not (root / TEMPLATE).is_file():
+            self.failed = f"{TEMPLATE} is missing"
+            logger.error("The training notebook was not executed: %s", self.failed)
+            return
+        from nbclient.exceptions import CellExecutionError
+
+        logger.info("Executing the training notebook for %s...", epic)
+        started = time.monotonic()
+        try:
+            self.written = execute(root, epic, run_params.get("env"))
+        except CellExecutionError as exc:
+            self.failed = str(exc).strip().splitlines()[-1][:300]
+            self.written = root / _output("training", epic)
+            logger.error(
+                "The training notebook failed: %s (the executed copy %s shows the "
+                "error; the run's outputs are complete)",
+                self.failed,
+                _output("training", epic),
+            )
+            return
+        except Exception as exc:  # no kernel, unreadable template...
+            self.failed = f"{type(exc).__name__}: {exc}"[:300]
+            logger.error("The training notebook could not be executed: %s", self.failed)
+            return
+        logger.info("Training notebook executed in %.0f s", time.monotonic() - started)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from model_training.hooks import RunSummaryHook, TrackingHook
+from model_training.notebook import NotebookHook
 from model_training.resources import ResourceHook
 from model_training.run_guard import RunGuardHook
 
@@ -25,9 +26,11 @@ def project_root() -> str:
 
 # the guard comes last, so pluggy calls it first among these: it checks the
 # parameters and takes the epic's lock before anything is tagged or written,
-# and promotes the run's outputs before the summary prints where they are
+# and promotes the run's outputs before the notebook reads them and the
+# summary prints where they are (pluggy calls hooks in reverse order)
 RUN_GUARD = RunGuardHook()
-HOOKS = (TrackingHook(), RunSummaryHook(), ResourceHook(), RUN_GUARD)
+NOTEBOOK = NotebookHook()
+HOOKS = (TrackingHook(), RunSummaryHook(NOTEBOOK), NOTEBOOK, ResourceHook(), RUN_GUARD)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

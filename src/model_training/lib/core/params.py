@@ -187,6 +187,7 @@ class ReportingParams(Group):
     psi_bins: Annotated[int, Field(ge=2)]
     alert_thresholds: AlertThresholds
     acceptance: Acceptance
+    notebook: bool
 
 
 # inference ------------------------------------------------------------------
