@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 
 import numpy as np
@@ -240,6 +241,12 @@ def test_the_console_is_quiet_and_ends_with_a_leaderboard(xor_project):
     assert "Loading data from" not in console and "Saving data to" not in console
     assert "is truncated to its" not in console
     assert "Running node: tune_hyperparameters" in console  # progress stays
+    # every long step says how far it is: trials with time left, each model the
+    # selection judges, the bootstrap, the learning curve
+    flat = " ".join(console.split())  # rich wraps long lines
+    assert re.search(r"Tuning \w+ trial 1/\d+ complete: .*?about \d+ s left", flat)
+    assert "Selection 1/" in console and "Bootstrap: done in" in console
+    assert "Learning curve 1/" in console
     board = console.index("Leaderboard on validation: roc_auc, higher is better")
     assert (
         board

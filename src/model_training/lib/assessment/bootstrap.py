@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import numpy as np
 
 from model_training.lib.core.metrics import METRICS, compute_metrics
 from model_training.lib.core.plan import ModelingPlan
+
+logger = logging.getLogger(__name__)
 
 # BCa needs a jackknife pass (one metric computation per test row, on top of
 # the resamples): above this many rows the percentile method is used, whose
@@ -50,6 +54,13 @@ def bootstrap_ci(
     if estimates is None:
         estimates = compute_metrics(names, y, y_pred, y_score, plan.metric_context)
     found: dict[str, tuple[float, float, int, str]] = {}
+    started = time.monotonic()
+    logger.info(
+        "Bootstrap: %d resamples of %d test rows for %d metric(s)...",
+        n_boot,
+        len(y),
+        len(names),
+    )
     if plain:
         found.update(
             _scipy_intervals(plain, y, y_pred, y_score, plan, n_boot, seed, level)
@@ -60,6 +71,7 @@ def bootstrap_ci(
                 pairwise, y, y_pred, y_score, plan, n_boot, seed, level
             )
         )
+    logger.info("Bootstrap: done in %.0f s", time.monotonic() - started)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         if name not in found:

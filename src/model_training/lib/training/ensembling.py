@@ -12,6 +12,8 @@ enters the selection only when its mean beats the best single model's.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,9 +27,10 @@ from model_training.lib.algorithms.ensemble import (
     cross_fitted,
     greedy_weights,
 )
+from model_training.lib.core.budget import Budget
 from model_training.lib.core.frames import label_array
 from model_training.lib.core.metrics import compute_metrics
-from model_training.lib.core.params import EnsembleOptions
+from model_training.lib.core.params import EnsembleOptions, TuningParams
 from model_training.lib.core.plan import ModelingPlan
 
 logger = logging.getLogger(__name__)
@@ -184,3 +187,69 @@ def ensemble_contender(
         "kept as a contender" if kept else "not kept",
     )
     return row
+
+
+def candidate_members(
+    candidates: dict[str, Any],
+    tuning: dict[str, Any],
+    defaults: dict[str, dict[str, Any]],
+    folds: int,
+    options: TuningParams,
+    budget: Budget,
+    judge: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Ensemble members from the candidates that were not tuned, at their
+    defaults: those that beat the trivial baselines on validation beyond noise
+    and were fitted on every training row (a subsampled one is too slow for
+    repeated folds). ``judge(config)`` gives a configuration's member record
+    (its predictions on the selection's folds)."""
+    tuned = {m["model"] for m in tuning["models"]}
+    members = []
+    for entry in candidates.get("models", []):
+        if (
+            entry.get("status") != "ok"
+            or entry["name"] in tuned
+            or entry.get("versus_trivial_baseline") != "better"
+            or entry.get("subsampled_to")
+        ):
+            continue
+        projected = (entry.get("fit_time_s") or 0.0) * folds
+        if not budget.affords("selection", projected):
+            logger.info(
+                "Ensemble: candidate %s left out: %s",
+                entry["name"],
+                budget.note(
+                    "selection", f"its folds would take about {projected:.0f} s"
+                ),
+            )
+            continue
+        if projected > options.ensemble.candidate_seconds:
+            logger.info(
+                "Ensemble: candidate %s left out: %d selection fits of %.1f s each "
+                "would take about %.0f s (tuning.ensemble.candidate_seconds: %.0f)",
+                entry["name"],
+                folds,
+                entry.get("fit_time_s") or 0.0,
+                projected,
+                options.ensemble.candidate_seconds,
+            )
+            continue
+        config = {
+            "model": entry["name"],
+            "params": dict(defaults.get(entry["name"]) or {}),
+            "imbalance": entry.get("imbalance", "none"),
+        }
+        judged_at = time.monotonic()
+        try:
+            member = judge(config)
+        except Exception as error:  # a member that fails is left out, with a reason
+            logger.warning("Ensemble: candidate %s left out (%s)", entry["name"], error)
+            continue
+        logger.info(
+            "Ensemble: candidate %s at its defaults on %d folds in %.0f s",
+            entry["name"],
+            folds,
+            time.monotonic() - judged_at,
+        )
+        members.append({**member, "source": "candidate"})
+    return members

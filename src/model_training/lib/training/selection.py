@@ -22,6 +22,7 @@ from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.ensembling import (
     averaged,
+    candidate_members,
     ensemble_contender,
     ensemble_estimator,
     ensembling,
@@ -155,6 +156,19 @@ def select_model(
         judged_at = time.monotonic()
         row, member = _judge(plan, config, data, options, seed, n_train, n_test)
         last_cost = time.monotonic() - judged_at
+        logger.info(
+            "Selection %d/%d: %s cross-validated %s %.4f (standard error %.4f) on "
+            "%d folds in %.0f s (%.0f s so far)",
+            len(rows) + 1,
+            len(tuning["models"]),
+            entry["model"],
+            primary,
+            row["cv_mean"],
+            row["cv_se"],
+            len(splits),
+            last_cost,
+            time.monotonic() - started,
+        )
         row["tuning_cv_mean"] = entry["metrics"]["cv_mean"]
         rows.append(row)
         pool.append({**member, "source": "tuned"})
@@ -173,8 +187,14 @@ def select_model(
             budget_notes.append(note)
             logger.warning("Selection: %s", note)
         elif options.ensemble.with_candidates:
-            pool += _candidate_members(
-                plan, candidates, tuning, defaults, data, options, seed, budget
+            pool += candidate_members(
+                candidates,
+                tuning,
+                defaults,
+                len(splits),
+                options,
+                budget,
+                lambda config: _judge(plan, config, data, options, seed, 1.0, 1.0)[1],
             )
         ensemble = ensemble_contender(
             plan, pool, y_all, y_valid, splits, repeats, options.ensemble, best_single
@@ -334,63 +354,3 @@ def _oof_record(
         "preds": np.concatenate([pred for pred, _ in outputs]),
         "scores": None if scores[0] is None else stack(scores),
     }
-
-
-def _candidate_members(
-    plan: ModelingPlan,
-    candidates: dict[str, Any],
-    tuning: dict[str, Any],
-    defaults: dict[str, dict[str, Any]],
-    data: tuple[Any, ...],
-    options: TuningParams,
-    seed: int,
-    budget: Budget,
-) -> list[dict[str, Any]]:
-    """Ensemble members from the candidates that were not tuned, at their
-    defaults: those that beat the trivial baselines on validation beyond noise
-    and were fitted on every training row (a subsampled one is too slow for
-    repeated folds)."""
-    tuned = {m["model"] for m in tuning["models"]}
-    folds = len(data[2])
-    members = []
-    for entry in candidates.get("models", []):
-        if (
-            entry.get("status") != "ok"
-            or entry["name"] in tuned
-            or entry.get("versus_trivial_baseline") != "better"
-            or entry.get("subsampled_to")
-        ):
-            continue
-        projected = (entry.get("fit_time_s") or 0.0) * folds
-        if not budget.affords("selection", projected):
-            logger.info(
-                "Ensemble: candidate %s left out: %s",
-                entry["name"],
-                budget.note(
-                    "selection", f"its folds would take about {projected:.0f} s"
-                ),
-            )
-            continue
-        if projected > options.ensemble.candidate_seconds:
-            logger.info(
-                "Ensemble: candidate %s left out: %d selection fits of %.1f s each "
-                "would take about %.0f s (tuning.ensemble.candidate_seconds: %.0f)",
-                entry["name"],
-                folds,
-                entry.get("fit_time_s") or 0.0,
-                projected,
-                options.ensemble.candidate_seconds,
-            )
-            continue
-        config = {
-            "model": entry["name"],
-            "params": dict(defaults.get(entry["name"]) or {}),
-            "imbalance": entry.get("imbalance", "none"),
-        }
-        try:
-            _, member = _judge(plan, config, data, options, seed, 1.0, 1.0)
-        except Exception as error:  # a member that fails is left out, with a reason
-            logger.warning("Ensemble: candidate %s left out (%s)", entry["name"], error)
-            continue
-        members.append({**member, "source": "candidate"})
-    return members

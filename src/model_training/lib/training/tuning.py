@@ -271,14 +271,22 @@ def _tune_one(
             reason = trial.user_attrs.get("stopped") or trial.user_attrs.get("error")
             if reason:
                 outcome += f" ({reason[:120]})"
+        # progress: seconds so far and, from the mean trial so far, an estimate
+        # of what is left (never beyond the clock's deadline)
+        now = time.monotonic()
+        ran = max(trial.number + 1 - done, 1)
+        left = (now - started) / ran * max(n_trials - trial.number - 1, 0)
+        left = max(min(left, deadline - now), 0.0)
         logger.info(
-            "Tuning %s trial %d/%d %s: %s (best %s)",
+            "Tuning %s trial %d/%d %s: %s (best %s; %.0f s, about %.0f s left)",
             name,
             trial.number + 1,
             n_trials,
             trial.state.name.lower(),
             outcome,
             best,
+            now - started,
+            left,
         )
 
     remaining = n_trials - done
