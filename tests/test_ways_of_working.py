@@ -327,3 +327,20 @@ def test_mlflow_serves_the_registered_model_like_the_package(xor_project):
         f"mlflow models serve: ready in {ready_s:.1f} s; "
         f"round trip for {rows.height} rows: {elapsed_ms:.0f} ms"
     )
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on the PATH")
+def test_a_uv_command_does_not_compile_the_environment_again():
+    """Bytecode is compiled once at install; `uv run` itself prints nothing."""
+    for _ in range(2):  # the first may still settle the environment
+        result = subprocess.run(
+            ["uv", "run", "--locked", "python", "-c", "pass"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Bytecode compiled" not in result.stderr
+    assert result.stderr.strip() == ""
