@@ -483,11 +483,21 @@ def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):
         )
     )
     names = {runs[r] for r in runs}
-    assert {"logistic_regression", "random_forest", "hist_gradient_boosting"} <= names
-    tuning_runs = [r for r in runs if runs[r].endswith("_tuning")]
+    # unambiguous names: the same algorithm as a baseline and as a candidate
+    assert {
+        "baseline/logistic_regression",
+        "candidate/logistic_regression",
+        "candidate/random_forest",
+        "candidate/hist_gradient_boosting",
+    } <= names
+    tuning_runs = [
+        r for r in runs if runs[r].startswith("tuning/") and "/trial" not in runs[r]
+    ]
     assert tuning_runs
-    trials = [r for r in runs if "_trial_" in runs[r]]
+    trials = [r for r in runs if "/trial " in runs[r]]
     assert trials and all(parent_of[t] in tuning_runs for t in trials)
+    # numbered as the log numbers them: from 1
+    assert any(runs[t].endswith("/trial 1") for t in trials)
     metrics = {
         k
         for (k,) in query(
@@ -495,9 +505,12 @@ def test_trials_and_candidates_are_nested_mlflow_runs(xor_project):
         )
     }
     assert "fold_scores.fold_0" in metrics
-    assert list((xor_project / "mlruns").rglob("model.joblib")), (
-        "candidate models are child-run artifacts"
-    )
+    with_models = {
+        runs[r]
+        for r in runs
+        if list((xor_project / "mlruns").rglob(f"{r}/artifacts/model/model.joblib"))
+    }
+    assert with_models and all(n.startswith("candidate/") for n in with_models)
 
 
 def test_rerun_resumes_the_persisted_study(xor_project):

@@ -64,11 +64,14 @@ def test_saved_report_becomes_artifact_metrics_and_child_runs(tmp_path):
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
     )
     by_name = {c.info.run_name: c for c in children}
-    assert set(by_name) == {"m1", "m2"}
-    assert by_name["m1"].data.metrics == {"metrics.auc": 0.7, "fit_time_s": 0.1}
-    assert by_name["m1"].data.params == {"C": "1.0"}
-    assert by_name["m2"].data.metrics == {}  # NaN is not logged
-    assert by_name["m1"].data.tags["kind"] == "baseline"
+    assert set(by_name) == {"baseline/m1", "baseline/m2"}  # named by step
+    assert by_name["baseline/m1"].data.metrics == {
+        "metrics.auc": 0.7,
+        "fit_time_s": 0.1,
+    }
+    assert by_name["baseline/m1"].data.params == {"C": "1.0"}
+    assert by_name["baseline/m2"].data.metrics == {}  # NaN is not logged
+    assert by_name["baseline/m1"].data.tags["kind"] == "baseline"
 
 
 def test_hook_is_silent_without_an_active_run(tmp_path):

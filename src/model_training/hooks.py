@@ -176,11 +176,20 @@ class TrackingHook:
 _SKIPPED_KEYS = ("params", "name", "kind", "description", "children", "traceback")
 
 
+def child_run_name(item: dict[str, Any]) -> str:
+    """A nested run's name, unambiguous across steps: ``baseline/<model>``,
+    ``candidate/<model>`` (the same algorithm can be both), ``tuning/<model>``
+    and ``tuning/<model>/trial <n>`` (as the reports name them)."""
+    name = str(item.get("name"))
+    kind = str(item.get("kind", ""))
+    return f"{kind}/{name}" if kind in ("baseline", "candidate") else name
+
+
 def _child_run(item: dict[str, Any]) -> None:
     """One nested run for a table row; its ``children`` become runs nested inside it."""
     import mlflow
 
-    with mlflow.start_run(run_name=str(item.get("name")), nested=True):
+    with mlflow.start_run(run_name=child_run_name(item), nested=True):
         tags = {
             "kind": str(item.get("kind", "")),
             "description": str(item.get("description", "")),
@@ -216,12 +225,13 @@ def _log_models_to_child_runs(models: dict[str, Any]) -> None:
     by_name = {run.info.run_name: run.info.run_id for run in children}
     with tempfile.TemporaryDirectory() as folder:
         for name, model in models.items():
-            if name not in by_name:
+            run_name = child_run_name({"name": name, "kind": "candidate"})
+            if run_name not in by_name:
                 continue
             path = Path(folder) / name / "model.joblib"
             path.parent.mkdir()
             joblib.dump(model, path)
-            client.log_artifact(by_name[name], str(path), "model")
+            client.log_artifact(by_name[run_name], str(path), "model")
 
 
 class RunSummaryHook:

@@ -181,7 +181,8 @@ def model_result(
     trials = []
     for t in study.trials:
         entry = {
-            "name": f"{name}_trial_{t.number}",
+            # numbered from 1, as the log counts them ("trial 3/10")
+            "name": f"tuning/{name}/trial {t.number + 1}",
             "kind": "trial",
             "number": t.number,
             "state": t.state.name,
@@ -207,7 +208,7 @@ def model_result(
     best = study.best_trial if complete else None
     default_trial = next((t for t in complete if t.user_attrs.get("start")), None)
     return {
-        "name": f"{name}_tuning",
+        "name": f"tuning/{name}",
         "kind": "tuning",
         "model": name,
         "study_name": study.study_name,
