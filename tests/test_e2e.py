@@ -696,9 +696,12 @@ def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, class
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model(registered["model_uri"])
     features = pl.read_csv(new).to_pandas()
-    served = np.asarray(model.predict(features))
+    answer = model.predict(features)  # the inference pipeline's table
+    served = np.asarray(answer["predicted"])
     assert served.dtype.kind == "i", served.dtype
     assert served.tolist() == scored["predicted"].to_list()
+    for c in classes:
+        np.testing.assert_allclose(answer[f"score_{c}"], scored[f"score_{c}"])
 
 
 @pytest.fixture(scope="module")

@@ -321,8 +321,17 @@ def test_mlflow_serves_the_registered_model_like_the_package(xor_project):
         elapsed_ms = 1000 * (time.perf_counter() - started)
     finally:
         stop(server)
-    served = [str(v) for v in answer["predictions"]]
-    assert served == [str(v) for v in expected]
+    # the inference pipeline's table: decision, probabilities, warnings
+    records = answer["predictions"]
+    assert [str(r["predicted"]) for r in records] == [str(v) for v in expected]
+    probabilities = package["model"].predict_proba(rows)
+    classes = [str(c) for c in package["model"].classes_]
+    for i, record in enumerate(records):
+        assert {"score_no", "score_yes", "warnings", "decision_threshold"} <= set(
+            record
+        )
+        for j, c in enumerate(classes):
+            assert abs(record[f"score_{c}"] - probabilities[i, j]) < 1e-9
     print(  # noqa: T201
         f"mlflow models serve: ready in {ready_s:.1f} s; "
         f"round trip for {rows.height} rows: {elapsed_ms:.0f} ms"

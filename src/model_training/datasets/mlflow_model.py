@@ -18,25 +18,37 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def _without_message(target: logging.Logger, text: str) -> Iterator[None]:
-    """Drop records of ``target`` whose message contains ``text``, for the block."""
+def _quiet_mlflow() -> Iterator[None]:
+    """MLflow's info and warning notices while a model is logged (and the
+    scoring of the input example it makes), left out; errors still show."""
+    import warnings
 
-    def keep(record: logging.LogRecord) -> bool:
-        return text not in record.getMessage()
-
-    target.addFilter(keep)
+    loggers = [
+        logging.getLogger(name)
+        # py.warnings: Kedro routes warnings to logging, and MLflow re-enables
+        # its own notices whatever the filters say
+        for name in ("mlflow", "model_training.lib.stage.inference", "py.warnings")
+    ]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
     finally:
-        target.removeFilter(keep)
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
 
 
 class RegisteredModelDataset(_LocalFileDataset):
-    """Log ``{"model", "input_example"}`` to the active MLflow run and register it.
+    """Log ``{"model", "package_metadata", "package_version", "plan",
+    "input_example"}`` to the active MLflow run and register it.
 
-    The model is saved with the scikit-learn flavour (cloudpickle, since the
-    package holds the project's own wrapper classes), a signature inferred from
-    the pandas input example (pandas at the MLflow boundary), and registered as
+    The model is a pyfunc model around the package
+    (:class:`model_training.serving.PackagedModel`: it answers with the
+    inference pipeline's table), saved with a signature inferred from the pandas
+    input example (pandas at the MLflow boundary), and registered as
     ``registered_model_name`` with a new version. A JSON record of the run id,
     model URI and registered version is written to ``filepath``; loading returns
     it. Without an active run (tracking disabled, a notebook) nothing is logged
@@ -65,19 +77,26 @@ class RegisteredModelDataset(_LocalFileDataset):
             )
         else:
             example = data["input_example"]
-            model = data["model"]
-            signature = infer_signature(example, model.predict(example))
-            # cloudpickle is chosen on purpose: the package holds the project's own
-            # classes and CatBoost, which skops refuses. MLflow warns about it on
-            # every call; the package's sha256 check is the safeguard here.
-            with _without_message(logging.getLogger("mlflow.sklearn"), "cloudpickle"):
-                info = mlflow.sklearn.log_model(
-                    model,
+            # cloudpickle: the package holds the project's own classes and
+            # CatBoost; the record's sha256 of the logged files is the safeguard.
+            # MLflow's notices about it (and about integer output columns, the
+            # package version) would repeat on every run: kept out of the console.
+            with _quiet_mlflow():
+                from model_training.serving import PackagedModel
+
+                model = PackagedModel(
+                    data["model"],
+                    data["package_metadata"],
+                    data["package_version"],
+                    data["plan"],
+                )
+                signature = infer_signature(example, model.predict(None, example))
+                info = mlflow.pyfunc.log_model(
                     name="model",
+                    python_model=model,
                     signature=signature,
                     input_example=example,
                     registered_model_name=self._name,
-                    serialization_format="cloudpickle",
                     pip_requirements=data.get("pip_requirements"),
                 )
             record.update(

@@ -236,7 +236,9 @@ def render(
         f"- Load: `ModelPackageDataset(filepath='models/{epic}').load()['model']` (from `model_training.datasets`), "
         f"which checks the file's signature and its sha256 ({metadata['artifacts']['model']['sha256'][:16]}...) "
         f"before unpickling `{metadata['artifacts']['model']['file']}`; or "
-        f"`mlflow.pyfunc.load_model('models:/{epic}_model/<version>')`.",
+        f"`mlflow.pyfunc.load_model('models:/{epic}_model/<version>')`, whose `predict` "
+        "(and `mlflow models serve`) answers with the inference pipeline's table: "
+        "the decision, the class probabilities or scores, and warnings.",
         f"- Latency (single row, in process): p50 {performance['latency_ms']['p50']:.1f} ms, "
         f"p95 {performance['latency_ms']['p95']:.1f} ms, p99 {performance['latency_ms']['p99']:.1f} ms. "
         f"Package size {metadata['artifacts']['model']['bytes'] / 2**20:.2f} MiB.",

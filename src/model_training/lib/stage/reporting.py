@@ -142,6 +142,11 @@ def prepare_mlflow_model(
     ]
     return {
         "model": final_model,
+        # what the served model needs to score as the inference pipeline does
+        # (the dataset wraps them: model_training/serving.py)
+        "package_metadata": model_package["metadata"],
+        "package_version": model_package["version"],
+        "plan": plan,
         "input_example": example.to_pandas(),
         "pip_requirements": pins,
         **registry_entry(resolved, model_package, performance),
@@ -235,7 +240,8 @@ def verify_outputs(
     )
     pyfunc = registered_model.get("pyfunc")
     if pyfunc is not None:
-        mlflow_pred = np.asarray(pyfunc.predict(x.to_pandas())).reshape(-1)
+        served = pyfunc.predict(x.to_pandas())  # the inference pipeline's table
+        mlflow_pred = np.asarray(served["predicted"]).reshape(-1)
         check(
             "mlflow_equals_package",
             bool(np.array_equal(mlflow_pred.astype(str), package_pred.astype(str))),
