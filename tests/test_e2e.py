@@ -246,6 +246,7 @@ def test_the_console_is_quiet_and_ends_with_a_leaderboard(xor_project):
     flat = " ".join(console.split())  # rich wraps long lines
     assert re.search(r"Tuning \w+ trial 1/\d+ complete: .*?about \d+ s left", flat)
     assert "Selection 1/" in console and "Bootstrap: done in" in console
+    assert "Candidate 1/" in console
     assert "Learning curve 1/" in console
     board = console.index("Leaderboard on validation: roc_auc, higher is better")
     assert (

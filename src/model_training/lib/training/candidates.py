@@ -121,11 +121,19 @@ def train_candidates(
     primary = plan.spec.primary_metric
     has_cost = plan.spec.cost_matrix is not None
     entries, fitted = [], {}
-    for name in candidate_names(plan):
+    names = candidate_names(plan)
+    for position, name in enumerate(names, start=1):
         entry: dict[str, Any] = {"name": name, "kind": "candidate"}
         if entries and budget.spent("candidates"):
             entries.append(_skipped(entry, budget))
             continue
+        logger.info(
+            "Candidate %d/%d: fitting %s (%.0f s so far)...",
+            position,
+            len(names),
+            name,
+            time.monotonic() - started,
+        )
         try:
             algo = algorithm(problem.task, name)
             params = dict(options.defaults.get(name) or {})
