@@ -21,7 +21,10 @@ def _classification():
         "epic_id": "credit<risk>",
         "problem_type": "binary_classification",
         "primary_metric": "roc_auc",
-        "final_model": {"model": "catboost", "threshold": 0.31},
+        "final_model": {
+            "model": "catboost",
+            "threshold": {"threshold": 0.31, "chosen_by": "minimum expected cost"},
+        },
         "metrics": {
             "test": {"roc_auc": 0.8123, "expected_cost": 0.5},
             "test_confidence_intervals": {"roc_auc": {"low": 0.75, "high": 0.86}},
@@ -86,6 +89,8 @@ def test_the_page_holds_the_key_numbers_and_is_self_contained():
         "0.750 to 0.860",
         "baseline majority_class",
         "isotonic",
+        "0.3100",
+        "minimum expected cost",
         "income",
         "equalized odds difference 0.22 exceeds 0.1",
         "abc123",

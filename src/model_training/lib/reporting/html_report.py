@@ -197,8 +197,14 @@ def _calibration(performance: dict[str, Any]) -> str:
         ("ECE before (out of fold)", chosen.get("ece_before")),
         ("ECE after (out of fold)", chosen.get("ece_after")),
         ("ECE on test", test.get("expected_calibration_error")),
-        ("decision threshold", (performance.get("final_model") or {}).get("threshold")),
     ]
+    threshold = (performance.get("final_model") or {}).get("threshold")
+    if isinstance(threshold, dict):  # the threshold and how it was chosen
+        rows.append(("decision threshold", threshold.get("threshold")))
+        if threshold.get("chosen_by"):
+            rows.append(("chosen by", threshold["chosen_by"]))
+    elif threshold is not None:
+        rows.append(("decision threshold", threshold))
     return _table(("calibration", "value"), rows)
 
 
