@@ -113,7 +113,11 @@ def test_one_mlflow_run_with_tags_params_and_child_runs(credit_project):
     assert params["train_size"] == "60"
     assert "data_validation.thresholds.leakage_score" in params
     children = sorted(name for _, name in runs if _ != parent)
-    assert children == ["logistic_regression", "majority_class", "stratified_random"]
+    assert children == [
+        "baseline/logistic_regression",
+        "baseline/majority_class",
+        "baseline/stratified_random",
+    ]
     artifacts = list((credit_project / "mlruns").rglob("baselines.json"))
     assert artifacts, "baselines.json is logged as an artifact under mlruns/"
 
