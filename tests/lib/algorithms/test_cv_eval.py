@@ -113,7 +113,9 @@ def test_folds_run_in_process_on_one_thread_or_on_large_data(folds, monkeypatch)
     monkeypatch.setenv(THREADS_ENV, "4")
     assert cv_eval.fold_workers(x, 3) == 3  # never more workers than folds
     assert cv_eval.fold_workers(x, 1) == 1
-    monkeypatch.setattr(cv_eval, "PARALLEL_FOLDS_MAX_BYTES", x.estimated_size() - 1)
+    from model_training.lib.core import threads
+
+    monkeypatch.setattr(threads, "PARALLEL_MAX_BYTES", x.estimated_size() - 1)
     assert cv_eval.fold_workers(x, 5) == 1  # copying the rows to each would cost
 
 

@@ -78,3 +78,28 @@ def test_a_biased_bootstrap_interval_is_widened_to_its_estimate(monkeypatch):
     )["roc_auc"]
     assert interval["low"] == 0.5 and interval["high"] == 0.7
     assert "widened to include it" in interval["note"]
+
+
+def test_the_resamples_scored_in_worker_processes_give_the_same_intervals(monkeypatch):
+    """The resamples are scored side by side on the run's threads; the
+    intervals are exactly those of one process."""
+    from model_training.lib.core import threads
+
+    plan, y, pred, scores = _scored_fixture()
+    names = ["roc_auc", "f1", "log_loss"]
+    seen = []
+    original = threads.in_workers
+
+    def spy(func, tasks, workers):
+        seen.append(workers)
+        return original(func, tasks, workers)
+
+    monkeypatch.setattr("model_training.lib.assessment.bootstrap.in_workers", spy)
+    monkeypatch.setenv(threads.THREADS_ENV, "1")
+    alone = bootstrap_ci(names, y, pred, scores, plan, 400, 3)
+    assert set(seen) == {1}
+    monkeypatch.setenv(threads.THREADS_ENV, "2")
+    seen.clear()
+    side_by_side = bootstrap_ci(names, y, pred, scores, plan, 400, 3)
+    assert 2 in seen
+    assert side_by_side == alone

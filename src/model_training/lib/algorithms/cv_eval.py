@@ -24,20 +24,18 @@ from sklearn.base import clone
 
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.core.threads import THREADS_ENV, fit_threads
-
-# folds run in parallel processes only while copying the rows to each is cheap
-PARALLEL_FOLDS_MAX_BYTES = 256 * 2**20
+from model_training.lib.core.threads import (
+    THREADS_ENV,
+    fit_threads,
+    in_workers,
+    process_workers,
+)
 
 
 def fold_workers(x: pl.DataFrame, folds: int) -> int:
-    """Processes to run ``folds`` folds of ``x`` in: the run's threads when the
-    frame is at most :data:`PARALLEL_FOLDS_MAX_BYTES`, else one (in process,
-    each fit then uses the threads itself)."""
-    threads = fit_threads()
-    if threads < 2 or folds < 2 or x.estimated_size() > PARALLEL_FOLDS_MAX_BYTES:
-        return 1
-    return min(threads, folds)
+    """Processes to run ``folds`` folds of ``x`` in (see
+    :func:`~model_training.lib.core.threads.process_workers`)."""
+    return process_workers(folds, x.estimated_size())
 
 
 def _fit_fold(
@@ -95,21 +93,13 @@ def run_folds(
         for fold in splits:
             yield _fit_fold(*task(fold), None)
         return
-    from joblib import Parallel, delayed, parallel_config
-
     per_worker = max(1, fit_threads() // workers)
-    # the workers' OpenMP/BLAS pools get their share, not the parent's count
-    # (joblib would pass on the OMP_NUM_THREADS the run set for itself).
     # Folds go in batches of one per worker: a caller that stops between two
     # batches leaves no task running, whereas cancelling running tasks makes
     # joblib kill and respawn its workers (about 2 s of imports each time).
-    with (
-        parallel_config(backend="loky", inner_max_num_threads=per_worker),
-        Parallel(n_jobs=workers) as par,
-    ):
-        for start in range(0, len(splits), workers):
-            batch = splits[start : start + workers]
-            yield from par(delayed(_fit_fold)(*task(f), per_worker) for f in batch)
+    for start in range(0, len(splits), workers):
+        batch = [(*task(f), per_worker) for f in splits[start : start + workers]]
+        yield from in_workers(_fit_fold, batch, workers)
 
 
 def fold_scores(

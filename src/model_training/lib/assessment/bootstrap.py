@@ -10,6 +10,7 @@ import numpy as np
 
 from model_training.lib.core.metrics import METRICS, compute_metrics
 from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.core.threads import in_workers, process_workers
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,32 @@ def _metrics_on(
     )
 
 
+def _metrics_of_resamples(
+    rows: np.ndarray,
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    context: dict[str, Any],
+) -> np.ndarray:
+    """The metrics (rows of the result) of each resample (its columns)."""
+    import warnings
+
+    out = np.empty((len(names), len(rows)))
+    with warnings.catch_warnings():  # degenerate resamples give NaN, handled later
+        warnings.simplefilter("ignore")
+        for j, take in enumerate(rows):
+            values = compute_metrics(
+                names,
+                y[take],
+                y_pred[take],
+                None if y_score is None else y_score[take],
+                context,
+            )
+            out[:, j] = [values[name] for name in names]
+    return out
+
+
 def _scipy_intervals(
     names: list[str],
     y: np.ndarray,
@@ -128,10 +155,24 @@ def _scipy_intervals(
 
     from scipy.stats import bootstrap
 
-    def statistic(rows: np.ndarray) -> np.ndarray:
-        take = rows.astype(int)
-        values = _metrics_on(take, names, y, y_pred, y_score, plan)
-        return np.array([values[name] for name in names], dtype=float)
+    context = plan.metric_context
+    data_bytes = sum(
+        a.nbytes for a in (np.asarray(y), np.asarray(y_pred), y_score) if a is not None
+    )
+
+    def statistic(rows: np.ndarray, axis: int = -1) -> np.ndarray:
+        # scipy hands over every resample at once (rows of row indices); they
+        # are scored in the run's worker processes, in order, so the intervals
+        # do not depend on how many there are
+        rows = np.asarray(rows).astype(int)
+        flat = rows.reshape(-1, rows.shape[-1])
+        workers = process_workers(len(flat) // 50, data_bytes * 2)
+        chunks = np.array_split(flat, max(workers, 1))
+        tasks = [(c, names, y, y_pred, y_score, context) for c in chunks if len(c)]
+        values = np.concatenate(
+            in_workers(_metrics_of_resamples, tasks, workers), axis=1
+        )
+        return values.reshape(len(names), *rows.shape[:-1])
 
     n = len(y)
     method = "BCa" if n <= BCA_MAX_ROWS else "percentile"
@@ -141,7 +182,7 @@ def _scipy_intervals(
             (np.arange(n),),
             statistic,
             n_resamples=n_boot,
-            vectorized=False,
+            vectorized=True,
             confidence_level=level,
             method=method,
             rng=seed,

@@ -57,3 +57,33 @@ def fit_threads() -> int:
     """Threads a model fit may use: the run's setting, else every usable core."""
     value = os.environ.get(THREADS_ENV, "")
     return int(value) if value.isdigit() and int(value) > 0 else usable_cores()
+
+
+# work is spread over processes only while copying its data to each is cheap
+PARALLEL_MAX_BYTES = 256 * 2**20
+
+
+def process_workers(tasks: int, data_bytes: int) -> int:
+    """Worker processes for ``tasks`` independent tasks over ``data_bytes`` of
+    data: the run's threads (at most one per task) when the data is at most
+    :data:`PARALLEL_MAX_BYTES`, else 1 (in process; a fit then uses the threads
+    itself)."""
+    threads = fit_threads()
+    if threads < 2 or tasks < 2 or data_bytes > PARALLEL_MAX_BYTES:
+        return 1
+    return min(threads, tasks)
+
+
+def in_workers(func: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[Any]:
+    """``func(*task)`` for every task, in order: in ``workers`` loky processes
+    (reused from call to call), each with its share of the run's threads for
+    its OpenMP/BLAS pools, or in process when ``workers`` is 1. ``func`` and the
+    tasks must be picklable."""
+    if workers <= 1:
+        return [func(*task) for task in tasks]
+    from joblib import Parallel, delayed, parallel_config
+
+    share = max(1, fit_threads() // workers)
+    # joblib would pass on the OMP_NUM_THREADS the run set for itself
+    with parallel_config(backend="loky", inner_max_num_threads=share):
+        return Parallel(n_jobs=workers)(delayed(func)(*task) for task in tasks)
