@@ -51,24 +51,12 @@ def _baseline(frame, plan, output):
     )
 
 
-def test_a_drifted_copy_raises_each_kind_of_alert_and_the_same_rows_none():
-    from model_training.lib.core.plan import build_plan
-    from model_training.lib.core.spec import ModelingSpec
-    from model_training.lib.data_quality.epic_builder import infer_schema
+def test_a_drifted_copy_raises_each_kind_of_alert_and_the_same_rows_none(xor_setup):
     from model_training.lib.reporting.monitoring import compare_with_baseline
     from tests.conftest import make_xor_frame
 
+    plan = xor_setup[3]  # the XOR epic's plan; its baseline from 3,000 rows
     frame = make_xor_frame(3000, seed=2)
-    schema = infer_schema(frame, "xor", target="label", roles={"row_id": "identifier"})
-    spec = ModelingSpec(
-        epic_id="xor",
-        problem_type="binary_classification",
-        target="label",
-        positive_class="yes",
-        primary_metric="roc_auc",
-        id_columns=["row_id"],
-    )
-    plan = build_plan(spec, schema, frame)
     rng = np.random.default_rng(0)
     output = rng.random(frame.height)
     baseline = _baseline(frame, plan, output)

@@ -49,8 +49,10 @@ def check_new_data(
     plan: dict[str, Any],
     inference: InferenceParams,
     options: MonitoringParams,
+    run_clock: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Compare new rows with the package's monitoring baseline.
+    """Compare new rows with the package's monitoring baseline (the report is
+    stamped with the run's start, from ``run_clock``).
 
     The rows are scored as the inference pipeline scores them (same checks,
     same one-message errors); then per-feature drift (PSI on the baseline's
@@ -84,7 +86,9 @@ def check_new_data(
     )
     report = {
         "epic_id": resolved.spec.epic_id,
-        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "checked_at": datetime.fromtimestamp(run_clock["started"], UTC).isoformat(
+            timespec="seconds"
+        ),
         "input": inference.input,
         "package_version": model_package.get("version"),
         "baseline_created": baseline.get("creation_date"),

@@ -16,10 +16,13 @@ def check_new_data(
     plan: dict[str, Any],
     inference: InferenceParams,
     options: MonitoringParams,
+    run_clock: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Drift per feature, missing rates, unseen categories, prediction drift and
     (with the target) performance, against the package's monitoring baseline."""
-    return stage.check_new_data(model_package, new_data, plan, inference, options)
+    return stage.check_new_data(
+        model_package, new_data, plan, inference, options, run_clock
+    )
 
 
 def enforce_monitoring(report: dict[str, Any], options: MonitoringParams) -> None:

@@ -19,6 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "modeling_plan",
                     "params:inference",
                     "params:monitoring",
+                    "run_clock",
                 ],
                 outputs=["monitoring_report", "monitoring_figures"],
                 name="check_new_data",
