@@ -39,7 +39,7 @@ from kedro.framework.hooks import hook_impl
 from model_training.datasets import transaction
 from model_training.gitinfo import git_commit
 from model_training.lib.core.errors import OutputsKept, find_user_error
-from model_training.lib.core.params import Group
+from model_training.lib.core.params import Group, redact_secrets
 from model_training.outputs_summary import relative as _relative
 from model_training.outputs_summary import summarize_outputs
 
@@ -68,7 +68,10 @@ def _finite_numbers(values: dict[str, Any]) -> dict[str, float]:
 
 
 def _params(values: dict[str, Any]) -> dict[str, str]:
-    return {k: str(v)[:_MAX_PARAM_LENGTH] for k, v in _flatten("", values, {}).items()}
+    return {
+        k: redact_secrets(str(v))[:_MAX_PARAM_LENGTH]
+        for k, v in _flatten("", values, {}).items()
+    }
 
 
 class TrackingHook:
@@ -173,7 +176,15 @@ class TrackingHook:
             _child_run(item)
 
 
-_SKIPPED_KEYS = ("params", "name", "kind", "description", "children", "traceback")
+_SKIPPED_KEYS = (
+    "params",
+    "name",
+    "kind",
+    "description",
+    "children",
+    "traceback",
+    "workers",
+)
 
 
 def child_run_name(item: dict[str, Any]) -> str:
@@ -198,7 +209,9 @@ def _child_run(item: dict[str, Any]) -> None:
             {
                 k: str(v)[:5000]
                 for k, v in item.items()
-                if k in ("status", "error", "state", "note") and v
+                if k
+                in ("status", "error", "state", "note", "stopped", "worker", "workers")
+                and v
             }
         )
         mlflow.set_tags(tags)

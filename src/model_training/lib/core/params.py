@@ -10,6 +10,7 @@ from the YAML is an error, never a silent fallback.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,13 +19,25 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=1)]
 
 
+# the password of a URL such as postgresql+psycopg://user:secret@host/db
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\"']*:)[^@/\s\"']+@")
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``
+    (storage and tracking URLs reach logs, reports and MLflow parameters)."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 class Group(BaseModel):
     """A parameter group: strict, immutable, printed as compact JSON."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def __str__(self) -> str:  # what MLflow shows for the whole group
-        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+        return redact_secrets(
+            json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+        )
 
 
 # data_validation ------------------------------------------------------------
@@ -103,10 +116,30 @@ class Dimension(Group):
     grid: list[Any] | None = None
 
 
+class Heartbeat(Group):
+    """How tuning workers show they are alive (Optuna's RDB heartbeat): a
+    running trial whose worker sent none for ``grace_s`` seconds is failed, and
+    its slot of the trial budget goes to the workers still alive."""
+
+    interval_s: Annotated[int, Field(ge=1)]
+    grace_s: Annotated[int, Field(ge=2)]
+
+    @model_validator(mode="after")
+    def _grace_after_interval(self) -> Heartbeat:
+        if self.grace_s <= self.interval_s:
+            raise ValueError(
+                f"grace_s ({self.grace_s}) must exceed interval_s ({self.interval_s}): "
+                "a live worker would be taken for dead between two heartbeats"
+            )
+        return self
+
+
 class TuningParams(Group):
     max_rows: Annotated[int, Field(ge=100)]
     caps: Caps
     storage: str | None
+    workers: Annotated[int, Field(ge=1)]
+    heartbeat: Heartbeat
     pruner: Pruner
     grid_points: Annotated[int, Field(ge=2)]
     feature_selection: Literal["none", "importance", "rfe", "l1", "correlation"]

@@ -87,3 +87,32 @@ def in_workers(func: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[An
     # joblib would pass on the OMP_NUM_THREADS the run set for itself
     with parallel_config(backend="loky", inner_max_num_threads=share):
         return Parallel(n_jobs=workers)(delayed(func)(*task) for task in tasks)
+
+
+class thread_share:
+    """Within the block, this process fits with ``threads`` threads (its share
+    when several worker processes split the run's cores): the setting
+    :func:`fit_threads` reads, the environment of pools loaded later, and
+    threadpoolctl's limits on the pools already loaded. Restored on exit."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = max(1, int(threads))
+        self._saved: dict[str, str | None] = {}
+        self._limits: Any = None
+
+    def __enter__(self) -> thread_share:
+        from threadpoolctl import threadpool_limits
+
+        self._saved = {k: os.environ.get(k) for k in (THREADS_ENV, *POOL_ENVS)}
+        for key in self._saved:
+            os.environ[key] = str(self.threads)
+        self._limits = threadpool_limits(limits=self.threads)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._limits.restore_original_limits()
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

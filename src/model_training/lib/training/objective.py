@@ -1,4 +1,4 @@
-"""The objective of one tuning trial: build the configuration, cross-validate it fold by fold (reporting to the pruner), stop when the budget is spent."""
+"""The objective of one tuning trial: claim a slot of the study's trial budget, build the configuration, cross-validate it fold by fold (reporting to the pruner), stop when the budget is spent."""
 
 from __future__ import annotations
 
@@ -27,6 +27,56 @@ from model_training.lib.training.search import (
 
 class BudgetSpent(Exception):
     """The wall-clock budget ran out inside a trial."""
+
+
+class ClaimRefused(Exception):
+    """Other workers already claimed the whole trial budget: this trial is
+    recorded as failed and ``unused`` and never runs."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's share of one round of a study's search.
+
+    ``budget`` is the number of trials the study holds at the end of the round
+    (from earlier rounds and runs included); ``round_id`` tells this round's
+    trials from older ones; ``worker`` names who runs them (tuning.json and the
+    trial's MLflow run say it).
+    """
+
+    round_id: str
+    budget: int
+    worker: str
+
+
+_OPEN = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.RUNNING,
+    optuna.trial.TrialState.WAITING,
+)
+
+
+def holds_slot(trial: Any, round_id: str) -> bool:
+    """Whether a trial takes a slot of the round's budget: finished (completed
+    or pruned), running, waiting, or failed with an error in this round (it ran;
+    a failure of an earlier round is retried). A trial failed because its
+    worker died (no heartbeat) or refused (``unused``) gives its slot back."""
+    if trial.state in _OPEN:
+        return True
+    return (
+        trial.state == optuna.trial.TrialState.FAIL
+        and "error" in trial.user_attrs
+        and trial.user_attrs.get("round") == round_id
+    )
+
+
+def slots_taken(trials: list[Any], round_id: str, below: int | None = None) -> int:
+    """Slots of the round's budget the trials hold (those numbered below
+    ``below`` only, when given: the claims made before a trial's own)."""
+    return sum(
+        holds_slot(t, round_id) for t in trials if below is None or t.number < below
+    )
 
 
 @dataclass
@@ -87,14 +137,28 @@ class Objective:
         x: pl.DataFrame,
         y: np.ndarray,
         splits: list[tuple[np.ndarray, np.ndarray]],
+        claim: Claim,
     ) -> None:
         self.ctx, self.algo, self.space = ctx, algo, space
         self.default_imbalance, self.deadline = default_imbalance, deadline
         self.x, self.y, self.splits = x, y, splits
+        self.claim = claim
 
     def __call__(self, trial: Any) -> float:
 
-        ctx, plan = self.ctx, self.ctx.plan
+        ctx, plan, claim = self.ctx, self.ctx.plan, self.claim
+        trial.set_user_attr("worker", claim.worker)
+        trial.set_user_attr("round", claim.round_id)
+        # Optuna numbers trials in the order they are created, so the claims
+        # made before this one are the trials numbered below it: when they
+        # fill the budget, another worker got there first
+        earlier = trial.study.get_trials(deepcopy=False)
+        if slots_taken(earlier, claim.round_id, below=trial.number) >= claim.budget:
+            trial.set_user_attr("unused", True)
+            trial.study.stop()
+            raise ClaimRefused(
+                f"the trial budget ({claim.budget}) was claimed by other workers"
+            )
         params = suggest(trial, self.space)
         imbalance = params.pop("imbalance", self.default_imbalance)
         fixed = {

@@ -147,13 +147,48 @@ def data_fingerprint(frame: pl.DataFrame) -> str:
     return f"{frame.hash_rows(seed=0).sum():x}"[:16]
 
 
-def open_storage(url: str | None) -> Any:
-    """An Optuna storage for ``url`` (None: in memory); creates a SQLite file's folder."""
+def prepare_storage(url: str | None) -> str | None:
+    """The storage URL a run uses; creates a SQLite file's folder."""
     if not url:
         return None
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return url
+
+
+# one storage (one connection pool) per URL and process
+_STORAGES: dict[tuple[str, int, int], Any] = {}
+
+
+def open_storage(url: str | None, heartbeat: Any = None) -> Any:
+    """An Optuna storage for ``url`` (None: in memory) in this process.
+
+    A database storage sends a heartbeat from each running trial every
+    ``heartbeat.interval_s`` seconds; a trial silent for ``grace_s`` seconds
+    (its worker died) is failed by the next worker that looks. SQLite waits
+    up to a minute for a lock that another worker process holds.
+    """
+    url = prepare_storage(url)
+    if url is None:
+        return None
+    interval = int(getattr(heartbeat, "interval_s", 0) or 0)
+    grace = int(getattr(heartbeat, "grace_s", 0) or 0)
+    key = (url, interval, grace)
+    if key not in _STORAGES:
+        import warnings
+
+        engine_kwargs = (
+            {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+        )
+        beat = (
+            {"heartbeat_interval": interval, "grace_period": grace} if interval else {}
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            _STORAGES[key] = optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, **beat
+            )
+    return _STORAGES[key]
 
 
 def capped_search(plan: ModelingPlan, caps: Caps | None) -> Any:
@@ -176,10 +211,17 @@ def model_result(
     note: str | None,
 ) -> dict[str, Any]:
     """One model's tuning result from its study: the best trial, the
-    defaults' score, counts, and every trial as a child record."""
+    defaults' score, counts, and every trial as a child record, with the
+    worker that ran it. Claims refused because the budget was spent (see
+    lib/training/workers.py) never ran and are left out."""
 
+    ran = [t for t in study.trials if not t.user_attrs.get("unused")]
     trials = []
-    for t in study.trials:
+    workers: dict[str, int] = {}
+    for t in ran:
+        worker = t.user_attrs.get("worker")
+        if worker:
+            workers[worker] = workers.get(worker, 0) + 1
         entry = {
             # numbered from 1, as the log counts them ("trial 3/10")
             "name": f"tuning/{name}/trial {t.number + 1}",
@@ -197,14 +239,17 @@ def model_result(
                 for i, s in enumerate(t.user_attrs.get("fold_scores", []))
             },
             "duration_s": t.duration.total_seconds() if t.duration else None,
+            "worker": worker,
         }
         if "error" in t.user_attrs:
             entry["error"] = t.user_attrs["error"]
         if "stopped" in t.user_attrs:
             entry["stopped"] = t.user_attrs["stopped"]
+        elif t.state == optuna.trial.TrialState.FAIL and "error" not in t.user_attrs:
+            entry["stopped"] = "its worker stopped sending heartbeats (slot re-run)"
         trials.append(entry)
-    states = [t.state for t in study.trials]
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    states = [t.state for t in ran]
+    complete = [t for t in ran if t.state == optuna.trial.TrialState.COMPLETE]
     best = study.best_trial if complete else None
     default_trial = next((t for t in complete if t.user_attrs.get("start")), None)
     return {
@@ -227,6 +272,8 @@ def model_result(
         "n_complete": len(complete),
         "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
         "n_failed": states.count(optuna.trial.TrialState.FAIL),
+        "n_running": states.count(optuna.trial.TrialState.RUNNING),
+        "workers": workers,
         "elapsed_s": round(seconds, 2),
         "note": note,
         "children": trials,

@@ -14,10 +14,14 @@
 * The study is stored (SQLite by default, any Optuna storage URL for many
   workers) under a name that fingerprints the data and the search, so an
   interrupted tuning resumes where it stopped and a changed setup starts anew.
+* Workers: ``tuning.workers`` processes on this machine, and
+  ``model-training-worker`` on others, fill the same studies; the trial budget
+  is shared (lib/training/workers.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -25,26 +29,31 @@ from typing import Any
 import optuna
 import polars as pl
 
-from model_training import __version__
-from model_training.lib.algorithms.cv import cv_splits, order_for_cv
-from model_training.lib.algorithms.early_stopping import EARLY_STOPPING_SCHEME
-from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.budget import Budget, unlimited
-from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.problems import get_problem
+from model_training.lib.core.threads import fit_threads, thread_share
 from model_training.lib.training.allocation import first_round_trials, second_round
-from model_training.lib.training.candidates import guarded_rows, row_guard
-from model_training.lib.training.objective import Objective, TuningContext
+from model_training.lib.training.objective import Claim, TuningContext, slots_taken
 from model_training.lib.training.search import (
-    SAMPLER_SCHEME,
-    capped_search,
-    data_fingerprint,
-    fingerprint,
-    make_sampler,
     model_result,
     open_storage,
+)
+from model_training.lib.training.study import (
+    open_study,
+    search_space,
+    study_setup,
+    tuning_context,
+)
+from model_training.lib.training.workers import (
+    ORDER_KEY,
+    LocalWorkers,
+    TrialLog,
+    fail_stale,
+    new_round,
+    run_trials,
+    work_order,
+    worker_label,
 )
 
 logger = logging.getLogger(__name__)
@@ -83,32 +92,15 @@ def tune_models(
     """
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    ordered = order_for_cv(train, plan)
-    x, y = split_xy(ordered, plan)
-    problem = get_problem(plan.spec.problem_type)
-    fixed, evidence = problem.search_constraints(plan, x, options, seed)
+    ctx = tuning_context(plan, train, options, seed, defaults, {}, row_guards)
+    fixed, evidence = ctx.problem.search_constraints(plan, ctx.x, options, seed)
     if evidence is not None:
         logger.info("Tuning: %s", evidence["rule"])
-    defaults = {
+    ctx.fixed = fixed
+    ctx.defaults = {
         name: {**(defaults.get(name) or {}), **fixed.get(name, {})}
         for name in {*defaults, *fixed}
     }
-    ctx = TuningContext(
-        plan=plan,
-        problem=problem,
-        ordered=ordered,
-        x=x,
-        y=y,
-        splits=cv_splits(ordered, y, plan, seed),
-        options=options,
-        defaults=defaults,
-        search=capped_search(plan, options.caps),
-        seed=seed,
-        storage=open_storage(options.storage),
-        data_hash=data_fingerprint(ordered),
-        row_guards=dict(row_guards or {}),
-        fixed=fixed,
-    )
     started = time.monotonic()
     budget = budget or unlimited()
     run_deadline = budget.monotonic_deadline("tuning")
@@ -118,29 +110,55 @@ def tune_models(
         len(shortlist), 1
     )
     first = first_round_trials(ctx.search.n_trials, len(shortlist))
-    results = []
-    for position, name in enumerate(shortlist):
-        now = time.monotonic()
-        share = (total_deadline - now) / (len(shortlist) - position)
-        results.append(_tune_one(ctx, name, min(now + per_model, now + share), first))
-    allocation = None
-    if first < ctx.search.n_trials:
-        searchable = {name: bool(_space(ctx, name)) for name in shortlist}
-        totals, allocation = second_round(
-            results, searchable, ctx.search.n_trials, plan.greater_is_better
+    workers = options.workers
+    if workers > 1 and ctx.storage is None:
+        logger.warning(
+            "Tuning: tuning.workers is %d but the study is kept in memory "
+            "(tuning.storage: null), which other processes cannot reach: one "
+            "worker runs the trials",
+            workers,
         )
+        workers = 1
+    threads = max(1, fit_threads() // workers)
+    pool = LocalWorkers(ctx, workers - 1, threads) if workers > 1 else None
+    if pool is not None:
         logger.info(
-            "Tuning: successive halving: %s lead (%s); %s stop after the first round",
-            ", ".join(allocation["kept"]),
-            ", ".join(f"{m} gets {n} trials in all" for m, n in totals.items())
-            or "no trials left to share",
-            ", ".join(allocation["dropped"]) or "none",
+            "Tuning: %d worker processes fill each study, %d thread(s) each",
+            workers,
+            threads,
         )
-        for position, name in enumerate(totals):
-            now = time.monotonic()
-            share = (total_deadline - now) / (len(totals) - position)
-            index = shortlist.index(name)
-            results[index] = _tune_one(ctx, name, now + share, totals[name])
+    results = []
+    allocation = None
+    try:
+        with thread_share(threads) if pool else contextlib.nullcontext():
+            for position, name in enumerate(shortlist):
+                now = time.monotonic()
+                share = (total_deadline - now) / (len(shortlist) - position)
+                deadline = min(now + per_model, now + share)
+                results.append(_tune_one(ctx, name, deadline, first, pool))
+            if first < ctx.search.n_trials:
+                searchable = {name: bool(search_space(ctx, name)) for name in shortlist}
+                totals, allocation = second_round(
+                    results, searchable, ctx.search.n_trials, plan.greater_is_better
+                )
+                logger.info(
+                    "Tuning: successive halving: %s lead (%s); %s stop after the "
+                    "first round",
+                    ", ".join(allocation["kept"]),
+                    ", ".join(f"{m} gets {n} trials in all" for m, n in totals.items())
+                    or "no trials left to share",
+                    ", ".join(allocation["dropped"]) or "none",
+                )
+                for position, name in enumerate(totals):
+                    now = time.monotonic()
+                    share = (total_deadline - now) / (len(totals) - position)
+                    index = shortlist.index(name)
+                    results[index] = _tune_one(
+                        ctx, name, now + share, totals[name], pool
+                    )
+    finally:
+        if pool is not None:
+            pool.close()
     for result in results:
         if fixed.get(result["model"]):
             result["fixed_params"] = fixed[result["model"]]
@@ -167,9 +185,10 @@ def tune_models(
             "n_splits": plan.spec.cross_validation.n_splits,
             "gap": plan.spec.cross_validation.gap,
             "tuned_on": "train",
-            "n_rows": len(y),
+            "n_rows": len(ctx.y),
         },
         "feature_selection": options.feature_selection,
+        "workers": {"on_this_machine": workers, "threads_each": threads},
         "elapsed_s": round(time.monotonic() - started, 2),
         "clock_bound": bound,
         "models": results,
@@ -180,143 +199,73 @@ def tune_models(
     }
 
 
-def _space(ctx: TuningContext, name: str) -> dict[str, Any]:
-    """A model's search space: its hyperparameters less the fixed ones, and
-    the imbalance strategy when there is a choice."""
-    algo = algorithm(ctx.problem.task, name)
-    space = {
-        key: dim
-        for key, dim in ctx.options.space(name).items()
-        if key not in ctx.fixed.get(name, {})
-    }
-    imbalance_choices = _imbalance_choices(ctx.plan, algo)
-    if len(imbalance_choices) > 1:
-        space["imbalance"] = {"type": "categorical", "choices": imbalance_choices}
-    return space
-
-
 def _tune_one(
-    ctx: TuningContext, name: str, deadline: float, trials: int
+    ctx: TuningContext,
+    name: str,
+    deadline: float,
+    trials: int,
+    pool: LocalWorkers | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) one model's study until it holds ``trials`` finished
-    trials or its time budget is spent."""
+    trials or its time budget is spent: in this process, in the pool's
+    processes and in any worker that joins from elsewhere."""
 
-    plan, search, options = ctx.plan, ctx.search, ctx.options
-    algo = algorithm(ctx.problem.task, name)
-    space = _space(ctx, name)
-    imbalance_choices = _imbalance_choices(plan, algo)
+    plan, search = ctx.plan, ctx.search
+    setup = study_setup(ctx, name)
     # nothing to search (no hyperparameters, one imbalance strategy): the
     # defaults' one trial says all there is; the budget goes to the others
-    n_trials = trials if space else 1
-    selection = options.feature_selection
-    study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
-        __version__,
-        SAMPLER_SCHEME,
-        # trials of boosted trees record learned iteration counts since then
-        EARLY_STOPPING_SCHEME if algo.iterations_param else None,
-        ctx.data_hash,
-        space,
-        ctx.defaults.get(name),
-        search.strategy,
-        ctx.seed,
-        plan.cv_strategy,
-        plan.spec.cross_validation.model_dump(),
-        selection,
-        plan.spec.primary_metric,
-    )
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=ctx.storage,
-        load_if_exists=True,
-        direction="maximize" if plan.greater_is_better else "minimize",
-        sampler=make_sampler(search.strategy, space, ctx.seed, options.grid_points),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=options.pruner.n_startup_trials,
-            n_warmup_steps=options.pruner.n_warmup_steps,
-        ),
-    )
-    start_params = _start_params(space, ctx.defaults.get(name) or {}, imbalance_choices)
+    n_trials = trials if setup.space else 1
+    storage = open_storage(ctx.storage, ctx.options.heartbeat)
+    study = open_study(ctx, setup, storage)
     # on resume, completed and pruned trials count against the budget; failed
     # ones (e.g. a crash fixed since) are retried
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     done = sum(t.state in finished for t in study.trials)
     waiting = any(t.state == optuna.trial.TrialState.WAITING for t in study.trials)
     if done == 0 and not waiting and search.strategy != "grid":
-        study.enqueue_trial(start_params, user_attrs={"start": True})
-    x_fit, y_fit, splits, note = ctx.x, ctx.y, ctx.splits, None
-    guard = row_guard(algo, ctx.row_guards, len(ctx.plan.features))
-    guard = min(guard or options.max_rows, options.max_rows)
-    keep = guarded_rows(ctx.y, guard, ctx.seed, ctx.plan.spec.kind.classification)
-    if keep is not None:
-        # the folds are cut from the very rows that are fitted (their groups,
-        # regions and times), not from the first rows of the split
-        x_fit, y_fit = ctx.x[keep], ctx.y[keep]
-        splits = cv_splits(ctx.ordered[keep], y_fit, plan, ctx.seed)
-        note = f"tuned on a {guard}-row subsample (row guard or tuning.max_rows)"
-    objective = Objective(
-        ctx, algo, space, imbalance_choices[0], deadline, x_fit, y_fit, splits
-    )
-
-    def log_trial(study: Any, trial: Any) -> None:
-        best = f"{study.best_value:.4f}" if _has_complete(study) else "-"
-        if trial.state == optuna.trial.TrialState.COMPLETE:
-            outcome = f"{plan.spec.primary_metric} = {trial.value:.4f}"
-        else:  # a pruned trial's value is a partial mean, not comparable with the best
-            folds = len(trial.intermediate_values)
-            outcome = (
-                f"stopped after {folds} of {len(splits)} folds"
-                if trial.state == optuna.trial.TrialState.PRUNED
-                else "no score"
-            )
-            reason = trial.user_attrs.get("stopped") or trial.user_attrs.get("error")
-            if reason:
-                outcome += f" ({reason[:120]})"
-        # progress: seconds so far and, from the mean trial so far, an estimate
-        # of what is left (never beyond the clock's deadline)
-        now = time.monotonic()
-        ran = max(trial.number + 1 - done, 1)
-        left = (now - started) / ran * max(n_trials - trial.number - 1, 0)
-        left = max(min(left, deadline - now), 0.0)
-        logger.info(
-            "Tuning %s trial %d/%d %s: %s (best %s; %.0f s, about %.0f s left)",
-            name,
-            trial.number + 1,
-            n_trials,
-            trial.state.name.lower(),
-            outcome,
-            best,
-            now - started,
-            left,
-        )
-
-    remaining = n_trials - done
+        study.enqueue_trial(setup.start_params, user_attrs={"start": True})
     if done:
         logger.info(
             "Tuning %s: resuming study %s with %d of %d trials done",
             name,
-            study_name,
+            setup.study_name,
             done,
             n_trials,
         )
+    claim = Claim(new_round(), n_trials, worker_label())
+    log = TrialLog(
+        name, plan.spec.primary_metric, n_trials, done, deadline, len(ctx.splits)
+    )
+    log.me = claim.worker
     started = time.monotonic()
-    budget = deadline - started
-    closed = (*finished, optuna.trial.TrialState.FAIL)
-    before = sum(t.state in closed for t in study.trials)
-    if remaining > 0 and (budget > 0 or done == 0):
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            timeout=max(budget, 1e-3),
-            catch=(Exception,),
-            callbacks=[log_trial],
-            gc_after_trial=False,
-        )
-    result = model_result(name, study, start_params, time.monotonic() - started, note)
-    spent = sum(t.state in finished for t in study.trials)
-    # failed trials count: Optuna spent the budget on them too
-    ran = sum(t.state in closed for t in study.trials) - before
-    clock_bound = ran < max(remaining, 0) or any(
-        t.user_attrs.get("stopped") == "wall-clock budget" for t in study.trials
+    shared = storage is not None
+    if shared:
+        epoch = time.time() + deadline - started
+        order = work_order(ctx, setup, claim, epoch)
+        study.set_user_attr(ORDER_KEY, order)
+    try:
+        futures = pool.start(setup, claim, epoch) if pool and n_trials > done else []
+        run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
+        for future in futures:
+            try:
+                future.result()
+            except Exception as exc:  # the others go on; the budget is re-run here
+                logger.warning("Tuning %s: a worker process failed: %s", name, exc)
+        if shared:
+            _wait_for_others(ctx, setup, claim, study, deadline, log)
+    finally:
+        if shared:
+            study.set_user_attr(ORDER_KEY, {**order, "open": False})
+    log(study, None)
+    seconds = time.monotonic() - started
+    result = model_result(name, study, setup.start_params, seconds, setup.note)
+    trials_now = study.get_trials(deepcopy=False)
+    spent = slots_taken(
+        [t for t in trials_now if t.state != optuna.trial.TrialState.RUNNING],
+        claim.round_id,
+    )
+    clock_bound = spent < n_trials or any(
+        t.user_attrs.get("stopped") == "wall-clock budget" for t in trials_now
     )
     result["stopped_by"] = "clock" if clock_bound else "trial budget"
     if clock_bound:
@@ -325,49 +274,34 @@ def _tune_one(
             "a rerun on a faster or quieter machine may choose differently. Raise "
             "search.timeout_s (or per_model_timeout_s) so that the trial budget binds.",
             name,
-            spent,
+            sum(t.state in finished for t in trials_now),
             n_trials,
-            budget,
+            deadline - started,
         )
     return result
 
 
-def _has_complete(study: Any) -> bool:
-
-    return any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-
-
-def _imbalance_choices(plan: ModelingPlan, algo: Any) -> list[str]:
-    if not plan.spec.kind.classification:
-        return ["none"]
-    supported = algo.imbalance_options(plan.spec.cost_matrix is not None)
-    wanted = plan.spec.imbalance
-    if wanted == "auto":
-        return supported
-    return (
-        [wanted]
-        if wanted in supported
-        else ["class_weight" if "class_weight" in supported else "none"]
-    )
-
-
-def _start_params(
-    space: dict[str, Any], defaults: dict[str, Any], imbalance: list[str]
-) -> dict[str, Any]:
-    """The candidate's defaults, restricted to (and clipped into) the search space."""
-    start = {}
-    for name, dist in space.items():
-        if name == "imbalance":
-            start[name] = imbalance[0]
-        elif name in defaults:
-            value = defaults[name]
-            if dist["type"] in ("int", "float"):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    # e.g. svm gamma "scale" against a numeric range: the start
-                    # trial samples this one instead
-                    continue
-                value = min(max(value, dist["low"]), dist["high"])
-            elif value not in dist["choices"]:
-                continue
-            start[name] = value
-    return start
+def _wait_for_others(
+    ctx: TuningContext,
+    setup: Any,
+    claim: Claim,
+    study: Any,
+    deadline: float,
+    log: Any,
+) -> None:
+    """Until the round's budget is spent: wait for the trials other workers
+    are running; a trial whose worker died (no heartbeat for the grace
+    period) is failed and its slot run here."""
+    grace = ctx.options.heartbeat.grace_s
+    while True:
+        fail_stale(study)
+        trials = study.get_trials(deepcopy=False)
+        log(study, None)
+        now = time.monotonic()
+        if slots_taken(trials, claim.round_id) < claim.budget and now < deadline:
+            run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
+            continue
+        running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+        if not running or now > deadline + grace:
+            return
+        time.sleep(0.25)
