@@ -275,10 +275,16 @@ def copy_project(destination: Path, *, credit_rows: int | None = None) -> Path:
     return destination
 
 
-def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run ``kedro <args>`` in ``project`` as a user would, capturing the output."""
+def kedro(
+    project: Path, *args: str, timeout: int = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``kedro <args>`` in ``project`` as a user would, capturing the
+    output; ``env``: variables to set besides the test's (MLflow's are not
+    passed on otherwise)."""
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["KEDRO_DISABLE_TELEMETRY"] = "1"
+    env.update(extra)
     kedro_bin = Path(sys.executable).parent / "kedro"
     return subprocess.run(
         [str(kedro_bin), *args],
@@ -291,14 +297,8 @@ def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.Completed
     )
 
 
-@pytest.fixture(scope="session")
-def xor_project(tmp_path_factory):
-    """A new epic from a CSV (an XOR problem trees solve and linear models cannot), run in full.
-
-    Session-scoped: the e2e tests and the ways-of-working tests (kedro-viz, the
-    single-node notebook, MLflow serving) all read this one run.
-    """
-    project = copy_project(tmp_path_factory.mktemp("xor"))
+def make_xor_epic(project: Path) -> Path:
+    """The XOR epic (from a CSV, as a user makes one) in a copied project."""
     source = project / "xor.csv"
     make_xor_frame(400, seed=1).write_csv(source)
     args = [
@@ -324,6 +324,17 @@ def xor_project(tmp_path_factory):
         "algorithms: [logistic_regression, random_forest, hist_gradient_boosting]\n"
         "search: {top_k: 2}\n"
     )
+    return project
+
+
+@pytest.fixture(scope="session")
+def xor_project(tmp_path_factory):
+    """A new epic from a CSV (an XOR problem trees solve and linear models cannot), run in full.
+
+    Session-scoped: the e2e tests and the ways-of-working tests (kedro-viz, the
+    single-node notebook, MLflow serving) all read this one run.
+    """
+    project = make_xor_epic(copy_project(tmp_path_factory.mktemp("xor")))
     # the one test run that executes the training notebook, as a user's run does
     result = kedro(
         project,

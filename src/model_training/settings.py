@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
+from omegaconf.resolvers import oc
 
 from model_training.hooks import RunSummaryHook, TrackingHook
 from model_training.notebook import NotebookHook
@@ -36,9 +37,13 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # environments (conf/test, conf/local) override single keys, not whole groups
-    "merge_strategy": {"parameters": "soft"},
+    # environments (conf/test, conf/local, conf/server) override single keys,
+    # not whole groups
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
     "custom_resolvers": {
         "project_root": project_root,
+        # conf/server reads the tracking server's and the study database's URLs
+        # (and so their credentials) from the environment, never from a file
+        "oc.env": oc.env,
     },
 }

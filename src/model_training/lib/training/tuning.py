@@ -267,6 +267,7 @@ def _tune_one(
     clock_bound = spent < n_trials or any(
         t.user_attrs.get("stopped") == "wall-clock budget" for t in trials_now
     )
+    result["trial_budget"] = n_trials
     result["stopped_by"] = "clock" if clock_bound else "trial budget"
     if clock_bound:
         logger.warning(
