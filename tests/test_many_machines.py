@@ -81,7 +81,9 @@ def tracking_server(tmp_path_factory):
     try:
         for _ in range(600):  # migrations of a new store take a while
             if server.poll() is not None:
-                pytest.fail(f"mlflow server exited: {Path(log.name).read_text()[-3000:]}")
+                pytest.fail(
+                    f"mlflow server exited: {Path(log.name).read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
                     if answer.status == 200:
@@ -89,7 +91,9 @@ def tracking_server(tmp_path_factory):
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail(f"mlflow server did not start: {Path(log.name).read_text()[-3000:]}")
+            pytest.fail(
+                f"mlflow server did not start: {Path(log.name).read_text()[-3000:]}"
+            )
         yield url
     finally:
         server.terminate()
@@ -103,7 +107,9 @@ def team_run(tmp_path_factory, tracking_server):
     small budgets), two local workers and a worker started apart."""
     project = make_xor_epic(copy_project(tmp_path_factory.mktemp("team")))
     for name in ("mlflow.yml", "parameters_server.yml"):
-        shutil.copy2(project / "conf" / "server" / name, project / "conf" / "test" / name)
+        shutil.copy2(
+            project / "conf" / "server" / name, project / "conf" / "test" / name
+        )
     storage = new_database(f"optuna_{os.getpid()}")
     env = {
         "MLFLOW_TRACKING_URI": tracking_server,

@@ -95,29 +95,27 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(root)  # the catalog's paths are relative to the project
     from model_training.lib.core.params import redact_secrets
     from model_training.lib.core.threads import resolve_threads, thread_share
-    from model_training.lib.training.workers import (
+    from model_training.lib.training.work_orders import (
         DataMismatch,
         context_from_order,
         join_studies,
-        worker_label,
     )
+    from model_training.lib.training.workers import worker_label
 
     try:
         params, train = _project(root, args.epic, args.env)
     except Exception as exc:
-        print(
+        sys.stderr.write(
             f"model-training-worker: cannot read epic {args.epic!r} in {root}: "
             f"{type(exc).__name__}: {redact_secrets(str(exc))}. Run from the "
-            "project's root (or pass --root) with the epic's data in place.",
-            file=sys.stderr,
+            "project's root (or pass --root) with the epic's data in place.\n"
         )
         return 2
     storage = args.storage or os.environ.get(STORAGE_ENV) or params["tuning"]["storage"]
     if not storage:
-        print(
+        sys.stderr.write(
             "model-training-worker: no study storage: set "
-            f"{STORAGE_ENV} (or --storage) to the run's tuning.storage",
-            file=sys.stderr,
+            f"{STORAGE_ENV} (or --storage) to the run's tuning.storage\n"
         )
         return 2
     label = worker_label(args.name)
@@ -140,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 poll_s=args.poll,
             )
     except (DataMismatch, RuntimeError) as exc:
-        print(f"model-training-worker: {redact_secrets(str(exc))}", file=sys.stderr)
+        sys.stderr.write(f"model-training-worker: {redact_secrets(str(exc))}\n")
         return 2
     logger.info(
         "Worker %s: no open study for %.0f s; ran %d trials in %d studies",

@@ -45,14 +45,13 @@ from model_training.lib.training.study import (
     study_setup,
     tuning_context,
 )
+from model_training.lib.training.work_orders import ORDER_KEY, work_order
 from model_training.lib.training.workers import (
-    ORDER_KEY,
     LocalWorkers,
     TrialLog,
     fail_stale,
     new_round,
     run_trials,
-    work_order,
     worker_label,
 )
 
