@@ -108,6 +108,24 @@ def disk_error(exc: BaseException | None) -> str | None:
     return None
 
 
+def missing_variable(exc: BaseException | None, env: str | None) -> str | None:
+    """A message for a configuration that reads an environment variable that
+    is not set (conf/server reads its URLs from the environment)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        found = re.search(r"Environment variable '([^']+)' not found", str(exc))
+        if found:
+            name = found.group(1)
+            return (
+                f"conf/{env or 'local'} reads the environment variable {name}, which "
+                "is not set.\n"
+                f'  Fix: export {name}=... (README, "Many machines") and run again.'
+            )
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _dataset_path(exc: BaseException | None) -> str | None:
     """The ``filepath`` a Kedro DatasetError in the chain names, if any."""
     seen: set[int] = set()
@@ -131,7 +149,11 @@ def _run(**kwargs: Any) -> Any:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
         error = find_user_error(exc)
-        message = error.render() if error is not None else disk_error(exc)
+        message = (
+            error.render()
+            if error is not None
+            else disk_error(exc) or missing_variable(exc, kwargs.get("env"))
+        )
         if message is None:
             raise
         click.secho(f"\n{message}\n", fg="red", err=True)

@@ -3,8 +3,8 @@ epic, staged outputs, and MLflow runs that end with the status they earned.
 
 :class:`RunGuardHook`:
 
-* checks ``epic_id`` (an identifier, never a path), ``seed`` (a whole number) and
-  that every catalog path stays inside the project, before any output exists;
+* checks ``epic_id``, ``seed``, that catalog paths stay inside the project and
+  that the study storage answers (if the run tunes), before any output exists;
 * takes a lock per epic, so a second ``kedro run`` of the same epic stops with
   a message naming the run in progress instead of mixing outputs with it;
 * stages every output of the run (:mod:`model_training.datasets.transaction`)
@@ -93,8 +93,7 @@ def check_seed(value: Any, where: str = "--params seed") -> int:
     return value
 
 
-# read-only inputs the user names on the command line (``--params input=...``):
-# the rows to score may live anywhere
+# read-only inputs named on the command line (--params input=...): anywhere
 INPUTS_FROM_ANYWHERE = frozenset({"inference_input"})
 
 
@@ -191,8 +190,7 @@ def _end_mlflow_run(status: str, run_id: str | None = None) -> None:
 def _active_run_id() -> str | None:
     import mlflow
 
-    run = mlflow.active_run()
-    return None if run is None else run.info.run_id
+    return getattr(getattr(mlflow.active_run(), "info", None), "run_id", None)
 
 
 def _mark_abandoned_runs(epic: str) -> None:
@@ -240,20 +238,24 @@ class RunGuardHook:
         """Check every parameter group, epic_id and seed as soon as the
         configuration is known (one message for every bad key)."""
         check_groups(context.config_loader["parameters"], context.env)
-        params = context.params
-        check_epic_id(params.get("epic_id"), "epic_id (--params or conf/*/globals.yml)")
-        check_seed(params.get("seed"), "seed (--params or conf/*/globals.yml)")
+        where = "(--params or conf/*/globals.yml)"
+        check_epic_id(context.params.get("epic_id"), f"epic_id {where}")
+        check_seed(context.params.get("seed"), f"seed {where}")
 
     @hook_impl
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Any, catalog: Any
     ) -> None:
-        """Check paths, take the epic's lock, and start staging outputs."""
+        """Check paths and storage, take the epic's lock, start staging outputs."""
         root = Path(run_params.get("project_path") or Path.cwd()).resolve()
         try:
             epic = check_epic_id(catalog.load("params:epic_id"))
             check_seed(catalog.load("params:seed"))
             check_paths(catalog, root)
+            if any(n.name == "tune_hyperparameters" for n in pipeline.nodes):
+                from model_training.lib.training.search import check_storage
+
+                check_storage(catalog.load("params:tuning"))
             self._lock = EpicLock(root, epic)
             self._lock.acquire(
                 {

@@ -140,6 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     except (DataMismatch, RuntimeError) as exc:
         sys.stderr.write(f"model-training-worker: {redact_secrets(str(exc))}\n")
         return 2
+    except Exception as exc:  # the database: unreachable, refused, not Optuna's
+        first = redact_secrets(str(exc)).strip().splitlines()[0]
+        sys.stderr.write(
+            f"model-training-worker: cannot use the study storage "
+            f"{redact_secrets(storage)}: {type(exc).__name__}: {first}. Check the "
+            f"URL in {STORAGE_ENV} (or --storage) and that the database accepts "
+            "connections from this machine.\n"
+        )
+        return 2
     logger.info(
         "Worker %s: no open study for %.0f s; ran %d trials in %d studies",
         label,

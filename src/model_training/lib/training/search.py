@@ -191,6 +191,34 @@ def open_storage(url: str | None, heartbeat: Any = None) -> Any:
     return _STORAGES[key]
 
 
+def check_storage(options: Any) -> None:
+    """Open the study storage once before the run fits anything: a database
+    that cannot be reached (or refuses the login) is one message naming
+    ``tuning.storage`` (the password hidden), not a traceback after the
+    candidates were fitted."""
+    from model_training.lib.core.errors import InputError, Problem
+    from model_training.lib.core.params import redact_secrets
+
+    url = options.storage
+    try:
+        open_storage(url, options.heartbeat)
+    except Exception as exc:
+        first = (redact_secrets(str(exc)).strip().splitlines() or [""])[0]
+        raise InputError(
+            "The study storage cannot be used",
+            [
+                Problem(
+                    "tuning.storage",
+                    f"{redact_secrets(str(url))}: {type(exc).__name__}: {first}",
+                    "check the URL (with --env server: the environment variable "
+                    "MODEL_TRAINING_OPTUNA_STORAGE), that the database accepts "
+                    "connections from this machine and the login; or use the "
+                    "embedded SQLite file (conf/base)",
+                )
+            ],
+        ) from None
+
+
 def capped_search(plan: ModelingPlan, caps: Caps | None) -> Any:
     """The spec's search settings with ``tuning.caps`` applied (e.g. tiny budgets in tests)."""
     search = plan.spec.search

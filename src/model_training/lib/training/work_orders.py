@@ -11,7 +11,7 @@ import optuna
 
 from model_training import __version__
 from model_training.lib.training.objective import Claim, TuningContext
-from model_training.lib.training.search import open_storage
+from model_training.lib.training.search import fingerprint, open_storage
 from model_training.lib.training.study import StudySetup, study_setup, tuning_context
 from model_training.lib.training.workers import run_trials
 
@@ -125,7 +125,11 @@ def join_studies(
                     f"{order.get('version')}; this worker is {__version__}: run the "
                     "same version of the project on every machine"
                 )
-            key = f"{order['data_hash']}:{order['round']}"
+            # one context per run (its studies share it), not per study
+            key = fingerprint(
+                *(order[k] for k in ("data_hash", "plan", "options", "seed")),
+                *(order[k] for k in ("defaults", "fixed", "row_guards", "search")),
+            )
             if key not in contexts:
                 contexts[key] = context_for(order)
             ctx = contexts[key]
