@@ -1,5 +1,6 @@
-"""`model-training-worker`: one clear message, never a traceback, when it
-cannot work, and no password in what it prints."""
+"""The team set-up's messages: `model-training-worker` and `kedro run --env
+server` end in one clear message, never a traceback, when they cannot work,
+and print no password."""
 
 from __future__ import annotations
 
@@ -94,3 +95,39 @@ def test_an_unreachable_database_ends_in_one_message_without_its_password(tmp_pa
     assert "Connection refused" in text or "connection failed" in text
     assert "Traceback" not in text
     assert "hunter2" not in text
+
+
+def test_the_server_environment_without_its_variables_ends_in_one_message(tmp_path):
+    from tests.conftest import kedro
+
+    project = make_xor_epic(copy_project(tmp_path / "project"))
+    result = kedro(project, "run", "--env", "server", "--params", "epic_id=xor")
+    assert result.returncode == 1
+    assert "reads the environment variable MLFLOW_TRACKING_URI, which is not set" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_run_whose_storage_is_unreachable_stops_before_fitting(tmp_path):
+    from tests.conftest import kedro
+
+    project = make_xor_epic(copy_project(tmp_path / "project"))
+    result = kedro(
+        project,
+        "run",
+        "--env",
+        "server",
+        "--params",
+        "epic_id=xor",
+        env={
+            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "MODEL_TRAINING_OPTUNA_STORAGE": "postgresql+psycopg://a:hunter2@127.0.0.1:1/x",
+        },
+    )
+    text = result.stdout + result.stderr
+    assert result.returncode == 1, text[-3000:]
+    assert "tuning.storage: postgresql+psycopg://a:***@127.0.0.1:1/x" in text
+    assert "Nothing was written" in text
+    assert "Running node" not in text  # stopped before any node ran
+    assert "hunter2" not in text and "Traceback" not in text
