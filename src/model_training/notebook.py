@@ -59,16 +59,28 @@ def execute(
             cell.source = f"# parameters (set by model_training.notebook)\nEPIC_ID = {epic!r}\nKEDRO_ENV = {env!r}"
     notebook.cells[0].source = notebook.cells[0].source.replace("{epic}", epic)
     out = root / _output(notebook_name, epic)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(out.parent)}},
-    )
-    try:
-        client.execute()
-    finally:
-        nbformat.write(notebook, out)
+    import tempfile
+
+    from jupyter_client.manager import KernelManager
+
+    with tempfile.TemporaryDirectory() as sockets:
+        # a local kernel talks over Unix sockets in a private folder, not TCP
+        # ports on the machine (ipykernel warns about plain-text TCP)
+        kernel = KernelManager(
+            kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel"
+        )
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            km=kernel,
+            resources={"metadata": {"path": str(out.parent)}},
+        )
+        try:
+            client.execute()
+        finally:
+            nbformat.write(notebook, out)
+            if kernel.has_kernel:  # given a manager, nbclient leaves it running
+                kernel.shutdown_kernel(now=True)
     return out
 
 
