@@ -76,10 +76,12 @@ def execute(
             resources={"metadata": {"path": str(out.parent)}},
         )
         try:
-            client.execute()
+            # given a manager, nbclient would leave the kernel and its client
+            # running: stop both here
+            client.execute(cleanup_kc=True)
         finally:
             nbformat.write(notebook, out)
-            if kernel.has_kernel:  # given a manager, nbclient leaves it running
+            if kernel.has_kernel:
                 kernel.shutdown_kernel(now=True)
     return out
 
