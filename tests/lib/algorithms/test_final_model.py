@@ -86,3 +86,30 @@ def test_a_pipelines_steps_applied_directly_give_its_own_probabilities():
     assert np.array_equal(pipeline_proba(pipeline, rows), pipeline.predict_proba(rows))
     bare = LogisticRegression().fit(x.to_numpy(), y)
     assert np.array_equal(pipeline_proba(bare, rows), bare.predict_proba(rows))
+
+
+def test_calibrators_score_exactly_as_scikit_learn_without_its_checks():
+    """The calibrators' fast path (for scoring one row) gives scikit-learn's
+    own numbers: isotonic in and out of the fitted range, Platt scaling."""
+    import numpy as np
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    from model_training.lib.algorithms.final_model import (
+        TIE_BREAK,
+        _logit,
+        apply_calibrator,
+    )
+
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(size=2000)
+    y = (rng.uniform(size=2000) < scores).astype(int)
+    new = np.concatenate([rng.uniform(-0.2, 1.2, size=5000), scores[:100]])
+    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
+    expected = (1 - TIE_BREAK) * isotonic.predict(new) + TIE_BREAK * np.clip(new, 0, 1)
+    assert np.array_equal(apply_calibrator(isotonic, new), expected)
+    platt = LogisticRegression().fit(_logit(scores).reshape(-1, 1), y)
+    expected = platt.predict_proba(_logit(new).reshape(-1, 1))[:, 1]
+    np.testing.assert_allclose(
+        apply_calibrator(platt, new), expected, rtol=0, atol=1e-15
+    )

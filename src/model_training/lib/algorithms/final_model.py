@@ -39,12 +39,28 @@ TIE_BREAK = 1e-6
 def apply_calibrator(calibrator: Any, scores: np.ndarray) -> np.ndarray:
     """Calibrated probabilities for one class's scores (strictly increasing in
     the score: isotonic steps are broken by the score itself)."""
+    scores = np.asarray(scores, dtype=float)
     if isinstance(calibrator, IsotonicRegression):
-        scores = np.asarray(scores, dtype=float)
-        return (1 - TIE_BREAK) * calibrator.predict(scores) + TIE_BREAK * np.clip(
+        return (1 - TIE_BREAK) * _isotonic(calibrator, scores) + TIE_BREAK * np.clip(
             scores, 0.0, 1.0
         )
+    if hasattr(calibrator, "coef_") and calibrator.coef_.shape == (1, 1):
+        # Platt scaling: the logistic regression's own formula, without its
+        # input validation (a sizeable share of scoring one row)
+        from scipy.special import expit
+
+        logit = _logit(scores)
+        return expit(logit * calibrator.coef_[0, 0] + calibrator.intercept_[0])
     return calibrator.predict_proba(_logit(scores).reshape(-1, 1))[:, 1]
+
+
+def _isotonic(calibrator: IsotonicRegression, scores: np.ndarray) -> np.ndarray:
+    """What ``calibrator.predict`` returns (linear interpolation between its
+    thresholds, clipped to the fitted range), without its input validation."""
+    if calibrator.out_of_bounds != "clip":
+        return calibrator.predict(scores)
+    clipped = np.clip(scores, calibrator.X_min_, calibrator.X_max_)
+    return np.interp(clipped, calibrator.X_thresholds_, calibrator.y_thresholds_)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
