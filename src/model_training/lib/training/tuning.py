@@ -119,6 +119,13 @@ def tune_models(
         )
         workers = 1
     threads = max(1, fit_threads() // workers)
+    if workers > fit_threads():
+        logger.warning(
+            "Tuning: %d worker processes for %d thread(s): they will compete for "
+            "the cores; tuning.workers at most the run's threads is faster",
+            workers,
+            fit_threads(),
+        )
     pool = LocalWorkers(ctx, workers - 1, threads) if workers > 1 else None
     if pool is not None:
         logger.info(
