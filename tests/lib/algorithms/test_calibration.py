@@ -105,3 +105,53 @@ def test_isotonic_calibration_keeps_the_ranking_of_the_scores():
     )
     assert np.max(np.abs(calibrated - iso.predict(scores))) <= 1e-6
     assert calibrated.min() >= 0 and calibrated.max() <= 1
+
+
+def test_platt_scaling_stays_finite_on_scores_that_separate_the_classes():
+    """Platt's targets ((N+ + 1) / (N+ + 2), 1 / (N- + 2)) bound the sigmoid:
+    perfectly separated scores do not become probabilities of 0 and 1."""
+    import numpy as np
+
+    from model_training.lib.algorithms.final_model import (
+        apply_calibrator,
+        fit_calibrator,
+    )
+
+    scores = np.r_[np.linspace(0.01, 0.3, 40), np.linspace(0.6, 0.99, 20)]
+    truth = np.r_[np.zeros(40), np.ones(20)].astype(int)
+    calibrator = fit_calibrator("sigmoid", scores, truth)
+    # the rows nearest the gap keep a real doubt (0/1 targets: 0.001 and 0.998)
+    near_gap = apply_calibrator(calibrator, np.array([0.3, 0.6]))
+    assert 0.05 < near_gap[0] < 0.5 < near_gap[1] < 0.95
+    assert calibrator.coef_[0, 0] < 5  # 0/1 targets: a slope of 10 and growing
+    # still a calibration: it separates the classes as the scores did
+    assert apply_calibrator(calibrator, scores[truth == 1]).min() > 0.5
+    assert apply_calibrator(calibrator, scores[truth == 0]).max() < 0.5
+
+
+def test_a_calibration_that_raises_the_log_loss_is_not_kept(monkeypatch):
+    """ECE rewards a calibrator that pushes every probability to 0 or 1 and is
+    right about how often it is right; its rare errors then cost without
+    bound. The log loss guard refuses it."""
+    import numpy as np
+
+    from model_training.lib.algorithms import calibration
+
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 3, 300)
+    scores = np.full((300, 3), 0.15)
+    scores[np.arange(300), index] = 0.7  # right, and modest about it
+    wrong = rng.choice(300, 15, replace=False)
+    scores[wrong] = np.roll(scores[wrong], 1, axis=1)
+
+    def overconfident(method, s, idx, seed, n_splits=5):
+        hard = np.zeros_like(s)
+        hard[np.arange(len(s)), s.argmax(axis=1)] = 1.0
+        return hard
+
+    monkeypatch.setattr(calibration, "cross_calibrated", overconfident)
+    chosen = calibration.choose_calibration(scores, index, ["sigmoid"], 0)
+    assert chosen["ece_by_method"]["sigmoid"] < chosen["ece_before"]
+    assert chosen["log_loss_by_method"]["sigmoid"] > chosen["log_loss_before"]
+    assert chosen["method"] is None
+    assert chosen["scores"] is scores

@@ -4,7 +4,9 @@ Both are chosen on out-of-fold predictions of train + validation, never on the
 test split: the final pipeline is cross-fitted once to get honest probabilities
 for every row, each calibration method is cross-fitted on those probabilities,
 and the calibrated model is kept only when it lowers the expected calibration
-error (ECE).
+error (ECE) without raising the log loss beyond noise (a proper scoring rule:
+ECE alone can reward a calibrator that turns probabilities into 0 and 1, whose
+rare errors then cost without bound).
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ def expected_calibration_error(
     return float(total)
 
 
+def row_log_loss(index: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each row's negative log probability of its true class (probabilities
+    clipped at 1e-15, as scikit-learn's ``log_loss`` does)."""
+    scores = np.asarray(scores, dtype=float)
+    chosen = scores[np.arange(len(index)), np.asarray(index, dtype=int)]
+    return -np.log(np.clip(chosen, 1e-15, 1.0))
+
+
 def truth_index(y: np.ndarray, classes: list[Any]) -> np.ndarray:
     """Each label's column index in ``classes``."""
     names = [str(c) for c in classes]
@@ -78,20 +88,23 @@ def choose_calibration(
     seed: int,
     min_rows_isotonic: int = 500,
 ) -> dict[str, Any]:
-    """Compare ECE of the raw and each calibrated out-of-fold score.
+    """Compare ECE (and log loss) of the raw and each calibrated out-of-fold score.
 
     Isotonic regression needs many rows; below ``min_rows_isotonic`` it is not
     tried (it overfits small data).
 
     Returns:
-        ``{"ece_before", "ece_by_method", "method" (None when none helps),
+        ``{"ece_before", "ece_by_method", "log_loss_before",
+        "log_loss_by_method", "log_loss_worse", "rule", "method" (None when
+        none helps),
         "ece_after", "scores"}`` where ``scores`` are the out-of-fold scores of
         the kept option.
     """
     before = expected_calibration_error(
         index == 1 if scores.shape[1] == 2 else index, scores
     )
-    results, calibrated = {}, {}
+    rows_before = row_log_loss(index, scores)
+    results, losses, worse, calibrated = {}, {}, {}, {}
     for method in methods:
         if method == "isotonic" and len(index) < min_rows_isotonic:
             continue
@@ -99,11 +112,26 @@ def choose_calibration(
         results[method] = expected_calibration_error(
             index == 1 if scores.shape[1] == 2 else index, calibrated[method]
         )
-    best = min(results, key=results.get) if results else None
-    keep = best is not None and results[best] < before
+        change = row_log_loss(index, calibrated[method]) - rows_before
+        losses[method] = float(rows_before.mean() + change.mean())
+        # worse beyond noise: the mean change in each row's log loss exceeds
+        # its standard error
+        error = change.std(ddof=1) / np.sqrt(len(change)) if len(change) > 1 else 0
+        worse[method] = bool(change.mean() > error)
+    # a calibrator that makes the probabilities worse by a proper scoring rule
+    # is not kept, however much it lowers the ECE
+    eligible = {m: e for m, e in results.items() if not worse[m]}
+    best = min(eligible, key=eligible.get) if eligible else None
+    keep = best is not None and eligible[best] < before
     return {
         "ece_before": before,
         "ece_by_method": results,
+        "log_loss_before": float(rows_before.mean()),
+        "log_loss_by_method": losses,
+        "log_loss_worse": worse,
+        "rule": "the lowest out-of-fold ECE among the methods that do not raise "
+        "the out-of-fold log loss beyond one standard error of the row-by-row "
+        "change; none when no method lowers the ECE",
         "method": best if keep else None,
         "ece_after": results[best] if keep else before,
         "scores": calibrated[best] if keep else scores,

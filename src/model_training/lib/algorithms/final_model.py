@@ -24,8 +24,24 @@ def fit_calibrator(method: str, scores: np.ndarray, truth: np.ndarray) -> Any:
             scores, truth
         )
     if method == "sigmoid":
+        # Platt (1999): targets (N+ + 1) / (N+ + 2) and 1 / (N- + 2) instead of
+        # 1 and 0, as scikit-learn's own sigmoid calibration does. On scores
+        # that separate the classes, plain 0/1 targets give an unbounded slope:
+        # probabilities of exactly 0 and 1, and any error costs without bound.
+        truth = np.asarray(truth, dtype=int)
+        positives = int(truth.sum())
+        negatives = len(truth) - positives
+        target = np.where(
+            truth == 1, (positives + 1) / (positives + 2), 1 / (negatives + 2)
+        )
+        z = _logit(scores).reshape(-1, 1)
         model = LogisticRegression(C=1e6, max_iter=1000)
-        return model.fit(_logit(scores).reshape(-1, 1), truth)
+        # soft targets as a weighted pair of rows, one per class
+        return model.fit(
+            np.vstack([z, z]),
+            np.r_[np.ones(len(z)), np.zeros(len(z))],
+            sample_weight=np.r_[target, 1 - target],
+        )
     raise ValueError(f"unknown calibration method '{method}'; use sigmoid or isotonic")
 
 
