@@ -128,3 +128,27 @@ def test_workers_without_a_shared_storage_fall_back_to_one(xor_setup, caplog):
     assert result["workers"]["on_this_machine"] == 1
     assert "kept in memory" in caplog.text
     check_exact_budget(result, 3)
+
+
+def test_a_resumed_study_logs_only_the_trials_it_runs(xor_setup, tmp_path, caplog):
+    """A rerun that finds its study complete runs and logs no trial again."""
+    import logging
+
+    parts, _, _, plan = xor_setup
+    args = (
+        with_search(plan, n_trials=3, timeout_s=3600),
+        parts["train"],
+        ["logistic_regression"],
+        DEFAULTS,
+        options(f"sqlite:///{tmp_path / 'o.db'}"),
+        0,
+    )
+    with caplog.at_level(logging.INFO):
+        tune_models(*args)
+    assert caplog.text.count("Tuning logistic_regression trial") == 3
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        again = tune_models(*args)
+    assert "resuming study" in caplog.text
+    assert "Tuning logistic_regression trial" not in caplog.text
+    check_exact_budget(again, 3)

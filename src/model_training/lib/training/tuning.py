@@ -243,6 +243,8 @@ def _tune_one(
         name, plan.spec.primary_metric, n_trials, done, deadline, len(ctx.splits)
     )
     log.me = claim.worker
+    # trials of an earlier run of a resumed study were logged by that run
+    log.seen.update(t.number for t in study.trials if t.state.is_finished())
     started = time.monotonic()
     shared = storage is not None
     if shared:

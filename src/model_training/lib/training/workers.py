@@ -259,11 +259,18 @@ class TrialLog:
             * max(self.n_trials - self.done - self.count, 0)
         )
         left = max(min(left, self.deadline - now), 0.0)
+        # a slot given back by a worker that died, or a failed trial retried,
+        # is run again under a new number, past the budget's count
+        position = (
+            f"{trial.number + 1}/{self.n_trials}"
+            if trial.number < self.n_trials
+            else f"{trial.number + 1} (budget {self.n_trials}; earlier numbers "
+            "went to failed or abandoned trials)"
+        )
         logger.info(
-            "Tuning %s trial %d/%d %s%s: %s (best %s; %.0f s, about %.0f s left)",
+            "Tuning %s trial %s %s%s: %s (best %s; %.0f s, about %.0f s left)",
             self.name,
-            trial.number + 1,
-            self.n_trials,
+            position,
             trial.state.name.lower(),
             by,
             outcome,
