@@ -34,26 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from examples import copy_project  # noqa: E402
-from quality import splits  # noqa: E402
+from quality import splits, validate  # noqa: E402
 
 
 def plan_and_train(folder: Path) -> tuple[Any, Any]:
     """The default epic's plan (from its data_validation pipeline) and train split."""
     copy_project(folder)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["KEDRO_DISABLE_TELEMETRY"] = "1"
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "kedro"),
-            "run",
-            "--pipelines",
-            "data_validation",
-        ],
-        cwd=folder,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    validate(folder, "credit_risk")
     plan, frames = splits(folder, "credit_risk")
     return plan, frames["train"]
 

@@ -28,6 +28,11 @@ def worker(root: Path, *args: str, env: dict | None = None):
     )
 
 
+def xor_worker(project: Path, *args: str, env: dict | None = None):
+    """The worker on the XOR epic with the test settings."""
+    return worker(project, "--epic", "xor", "--env", "test", *args, env=env)
+
+
 def test_a_folder_without_the_epic_ends_in_one_message(tmp_path):
     result = worker(tmp_path, "--epic", "xor", "--idle-timeout", "1")
     assert result.returncode == 2
@@ -57,12 +62,8 @@ def test_a_run_on_other_data_is_refused_with_the_file_to_copy(tmp_path, xor_setu
     study.set_user_attr(
         ORDER_KEY, work_order(ctx, setup, Claim("r", 3, "run"), time.time() + 600)
     )
-    result = worker(
+    result = xor_worker(
         project,
-        "--epic",
-        "xor",
-        "--env",
-        "test",
         "--idle-timeout",
         "60",
         "--poll",
@@ -79,15 +80,8 @@ def test_a_run_on_other_data_is_refused_with_the_file_to_copy(tmp_path, xor_setu
 def test_an_unreachable_database_ends_in_one_message_without_its_password(tmp_path):
     project = make_xor_epic(copy_project(tmp_path / "project"))
     url = "postgresql+psycopg://someone:hunter2@127.0.0.1:1/none"
-    result = worker(
-        project,
-        "--epic",
-        "xor",
-        "--env",
-        "test",
-        "--idle-timeout",
-        "1",
-        env={"MODEL_TRAINING_OPTUNA_STORAGE": url},
+    result = xor_worker(
+        project, "--idle-timeout", "1", env={"MODEL_TRAINING_OPTUNA_STORAGE": url}
     )
     text = result.stdout + result.stderr
     assert result.returncode == 2, text[-2000:]

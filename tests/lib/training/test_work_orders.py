@@ -17,10 +17,9 @@ from tests.conftest import PROJECT_ROOT
 from tests.lib.training.test_tuning import DEFAULTS, with_search
 from tests.lib.training.test_workers import (
     NEEDS_POSTGRES,
-    POSTGRES,
     check_exact_budget,
-    fresh_schema,
     options,
+    storage_url,
 )
 
 _DOOMED_WORKER = textwrap.dedent(
@@ -62,11 +61,7 @@ def test_a_worker_killed_mid_trial_does_not_block_the_run(xor_setup, tmp_path, b
     from model_training.lib.training.work_orders import ORDER_KEY, work_order
 
     parts, _, _, plan = xor_setup
-    url = (
-        f"sqlite:///{tmp_path / 'optuna.db'}"
-        if backend == "sqlite"
-        else fresh_schema(POSTGRES)
-    )
+    url = storage_url(backend, tmp_path)
     budget = 5
     searched = with_search(plan, n_trials=budget, timeout_s=3600)
     opts = options(url)

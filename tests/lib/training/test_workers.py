@@ -49,6 +49,13 @@ def fresh_schema(url: str) -> str:
     return f"{url}?options=-csearch_path%3D{name}"
 
 
+def storage_url(backend: str, folder) -> str:
+    """A new, empty study storage: a SQLite file, or a PostgreSQL schema."""
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'optuna.db'}"
+    return fresh_schema(POSTGRES)
+
+
 def round_trials(result: dict, model: str = "logistic_regression") -> list[dict]:
     entry = next(m for m in result["models"] if m["model"] == model)
     return entry["children"]
@@ -71,11 +78,7 @@ def check_exact_budget(result: dict, budget: int) -> dict:
 )
 def test_two_workers_spend_exactly_the_trial_budget(xor_setup, tmp_path, backend):
     parts, _, _, plan = xor_setup
-    url = (
-        f"sqlite:///{tmp_path / 'optuna.db'}"
-        if backend == "sqlite"
-        else fresh_schema(POSTGRES)
-    )
+    url = storage_url(backend, tmp_path)
     budget = 12
     result = tune_models(
         with_search(plan, n_trials=budget, timeout_s=3600),

@@ -118,13 +118,14 @@ def tune_models(
             workers,
         )
         workers = 1
-    threads = max(1, fit_threads() // workers)
-    if workers > fit_threads():
+    run_threads = fit_threads()
+    threads = max(1, run_threads // workers)
+    if workers > run_threads:
         logger.warning(
             "Tuning: %d worker processes for %d thread(s): they will compete for "
             "the cores; tuning.workers at most the run's threads is faster",
             workers,
-            fit_threads(),
+            run_threads,
         )
     pool = LocalWorkers(ctx, workers - 1, threads) if workers > 1 else None
     if pool is not None:
@@ -240,11 +241,14 @@ def _tune_one(
         )
     claim = Claim(new_round(), n_trials, worker_label())
     log = TrialLog(
-        name, plan.spec.primary_metric, n_trials, done, deadline, len(ctx.splits)
+        name,
+        plan.spec.primary_metric,
+        n_trials,
+        deadline,
+        len(ctx.splits),
+        claim.worker,
+        study,
     )
-    log.me = claim.worker
-    # trials of an earlier run of a resumed study were logged by that run
-    log.seen.update(t.number for t in study.trials if t.state.is_finished())
     started = time.monotonic()
     shared = storage is not None
     if shared:

@@ -204,35 +204,43 @@ class TrialLog:
         name: str,
         metric: str,
         n_trials: int,
-        done: int,
         deadline: float,
         folds: int,
+        me: str,
+        study: Any,
     ) -> None:
-        self.name, self.metric, self.n_trials, self.done = name, metric, n_trials, done
-        self.deadline, self.folds, self.me = deadline, folds, ""
+        self.name, self.metric, self.n_trials = name, metric, n_trials
+        self.deadline, self.folds, self.me = deadline, folds, me
         self.started = time.monotonic()
-        self.seen: set[int] = set()
+        # trials of an earlier run of a resumed study were logged by that run
+        self.seen = {t.number for t in study.trials if t.state.is_finished()}
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        self.done = sum(t.state in finished for t in study.trials)
         self.count = 0
 
     def __call__(self, study: Any, _trial: Any) -> None:
+        trials = study.get_trials(deepcopy=False)
         closed = [
             t
-            for t in study.get_trials(deepcopy=False)
+            for t in trials
             if t.state.is_finished()
             and t.number not in self.seen
             and not t.user_attrs.get("unused")
         ]
-        for trial in sorted(closed, key=lambda t: t.number):
-            self.seen.add(trial.number)
-            self._log(study, trial)
-
-    def _log(self, study: Any, trial: Any) -> None:
+        if not closed:
+            return
         complete = optuna.trial.TrialState.COMPLETE
         best = (
             f"{study.best_value:.4f}"
-            if any(t.state == complete for t in study.get_trials(deepcopy=False))
+            if any(t.state == complete for t in trials)
             else "-"
         )
+        for trial in sorted(closed, key=lambda t: t.number):
+            self.seen.add(trial.number)
+            self._log(trial, best)
+
+    def _log(self, trial: Any, best: str) -> None:
+        complete = optuna.trial.TrialState.COMPLETE
         if trial.state == complete:
             outcome = f"{self.metric} = {trial.value:.4f}"
         else:  # a pruned trial's value is a partial mean, not comparable with the best
