@@ -10,6 +10,7 @@ from model_training.lib.training.search import (
     capped_search,
     data_fingerprint,
     grid_of,
+    model_result,
     open_storage,
     suggest,
     trial_seed,
@@ -72,3 +73,36 @@ def test_fingerprints_follow_the_data_and_storage_opens_or_stays_in_memory(tmp_p
     assert data_fingerprint(a) != data_fingerprint(a.with_columns(pl.col("x") + 1))
     assert open_storage(None) is None
     assert open_storage(f"sqlite:///{tmp_path}/s/optuna.db") is not None
+
+
+def test_a_round_asking_for_fewer_trials_than_the_study_holds_sees_the_first_ones():
+    """A rerun resumes a study that already holds the second round's trials;
+    its first round must rank the models as the fresh run's first round did."""
+    study = optuna.create_study(direction="maximize")
+    for value in [0.5, 0.6, 0.55, 0.9, 0.7]:  # the best comes later
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"C": value},
+                distributions={"C": optuna.distributions.FloatDistribution(0, 1)},
+                value=value,
+            )
+        )
+    first = model_result("m", study, {"C": 0.5}, 0.0, None, limit=3)
+    assert first["n_trials"] == 3
+    assert first["metrics"]["cv_mean"] == 0.6
+    assert first["params"] == {"C": 0.6}
+    whole = model_result("m", study, {"C": 0.5}, 0.0, None, limit=5)
+    assert whole["metrics"]["cv_mean"] == 0.9
+    assert whole == model_result("m", study, {"C": 0.5}, 0.0, None)
+    minimize = optuna.create_study(direction="minimize")
+    for k, value in enumerate([0.5, 0.4, 0.4]):
+        minimize.add_trial(
+            optuna.trial.create_trial(
+                params={"k": k},
+                distributions={"k": optuna.distributions.IntDistribution(0, 9)},
+                value=value,
+            )
+        )
+    best = model_result("m", minimize, {}, 0.0, None)
+    assert best["metrics"]["cv_mean"] == 0.4
+    assert best["params"] == {"k": 1}  # ties go to the earlier trial

@@ -338,6 +338,29 @@ def test_three_models_share_their_trials_by_successive_halving(xor_setup):
     assert again["allocation"] == allocation
 
 
+def test_a_rerun_that_resumes_its_studies_allocates_as_the_first_run(
+    xor_setup, tmp_path
+):
+    """The rerun's first round finds studies that already hold the second
+    round's trials; it ranks the models on their first-round trials only, so
+    the halving and the results are the first run's."""
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=4, timeout_s=3600)
+    options = with_params(OPTIONS, storage=f"sqlite:///{tmp_path}/optuna.db")
+    shortlist = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+
+    def run():
+        result = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
+        return result["allocation"], [
+            (m["model"], m["params"], m["metrics"]["cv_mean"], m["n_trials"])
+            for m in result["models"]
+        ]
+
+    first = run()
+    assert sum(first[0]["total_trials"].values()) == 12
+    assert run() == first
+
+
 def test_the_search_does_not_depend_on_how_many_processes_run_the_folds(
     xor_setup, monkeypatch
 ):

@@ -237,13 +237,26 @@ def model_result(
     start_params: dict[str, Any],
     seconds: float,
     note: str | None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """One model's tuning result from its study: the best trial, the
     defaults' score, counts, and every trial as a child record, with the
     worker that ran it. Claims refused because the budget was spent (see
-    lib/training/workers.py) never ran and are left out."""
+    lib/training/workers.py) never ran and are left out.
 
-    ran = [t for t in study.trials if not t.user_attrs.get("unused")]
+    ``limit``: only the first ``limit`` finished trials (by number) count, so
+    that a round asking for fewer trials than a resumed study holds (the first
+    round of successive halving, rerun) sees exactly what a fresh run saw."""
+
+    ran = sorted(
+        (t for t in study.trials if not t.user_attrs.get("unused")),
+        key=lambda t: t.number,
+    )
+    if limit is not None:
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        counted = [t.number for t in ran if t.state in finished][:limit]
+        if len(counted) == limit:
+            ran = [t for t in ran if t.number <= counted[-1]]
     trials = []
     workers: dict[str, int] = {}
     for t in ran:
@@ -278,7 +291,10 @@ def model_result(
         trials.append(entry)
     states = [t.state for t in ran]
     complete = [t for t in ran if t.state == optuna.trial.TrialState.COMPLETE]
-    best = study.best_trial if complete else None
+    sign = -1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else 1.0
+    best = (
+        max(complete, key=lambda t: (sign * t.value, -t.number)) if complete else None
+    )
     default_trial = next((t for t in complete if t.user_attrs.get("start")), None)
     return {
         "name": f"tuning/{name}",

@@ -270,7 +270,9 @@ def _tune_one(
             study.set_user_attr(ORDER_KEY, {**order, "open": False})
     log(study, None)
     seconds = time.monotonic() - started
-    result = model_result(name, study, setup.start_params, seconds, setup.note)
+    result = model_result(
+        name, study, setup.start_params, seconds, setup.note, limit=n_trials
+    )
     trials_now = study.get_trials(deepcopy=False)
     spent = slots_taken(
         [t for t in trials_now if t.state != optuna.trial.TrialState.RUNNING],
