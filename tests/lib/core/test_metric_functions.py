@@ -60,3 +60,22 @@ def test_multiclass_scores_follow_the_sorted_labels():
         -np.mean(np.log([0.7, 0.8, 0.7]))
     )
     assert np.isnan(mf.multiclass_auc(truth[:2], None, scores[:2], context))
+
+
+def test_rank_roc_auc_equals_scikit_learn_with_ties_and_refuses_what_it_refuses():
+    from sklearn.metrics import roc_auc_score
+
+    from model_training.lib.core.metric_functions import rank_roc_auc
+
+    rng = np.random.default_rng(0)
+    for n in (2, 7, 160, 1000):
+        truth = rng.integers(0, 2, n)
+        truth[:2] = [0, 1]
+        for score in (rng.random(n), rng.integers(0, 4, n) / 4.0):  # ties
+            assert rank_roc_auc(truth, score) == pytest.approx(
+                roc_auc_score(truth, score), abs=1e-12
+            )
+    with pytest.raises(ValueError):
+        rank_roc_auc(np.array([1, 1, 1]), np.array([0.1, 0.2, 0.3]))
+    with pytest.raises(ValueError):
+        rank_roc_auc(np.array([0, 1, 1]), np.array([0.1, np.nan, 0.3]))

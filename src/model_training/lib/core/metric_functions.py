@@ -35,6 +35,31 @@ def binary_truth(y_true: np.ndarray, context: dict) -> np.ndarray:
     return (np.asarray(y_true) == positive_of(context)).astype(int)
 
 
+def rank_roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC as the Mann-Whitney statistic with average ranks for ties.
+
+    Equal to scikit-learn's ``roc_auc_score`` (trapezoids through tied scores)
+    but without its input checks, which cost about 50 times the arithmetic on
+    the few hundred rows of a fold: the greedy ensemble scores thousands of
+    weightings. Raises ValueError, as scikit-learn does, for one class only or
+    scores that are not finite."""
+    from scipy.stats import rankdata
+
+    truth = np.asarray(truth).astype(bool)
+    score = np.asarray(score, dtype=float)
+    if truth.shape != score.shape or not np.isfinite(score).all():
+        raise ValueError("ROC-AUC needs one finite score per row")
+    positives = int(truth.sum())
+    negatives = truth.size - positives
+    if positives == 0 or negatives == 0:
+        raise ValueError("ROC-AUC needs both classes")
+    ranks = rankdata(score)
+    return float(
+        (ranks[truth].sum() - positives * (positives + 1) / 2)
+        / (positives * negatives)
+    )
+
+
 def labelled_rows(y_true: np.ndarray) -> np.ndarray:
     if not has_labels(y_true):
         raise ValueError("no labels to compare with")

@@ -31,6 +31,7 @@ from model_training.lib.core.metric_functions import (
     multiclass_auc,
     positive_column,
     positive_of,
+    rank_roc_auc,
     safe_mape,
     smape,
 )
@@ -138,7 +139,7 @@ _REGISTRY: tuple[Metric, ...] = (
     # classification, scores
     Metric(
         "roc_auc",
-        lambda t, p, s, c: skm.roc_auc_score(binary_truth(t, c), positive_column(s, c)),
+        lambda t, p, s, c: rank_roc_auc(binary_truth(t, c), positive_column(s, c)),
         True,
         POSITIVE,
         needs_score=True,
