@@ -30,3 +30,50 @@ def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings()
         result = shap_values(model, frame, frame, plan, 0, 20)
     assert result["explainer"].startswith("PermutationExplainer")
     assert not [w for w in caught if "feature names" in str(w.message)]
+
+
+def test_a_model_agnostic_explainer_explains_the_rows_its_evaluation_cap_affords():
+    """An SVM is explained by a permutation explainer that scores (2 x columns
+    + 1) x 100 rows per explained row: under a cap it explains fewer rows and
+    says why; a linear model is not capped; an ensemble holding the SVM
+    explains the capped rows with every member, so their values add up."""
+    from model_training.lib.algorithms.ensemble import EnsembleClassifier
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.assessment.shap_explain import (
+        BACKGROUND_ROWS,
+        shap_values,
+    )
+
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame(
+        {
+            "age": rng.integers(20, 70, 120).astype(float),
+            "sex": rng.choice(["f", "m"], 120),
+        }
+    )
+    y = np.where(frame["age"].to_numpy() + rng.normal(0, 8, 120) > 45, "bad", "good")
+    plan = binary_plan()
+    svm = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0).fit(
+        frame, y
+    )
+    linear = build_pipeline(
+        plan, algorithm("classification", "logistic_regression"), {}, 0
+    ).fit(frame, y)
+    columns = svm[:-1].transform(frame[:1]).shape[1]
+    per_row = (2 * columns + 1) * BACKGROUND_ROWS
+    capped = shap_values(svm, frame, frame, plan, 0, 60, max_evaluations=25 * per_row)
+    assert len(capped["rows"]) == 25 and capped["values"].shape[0] == 25
+    assert (
+        "max_evaluations" in capped["row_cap"] and f"{per_row:,}" in capped["row_cap"]
+    )
+    free = shap_values(linear, frame, frame, plan, 0, 60, max_evaluations=25 * per_row)
+    assert len(free["rows"]) == 60 and free["row_cap"] is None
+    both = EnsembleClassifier(
+        members=[linear, svm], weights=[0.5, 0.5], names=["lr", "svm"]
+    ).fit(frame, y)
+    mixed = shap_values(both, frame, frame, plan, 0, 60, max_evaluations=25 * per_row)
+    assert len(mixed["rows"]) == 25 and mixed["by_feature"].shape == (25, 2)
+    assert mixed["row_cap"] is not None
+    # never fewer than 20 rows, however low the cap
+    floor = shap_values(svm, frame, frame, plan, 0, 60, max_evaluations=1)
+    assert len(floor["rows"]) == 20

@@ -49,8 +49,15 @@ def _classification():
         "feature_importance": {
             "permutation": {
                 "metric": "roc_auc",
+                "rows": 5000,
+                "of_rows": 200000,
                 "values": {"income": {"mean": 0.1, "std": 0.01}},
-            }
+            },
+            "shap_sample": {
+                "explainer": "PermutationExplainer (sampled)",
+                "rows_explained": 41,
+                "rows_capped": "SVC is explained by a sampled permutation explainer",
+            },
         },
         "fairness": {
             "sex": {
@@ -95,6 +102,8 @@ def test_the_page_holds_the_key_numbers_and_is_self_contained():
         "equalized odds difference 0.22 exceeds 0.1",
         "abc123",
         "credit_model v3 (champion)",
+        "Permutation importance on 5000 of 200000 test rows.",
+        "SHAP (PermutationExplainer (sampled)) on 41 test rows: SVC is explained",
         'src="data:image/png;base64,',
     ):
         assert text in page, text

@@ -55,8 +55,7 @@ def rank_roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
         raise ValueError("ROC-AUC needs both classes")
     ranks = rankdata(score)
     return float(
-        (ranks[truth].sum() - positives * (positives + 1) / 2)
-        / (positives * negatives)
+        (ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives)
     )
 
 

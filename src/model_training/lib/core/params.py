@@ -165,6 +165,7 @@ class Bootstrap(Group):
 
 class Shap(Group):
     max_rows: Count
+    max_evaluations: Count
 
 
 class PartialDependence(Group):

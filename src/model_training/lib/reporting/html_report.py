@@ -215,7 +215,7 @@ def _importance(performance: dict[str, Any], top: int = 10) -> str:
     if permutation:
         ranked = sorted(permutation.items(), key=lambda kv: -kv[1]["mean"])[:top]
         metric = importance["permutation"].get("metric", "")
-        return _table(
+        return _samples(importance) + _table(
             ("feature", f"permutation importance ({metric} drop)", "std"),
             [(name, v["mean"], v["std"]) for name, v in ranked],
         )
@@ -224,8 +224,26 @@ def _importance(performance: dict[str, Any], top: int = 10) -> str:
             ((k, v) for k, v in shap.items() if isinstance(v, int | float)),
             key=lambda kv: -kv[1],
         )[:top]
-        return _table(("feature", "mean |SHAP|"), ranked)
+        return _samples(importance) + _table(("feature", "mean |SHAP|"), ranked)
     return ""
+
+
+def _samples(importance: dict[str, Any]) -> str:
+    """What rows the importances were computed on (bounded samples)."""
+    notes = []
+    permutation = importance.get("permutation") or {}
+    if permutation.get("rows") is not None:
+        notes.append(
+            f"Permutation importance on {permutation['rows']} of "
+            f"{permutation['of_rows']} test rows."
+        )
+    shap = importance.get("shap_sample") or {}
+    if shap.get("rows_explained"):
+        notes.append(
+            f"SHAP ({shap.get('explainer', '')}) on {shap['rows_explained']} test rows"
+            + (f": {shap['rows_capped']}." if shap.get("rows_capped") else ".")
+        )
+    return f"<p>{escape(' '.join(notes))}</p>" if notes else ""
 
 
 def _fairness(performance: dict[str, Any]) -> str:

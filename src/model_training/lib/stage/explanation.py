@@ -86,6 +86,7 @@ def explain_final_model(
         resolved,
         seed,
         options.shap.max_rows,
+        options.shap.max_evaluations,
     )
     mean_abs = shap_result["by_feature"].abs().mean().sort_values(ascending=False)
     top = list(mean_abs.index[: options.partial_dependence.top])
@@ -111,6 +112,11 @@ def explain_final_model(
             "log-odds for classifiers, before calibration and threshold; the prediction for regression",
             "base_value": shap_result["base_value"],
             "rows_explained": len(shap_result["rows"]),
+            **(
+                {"rows_capped": shap_result["row_cap"]}
+                if shap_result.get("row_cap")
+                else {}
+            ),
             "mean_abs_by_feature": {k: float(v) for k, v in mean_abs.items()},
         },
         "coefficients": explain.coefficients(final_model, x_train),

@@ -72,6 +72,11 @@ def assemble_model_performance(
             "permutation": explanations["permutation"],
             "native": explanations["native"],
             "shap_mean_abs": explanations["shap"]["mean_abs_by_feature"],
+            "shap_sample": {
+                k: explanations["shap"][k]
+                for k in ("explainer", "rows_explained", "rows_capped")
+                if k in explanations["shap"]
+            },
             "coefficients": explanations.get("coefficients"),
         },
         "local_explanations": explanations["local"],
