@@ -147,3 +147,33 @@ def test_category_text_of_many_cells_matches_cell_by_cell():
     assert many.dtype == object and np.array_equal(many, cell_by_cell)
     assert set(many[:, 0]) == {"a", "None", MISSING_CATEGORY}
     assert set(many[:, 1]) == {"1", "2.5", MISSING_CATEGORY, "x", "True"}
+
+
+def test_a_categorical_part_pickled_by_an_earlier_version_gets_its_slots_back():
+    """A package saved before the one-row path existed held per-column
+    look-ups without output offsets; unpickled now, it computes its slots and
+    encodes exactly as a new part does."""
+    import pickle
+
+    from model_training.lib.algorithms.feature_transform import Categorical
+
+    part = Categorical(
+        ["city", "size"],
+        [
+            np.array(["Berlin", "Oslo"], dtype=object),
+            np.array(["L", "S"], dtype=object),
+        ],
+    )
+    old_state = {
+        "columns": part.columns,
+        "categories": part.categories,
+        "lookups": [{"Berlin": 0, "Oslo": 1}, {"L": 0, "S": 1}],
+    }
+    old = pickle.loads(pickle.dumps(part))
+    old.__dict__.clear()
+    old.__setstate__(old_state)
+    cells = np.array([["Oslo", "S"], ["Lima", None]], dtype=object)
+    expected = np.array([[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    assert np.array_equal(old.apply(cells), expected)
+    assert np.array_equal(part.apply(cells), expected)
+    assert np.array_equal(part.apply(np.tile(cells, (40, 1)))[:2], expected)

@@ -113,3 +113,23 @@ def test_calibrators_score_exactly_as_scikit_learn_without_its_checks():
     np.testing.assert_allclose(
         apply_calibrator(platt, new), expected, rtol=0, atol=1e-15
     )
+
+
+def test_linear_proba_is_scikit_learns_to_the_bit_and_steps_aside_otherwise():
+    from sklearn.linear_model import LogisticRegression
+
+    from model_training.lib.algorithms.final_model import linear_proba
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6))
+    for labels in (np.array(["no", "yes"]), np.array(["a", "b", "c"])):
+        y = labels[rng.integers(0, len(labels), 300)]
+        model = LogisticRegression(max_iter=1000).fit(x, y)
+        for rows in (x[:1], x[:7], x):
+            assert np.array_equal(linear_proba(model, rows), model.predict_proba(rows))
+    bad = x[:2].copy()
+    bad[0, 0] = np.nan
+    assert linear_proba(model, bad) is None  # scikit-learn says what is wrong
+    assert linear_proba(model, x[:2, :5]) is None
+    assert linear_proba(model, x[:2].astype(np.float32)) is None
+    assert linear_proba(model, x[:2].tolist()) is None

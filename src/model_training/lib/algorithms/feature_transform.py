@@ -49,11 +49,9 @@ def category_text(values: Any) -> np.ndarray:
     """
     values = np.asarray(values, dtype=object)
     if values.size <= ROW_WISE * 4 or values.ndim != 2:
-        return (
-            np.vectorize(_cell_text, otypes=[object])(values)
-            if values.size
-            else values.copy()
-        )
+        out = np.empty(values.shape, dtype=object)
+        out.reshape(-1)[:] = [_cell_text(v) for v in values.reshape(-1)]
+        return out
     import pandas as pd
 
     out = np.empty(values.shape, dtype=object)
@@ -102,18 +100,39 @@ class Categorical:
 
     columns: list[str]
     categories: list[np.ndarray] | None
-    lookups: list[dict[str, int]] = field(init=False)
+    # per column, each training category's output column (offsets included);
+    # a part pickled before these existed fails over to scikit-learn's path
+    slots: list[dict[str, int]] = field(init=False)
+    width: int = field(init=False)
 
     def __post_init__(self) -> None:
-        lookups = [{c: i for i, c in enumerate(k)} for k in self.categories or []]
-        object.__setattr__(self, "lookups", lookups)
+        slots, start = [], 0
+        for known in self.categories or []:
+            slots.append({c: start + i for i, c in enumerate(known)})
+            start += len(known)
+        object.__setattr__(self, "slots", slots)
+        object.__setattr__(self, "width", start)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled: a part saved before ``slots`` existed gets them."""
+        self.__dict__.update(state)
+        if "slots" not in state:
+            self.__post_init__()
 
     def apply(self, block: np.ndarray) -> np.ndarray:
         text = category_text(block)
         if self.categories is None:
             return text
-        width = sum(len(c) for c in self.categories)
-        out = np.zeros((len(text), width))
+        out = np.zeros((len(text), self.width))
+        if len(text) <= ROW_WISE:  # a few rows: dictionary look-ups, one write
+            hits = [
+                r * self.width + column
+                for r, row in enumerate(text.tolist())
+                for slot, cell in zip(self.slots, row, strict=True)
+                if (column := slot.get(cell)) is not None
+            ]
+            out.reshape(-1)[hits] = 1.0
+            return out
         rows = np.arange(len(text))
         start = 0
         for j, known in enumerate(self.categories):
@@ -125,9 +144,6 @@ class Categorical:
 
     def _positions(self, j: int, text: np.ndarray) -> np.ndarray:
         """Each cell's position among column ``j``'s categories, -1 if unseen."""
-        if len(text) <= ROW_WISE:
-            lookup = self.lookups[j]
-            return np.fromiter((lookup.get(v, -1) for v in text), int, len(text))
         import pandas as pd
 
         return pd.Index(self.categories[j]).get_indexer(text)
