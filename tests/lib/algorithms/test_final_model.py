@@ -133,3 +133,36 @@ def test_linear_proba_is_scikit_learns_to_the_bit_and_steps_aside_otherwise():
     assert linear_proba(model, x[:2, :5]) is None
     assert linear_proba(model, x[:2].astype(np.float32)) is None
     assert linear_proba(model, x[:2].tolist()) is None
+
+
+def test_catboost_scores_a_few_rows_from_one_object_array_with_the_same_probabilities():
+    import polars as pl
+
+    from model_training.lib.algorithms.final_model import catboost_rows, pipeline_proba
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from tests.lib.assessment.test_assessment import binary_plan
+
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame(
+        {
+            "age": np.where(rng.random(200) < 0.1, None, rng.integers(20, 70, 200)),
+            "sex": rng.choice(["f", "m", None], 200),
+        }
+    )
+    y = np.where(rng.random(200) < 0.4, "bad", "good")
+    plan = binary_plan()
+    pipe = build_pipeline(
+        plan, algorithm("classification", "catboost"), {"iterations": 30}, 0
+    ).fit(frame, y)
+    for rows in (frame[:1], frame[:5], frame.row(3, named=True)):
+        array = catboost_rows(pipe.steps, rows)
+        assert isinstance(array, np.ndarray) and array.dtype == object
+        assert np.array_equal(
+            pipeline_proba(pipe, rows),
+            pipe.predict_proba(rows if not isinstance(rows, dict) else frame[3:4]),
+        )
+    assert catboost_rows(pipe.steps, frame) is None  # a batch: the frame path
+    linear = build_pipeline(
+        plan, algorithm("classification", "logistic_regression"), {}, 0
+    )
+    assert catboost_rows(linear.fit(frame, y).steps, frame[:1]) is None
