@@ -8,6 +8,7 @@ import pytest
 
 from model_training.lib.training.protocol import (
     corrected_standard_error,
+    judge_seconds,
     one_standard_error_choice,
 )
 
@@ -144,3 +145,18 @@ def test_selection_and_calibration_share_capped_folds_and_the_refit_uses_every_r
     )
     assert info["out_of_fold_from"] == "the selection's folds (no refit)"
     assert info["n_rows"] == parts["train"].height + parts["validation"].height
+
+
+def test_judging_is_projected_from_the_best_trial_scaled_to_the_folds_and_rows():
+    tuning = {"cross_validation": {"n_rows": 1000, "n_splits": 5}}
+    entry = {
+        "metrics": {"cv_mean": 0.8},
+        "children": [
+            {"state": "COMPLETE", "cv_mean": 0.7, "duration_s": 100.0},
+            {"state": "COMPLETE", "cv_mean": 0.8, "duration_s": 10.0},
+        ],
+    }
+    # 15 folds + the validation-check fit, on twice the rows: 10 * 16/5 * 2
+    assert judge_seconds(entry, tuning, 15, 2000) == pytest.approx(64.0)
+    assert judge_seconds({**entry, "children": []}, tuning, 15, 2000) is None
+    assert judge_seconds(entry, {}, 15, 2000) is None

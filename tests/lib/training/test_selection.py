@@ -51,3 +51,91 @@ def test_cross_validation_decides_where_a_tiny_validation_split_disagrees(xor_se
         "validation (12 rows) would have chosen random_forest"
         in result["validation_check"]
     )
+
+
+def _tuned_forest(duration_s: float) -> dict:
+    """A tuning record of one forest whose best trial took ``duration_s`` on
+    1,800 rows and 3 folds."""
+    params = {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 1}
+    return {
+        "cross_validation": {"n_rows": 1800, "n_splits": 3},
+        "models": [
+            {
+                "model": "random_forest",
+                "status": "ok",
+                "params": params,
+                "metrics": {"cv_mean": 0.9},
+                "children": [
+                    {"state": "COMPLETE", "cv_mean": 0.9, "duration_s": duration_s}
+                ],
+            }
+        ],
+    }
+
+
+def test_a_run_budget_that_cannot_afford_every_row_judges_a_sample_and_the_refit_reuses_it(
+    xor_setup,
+):
+    """Judging the forest on all 3,000 rows is projected from its tuning trial
+    at far more than the selection's time left: the contenders are judged on
+    the smallest sample (2,000 rows), said in the report, and the final
+    calibration reuses the out-of-fold predictions of the very same folds."""
+    import time
+
+    from model_training.lib.core.budget import Budget
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.data_quality.epic_builder import split_frame
+    from model_training.lib.training.final_fit import fit_final
+    from model_training.lib.training.protocol import MIN_SELECTION_ROWS
+    from tests.conftest import make_xor_frame
+
+    _, schema, spec, _ = xor_setup
+    parts = split_frame(make_xor_frame(3000, seed=3), seed=0, stratify="label")
+    plan = build_plan(spec, schema, parts["train"])
+    options = conf_params("tuning", {"ensemble": {"enabled": False}})
+    # 100 s into a run whose selection is due at 200 s: 100 s left
+    tight = Budget(
+        time_s=1000.0, started=time.time() - 100, checkpoints={"selection": 0.2}
+    )
+    kept: dict = {}
+    result = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        _tuned_forest(1000.0),
+        {},
+        {},
+        options,
+        0,
+        budget=tight,
+        keep_oof=kept,
+    )
+    protocol = result["protocol"]
+    assert protocol["judged_rows"] == MIN_SELECTION_ROWS == protocol["max_rows"]
+    assert protocol["rows"] > MIN_SELECTION_ROWS
+    assert "seeded sample of 2,000" in result["run_budget"]["notes"][0]
+    _, info = fit_final(
+        plan,
+        parts["train"],
+        parts["validation"],
+        result,
+        options,
+        0,
+        budget=tight,
+        selection_oof=kept.get("oof"),
+    )
+    assert info["out_of_fold_from"] == "the selection's folds (no refit)"
+    roomy = Budget(time_s=1e7, started=time.time(), checkpoints={"selection": 0.9})
+    free = select_model(
+        plan,
+        parts["train"],
+        parts["validation"],
+        _tuned_forest(0.5),
+        {},
+        {},
+        options,
+        0,
+        budget=roomy,
+    )
+    assert free["protocol"]["judged_rows"] == free["protocol"]["rows"]
+    assert "run_budget" not in free

@@ -96,8 +96,10 @@ def fit_final(
     x, y = split_xy(combined, plan)
     config = selection["selected"]
     pipeline = pipeline_for(plan, config, options, seed)
+    # the rows the selection judged on (fewer when the run budget bound there)
+    max_rows = (selection.get("protocol") or {}).get("max_rows", options.max_rows)
     reused = _reusable(
-        selection_oof, config, capped_splits(combined, y, plan, seed, options.max_rows)
+        selection_oof, config, capped_splits(combined, y, plan, seed, max_rows)
     )
     folds, note = (
         (plan.spec.cross_validation.n_splits, None)
@@ -107,7 +109,7 @@ def fit_final(
     if folds < plan.spec.cross_validation.n_splits:
         logger.warning("Final fit: %s", note)
         plan = with_folds(plan, folds)
-    splits = capped_splits(combined, y, plan, seed, options.max_rows)
+    splits = capped_splits(combined, y, plan, seed, max_rows)
     start = time.perf_counter()
     model, decided = problem.finalize(
         pipeline,

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits
+from model_training.lib.core.budget import Budget
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.training.candidates import guarded_rows
 
@@ -23,6 +24,63 @@ from model_training.lib.training.candidates import guarded_rows
 SMALL_DATA_ROWS = 2000
 REPEATS_ON_SMALL_DATA = 3
 SHUFFLED_STRATEGIES = ("kfold", "stratified_kfold")
+
+
+# rows the selection judges on at least, however tight the run budget
+MIN_SELECTION_ROWS = 2000
+
+
+def judge_seconds(
+    entry: dict[str, Any], tuning: dict[str, Any], folds: int, rows: int
+) -> float | None:
+    """Projected seconds to judge a tuned configuration on ``folds`` folds of
+    ``rows`` rows, plus its fit on train for the validation check: its best
+    trial's duration in tuning, scaled from the tuning's folds and rows
+    (fit time taken as linear in rows). None when tuning recorded no duration."""
+    cv = tuning.get("cross_validation") or {}
+    tuned_rows, tuned_folds = cv.get("n_rows"), cv.get("n_splits")
+    best = (entry.get("metrics") or {}).get("cv_mean")
+    durations = [
+        c["duration_s"]
+        for c in entry.get("children") or []
+        if c.get("state") == "COMPLETE"
+        and c.get("cv_mean") == best
+        and c.get("duration_s")
+    ]
+    if not (tuned_rows and tuned_folds and durations):
+        return None
+    return durations[0] * (folds + 1) / tuned_folds * rows / tuned_rows
+
+
+def affordable_rows(
+    entries: list[dict[str, Any]],
+    tuning: dict[str, Any],
+    budget: Budget,
+    rows: int,
+    folds: int,
+) -> tuple[int | None, str | None]:
+    """Rows the selection can judge its first contender on before the run
+    budget's selection checkpoint, keeping one refit on every row for the
+    final model: None when every row fits (or nothing can be projected), else
+    the rows (at least :data:`MIN_SELECTION_ROWS`) and the note saying why."""
+    first = next((e for e in entries if e.get("status") == "ok"), None)
+    seconds = judge_seconds(first, tuning, folds, rows) if first else None
+    if not budget.bounded or not seconds:
+        return None, None
+    refit = seconds / (folds + 1) * folds / max(folds - 1, 1)
+    left = budget.left("selection") - refit
+    if left >= seconds:
+        return None, None
+    cap = max(MIN_SELECTION_ROWS, int(rows * max(left, 0.0) / seconds))
+    if cap >= rows:
+        return None, None
+    return cap, budget.note(
+        "selection",
+        f"the contenders are judged on a seeded sample of {cap:,} of {rows:,} "
+        f"rows (judging {first['model']} on every row was projected at "
+        f"{seconds:.0f} s from its tuning trials, and the final refit at "
+        f"{refit:.0f} s)",
+    )
 
 
 def capped_rows(

@@ -28,8 +28,10 @@ from model_training.lib.training.ensembling import (
     ensembling,
 )
 from model_training.lib.training.protocol import (
+    affordable_rows,
     capped_rows,
     corrected_standard_error,
+    judge_seconds,
     one_standard_error_choice,
     selection_splits,
 )
@@ -127,6 +129,16 @@ def select_model(
     )
     x_all, y_all = split_xy(combined, plan)
     splits, repeats = selection_splits(combined, y_all, plan, seed, options.max_rows)
+    judged_rows = len(np.unique(np.concatenate([v for _, v in splits])))
+    cap, note = affordable_rows(
+        tuning["models"], tuning, budget, judged_rows, len(splits)
+    )
+    if cap is not None:  # the folds and each validation-check fit use the sample
+        logger.warning("Selection: %s", note)
+        budget_notes.append(note)
+        options = options.model_copy(update={"max_rows": cap})
+        judged_rows = cap
+        splits, repeats = selection_splits(combined, y_all, plan, seed, cap)
     n_train = float(np.mean([len(t) for t, _ in splits]))
     n_test = float(np.mean([len(v) for _, v in splits]))
     primary = plan.spec.primary_metric
@@ -143,10 +155,12 @@ def select_model(
                 }
             )
             continue
-        if contenders and not budget.affords("selection", last_cost):
+        projected = judge_seconds(entry, tuning, len(splits), judged_rows)
+        if contenders and not budget.affords("selection", projected or last_cost):
             note = budget.note(
                 "selection",
-                f"{entry['model']} not judged (the last took {last_cost:.0f} s)",
+                f"{entry['model']} not judged (projected at "
+                f"{projected or last_cost:.0f} s)",
             )
             budget_notes.append(note)
             logger.warning("Selection: %s", note)
@@ -247,6 +261,8 @@ def select_model(
         "selected": selected,
         "protocol": {
             "rows": len(y_all),
+            "judged_rows": judged_rows,
+            "max_rows": options.max_rows,
             "strategy": plan.cv_strategy,
             "folds": len(splits) // repeats,
             "repeats": repeats,
