@@ -162,6 +162,8 @@ def stage(request, tmp_path_factory):
             "test_predictions": KeptDataset(),
             "modeling_plan": KeptDataset(),
             "final_model": KeptDataset(copy_mode="assign"),
+            "final_model_info": KeptDataset(copy_mode="assign"),
+            "tuning_results": KeptDataset(copy_mode="assign"),
         }
     )
     pipes = register_pipelines()
@@ -371,3 +373,34 @@ def test_shap_values_add_up_to_model_output():
             ]
         total = result["by_feature"].sum(axis=1).to_numpy() + result["base_value"]
         assert np.allclose(total, raw, atol=1e-6), name
+
+
+def test_the_in_sample_score_and_the_throughput_use_bounded_samples(stage, monkeypatch):
+    """At a million rows they had scored every training and test row for two
+    figures; now a seeded sample (named in the report) and a bounded batch."""
+    from model_training.lib.stage import evaluation
+
+    _, catalog, _, _ = stage
+    monkeypatch.setattr(evaluation, "IN_SAMPLE_MAX_ROWS", 40)
+    monkeypatch.setattr(evaluation, "THROUGHPUT_ROWS", 10)
+    train, validation = (
+        catalog.load("train_features"),
+        catalog.load("validation_features"),
+    )
+    result, _ = evaluation.evaluate_on_test(
+        catalog.load("modeling_plan"),
+        catalog.load("final_model"),
+        catalog.load("final_model_info"),
+        catalog.load("tuning_results"),
+        train,
+        validation,
+        catalog.load("test_features"),
+        EVALUATION,
+        0,
+    )
+    sample = result["train_in_sample_rows"]
+    assert sample["of_rows"] == train.height + validation.height
+    assert 30 <= sample["rows"] <= 40
+    primary = catalog.load("modeling_plan")["spec"]["primary_metric"]
+    assert np.isfinite(result["metrics"]["train_in_sample"][primary])
+    assert result["throughput_rows_per_s"] > 0
