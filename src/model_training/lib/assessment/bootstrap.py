@@ -64,7 +64,14 @@ def bootstrap_ci(
     )
     if plain:
         found.update(
-            _scipy_intervals(plain, y, y_pred, y_score, plan, n_boot, seed, level)
+            _scipy_intervals(
+                plain,
+                *coded_labels(y, y_pred, plan.metric_context),
+                y_score,
+                n_boot,
+                seed,
+                level,
+            )
         )
     if pairwise:
         found.update(
@@ -95,6 +102,38 @@ def bootstrap_ci(
             )
         out[name] = interval
     return out
+
+
+def coded_labels(
+    y: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Class labels as their positions in ``context["classes"]`` (and the
+    context to match), so that each resample's metrics compare integers:
+    scikit-learn's label handling of text (``np.unique`` over objects) made
+    F1, precision and recall 20 times slower, half a second each at 200,000
+    test rows. Every metric is the same (score columns stay in class order;
+    averages over classes do not depend on their names). Unchanged when
+    there are no classes or a label is not one of them."""
+    classes = context.get("classes")
+    if not classes:
+        return y, y_pred, context
+    code = {str(c): i for i, c in enumerate(classes)}
+    try:
+        y_coded = np.fromiter((code[str(v)] for v in y), int, len(y))
+        pred_coded = np.fromiter((code[str(v)] for v in y_pred), int, len(y_pred))
+    except KeyError:
+        return y, y_pred, context
+    coded = dict(context)
+    coded["classes"] = list(range(len(classes)))
+    if context.get("positive_class") is not None:
+        coded["positive_class"] = code.get(str(context["positive_class"]))
+    cost = context.get("cost_matrix")
+    if cost is not None:
+        coded["cost_matrix"] = {
+            **cost,
+            "labels": [code.get(str(v), v) for v in cost["labels"]],
+        }
+    return y_coded, pred_coded, coded
 
 
 def _metrics_on(
@@ -145,8 +184,8 @@ def _scipy_intervals(
     names: list[str],
     y: np.ndarray,
     y_pred: np.ndarray,
+    context: dict[str, Any],
     y_score: np.ndarray | None,
-    plan: ModelingPlan,
     n_boot: int,
     seed: int,
     level: float,
@@ -155,7 +194,6 @@ def _scipy_intervals(
 
     from scipy.stats import bootstrap
 
-    context = plan.metric_context
     data_bytes = sum(
         a.nbytes for a in (np.asarray(y), np.asarray(y_pred), y_score) if a is not None
     )
