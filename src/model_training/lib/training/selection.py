@@ -129,7 +129,7 @@ def select_model(
     )
     x_all, y_all = split_xy(combined, plan)
     splits, repeats = selection_splits(combined, y_all, plan, seed, options.max_rows)
-    judged_rows = len(np.unique(np.concatenate([v for _, v in splits])))
+    judged_rows = len(np.unique(np.concatenate([i for split in splits for i in split])))
     cap, note = affordable_rows(
         tuning["models"], tuning, budget, judged_rows, len(splits)
     )
