@@ -321,6 +321,8 @@ def test_full_run_writes_a_verified_registered_package(xor_project):
         "colour",
     }
     assert "psi_reference" in monitoring["prediction_stats"]["test_predictions"]
+    train_output = monitoring["prediction_stats"]["train_predictions"]
+    assert train_output["rows_scored"] == monitoring["training_data_stats"]["n_rows"]
     # the registry shows what the version is and whether it is the champion
     version = _registry(xor_project).get_model_version("xor_model", "1")
     assert version.description.startswith(f"{performance['final_model']['model']} ")

@@ -164,6 +164,9 @@ def stage(request, tmp_path_factory):
             "final_model": KeptDataset(copy_mode="assign"),
             "final_model_info": KeptDataset(copy_mode="assign"),
             "tuning_results": KeptDataset(copy_mode="assign"),
+            "test_evaluation": KeptDataset(copy_mode="assign"),
+            "data_quality_report": KeptDataset(copy_mode="assign"),
+            "baseline_results": KeptDataset(copy_mode="assign"),
         }
     )
     pipes = register_pipelines()
@@ -202,6 +205,9 @@ def test_performance_report_has_every_section(stage):
     ci = report["metrics"]["test_confidence_intervals"][primary]
     assert ci["low"] <= report["metrics"]["test"][primary] <= ci["high"]
     assert {a["status"] for a in report["analyses"].values()} == {"ok"}
+    # the perturbation test scores at most analysis_max_rows (25 here) test rows
+    sample = report["robustness"]["perturbation"]["sample"]
+    assert sample["rows"] <= 25 < sample["of_rows"]
     # the suite runs without a global budget: nothing bound, every step timed
     timings = report["timings"]
     assert timings["budget_s"] is None and timings["budget_bound"] == []
@@ -404,3 +410,33 @@ def test_the_in_sample_score_and_the_throughput_use_bounded_samples(stage, monke
     primary = catalog.load("modeling_plan")["spec"]["primary_metric"]
     assert np.isfinite(result["metrics"]["train_in_sample"][primary])
     assert result["throughput_rows_per_s"] > 0
+
+
+def test_the_package_scores_a_bounded_share_of_the_training_rows_for_monitoring(
+    stage, monkeypatch
+):
+    """The monitoring baseline's output distribution comes from every k-th
+    training row, at most OUTPUT_ROWS of them; the count is recorded."""
+    from model_training.lib.stage import reporting
+
+    _, catalog, out, _ = stage
+    monkeypatch.setattr(reporting, "OUTPUT_ROWS", 10)
+    train, validation = (
+        catalog.load("train_features"),
+        catalog.load("validation_features"),
+    )
+    package = reporting.build_model_package(
+        catalog.load("modeling_plan"),
+        catalog.load("final_model"),
+        catalog.load("final_model_info"),
+        out["model_performance"].load(),
+        catalog.load("test_evaluation"),
+        catalog.load("test_predictions"),
+        catalog.load("data_quality_report"),
+        catalog.load("baseline_results"),
+        train,
+        validation,
+        conf_params("reporting"),
+    )
+    scored = package["monitoring_baseline"]["prediction_stats"]["train_predictions"]
+    assert scored["rows_scored"] <= 10 < train.height + validation.height

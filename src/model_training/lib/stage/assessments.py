@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv, with_folds
@@ -64,6 +65,15 @@ def assess_robustness(
     x_test, _ = split_xy(test, resolved)
     x_train, _ = split_xy(train, resolved)
     y, y_pred, y_score = test_arrays(resolved, test_predictions)
+    # the perturbation test predicts its rows twice: at most analysis_max_rows
+    # of them (a seeded sample keeping class shares; a series keeps its order)
+    keep = sample_rows(
+        x_test.height,
+        options.analysis_max_rows,
+        seed,
+        labels=y if resolved.spec.kind.classification else None,
+        latest=resolved.spec.kind.temporal,
+    )
     return {
         "epic_id": resolved.spec.epic_id,
         "slices": robustness.slices(
@@ -76,16 +86,19 @@ def assess_robustness(
             settings.slice_min_rows,
             settings.numeric_bins,
         ),
-        "perturbation": robustness.perturbation(
-            final_model,
-            x_test,
-            x_train,
-            y,
-            resolved,
-            lambda m, rows: problem.predict(m, rows, resolved),
-            settings.perturbation_scale,
-            seed,
-        ),
+        "perturbation": {
+            **robustness.perturbation(
+                final_model,
+                x_test[keep],
+                x_train,
+                None if y is None else np.asarray(y)[keep],
+                resolved,
+                lambda m, rows: problem.predict(m, rows, resolved),
+                settings.perturbation_scale,
+                seed,
+            ),
+            "sample": sample_note(len(keep), x_test.height),
+        },
         "out_of_distribution": robustness.out_of_distribution(
             x_test, x_train, y, y_pred, y_score, resolved
         ),
