@@ -31,3 +31,14 @@ def test_time_series_keep_the_latest_rows():
 def test_an_unstratified_sample_has_exactly_the_limit():
     rows = sample_rows(5000, 700, 3)
     assert len(rows) == len(set(rows.tolist())) == 700
+
+
+def test_every_kth_row_keeps_at_most_the_limit_spread_over_the_frame():
+    import polars as pl
+
+    from model_training.lib.assessment.sampling import every_kth
+
+    frame = pl.DataFrame({"a": range(10)})
+    assert every_kth(frame, 3)["a"].to_list() == [0, 4, 8]
+    assert every_kth(frame, 100).height == 10
+    assert every_kth(pl.DataFrame({"a": range(250_000)}), 100_000).height <= 100_000

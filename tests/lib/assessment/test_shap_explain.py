@@ -8,12 +8,8 @@ import polars as pl
 from tests.lib.assessment.test_assessment import binary_plan
 
 
-def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings():
-    import warnings
-
-    from model_training.lib.algorithms.registry import algorithm, build_pipeline
-    from model_training.lib.assessment.shap_explain import shap_values
-
+def _age_and_sex() -> tuple[pl.DataFrame, np.ndarray]:
+    """120 applicants: an age that drives the label, and a sex that does not."""
     rng = np.random.default_rng(0)
     frame = pl.DataFrame(
         {
@@ -22,6 +18,16 @@ def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings()
         }
     )
     y = np.where(frame["age"].to_numpy() + rng.normal(0, 8, 120) > 45, "bad", "good")
+    return frame, y
+
+
+def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings():
+    import warnings
+
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.assessment.shap_explain import shap_values
+
+    frame, y = _age_and_sex()
     plan = binary_plan()
     model = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0)
     model.fit(frame, y)
@@ -44,14 +50,7 @@ def test_a_model_agnostic_explainer_explains_the_rows_its_evaluation_cap_affords
         shap_values,
     )
 
-    rng = np.random.default_rng(0)
-    frame = pl.DataFrame(
-        {
-            "age": rng.integers(20, 70, 120).astype(float),
-            "sex": rng.choice(["f", "m"], 120),
-        }
-    )
-    y = np.where(frame["age"].to_numpy() + rng.normal(0, 8, 120) > 45, "bad", "good")
+    frame, y = _age_and_sex()
     plan = binary_plan()
     svm = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0).fit(
         frame, y

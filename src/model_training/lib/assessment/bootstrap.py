@@ -63,14 +63,10 @@ def bootstrap_ci(
         len(names),
     )
     if plain:
+        y_coded, pred_coded, context = coded_labels(y, y_pred, plan.metric_context)
         found.update(
             _scipy_intervals(
-                plain,
-                *coded_labels(y, y_pred, plan.metric_context),
-                y_score,
-                n_boot,
-                seed,
-                level,
+                plain, y_coded, pred_coded, y_score, context, n_boot, seed, level
             )
         )
     if pairwise:
@@ -184,8 +180,8 @@ def _scipy_intervals(
     names: list[str],
     y: np.ndarray,
     y_pred: np.ndarray,
-    context: dict[str, Any],
     y_score: np.ndarray | None,
+    context: dict[str, Any],
     n_boot: int,
     seed: int,
     level: float,

@@ -37,6 +37,12 @@ def sample_rows(
     return np.sort(np.concatenate(chosen))
 
 
+def every_kth(frame: Any, limit: int) -> Any:
+    """Every k-th row of ``frame``, at most about ``limit`` of them: a sample
+    without randomness, for figures that only need a spread of the rows."""
+    return frame[:: max(1, -(-len(frame) // limit))]
+
+
 def sample_note(used: int, total: int) -> dict[str, int]:
     """What the report says of a sample."""
     return {"rows": int(used), "of_rows": int(total)}

@@ -40,7 +40,7 @@ def _explainer_kind(estimator: Any) -> str:
     return "agnostic"
 
 
-def affordable_rows(
+def explainable_rows(
     model: Any, x: pl.DataFrame, max_rows: int, max_evaluations: int
 ) -> tuple[int, str | None]:
     """Rows to explain: ``max_rows``, or fewer when a model-agnostic explainer
@@ -49,11 +49,8 @@ def affordable_rows(
     (2 x encoded columns + 1) x background rows per explained row: 12,100
     rows for credit_risk's 60 columns, 0.2 s for an SVM. Returns the rows and,
     when capped, the reason."""
-    members = (
-        [m for m, _ in fitted_members(unwrap(model))]
-        if is_ensemble(unwrap(model))
-        else [model]
-    )
+    inner = unwrap(model)
+    members = [m for m, _ in fitted_members(inner)] if is_ensemble(inner) else [model]
     rows = min(max_rows, x.height)
     reason = None
     for member in members:
@@ -85,7 +82,7 @@ def shap_values(
 ) -> dict[str, Any]:
     """SHAP values of the explained output for up to ``max_rows`` rows of ``x``
     (fewer when a model-agnostic explainer would exceed ``max_evaluations``
-    scored rows: :func:`affordable_rows`).
+    scored rows: :func:`explainable_rows`).
 
     The explained output is the model's raw score toward the positive class
     (binary), the last class (multiclass) or the prediction (regression),
@@ -99,7 +96,7 @@ def shap_values(
     """
     row_cap = None
     if max_evaluations is not None:
-        max_rows, row_cap = affordable_rows(model, x, max_rows, max_evaluations)
+        max_rows, row_cap = explainable_rows(model, x, max_rows, max_evaluations)
         if row_cap:
             logger.info("SHAP: %d rows: %s", max_rows, row_cap)
     if is_ensemble(unwrap(model)):

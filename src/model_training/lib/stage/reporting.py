@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from model_training.lib.algorithms.ensemble import (
 )
 from model_training.lib.assessment.acceptance import check_criteria
 from model_training.lib.assessment.explain import split_pipeline, unwrap
+from model_training.lib.assessment.sampling import every_kth
 from model_training.lib.core.errors import OutputsKept, StageStop
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import ReportingParams
@@ -74,11 +74,7 @@ def build_model_package(
     # the reference distribution of the model's output: every k-th training
     # row, at most OUTPUT_ROWS (a series keeps every row: its output follows
     # its history); scoring 800,000 rows took most of a million-row package
-    scored = (
-        x_rows
-        if resolved.spec.kind.temporal
-        else x_rows[:: max(1, math.ceil(x_rows.height / OUTPUT_ROWS))]
-    )
+    scored = x_rows if resolved.spec.kind.temporal else every_kth(x_rows, OUTPUT_ROWS)
     performance = {**model_performance, "n_test": test_evaluation["n_test"]}
     thresholds = options.alert_thresholds.model_dump()
     metadata = build_metadata(
@@ -234,7 +230,7 @@ def verify_outputs(
     x, _ = split_xy(validation, resolved)
     # every k-th row, at most VERIFY_ROWS: agreement needs no more (a million-row
     # run had predicted 200,000 rows three times over, the MLflow way in pandas)
-    x = x[:: max(1, math.ceil(x.height / VERIFY_ROWS))]
+    x = every_kth(x, VERIFY_ROWS)
     problem = get_problem(resolved.spec.problem_type)
     if not problem.predicts_rows_it_saw:
         # a forecaster forecasts after its history, which includes validation
