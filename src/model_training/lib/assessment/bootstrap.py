@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from model_training.lib.assessment.resampled import counted_metrics
 from model_training.lib.core.metrics import METRICS, compute_metrics
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.threads import in_workers, process_workers
@@ -195,17 +196,26 @@ def _scipy_intervals(
     )
 
     def statistic(rows: np.ndarray, axis: int = -1) -> np.ndarray:
-        # scipy hands over every resample at once (rows of row indices); they
-        # are scored in the run's worker processes, in order, so the intervals
-        # do not depend on how many there are
+        # scipy hands over every resample at once (rows of row indices): the
+        # metrics with a formula over row counts score them all at once; the
+        # others are scored in the run's worker processes, in order, so the
+        # intervals do not depend on how many there are
         rows = np.asarray(rows).astype(int)
         flat = rows.reshape(-1, rows.shape[-1])
-        workers = process_workers(len(flat) // 50, data_bytes * 2)
-        chunks = np.array_split(flat, max(workers, 1))
-        tasks = [(c, names, y, y_pred, y_score, context) for c in chunks if len(c)]
-        values = np.concatenate(
-            in_workers(_metrics_of_resamples, tasks, workers), axis=1
-        )
+        values = np.empty((len(names), len(flat)))
+        counted = counted_metrics(names, flat, y, y_pred, y_score, context)
+        for i, name in enumerate(names):
+            if name in counted:
+                values[i] = counted[name]
+        rest = [i for i, name in enumerate(names) if name not in counted]
+        if rest:
+            others = [names[i] for i in rest]
+            workers = process_workers(len(flat) // 50, data_bytes * 2)
+            chunks = np.array_split(flat, max(workers, 1))
+            tasks = [(c, others, y, y_pred, y_score, context) for c in chunks if len(c)]
+            values[rest] = np.concatenate(
+                in_workers(_metrics_of_resamples, tasks, workers), axis=1
+            )
         return values.reshape(len(names), *rows.shape[:-1])
 
     n = len(y)

@@ -268,8 +268,9 @@ def select_model(
             "repeats": repeats,
             "standard_error": "Nadeau-Bengio corrected",
             "rule": "the best mean, or a materially simpler contender (transparent "
-            "against opaque when interpretability is high, or five times faster) "
-            "within one standard error of the fold-by-fold difference from the best",
+            "against opaque when interpretability is high, one model against an "
+            "ensemble, or two cost classes cheaper) within one standard error of "
+            "the fold-by-fold difference from the best",
             "interpretability": plan.spec.interpretability,
             "ensemble": options.ensemble.model_dump(),
         },
@@ -332,6 +333,7 @@ def _judge(
         "cv_fold_scores": [float(v) for v in scores],
         "cv_fit_time_s": fit_time,
         "interpretability": algorithm(problem.task, config["model"]).interpretability,
+        "cost_class": algorithm(problem.task, config["model"]).cost,
         "validation_metrics": problem.score(model, x_valid, y_valid, plan),
     }
     # the first repeat's folds: the same folds the final fit cuts (its seed)
