@@ -62,3 +62,56 @@ def test_the_notebook_runs_only_after_an_evaluation_and_when_wanted(tmp_path):
     assert hook.failed is None
     executed = nbformat.read(hook.written, as_version=4)
     assert "ran for demo" in executed.cells[2].outputs[0]["text"]
+
+
+def _staged_template(root):
+    """A setup cell that looks for the run's output before it exists, and a
+    cell that reads it afterwards."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Model training: {epic}"),
+        nbformat.v4.new_code_cell("EPIC_ID = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from pathlib import Path\nprint('setup saw', Path('output.txt').exists())",
+            metadata={"tags": ["setup"]},
+        ),
+        nbformat.v4.new_code_cell("print('then read', Path('output.txt').read_text())"),
+    ]
+    (root / TEMPLATE).parent.mkdir(parents=True)
+    nbformat.write(notebook, root / TEMPLATE)
+
+
+def test_the_kernel_and_setup_cells_start_while_the_model_is_evaluated(tmp_path):
+    """Once the final model is saved, the kernel starts and runs the setup
+    cells; the cells that read the run's outputs wait for the run's end."""
+    _staged_template(tmp_path)
+    hook = NotebookHook()
+    params = {"project_path": str(tmp_path), "env": None}
+    pipeline = SimpleNamespace(all_outputs=lambda: {"final_model", "model_performance"})
+    hook.before_pipeline_run(params, pipeline, _Catalog())
+    hook.after_dataset_saved("final_model")
+    early = hook._early
+    assert early is not None and early.set_up.wait(timeout=300)
+    assert not (tmp_path / "notebooks/models/demo_model_training.ipynb").exists()
+    (tmp_path / "notebooks/models/output.txt").write_text("the metrics")
+    hook.after_dataset_saved("model_performance")
+    hook.after_pipeline_run(params, _Catalog())
+    assert hook.failed is None
+    cells = nbformat.read(hook.written, as_version=4).cells
+    assert cells[2].outputs[0]["text"] == "setup saw False\n"
+    assert cells[3].outputs[0]["text"] == "then read the metrics\n"
+
+
+def test_a_failed_run_abandons_the_early_kernel_and_writes_no_notebook(tmp_path):
+    _staged_template(tmp_path)
+    hook = NotebookHook()
+    params = {"project_path": str(tmp_path), "env": None}
+    pipeline = SimpleNamespace(all_outputs=lambda: {"final_model", "model_performance"})
+    hook.before_pipeline_run(params, pipeline, _Catalog())
+    hook.after_dataset_saved("final_model")
+    early = hook._early
+    assert early.set_up.wait(timeout=300)
+    hook.on_pipeline_error(RuntimeError("a node failed"), params, _Catalog())
+    assert not early._thread.is_alive() and hook._early is None
+    assert hook.written is None
+    assert not (tmp_path / "notebooks/models/demo_model_training.ipynb").exists()

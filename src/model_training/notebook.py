@@ -17,8 +17,10 @@ stops with its error; the executed notebook is still written, for inspection.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,104 +51,229 @@ def execute(
     ``notebook_name`` is ``training`` (the model-training template) or
     ``single_nodes``.
     """
-    import nbformat
-    from nbclient import NotebookClient
+    return Execution(root, epic, env, timeout, notebook_name).start().finish()
 
-    source = TEMPLATE if notebook_name == "training" else SINGLE_NODES
-    notebook = nbformat.read(root / source, as_version=4)
-    for cell in notebook.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            cell.source = f"# parameters (set by model_training.notebook)\nEPIC_ID = {epic!r}\nKEDRO_ENV = {env!r}"
-    notebook.cells[0].source = notebook.cells[0].source.replace("{epic}", epic)
-    out = root / _output(notebook_name, epic)
-    import tempfile
 
-    from jupyter_client.manager import KernelManager
+# cells tagged so run before the run's outputs exist: the kernel's imports and
+# the project's loading (``reload_kedro``, about 4 s)
+SETUP_TAGS = {"parameters", "setup"}
 
-    with tempfile.TemporaryDirectory() as sockets:
-        # a local kernel talks over Unix sockets in a private folder, not TCP
-        # ports on the machine (ipykernel warns about plain-text TCP)
-        kernel = KernelManager(
-            kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel"
+
+class Execution:
+    """One notebook executed by nbclient in a thread of its own, in two parts:
+    ``start`` starts the kernel and runs the leading cells tagged ``setup``
+    (or ``parameters``), which read no output of the run; ``finish`` lets
+    the other cells run (the run's outputs are then in place), waits for
+    them and writes the executed notebook. A run starts it while its last
+    nodes evaluate the model, so the kernel's start-up overlaps them.
+    ``abandon`` stops the kernel without writing anything."""
+
+    def __init__(
+        self,
+        root: Path,
+        epic: str,
+        env: str | None = None,
+        timeout: int = 600,
+        notebook_name: str = "training",
+    ) -> None:
+        import nbformat
+
+        source = TEMPLATE if notebook_name == "training" else SINGLE_NODES
+        self.notebook = nbformat.read(root / source, as_version=4)
+        for cell in self.notebook.cells:
+            if "parameters" in cell.get("metadata", {}).get("tags", []):
+                cell.source = f"# parameters (set by model_training.notebook)\nEPIC_ID = {epic!r}\nKEDRO_ENV = {env!r}"
+        first = self.notebook.cells[0]
+        first.source = first.source.replace("{epic}", epic)
+        self.epic = epic
+        self.out = root / _output(notebook_name, epic)
+        self.timeout = timeout
+        self.setup_cells = next(
+            (
+                i
+                for i, cell in enumerate(self.notebook.cells)
+                if cell.cell_type == "code"
+                and not SETUP_TAGS & set(cell.get("metadata", {}).get("tags", []))
+            ),
+            len(self.notebook.cells),
         )
-        client = NotebookClient(
-            notebook,
-            timeout=timeout,
-            km=kernel,
-            resources={"metadata": {"path": str(out.parent)}},
+        self._go = threading.Event()
+        self.set_up = threading.Event()  # the setup cells have run
+        self._abandoned = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"notebook-{epic}", daemon=True
         )
+
+    def start(self) -> Execution:
+        self._thread.start()
+        return self
+
+    def finish(self) -> Path:
+        """Run the remaining cells; the executed notebook's path. Raises what
+        the execution raised (``CellExecutionError`` for a failing cell; the
+        executed copy is written all the same)."""
+        self._go.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.out
+
+    def abandon(self) -> None:
+        self._abandoned = True
+        self._go.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        import tempfile
+
+        import nbformat
+        from jupyter_client.manager import KernelManager
+        from nbclient import NotebookClient
+
+        async def wait_for_outputs(cell: Any, cell_index: int) -> None:
+            if cell_index == self.setup_cells:
+                self.set_up.set()
+                await asyncio.get_running_loop().run_in_executor(None, self._go.wait)
+            if self._abandoned:
+                raise _Abandoned
+
         try:
-            # given a manager, nbclient would leave the kernel and its client
-            # running: stop both here
-            client.execute(cleanup_kc=True)
-        finally:
-            nbformat.write(notebook, out)
-            if kernel.has_kernel:
-                kernel.shutdown_kernel(now=True)
-    return out
+            with tempfile.TemporaryDirectory() as sockets:
+                # a local kernel talks over Unix sockets in a private folder,
+                # not TCP ports on the machine (ipykernel warns about TCP)
+                kernel = KernelManager(
+                    kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel"
+                )
+                client = NotebookClient(
+                    self.notebook,
+                    timeout=self.timeout,
+                    km=kernel,
+                    resources={"metadata": {"path": str(self.out.parent)}},
+                    on_cell_execute=wait_for_outputs,
+                )
+                try:
+                    # given a manager, nbclient would leave the kernel and its
+                    # client running: stop both here
+                    client.execute(cleanup_kc=True)
+                finally:
+                    if not self._abandoned:
+                        nbformat.write(self.notebook, self.out)
+                    if kernel.has_kernel:
+                        kernel.shutdown_kernel(now=True)
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # handed to finish(), in the caller's thread
+            self._error = exc
+
+
+class _Abandoned(Exception):
+    """Stops an abandoned execution at its next cell."""
 
 
 class NotebookHook:
     """After a run that evaluated a model (and committed its outputs), execute
-    the training notebook from those outputs. A notebook that fails to execute
-    is reported (an error naming the failing cell's error and the executed
-    copy, which shows it) without failing the finished run."""
+    the training notebook from those outputs. Its kernel starts, and the
+    project loads in it, once the final model is saved, while the evaluation
+    nodes run. A notebook that fails to execute is reported (an error naming
+    the failing cell's error and the executed copy, which shows it) without
+    failing the finished run."""
 
     def __init__(self) -> None:
         self.written: Path | None = None
         self.failed: str | None = None
         self._evaluated = False
+        self._run: tuple[dict[str, Any], Any] | None = None
+        self._early: Execution | None = None
 
     @hook_impl
-    def before_pipeline_run(self) -> None:
+    def before_pipeline_run(
+        self,
+        run_params: dict[str, Any] | None = None,
+        pipeline: Any = None,
+        catalog: Any = None,
+    ) -> None:
+        self._abandon()
         self.written, self.failed, self._evaluated = None, None, False
+        evaluates = pipeline is not None and "model_performance" in (
+            pipeline.all_outputs()
+        )
+        self._run = (run_params or {}, catalog) if evaluates else None
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str) -> None:
         if dataset_name == "model_performance":
             self._evaluated = True
+        if dataset_name == "final_model" and self._run and self._early is None:
+            try:
+                self._early = self._execution(*self._run)
+            except Exception:  # started again at the end, where errors are reported
+                logger.debug("The notebook's kernel did not start early", exc_info=True)
+            if self._early is not None:
+                self._early.start()
 
     @hook_impl
     def on_pipeline_error(
         self, error: Exception, run_params: dict[str, Any], catalog: Any
     ) -> None:
         """A stop after every output was written (an unmet acceptance criterion)
-        still gets its notebook."""
+        still gets its notebook; any other stop, none."""
         from model_training.lib.core.errors import OutputsKept, find_user_error
 
         if isinstance(find_user_error(error), OutputsKept):
             self.after_pipeline_run(run_params, catalog)
+        self._abandon()
+
+    def _abandon(self) -> None:
+        if self._early is not None:
+            self._early.abandon()
+            self._early = None
+
+    def _execution(self, run_params: dict[str, Any], catalog: Any) -> Execution | None:
+        """The notebook's execution for this run, not started; None when the
+        run's parameters leave it out. Raises when the template is missing."""
+        try:
+            wanted = catalog.load("params:reporting").notebook
+        except Exception:  # a catalog without reporting parameters
+            return None
+        if not wanted:
+            return None
+        root = Path(run_params.get("project_path") or Path.cwd())
+        if not (root / TEMPLATE).is_file():
+            raise FileNotFoundError(f"{TEMPLATE} is missing")
+        epic = catalog.load("params:epic_id")
+        return Execution(root, epic, run_params.get("env"))
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
         if not self._evaluated:
+            self._abandon()
             return
-        try:
-            wanted = catalog.load("params:reporting").notebook
-        except Exception:  # a catalog without reporting parameters
-            return
-        if not wanted:
-            return
-        root = Path(run_params.get("project_path") or Path.cwd())
-        epic = catalog.load("params:epic_id")
-        if not (root / TEMPLATE).is_file():
-            self.failed = f"{TEMPLATE} is missing"
-            logger.error("The training notebook was not executed: %s", self.failed)
-            return
+        execution, self._early = self._early, None
+        if execution is None:
+            try:
+                execution = self._execution(run_params, catalog)
+            except FileNotFoundError as exc:
+                self.failed = str(exc)
+                logger.error("The training notebook was not executed: %s", self.failed)
+                return
+            if execution is None:
+                return
+            execution.start()
         from nbclient.exceptions import CellExecutionError
 
-        logger.info("Executing the training notebook for %s...", epic)
+        logger.info("Executing the training notebook for %s...", execution.epic)
         started = time.monotonic()
         try:
-            self.written = execute(root, epic, run_params.get("env"))
+            self.written = execution.finish()
         except CellExecutionError as exc:
             self.failed = str(exc).strip().splitlines()[-1][:300]
-            self.written = root / _output("training", epic)
+            self.written = execution.out
             logger.error(
                 "The training notebook failed: %s (the executed copy %s shows the "
                 "error; the run's outputs are complete)",
                 self.failed,
-                _output("training", epic),
+                _output("training", execution.epic),
             )
             return
         except Exception as exc:  # no kernel, unreadable template...
