@@ -83,3 +83,38 @@ def test_a_large_split_is_screened_on_a_sample(
     monkeypatch.setattr(leakage, "LEAKAGE_VALID_ROWS", 20)
     checks = checks_by_name(frames, schema, spec, thresholds)
     assert checks["leakage"].details["sample"] == "40 training and 20 validation rows"
+
+
+def _rows():
+    train = pl.DataFrame(
+        {
+            "n": [1, 2, 2, 3, None, None],
+            "c": ["a", "b", "b", "c", "d", "d"],
+        }
+    )
+    # the same values read as floats in the held-out split
+    held = pl.DataFrame({"n": [2.0, 5.0, None, 1.0], "c": ["b", "b", "d", "z"]})
+    return train, held
+
+
+def test_duplicates_are_found_by_hash_and_confirmed_in_full(monkeypatch):
+    """Within a split and across splits, missing values equal, integers equal
+    to the same floats; the same answer when every row hashes alike (the full
+    comparison decides)."""
+    from model_training.lib.data_quality import leakage
+
+    train, held = _rows()
+    rows = {
+        k: leakage.comparable_rows(f, ["n", "c"])
+        for k, f in (("t", train), ("h", held))
+    }
+    assert leakage.duplicated_rows(rows["t"]) == 4
+    assert leakage.rows_also_in(rows["h"], rows["t"]) == [0, 2]
+    monkeypatch.setattr(
+        pl.DataFrame,
+        "hash_rows",
+        lambda self, seed=0: pl.Series([7] * self.height, dtype=pl.UInt64),
+    )
+    assert leakage.duplicated_rows(rows["t"]) == 4
+    assert leakage.rows_also_in(rows["h"], rows["t"]) == [0, 2]
+    assert leakage.duplicated_rows(rows["h"]) == 0

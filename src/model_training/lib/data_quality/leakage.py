@@ -10,26 +10,59 @@ from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.context import Check, Context
 
 
+def comparable_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The columns as values that compare across splits: numbers as floats
+    (a column read as integers in one split and floats in another matches
+    value for value), anything else as text."""
+    return frame.select(
+        pl.col(c).cast(pl.Float64)
+        if frame.schema[c].is_numeric()
+        else pl.col(c).cast(pl.String)
+        for c in columns
+    )
+
+
+def duplicated_rows(rows: pl.DataFrame) -> int:
+    """Rows equal to another row of the same frame. Rows are hashed first and
+    only those sharing a hash are compared in full, so the count is exact at
+    the cost of one hash per row (comparing every row as text took 17 s of
+    800,000 rows by 50 columns)."""
+    hashes = rows.hash_rows(seed=0)
+    shared = hashes.is_duplicated()
+    if not shared.any():
+        return 0
+    return int(rows.filter(shared).is_duplicated().sum())
+
+
+def rows_also_in(rows: pl.DataFrame, reference: pl.DataFrame) -> list[int]:
+    """Positions of ``rows`` equal to a row of ``reference`` (missing values
+    equal), found by row hashes and confirmed in full."""
+    hashes, known = rows.hash_rows(seed=0), reference.hash_rows(seed=0)
+    maybe = hashes.is_in(known.unique().implode())
+    if not maybe.any():
+        return []
+    candidates = rows.with_row_index("_row").filter(maybe)
+    same_hash = reference.filter(known.is_in(hashes.filter(maybe).unique().implode()))
+    columns = rows.columns
+    return (
+        candidates.join(same_hash.unique(), on=columns, how="semi", nulls_equal=True)
+        .get_column("_row")
+        .sort()
+        .to_list()
+    )
+
+
 def check_duplicates(ctx: Context) -> Check:
     columns = [
         c.name
         for c in ctx.schema.columns
         if c.role not in ("identifier",) and ctx.present(c.name)
     ]
-    # compare as text: a column read as int in one split and float in another
-    # still matches value for value
-    rows = {s: f.select(pl.col(columns).cast(pl.String)) for s, f in ctx.frames.items()}
-    within = {s: int(f.is_duplicated().sum()) for s, f in rows.items()}
-    train_rows = rows["train"].unique()
+    rows = {s: comparable_rows(f, columns) for s, f in ctx.frames.items()}
+    within = {s: duplicated_rows(f) for s, f in rows.items()}
     lines = {
-        split: [
-            i + 2  # the CSV line: the header is line 1
-            for i in rows[split]
-            .with_row_index("_row")
-            .join(train_rows, on=columns, how="semi", nulls_equal=True)
-            .get_column("_row")
-            .to_list()
-        ]
+        # the CSV line: the header is line 1
+        split: [i + 2 for i in rows_also_in(rows[split], rows["train"])]
         for split in ctx.held_out
     }
     across = {split: len(found) for split, found in lines.items()}
