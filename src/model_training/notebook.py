@@ -151,6 +151,9 @@ class Execution:
                     km=kernel,
                     resources={"metadata": {"path": str(self.out.parent)}},
                     on_cell_execute=wait_for_outputs,
+                    # every output is in: a graceful shutdown only waited
+                    # (about 3 s) for a kernel holding a Kedro session to exit
+                    shutdown_kernel="immediate",
                 )
                 try:
                     # given a manager, nbclient would leave the kernel and its
