@@ -51,9 +51,12 @@ class Algorithm:
         clusters_param: clusterers: the hyperparameter that sets the number
             of clusters, fixed to the evidence-based k before tuning.
         interpretability: 1 (opaque) to 5 (transparent), for the comparison.
-        cost: 1 (a linear fit) to 4 (kernel machines, neural networks): the
-            order candidates are tried in when the spec names none, so the
-            cheap and strong ones are in before a time budget binds.
+        cost: 1 (a linear fit, a closed-form forecaster, k-means) to 4
+            (kernel machines, neural networks), a fixed class of what fitting
+            and serving it costs: the order candidates are tried in when the
+            spec names none, so the cheap and strong ones are in before a
+            time budget binds; and, two classes apart, what makes a model
+            materially simpler to the selection's one-standard-error rule.
     """
 
     name: str

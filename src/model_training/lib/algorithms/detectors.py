@@ -128,6 +128,7 @@ CLUSTERERS: tuple[Algorithm, ...] = (
         "k-means on scaled features",
         clusters_param="n_clusters",
         interpretability=4,
+        cost=1,
         **_UNSUPERVISED,
     ),
     Algorithm(
@@ -137,6 +138,7 @@ CLUSTERERS: tuple[Algorithm, ...] = (
         "DBSCAN density clustering (noise rows labelled -1)",
         row_guard=20000,
         interpretability=3,
+        cost=2,
         **_UNSUPERVISED,
     ),
     Algorithm(
@@ -147,6 +149,7 @@ CLUSTERERS: tuple[Algorithm, ...] = (
         row_guard=10000,
         clusters_param="n_clusters",
         interpretability=3,
+        cost=3,
         **_UNSUPERVISED,
     ),
     Algorithm(
@@ -156,6 +159,7 @@ CLUSTERERS: tuple[Algorithm, ...] = (
         "Gaussian mixture model",
         clusters_param="n_components",
         interpretability=3,
+        cost=2,
         **_UNSUPERVISED,
     ),
 )
@@ -167,6 +171,7 @@ DETECTORS: tuple[Algorithm, ...] = (
         _isolation_forest,
         "isolation forest",
         interpretability=2,
+        cost=2,
         **_UNSUPERVISED,
     ),
     Algorithm(
@@ -176,6 +181,7 @@ DETECTORS: tuple[Algorithm, ...] = (
         "one-class SVM (RBF)",
         row_guard=10000,
         interpretability=1,
+        cost=4,
         **_UNSUPERVISED,
     ),
     Algorithm(
@@ -185,6 +191,7 @@ DETECTORS: tuple[Algorithm, ...] = (
         "local outlier factor (novelty mode)",
         row_guard=50000,
         interpretability=2,
+        cost=3,
         **_UNSUPERVISED,
     ),
     Algorithm(
@@ -193,6 +200,7 @@ DETECTORS: tuple[Algorithm, ...] = (
         _autoencoder,
         "autoencoder (reconstruction error of a small neural network)",
         interpretability=1,
+        cost=4,
         **_UNSUPERVISED,
     ),
 )

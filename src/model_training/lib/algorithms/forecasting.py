@@ -42,6 +42,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         "ARIMA with automatic orders (statsforecast AutoARIMA; known covariates "
         "as exogenous regressors)",
         interpretability=4,
+        cost=3,
         **_FORECAST,
     ),
     Algorithm(
@@ -51,6 +52,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         "exponential smoothing with automatic error, trend and season forms "
         "(statsforecast AutoETS)",
         interpretability=4,
+        cost=2,
         **_FORECAST,
     ),
     Algorithm(
@@ -59,6 +61,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         _forecaster("auto_theta"),
         "theta method with automatic variant (statsforecast AutoTheta)",
         interpretability=4,
+        cost=1,
         **_FORECAST,
     ),
     Algorithm(
@@ -68,6 +71,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         "MSTL decomposition over every seasonality of the frequency, ETS trend "
         "(statsforecast)",
         interpretability=3,
+        cost=1,
         **_FORECAST,
     ),
     Algorithm(
@@ -76,6 +80,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         _forecaster("gbm"),
         "gradient boosting on lags, rolling statistics, calendar and covariates",
         interpretability=2,
+        cost=2,
         **_FORECAST,
     ),
     Algorithm(
@@ -84,6 +89,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         _forecaster("mlp"),
         "neural network (MLP) on scaled lag windows",
         interpretability=1,
+        cost=4,
         **_FORECAST,
     ),
 )
