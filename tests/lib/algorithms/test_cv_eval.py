@@ -143,6 +143,21 @@ def test_folds_run_in_worker_processes_each_with_its_share_of_threads(monkeypatc
     assert len(infos) == 4
     assert os.getpid() not in {pid for pid, _ in infos}
     assert {threads for _, threads in infos} == {"1"}  # 2 threads, 2 workers
+    # a fifth fold, alone in its batch, runs here on both threads
+    infos = [
+        info
+        for _, info in cv_eval.run_folds(
+            LogisticRegression(),
+            x,
+            y,
+            [*splits, splits[0]],
+            _predict,
+            dict,
+            _fit_reporting_process,
+        )
+    ]
+    assert [pid == os.getpid() for pid, _ in infos] == [False] * 4 + [True]
+    assert infos[-1][1] == "2"
 
 
 def test_a_stop_between_folds_keeps_the_worker_processes(monkeypatch):

@@ -9,6 +9,7 @@ two cores count. Each fold's model is seeded as in a sequential run and the
 results come back in fold order, so the answer does not depend on the
 number of workers; a caller that stops early (pruning, budget) stops the
 remaining folds (at most one batch, one fold per worker, runs beyond it).
+A fold left alone at the end runs in the calling process on all its threads.
 """
 
 from __future__ import annotations
@@ -97,8 +98,14 @@ def run_folds(
     # Folds go in batches of one per worker: a caller that stops between two
     # batches leaves no task running, whereas cancelling running tasks makes
     # joblib kill and respawn its workers (about 2 s of imports each time).
+    # A last fold alone (the fifth of five on two workers) runs in this
+    # process on every thread rather than in one worker beside an idle one.
     for start in range(0, len(splits), workers):
-        batch = [(*task(f), per_worker) for f in splits[start : start + workers]]
+        chunk = splits[start : start + workers]
+        if len(chunk) == 1:
+            yield _fit_fold(*task(chunk[0]), None)
+            continue
+        batch = [(*task(f), per_worker) for f in chunk]
         yield from in_workers(_fit_fold, batch, workers)
 
 
