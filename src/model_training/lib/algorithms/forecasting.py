@@ -52,7 +52,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         "exponential smoothing with automatic error, trend and season forms "
         "(statsforecast AutoETS)",
         interpretability=4,
-        cost=2,
+        cost=1,
         **_FORECAST,
     ),
     Algorithm(
@@ -89,7 +89,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         _forecaster("mlp"),
         "neural network (MLP) on scaled lag windows",
         interpretability=1,
-        cost=4,
+        cost=2,
         **_FORECAST,
     ),
 )
