@@ -30,7 +30,7 @@ def _explainer_kind(estimator: Any) -> str:
     name = type(estimator).__name__
     if any(
         kind.__name__.startswith(
-            ("CatBoost", "RandomForest", "ExtraTrees", "HistGradientBoosting")
+            ("CatBoost", "RandomForest", "ExtraTrees", "HistGradientBoosting", "LGBM")
         )
         for kind in type(estimator).__mro__
     ):
