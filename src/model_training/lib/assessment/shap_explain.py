@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -147,7 +148,10 @@ def _one_model(
     )
     if tree:
         explainer = shap.TreeExplainer(estimator)
-        values = explainer.shap_values(data)
+        with warnings.catch_warnings():
+            # the list-of-arrays output it announces is what pick_output reads
+            warnings.filterwarnings("ignore", message="LightGBM binary classifier")
+            values = explainer.shap_values(data)
         base = explainer.expected_value
         kind = "TreeExplainer"
     elif linear:
