@@ -139,3 +139,29 @@ def test_labels_coded_as_integers_give_the_very_same_intervals(monkeypatch):
     for name in multi_names:
         assert coded[name]["low"] == pytest.approx(plain[name]["low"], abs=1e-12)
         assert coded[name]["high"] == pytest.approx(plain[name]["high"], abs=1e-12)
+
+
+def test_the_cost_of_a_resample_is_timed_as_the_bootstrap_scores_it(monkeypatch):
+    """The budget's projection scores a batch of resamples through the count
+    formulas and only the metrics without one through their own function."""
+    from model_training.lib.assessment import bootstrap
+
+    plan, y, pred, scores = _scored_fixture()
+    batches, one_by_one = [], []
+    counted, own = bootstrap.counted_metrics, bootstrap.compute_metrics
+
+    def count_spy(names, rows, *args):
+        batches.append((list(names), len(rows)))
+        return counted(names, rows, *args)
+
+    def own_spy(names, *args):
+        one_by_one.append(list(names))
+        return own(names, *args)
+
+    monkeypatch.setattr(bootstrap, "counted_metrics", count_spy)
+    monkeypatch.setattr(bootstrap, "compute_metrics", own_spy)
+    names = ["roc_auc", "f1", "roc_auc_ovr"]
+    seconds = bootstrap.seconds_per_resample(names, y, pred, scores, plan, 0)
+    assert 0 < seconds < float("inf")
+    assert batches == [(names, 4)]
+    assert one_by_one == [["roc_auc_ovr"]]  # no formula for it

@@ -101,6 +101,40 @@ def bootstrap_ci(
     return out
 
 
+def seconds_per_resample(
+    names: list[str],
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    plan: ModelingPlan,
+    seed: int,
+    probe: int = 4,
+) -> float:
+    """The measured seconds one resample's metrics take, scored as
+    :func:`bootstrap_ci` scores them: a batch through the count formulas,
+    every other metric by its own function (one pass of every metric's own
+    function overstated it about twenty times at 200,000 test rows)."""
+    y_coded, pred_coded, context = coded_labels(y, y_pred, plan.metric_context)
+    rows = np.random.default_rng(seed).integers(0, len(y), (probe, len(y)))
+    started = time.perf_counter()
+    plain = [m for m in names if not METRICS[m].pairwise]
+    counted = counted_metrics(plain, rows, y_coded, pred_coded, y_score, context)
+    seconds = (time.perf_counter() - started) / probe
+    rest = [m for m in names if m not in counted]
+    if rest:
+        started = time.perf_counter()
+        take = rows[0]
+        compute_metrics(
+            rest,
+            y_coded[take],
+            pred_coded[take],
+            None if y_score is None else y_score[take],
+            context,
+        )
+        seconds += time.perf_counter() - started
+    return seconds
+
+
 def coded_labels(
     y: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from model_training.lib.assessment import business
-from model_training.lib.assessment.bootstrap import bootstrap_ci
+from model_training.lib.assessment.bootstrap import bootstrap_ci, seconds_per_resample
 from model_training.lib.assessment.sampling import sample_note, sample_rows
 from model_training.lib.core.budget import Budget
 from model_training.lib.core.errors import fail_soft, failed
@@ -95,16 +94,15 @@ def affordable_resamples(
     plan: ModelingPlan,
     options: EvaluationParams,
     budget: Budget | None,
+    seed: int = 0,
 ) -> int:
-    """``bootstrap.n_boot``, or fewer (at least 200) when one pass of the
-    metrics over the test rows says they would take more than a third of the
-    time left before the evaluation checkpoint."""
+    """``bootstrap.n_boot``, or fewer (at least 200) when a few resamples,
+    timed as the bootstrap scores them, say they would take more than a third
+    of the time left before the evaluation checkpoint."""
     wanted = options.bootstrap.n_boot
     if budget is None or not budget.bounded:
         return wanted
-    started = time.monotonic()
-    compute_metrics(names, y, y_pred, y_score, plan.metric_context)
-    one = max(time.monotonic() - started, 1e-6)
+    one = max(seconds_per_resample(names, y, y_pred, y_score, plan, seed), 1e-6)
     affordable = int(max(budget.left("evaluation"), 0.0) / 3 / one)
     if affordable >= wanted:
         return wanted
@@ -195,7 +193,7 @@ def evaluate_on_test(
             y_score,
             resolved,
             affordable_resamples(
-                key_metrics, y_test, y_pred, y_score, resolved, options, budget
+                key_metrics, y_test, y_pred, y_score, resolved, options, budget, seed
             ),
             seed,
             options.bootstrap.level,
