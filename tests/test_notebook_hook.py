@@ -81,17 +81,24 @@ def _staged_template(root):
     nbformat.write(notebook, root / TEMPLATE)
 
 
-def test_the_kernel_and_setup_cells_start_while_the_model_is_evaluated(tmp_path):
-    """Once the final model is saved, the kernel starts and runs the setup
-    cells; the cells that read the run's outputs wait for the run's end."""
-    _staged_template(tmp_path)
+def _started_early(root):
+    """A hook in a run that evaluates, just after the final model is saved:
+    the hook, the run's parameters and its early execution, setup cells run."""
+    _staged_template(root)
     hook = NotebookHook()
-    params = {"project_path": str(tmp_path), "env": None}
+    params = {"project_path": str(root), "env": None}
     pipeline = SimpleNamespace(all_outputs=lambda: {"final_model", "model_performance"})
     hook.before_pipeline_run(params, pipeline, _Catalog())
     hook.after_dataset_saved("final_model")
     early = hook._early
     assert early is not None and early.set_up.wait(timeout=300)
+    return hook, params, early
+
+
+def test_the_kernel_and_setup_cells_start_while_the_model_is_evaluated(tmp_path):
+    """Once the final model is saved, the kernel starts and runs the setup
+    cells; the cells that read the run's outputs wait for the run's end."""
+    hook, params, _ = _started_early(tmp_path)
     assert not (tmp_path / "notebooks/models/demo_model_training.ipynb").exists()
     (tmp_path / "notebooks/models/output.txt").write_text("the metrics")
     hook.after_dataset_saved("model_performance")
@@ -103,14 +110,7 @@ def test_the_kernel_and_setup_cells_start_while_the_model_is_evaluated(tmp_path)
 
 
 def test_a_failed_run_abandons_the_early_kernel_and_writes_no_notebook(tmp_path):
-    _staged_template(tmp_path)
-    hook = NotebookHook()
-    params = {"project_path": str(tmp_path), "env": None}
-    pipeline = SimpleNamespace(all_outputs=lambda: {"final_model", "model_performance"})
-    hook.before_pipeline_run(params, pipeline, _Catalog())
-    hook.after_dataset_saved("final_model")
-    early = hook._early
-    assert early.set_up.wait(timeout=300)
+    hook, params, early = _started_early(tmp_path)
     hook.on_pipeline_error(RuntimeError("a node failed"), params, _Catalog())
     assert not early._thread.is_alive() and hook._early is None
     assert hook.written is None

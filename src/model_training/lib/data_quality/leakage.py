@@ -22,22 +22,33 @@ def comparable_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     )
 
 
-def duplicated_rows(rows: pl.DataFrame) -> int:
-    """Rows equal to another row of the same frame. Rows are hashed first and
-    only those sharing a hash are compared in full, so the count is exact at
-    the cost of one hash per row (comparing every row as text took 17 s of
-    800,000 rows by 50 columns)."""
-    hashes = rows.hash_rows(seed=0)
+def row_hashes(rows: pl.DataFrame) -> pl.Series:
+    return rows.hash_rows(seed=0)
+
+
+def duplicated_rows(rows: pl.DataFrame, hashes: pl.Series | None = None) -> int:
+    """Rows equal to another row of the same frame. Rows are hashed first
+    (``hashes``, when the caller has them) and only those sharing a hash are
+    compared in full, so the count is exact at the cost of one hash per row
+    (comparing every row as text took 17 s of 800,000 rows by 50 columns)."""
+    hashes = row_hashes(rows) if hashes is None else hashes
     shared = hashes.is_duplicated()
     if not shared.any():
         return 0
     return int(rows.filter(shared).is_duplicated().sum())
 
 
-def rows_also_in(rows: pl.DataFrame, reference: pl.DataFrame) -> list[int]:
+def rows_also_in(
+    rows: pl.DataFrame,
+    reference: pl.DataFrame,
+    hashes: pl.Series | None = None,
+    known: pl.Series | None = None,
+) -> list[int]:
     """Positions of ``rows`` equal to a row of ``reference`` (missing values
-    equal), found by row hashes and confirmed in full."""
-    hashes, known = rows.hash_rows(seed=0), reference.hash_rows(seed=0)
+    equal), found by row hashes (``hashes`` and ``known``, when the caller
+    has them) and confirmed in full."""
+    hashes = row_hashes(rows) if hashes is None else hashes
+    known = row_hashes(reference) if known is None else known
     maybe = hashes.is_in(known.unique().implode())
     if not maybe.any():
         return []
@@ -59,10 +70,16 @@ def check_duplicates(ctx: Context) -> Check:
         if c.role not in ("identifier",) and ctx.present(c.name)
     ]
     rows = {s: comparable_rows(f, columns) for s, f in ctx.frames.items()}
-    within = {s: duplicated_rows(f) for s, f in rows.items()}
+    hashes = {s: row_hashes(f) for s, f in rows.items()}  # once per split
+    within = {s: duplicated_rows(f, hashes[s]) for s, f in rows.items()}
     lines = {
         # the CSV line: the header is line 1
-        split: [i + 2 for i in rows_also_in(rows[split], rows["train"])]
+        split: [
+            i + 2
+            for i in rows_also_in(
+                rows[split], rows["train"], hashes[split], hashes["train"]
+            )
+        ]
         for split in ctx.held_out
     }
     across = {split: len(found) for split, found in lines.items()}
