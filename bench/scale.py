@@ -203,13 +203,23 @@ def main() -> int:
     parser.add_argument("--rows", default="10000,100000")
     parser.add_argument("--timeout-min", type=float, default=40)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="run in this folder and keep it (outputs, logs) to study single nodes",
+    )
+    parser.add_argument(
+        "--no-plain", action="store_true", help="skip the plain CatBoost/LightGBM fits"
+    )
     options = parser.parse_args()
     from model_training.epics.cli import main as epic_main
 
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scale-") as scratch:
+        tmp = options.keep or Path(scratch)
         project = Path(tmp) / "project"
-        copy_project(project)
+        if not project.exists():
+            copy_project(project)
         for rows in (int(r) for r in options.rows.split(",")):
             epic = f"scale_{rows}"
             csv = Path(tmp) / f"{epic}.csv"
@@ -239,7 +249,9 @@ def main() -> int:
                 "epic_build_s": round(build_s, 1),
                 **stage,
                 "final": final_score(project, epic),
-                "plain": plain_peers(project, epic, options.seed),
+                "plain": {}
+                if options.no_plain
+                else plain_peers(project, epic, options.seed),
             }
             print(json.dumps({epic: results[epic]}, indent=2), flush=True)
     out = ROOT / "bench" / "results" / "scale.json"
@@ -256,7 +268,9 @@ def table(results: dict[str, Any]) -> str:
     ]
     for r in results.values():
         slow = sorted(r["node_s"].items(), key=lambda kv: -kv[1])[:3]
-        plain = r["plain"]
+        plain = r["plain"] or {
+            peer: {"fit_s": None, "roc_auc": None} for peer in ("catboost", "lightgbm")
+        }
         lines.append(
             f"| {r['rows']:,} | {r['wall_s']} ({r['exit']}) | {r['peak_rss_gb']} | "
             + ", ".join(f"{n} {s}" for n, s in slow)
