@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from model_training.lib.assessment import resampled
-from model_training.lib.assessment.bootstrap import coded_labels
 from model_training.lib.assessment.resampled import counted_metrics
-from model_training.lib.core.metrics import compute_metrics
+from model_training.lib.core.metrics import coded_labels, compute_metrics
 
 BINARY = [
     "roc_auc",

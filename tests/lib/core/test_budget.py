@@ -11,7 +11,9 @@ import pytest
 from model_training.lib.core.budget import (
     AUTO_BASE_S,
     AUTO_MAX_S,
+    TAIL_FIXED_S,
     Budget,
+    reserve_for,
     seconds_for,
     unlimited,
 )
@@ -59,3 +61,27 @@ def test_checkpoints_must_grow_in_step_order():
                 "checkpoints": {**CHECKPOINTS, "tuning": 0.1},
             }
         )
+
+
+def test_a_reserve_for_the_final_fit_moves_the_earlier_checkpoints_forward():
+    budget = Budget(time_s=1000.0, started=0.0, checkpoints=CHECKPOINTS)
+    # a reserve inside the 20 % after the selection's checkpoint: no change
+    small = budget.reserving(50.0)
+    assert small.reserve_s == pytest.approx(100.0 + TAIL_FIXED_S)
+    assert small.deadline("selection") == pytest.approx(800.0)
+    # 500 s reserved: the selection ends by 500 s, the earlier steps shrink
+    # in proportion, evaluation keeps its checkpoint
+    large = budget.reserving((500.0 - TAIL_FIXED_S) / 2)
+    assert large.reserve_s == pytest.approx(500.0)
+    assert reserve_for((500.0 - TAIL_FIXED_S) / 2) == pytest.approx(500.0)
+    assert large.deadline("selection") == pytest.approx(500.0)
+    assert large.deadline("tuning") == pytest.approx(600.0 * 500 / 800)
+    assert large.deadline("candidates") == pytest.approx(150.0 * 500 / 800)
+    assert large.deadline("evaluation") == pytest.approx(950.0)
+    assert "kept for the final fit" in large.note("selection", "x")
+    assert "kept for the final fit" not in small.note("selection", "x")
+    # a reserve past the whole budget: the earlier steps are due at once
+    assert budget.reserving(10_000.0).deadline("tuning") == pytest.approx(0.0)
+    # nothing projected, or no budget: unchanged
+    assert budget.reserving(None) is budget
+    assert math.isinf(unlimited().reserving(500.0).deadline("selection"))

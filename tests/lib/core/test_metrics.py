@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from model_training.lib.core import metrics as registry
 from model_training.lib.core.metrics import (
     canonical,
     compute_metrics,
@@ -91,3 +92,34 @@ def test_is_better_respects_direction():
     assert not is_better("log_loss", 0.8, 0.7)
     assert is_better("log_loss", 0.6, 0.7)
     assert not is_better("roc_auc", float("nan"), 0.5)
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "classes"),
+    [
+        ("binary_classification", ["good", "bad"]),
+        ("multiclass_classification", ["setosa", "virginica", "versicolor"]),
+    ],
+)
+def test_large_sets_compare_class_positions_with_the_same_values(
+    problem_type, classes, monkeypatch
+):
+    # above CODED_ABOVE_ROWS rows, labels become their positions in the
+    # classes (a speed-up only): every metric keeps its value
+    rng = np.random.default_rng(3)
+    n = registry.CODED_ABOVE_ROWS + 500
+    scores = rng.dirichlet(np.ones(len(classes)), n)
+    truth = np.array(classes)[
+        [rng.choice(len(classes), p=row) for row in 0.5 * scores + 0.5 / len(classes)]
+    ]
+    pred = np.array(classes)[scores.argmax(axis=1)]
+    context = {"classes": classes, "positive_class": classes[-1]}
+    if len(classes) == 2:
+        context["cost_matrix"] = {"labels": ["bad", "good"], "costs": [[0, 5], [1, 0]]}
+    names = metrics_for(problem_type)
+    coded = compute_metrics(names, truth, pred, scores, context)
+    monkeypatch.setattr(registry, "CODED_ABOVE_ROWS", 10**9)
+    plain = compute_metrics(names, truth, pred, scores, context)
+    assert set(coded) == set(plain) and len(coded) >= 7
+    for name in names:
+        assert coded[name] == pytest.approx(plain[name], abs=1e-12, nan_ok=True), name

@@ -63,12 +63,19 @@ def test_a_spent_budget_binds_every_step_and_is_reported(xor_setup, caplog):
         tuning_options,
         0,
         budget=spent,
+        candidates=candidates,
     )
     # the first trial (the defaults) of each model always completes
     assert {m["model"]: m["n_complete"] for m in tuning["models"]} == {
         name: 1 for name in [*shortlist, "random_forest"]
     }
     assert tuning["run_budget"]["bound"]
+    # the refit projected from the logistic candidate's fit is kept
+    assert candidates["rows"] == {
+        "train": parts["train"].height,
+        "validation": parts["validation"].height,
+    }
+    assert tuning["run_budget"]["reserved_s"] > 0
     assert {m["stopped_by"] for m in tuning["models"]} <= {"run budget", "trial budget"}
 
     selection = select_model(
@@ -109,6 +116,9 @@ def test_a_spent_budget_binds_every_step_and_is_reported(xor_setup, caplog):
     ]
     assert timings["budget_s"] == 1.0
     assert timings["checkpoints_s"]["tuning"] == 0.6
+    assert timings["reserved_for_final_fit_s"]["tuning"] > 0
+    assert timings["reserved_for_final_fit_s"]["selection"] > 0
+    assert timings["due_s"]["selection"] == 0.0  # 1 s cannot hold the reserve
     assert timings["steps_s"]["candidates"] >= 0
     assert "skipped" in caplog.text
 

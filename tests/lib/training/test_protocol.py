@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from model_training.lib.training.protocol import (
+    candidate_refit_seconds,
     corrected_standard_error,
     judge_seconds,
     one_standard_error_choice,
+    refit_seconds,
 )
 
 
@@ -184,7 +186,57 @@ def test_judging_is_projected_from_the_best_trial_scaled_to_the_folds_and_rows()
             {"state": "COMPLETE", "cv_mean": 0.8, "duration_s": 10.0},
         ],
     }
-    # 15 folds + the validation-check fit, on twice the rows: 10 * 16/5 * 2
-    assert judge_seconds(entry, tuning, 15, 2000) == pytest.approx(64.0)
+    # the best trial fitted 5 folds of 800 rows (4,000 row-fits) in 10 s; 15
+    # folds of 2,000 rows and the validation-check fit are 30,000 row-fits
+    assert judge_seconds(entry, tuning, 15, 2000) == pytest.approx(75.0)
     assert judge_seconds({**entry, "children": []}, tuning, 15, 2000) is None
     assert judge_seconds(entry, {}, 15, 2000) is None
+    # trials on a 500-row subsample: each row cost twice as much
+    sampled = {**entry, "tuned_rows": 500}
+    assert judge_seconds(sampled, tuning, 15, 2000) == pytest.approx(150.0)
+    # boosted trees carry the learned iterations, scaled to the refit's rows
+    # (at most doubled): the judged configuration costs that much more
+    boosted = {
+        **entry,
+        "learned_iterations": {"per_fold": [100] * 5, "inner_rows": 700},
+    }
+    assert judge_seconds(boosted, tuning, 15, 2000, 1050) == pytest.approx(112.5)
+    assert judge_seconds(boosted, tuning, 15, 2000, 10**6) == pytest.approx(150.0)
+
+
+def test_the_refit_is_projected_for_the_costliest_configuration_on_every_row():
+    tuning = {"cross_validation": {"n_rows": 1000, "n_splits": 5}}
+    cheap = {
+        "status": "ok",
+        "metrics": {"cv_mean": 0.8},
+        "children": [{"state": "COMPLETE", "cv_mean": 0.8, "duration_s": 1.0}],
+    }
+    costly = {
+        **cheap,
+        "tuned_rows": 100,
+        "children": [{"state": "COMPLETE", "cv_mean": 0.8, "duration_s": 4.0}],
+        "learned_iterations": {"per_fold": [50] * 5, "inner_rows": 50},
+    }
+    # 4 s for 4 x 100 row-fits: 0.01 s a row, iterations doubled, 8,000 rows
+    assert refit_seconds([cheap, costly], tuning, 8000) == pytest.approx(160.0)
+    assert refit_seconds([cheap], tuning, 8000) == pytest.approx(2.0)
+    assert refit_seconds([{**cheap, "status": "failed"}], tuning, 8000) is None
+
+
+def test_before_tuning_the_refit_is_projected_from_the_shortlisted_candidates():
+    candidates = {
+        "rows": {"train": 600, "validation": 200},
+        "models": [
+            {"name": "lr", "status": "ok", "fit_time_s": 1.0, "fitted_rows": 600},
+            {"name": "gbm", "status": "ok", "fit_time_s": 3.0, "fitted_rows": 300},
+            {"name": "svm", "status": "ok", "fit_time_s": 99.0, "fitted_rows": 600},
+        ],
+    }
+    # gbm: 3 s on 300 rows, 800 rows to refit, iterations may double
+    assert candidate_refit_seconds(candidates, ["lr", "gbm"], {"gbm"}) == (
+        pytest.approx(16.0)
+    )
+    assert candidate_refit_seconds(candidates, ["lr"], {"gbm"}) == pytest.approx(
+        800 / 600
+    )
+    assert candidate_refit_seconds({}, ["lr"], set()) is None

@@ -4,6 +4,7 @@ one-standard-error rule, validation as a reported check."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from model_training.lib.training.selection import select_model
 from tests.conftest import conf_params
@@ -114,6 +115,13 @@ def test_a_run_budget_that_cannot_afford_every_row_judges_a_sample_and_the_refit
     assert protocol["judged_rows"] == MIN_SELECTION_ROWS == protocol["max_rows"]
     assert protocol["rows"] > MIN_SELECTION_ROWS
     assert "seeded sample of 2,000" in result["run_budget"]["notes"][0]
+    # the refit on every row, projected from the trial (1,000 s for 2 x 1,800
+    # row-fits), and what follows it, are kept: the selection was due at once
+    spent = result["run_budget"]
+    assert spent["projected_refit_s"] == pytest.approx(
+        1000 / 3600 * protocol["rows"], abs=0.1
+    )
+    assert spent["reserved_s"] > tight.time_s and spent["selection_due_s"] == 0
     _, info = fit_final(
         plan,
         parts["train"],
@@ -138,4 +146,5 @@ def test_a_run_budget_that_cannot_afford_every_row_judges_a_sample_and_the_refit
         budget=roomy,
     )
     assert free["protocol"]["judged_rows"] == free["protocol"]["rows"]
-    assert "run_budget" not in free
+    assert not free["run_budget"]["bound"] and not free["run_budget"]["notes"]
+    assert free["run_budget"]["reserved_s"] < 20

@@ -52,6 +52,7 @@ def assemble_model_performance(
         },
         "cross_validation": test_evaluation["cross_validation"],
         "baselines_on_test": test_evaluation.get("baselines_on_test") or None,
+        "baselines_refit_rows": test_evaluation.get("baselines_refit_rows"),
         "forecast": {
             k: details[k]
             for k in ("interval", "by_horizon_step", "ljung_box")

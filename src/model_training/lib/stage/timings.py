@@ -1,7 +1,8 @@
 """Where the run's time went, against its budget (the performance JSON's
 ``timings``): each budgeted step's own seconds, the seconds since the run
-began when evaluation ended, each checkpoint in seconds, and the steps where
-the budget bound."""
+began when evaluation ended, each checkpoint in seconds, the seconds the
+tuning and the selection kept for the final refit and what follows it (and
+the deadlines that left them), and the steps where the budget bound."""
 
 from __future__ import annotations
 
@@ -42,6 +43,15 @@ def run_timings(
         }
         if budget.time_s is not None
         else None,
+        # where a projected final refit moved the checkpoints forward
+        "reserved_for_final_fit_s": {
+            "tuning": (tuning.get("run_budget") or {}).get("reserved_s"),
+            "selection": (selection.get("run_budget") or {}).get("reserved_s"),
+        },
+        "due_s": {
+            "tuning": (tuning.get("run_budget") or {}).get("tuning_due_s"),
+            "selection": (selection.get("run_budget") or {}).get("selection_due_s"),
+        },
         "steps_s": {
             "candidates": _seconds(candidates.get("elapsed_s")),
             "tuning": _seconds(tuning.get("elapsed_s")),

@@ -173,6 +173,7 @@ def train_candidates(
                 {
                     "status": "ok",
                     "params": {**params, "imbalance": imbalance},
+                    "fitted_rows": len(y_fit),
                     "metrics": metrics,
                     "standard_error": se,
                     "fit_time_s": round(fit_seconds, 4),
@@ -220,6 +221,7 @@ def train_candidates(
             logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
         entries.append(entry)
     summary = _summarize(plan, entries, baseline_results)
+    summary["rows"] = {"train": len(y_train), "validation": len(y_valid)}
     summary["elapsed_s"] = round(time.monotonic() - started, 2)
     return summary, fitted
 

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.cv import cv_splits
+from model_training.lib.algorithms.early_stopping import carried_iterations
 from model_training.lib.core.budget import Budget
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.training.candidates import guarded_rows
@@ -30,15 +31,13 @@ SHUFFLED_STRATEGIES = ("kfold", "stratified_kfold")
 MIN_SELECTION_ROWS = 2000
 
 
-def judge_seconds(
-    entry: dict[str, Any], tuning: dict[str, Any], folds: int, rows: int
-) -> float | None:
-    """Projected seconds to judge a tuned configuration on ``folds`` folds of
-    ``rows`` rows, plus its fit on train for the validation check: its best
-    trial's duration in tuning, scaled from the tuning's folds and rows
-    (fit time taken as linear in rows). None when tuning recorded no duration."""
+def _per_row_fit(entry: dict[str, Any], tuning: dict[str, Any]) -> float | None:
+    """Seconds per row of one fit of a tuned configuration: its best trial's
+    duration over the rows its folds fitted ((k - 1) * rows of the k folds),
+    fit time taken as linear in rows; None without a recorded duration."""
     cv = tuning.get("cross_validation") or {}
-    tuned_rows, tuned_folds = cv.get("n_rows"), cv.get("n_splits")
+    tuned_rows = entry.get("tuned_rows") or cv.get("n_rows")
+    tuned_folds = cv.get("n_splits")
     best = (entry.get("metrics") or {}).get("cv_mean")
     durations = [
         c["duration_s"]
@@ -49,7 +48,75 @@ def judge_seconds(
     ]
     if not (tuned_rows and tuned_folds and durations):
         return None
-    return durations[0] * (folds + 1) / tuned_folds * rows / tuned_rows
+    return durations[0] / (max(tuned_folds - 1, 1) * tuned_rows)
+
+
+def _iterations_factor(entry: dict[str, Any], refit_rows: int | None) -> float:
+    """How many more boosting iterations the judged and refitted configuration
+    has than the trials had: the learned count carried to ``refit_rows``
+    (:func:`carried_iterations`, at most doubled) over the folds' mean."""
+    learned = entry.get("learned_iterations")
+    if not learned or not refit_rows or not learned.get("per_fold"):
+        return 1.0
+    mean = float(np.mean(learned["per_fold"]))
+    return carried_iterations(learned, refit_rows) / mean if mean > 0 else 1.0
+
+
+def judge_seconds(
+    entry: dict[str, Any],
+    tuning: dict[str, Any],
+    folds: int,
+    rows: int,
+    refit_rows: int | None = None,
+) -> float | None:
+    """Projected seconds to judge a tuned configuration on ``folds`` folds of
+    ``rows`` rows, plus its fit on train for the validation check (about
+    ``rows`` more), from its best trial in tuning (:func:`_per_row_fit`) and
+    the iterations it carries to ``refit_rows``. None when tuning recorded no
+    duration."""
+    per_row = _per_row_fit(entry, tuning)
+    if per_row is None:
+        return None
+    fitted = rows * max(folds - 1, 1) + rows  # k fits of (k-1)/k each + one
+    return per_row * fitted * _iterations_factor(entry, refit_rows)
+
+
+def refit_seconds(
+    entries: list[dict[str, Any]], tuning: dict[str, Any], rows: int
+) -> float | None:
+    """Projected seconds of the final refit on ``rows`` rows: the costliest
+    tuned configuration's (the choice is not known yet), from its best trial
+    and carried iterations; None when nothing can be projected."""
+    projected = [
+        per_row * rows * _iterations_factor(e, rows)
+        for e in entries
+        if e.get("status") == "ok" and (per_row := _per_row_fit(e, tuning)) is not None
+    ]
+    return max(projected) if projected else None
+
+
+def candidate_refit_seconds(
+    candidates: dict[str, Any], names: list[str], iterations: set[str]
+) -> float | None:
+    """Projected seconds of the final refit on train + validation before
+    tuning, from the shortlisted candidates' default fits (the costliest;
+    fit time taken as linear in rows). A boosted model in ``iterations`` may
+    carry up to twice its iterations into the refit, so its fit counts twice.
+    None when the candidates recorded no fit."""
+    rows = candidates.get("rows") or {}
+    total = (rows.get("train") or 0) + (rows.get("validation") or 0)
+    projected = [
+        e["fit_time_s"]
+        * total
+        / e["fitted_rows"]
+        * (2.0 if e["name"] in iterations else 1.0)
+        for e in candidates.get("models") or []
+        if e.get("name") in names
+        and e.get("status") == "ok"
+        and e.get("fit_time_s")
+        and e.get("fitted_rows")
+    ]
+    return max(projected) if total and projected else None
 
 
 def affordable_rows(
@@ -58,17 +125,18 @@ def affordable_rows(
     budget: Budget,
     rows: int,
     folds: int,
+    refit_rows: int | None = None,
 ) -> tuple[int | None, str | None]:
     """Rows the selection can judge its first contender on before the run
-    budget's selection checkpoint, keeping one refit on every row for the
-    final model: None when every row fits (or nothing can be projected), else
-    the rows (at least :data:`MIN_SELECTION_ROWS`) and the note saying why."""
+    budget's selection checkpoint (which keeps the reserve for the final fit
+    and evaluation, :meth:`Budget.reserving`): None when every row fits (or
+    nothing can be projected), else the rows (at least
+    :data:`MIN_SELECTION_ROWS`) and the note saying why."""
     first = next((e for e in entries if e.get("status") == "ok"), None)
-    seconds = judge_seconds(first, tuning, folds, rows) if first else None
+    seconds = judge_seconds(first, tuning, folds, rows, refit_rows) if first else None
     if not budget.bounded or not seconds:
         return None, None
-    refit = seconds / (folds + 1) * folds / max(folds - 1, 1)
-    left = budget.left("selection") - refit
+    left = budget.left("selection")
     if left >= seconds:
         return None, None
     cap = max(MIN_SELECTION_ROWS, int(rows * max(left, 0.0) / seconds))
@@ -78,8 +146,7 @@ def affordable_rows(
         "selection",
         f"the contenders are judged on a seeded sample of {cap:,} of {rows:,} "
         f"rows (judging {first['model']} on every row was projected at "
-        f"{seconds:.0f} s from its tuning trials, and the final refit at "
-        f"{refit:.0f} s)",
+        f"{seconds:.0f} s from its tuning trials)",
     )
 
 

@@ -33,6 +33,7 @@ from model_training.lib.training.protocol import (
     corrected_standard_error,
     judge_seconds,
     one_standard_error_choice,
+    refit_seconds,
     selection_splits,
 )
 
@@ -130,8 +131,12 @@ def select_model(
     x_all, y_all = split_xy(combined, plan)
     splits, repeats = selection_splits(combined, y_all, plan, seed, options.max_rows)
     judged_rows = len(np.unique(np.concatenate([i for split in splits for i in split])))
+    # the final refit on every row, and what follows it, are kept out of the
+    # selection's time
+    refit = refit_seconds(tuning["models"], tuning, len(y_all))
+    budget = budget.reserving(refit)
     cap, note = affordable_rows(
-        tuning["models"], tuning, budget, judged_rows, len(splits)
+        tuning["models"], tuning, budget, judged_rows, len(splits), len(y_all)
     )
     if cap is not None:  # the folds and each validation-check fit use the sample
         logger.warning("Selection: %s", note)
@@ -155,7 +160,7 @@ def select_model(
                 }
             )
             continue
-        projected = judge_seconds(entry, tuning, len(splits), judged_rows)
+        projected = judge_seconds(entry, tuning, len(splits), judged_rows, len(y_all))
         if contenders and not budget.affords("selection", projected or last_cost):
             note = budget.note(
                 "selection",
@@ -279,8 +284,18 @@ def select_model(
         "models": rows,
         "elapsed_s": round(time.monotonic() - started, 2),
         **(
-            {"run_budget": {"bound": True, "notes": budget_notes}}
-            if budget_notes
+            {
+                "run_budget": {
+                    "bound": bool(budget_notes),
+                    "notes": budget_notes,
+                    "projected_refit_s": None if refit is None else round(refit, 1),
+                    "reserved_s": round(budget.reserve_s, 1),
+                    "selection_due_s": round(
+                        budget.time_s * budget.share("selection"), 1
+                    ),
+                }
+            }
+            if budget.bounded
             else {}
         ),
         **(

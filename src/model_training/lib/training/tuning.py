@@ -29,12 +29,14 @@ from typing import Any
 import optuna
 import polars as pl
 
+from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.threads import fit_threads, thread_share
 from model_training.lib.training.allocation import first_round_trials, second_round
 from model_training.lib.training.objective import Claim, TuningContext, slots_taken
+from model_training.lib.training.protocol import candidate_refit_seconds
 from model_training.lib.training.search import (
     model_result,
     open_storage,
@@ -67,6 +69,7 @@ def tune_models(
     seed: int,
     row_guards: dict[str, int] | None = None,
     budget: Budget | None = None,
+    candidates: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Tune every shortlisted model with cross-validation on the training split.
 
@@ -83,7 +86,9 @@ def tune_models(
         row_guards: ``modeling.row_guard`` (rows per algorithm above which it
             is tuned on a subsample), as modeling applies it.
         budget: the run's time budget: the search also ends at the tuning
-            checkpoint when that comes before the spec's ``timeout_s``.
+            checkpoint when that comes before the spec's ``timeout_s``; the
+            checkpoint keeps the final refit projected from ``candidates``
+            (their results) and what follows it (:meth:`Budget.reserving`).
 
     Returns:
         Per model: best parameters, CV mean/std of the best and of the defaults,
@@ -101,7 +106,17 @@ def tune_models(
         for name in {*defaults, *fixed}
     }
     started = time.monotonic()
-    budget = budget or unlimited()
+    budget = (budget or unlimited()).reserving(
+        candidate_refit_seconds(
+            candidates or {},
+            shortlist,
+            {
+                name
+                for name in shortlist
+                if algorithm(ctx.problem.task, name).iterations_param
+            },
+        )
+    )
     run_deadline = budget.monotonic_deadline("tuning")
     total_deadline = min(started + ctx.search.timeout_s, run_deadline)
     run_budget_binds = run_deadline < started + ctx.search.timeout_s
@@ -181,6 +196,13 @@ def tune_models(
             if result.get("stopped_by") == "clock":
                 result["stopped_by"] = "run budget"
         extra["run_budget"] = {"bound": True, "note": note}
+    if budget.bounded:
+        extra["run_budget"] = {
+            "bound": False,
+            **extra.get("run_budget", {}),
+            "reserved_s": round(budget.reserve_s, 1),
+            "tuning_due_s": round(budget.time_s * budget.share("tuning"), 1),
+        }
     return {
         **extra,
         "epic_id": plan.spec.epic_id,
@@ -282,6 +304,8 @@ def _tune_one(
         t.user_attrs.get("stopped") == "wall-clock budget" for t in trials_now
     )
     result["trial_budget"] = n_trials
+    # the rows each trial's folds were cut from (a subsample above the guard)
+    result["tuned_rows"] = len(ctx.y) if setup.rows is None else len(setup.rows)
     result["stopped_by"] = "clock" if clock_bound else "trial budget"
     if clock_bound:
         logger.warning(

@@ -18,13 +18,16 @@ def tune_hyperparameters(
     plan: dict[str, Any],
     train: pl.DataFrame,
     shortlist: list[str],
+    candidate_results: dict[str, Any],
     modeling: ModelingParams,
     options: TuningParams,
     seed: int,
     budget: BudgetParams,
     run_clock: dict[str, Any],
 ) -> dict[str, Any]:
-    """Optuna search with cross-validation on train for each shortlisted model (tuning.json)."""
+    """Optuna search with cross-validation on train for each shortlisted model
+    (tuning.json); the candidates' fit times project the final refit the run
+    budget keeps time for."""
     return tune_models(
         load_plan(plan),
         train,
@@ -34,6 +37,7 @@ def tune_hyperparameters(
         seed,
         row_guards=modeling.row_guard,
         budget=budget_from(budget, run_clock, train.height),
+        candidates=candidate_results,
     )
 
 

@@ -21,6 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "modeling_plan",
                     "train_features",
                     "shortlist",
+                    "candidate_results",
                     "params:modeling",
                     "params:tuning",
                     "params:seed",
