@@ -203,3 +203,49 @@ def test_only_models_worse_than_a_trivial_baseline_stop_the_run(xor_setup):
     assert "clearly worse than the trivial baseline 'majority_class'" in message
     assert "stops before tuning" in message
     assert "- random_forest: roc_auc = 0.4200" in message
+
+
+def test_a_boosted_candidate_past_the_checkpoint_ends_with_the_iterations_it_has(
+    xor_setup, monkeypatch
+):
+    """A single slow boosted fit after the first candidate stops when the
+    candidates' checkpoint passes (here it has passed when the fit starts,
+    so the budget binds whatever the machine's speed), keeps its iterations
+    and is scored; the report says it was cut short."""
+    import time
+
+    from model_training.lib.algorithms import early_stopping
+    from model_training.lib.core.budget import Budget
+    from model_training.lib.training import candidates
+
+    parts, _, spec, plan = xor_setup
+    plan = plan.model_copy(
+        update={
+            "spec": spec.model_copy(
+                update={"algorithms": ["logistic_regression", "catboost", "lightgbm"]}
+            )
+        }
+    )
+    real = early_stopping.deadline_fit_params
+    monkeypatch.setattr(
+        candidates,
+        "deadline_fit_params",
+        lambda algo, at: real(algo, time.time() - 1.0),
+    )
+    roomy = Budget(time_s=1e6, started=time.time(), checkpoints={"candidates": 0.5})
+    baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
+    results, models = train_candidates(
+        plan, parts["train"], parts["validation"], baselines, OPTIONS, 0, roomy
+    )
+    entries = {e["name"]: e for e in results["models"]}
+    assert "cut_short" not in entries["logistic_regression"]
+    for name in ("catboost", "lightgbm"):
+        assert entries[name]["status"] == "ok"
+        assert "ended after 1 iterations" in entries[name]["cut_short"]
+    assert models["catboost"].steps[-1][1].tree_count_ == 1
+    assert models["lightgbm"].steps[-1][1].booster_.current_iteration() == 1
+    # without a budget nothing stops a fit
+    assert real(candidates.algorithm("classification", "catboost"), float("inf")) == (
+        {},
+        None,
+    )

@@ -289,3 +289,55 @@ def test_an_ensembles_learning_curve_is_its_largest_members(additive):
     assert curve["note"].startswith(
         "curve of the ensemble's largest member, random_forest"
     )
+
+
+def test_an_ensemble_whose_refit_the_budget_cannot_keep_is_not_a_contender():
+    """Its members' refits (a tuned one from its trial, a candidate from its
+    default fit) need more than the reserve kept for one model: with the
+    selection out of time it is reported, not chosen."""
+    import time
+
+    from model_training.lib.core.budget import Budget
+    from model_training.lib.training.ensembling import (
+        ensemble_refit_seconds,
+        unaffordable_ensemble,
+    )
+
+    tuning = {
+        "cross_validation": {"n_rows": 1000, "n_splits": 5},
+        "models": [
+            {
+                "model": "catboost",
+                "status": "ok",
+                "metrics": {"cv_mean": 0.8},
+                "children": [{"state": "COMPLETE", "cv_mean": 0.8, "duration_s": 40.0}],
+            }
+        ],
+    }
+    candidates = {
+        "models": [{"name": "svm_rbf", "fit_time_s": 5.0, "fitted_rows": 500}]
+    }
+
+    def ensemble():
+        return {
+            "kept": True,
+            "members": [
+                {"model": "catboost", "source": "tuned"},
+                {"model": "svm_rbf", "source": "candidate"},
+            ],
+        }
+
+    # catboost: 40 s for 4 x 1,000 row-fits, 2,000 rows: 20 s; svm: 20 s
+    assert ensemble_refit_seconds(ensemble(), tuning, candidates, 2000) == (
+        pytest.approx(40.0)
+    )
+    checkpoints = {"selection": 0.8}
+    late = Budget(time_s=100.0, started=time.time() - 79.0, checkpoints=checkpoints)
+    late = late.reserving(20.0)  # one model's refit kept: 55 s
+    out = ensemble()
+    note = unaffordable_ensemble(out, tuning, candidates, 2000, late)
+    assert note and not out["kept"] and "2 members" in out["reason"]
+    roomy = Budget(time_s=1e6, started=time.time(), checkpoints=checkpoints)
+    out = ensemble()
+    assert unaffordable_ensemble(out, tuning, candidates, 2000, roomy) is None
+    assert out["kept"]

@@ -383,7 +383,8 @@ def test_shap_values_add_up_to_model_output():
 
 def test_the_in_sample_score_and_the_throughput_use_bounded_samples(stage, monkeypatch):
     """At a million rows they had scored every training and test row for two
-    figures; now a seeded sample (named in the report) and a bounded batch."""
+    figures, and refitted the baselines on every row; now a seeded sample
+    (named in the report) and a bounded batch."""
     from model_training.lib.stage import evaluation
 
     _, catalog, _, _ = stage
@@ -407,8 +408,11 @@ def test_the_in_sample_score_and_the_throughput_use_bounded_samples(stage, monke
     sample = result["train_in_sample_rows"]
     assert sample["of_rows"] == train.height + validation.height
     assert 30 <= sample["rows"] <= 40
+    assert result["baselines_refit_rows"] == sample  # the same sample
     primary = catalog.load("modeling_plan")["spec"]["primary_metric"]
     assert np.isfinite(result["metrics"]["train_in_sample"][primary])
+    assert result["baselines_on_test"]  # refitted on it and scored on test
+    assert all(np.isfinite(m[primary]) for m in result["baselines_on_test"].values())
     assert result["throughput_rows_per_s"] > 0
 
 

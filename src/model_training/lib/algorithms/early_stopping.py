@@ -10,6 +10,8 @@ kept, and the refit uses their mean scaled to the rows it is fitted on.
 
 from __future__ import annotations
 
+import math
+import time
 import warnings
 from typing import Any
 
@@ -101,3 +103,42 @@ def carried_iterations(learned: dict[str, Any], n_rows: int) -> int:
     mean = float(np.mean(learned["per_fold"]))
     scale = min(max(n_rows / float(learned["inner_rows"]), 1.0), 2.0)
     return max(1, round(mean * scale))
+
+
+class StopAt:
+    """Ends a boosted fit once the clock passes ``at`` (epoch seconds), keeping
+    the iterations done: CatBoost calls ``after_iteration`` (False stops),
+    LightGBM calls the object itself. ``stopped_at`` is the iteration count
+    when it fired, else None."""
+
+    order = 40  # LightGBM runs callbacks in this order, after early stopping
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.stopped_at: int | None = None
+
+    def after_iteration(self, info: Any) -> bool:  # CatBoost
+        if time.time() < self.at:
+            return True
+        self.stopped_at = int(info.iteration)
+        return False
+
+    def __call__(self, env: Any) -> None:  # LightGBM
+        if time.time() >= self.at:
+            import lightgbm
+
+            self.stopped_at = int(env.iteration) + 1
+            raise lightgbm.callback.EarlyStopException(
+                env.iteration, env.evaluation_result_list
+            )
+
+
+def deadline_fit_params(algo: Any, at: float) -> tuple[dict[str, Any], StopAt | None]:
+    """``fit`` keywords that end a CatBoost or LightGBM fit at ``at`` (epoch
+    seconds) with the iterations done so far, and the callback (its
+    ``stopped_at`` says whether it fired); nothing for other algorithms or
+    without a deadline."""
+    if math.isinf(at) or algo.name not in ("catboost", "lightgbm"):
+        return {}, None
+    stop = StopAt(at)
+    return {"model__callbacks": [stop]}, stop

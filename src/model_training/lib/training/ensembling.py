@@ -32,6 +32,7 @@ from model_training.lib.core.frames import label_array
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.params import EnsembleOptions, TuningParams
 from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.training.protocol import refit_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -253,3 +254,59 @@ def candidate_members(
         )
         members.append({**member, "source": "candidate"})
     return members
+
+
+def ensemble_refit_seconds(
+    ensemble: dict[str, Any],
+    tuning: dict[str, Any],
+    candidates: dict[str, Any],
+    rows: int,
+) -> float | None:
+    """Projected seconds of an ensemble's final refit on ``rows`` rows: each
+    tuned member's from its tuning trials, each candidate member's from its
+    fit at the defaults (linear in rows); None when a member has none."""
+    tuned = {e["model"]: e for e in tuning.get("models") or []}
+    fitted = {e["name"]: e for e in candidates.get("models") or []}
+    total = 0.0
+    for member in ensemble.get("members") or []:
+        name = member["model"]
+        if member.get("source") == "tuned":
+            seconds = refit_seconds(tuned.get(name), tuning, rows)
+        else:
+            entry = fitted.get(name) or {}
+            seconds = (
+                entry["fit_time_s"] * rows / entry["fitted_rows"]
+                if entry.get("fit_time_s") and entry.get("fitted_rows")
+                else None
+            )
+        if seconds is None:
+            return None
+        total += seconds
+    return total
+
+
+def unaffordable_ensemble(
+    ensemble: dict[str, Any],
+    tuning: dict[str, Any],
+    candidates: dict[str, Any],
+    rows: int,
+    budget: Budget,
+) -> str | None:
+    """When a kept ensemble's final refit on ``rows`` rows (every member's)
+    and evaluation need more than the budget keeps for them and the
+    selection has left, the ensemble stops being a contender: the note, else
+    None."""
+    if not ensemble.get("kept"):
+        return None
+    refits = ensemble_refit_seconds(ensemble, tuning, candidates, rows)
+    extra = budget.reserving(refits).reserve_s - budget.reserve_s
+    if extra <= 0 or budget.affords("selection", extra):
+        return None
+    ensemble["kept"] = False
+    ensemble["reason"] = budget.note(
+        "selection",
+        f"the ensemble's refit of {len(ensemble['members'])} members "
+        f"(about {refits:.0f} s) and evaluation would not fit",
+    )
+    logger.warning("Selection: %s", ensemble["reason"])
+    return ensemble["reason"]

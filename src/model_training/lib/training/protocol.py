@@ -82,34 +82,32 @@ def judge_seconds(
 
 
 def refit_seconds(
-    entries: list[dict[str, Any]], tuning: dict[str, Any], rows: int
+    entry: dict[str, Any] | None, tuning: dict[str, Any], rows: int
 ) -> float | None:
-    """Projected seconds of the final refit on ``rows`` rows: the costliest
-    tuned configuration's (the choice is not known yet), from its best trial
-    and carried iterations; None when nothing can be projected."""
-    projected = [
-        per_row * rows * _iterations_factor(e, rows)
-        for e in entries
-        if e.get("status") == "ok" and (per_row := _per_row_fit(e, tuning)) is not None
-    ]
-    return max(projected) if projected else None
+    """Projected seconds of a tuned configuration's final refit on ``rows``
+    rows, from its best trial and the iterations it carries; None when
+    nothing can be projected."""
+    if not entry or entry.get("status") != "ok":
+        return None
+    per_row = _per_row_fit(entry, tuning)
+    if per_row is None:
+        return None
+    return per_row * rows * _iterations_factor(entry, rows)
 
 
 def candidate_refit_seconds(
-    candidates: dict[str, Any], names: list[str], iterations: set[str]
+    candidates: dict[str, Any], names: list[str]
 ) -> float | None:
     """Projected seconds of the final refit on train + validation before
     tuning, from the shortlisted candidates' default fits (the costliest;
-    fit time taken as linear in rows). A boosted model in ``iterations`` may
-    carry up to twice its iterations into the refit, so its fit counts twice.
-    None when the candidates recorded no fit."""
+    fit time taken as linear in rows). A tuned configuration may cost more
+    (a boosted model can carry up to twice the iterations); the selection
+    projects again from the tuning trials. None when the candidates recorded
+    no fit."""
     rows = candidates.get("rows") or {}
     total = (rows.get("train") or 0) + (rows.get("validation") or 0)
     projected = [
-        e["fit_time_s"]
-        * total
-        / e["fitted_rows"]
-        * (2.0 if e["name"] in iterations else 1.0)
+        e["fit_time_s"] * total / e["fitted_rows"]
         for e in candidates.get("models") or []
         if e.get("name") in names
         and e.get("status") == "ok"
@@ -148,6 +146,25 @@ def affordable_rows(
         f"rows (judging {first['model']} on every row was projected at "
         f"{seconds:.0f} s from its tuning trials)",
     )
+
+
+def budget_record(
+    budget: Budget, notes: list[str], refit: float | None
+) -> dict[str, Any]:
+    """model_selection.json's ``run_budget``: whether and where it bound, the
+    projected final refit, the seconds kept for it and what follows it, and
+    when the selection was due (nothing without a budget)."""
+    if not budget.bounded:
+        return {}
+    return {
+        "run_budget": {
+            "bound": bool(notes),
+            "notes": notes,
+            "projected_refit_s": None if refit is None else round(refit, 1),
+            "reserved_s": round(budget.reserve_s, 1),
+            "selection_due_s": round(budget.time_s * budget.share("selection"), 1),
+        }
+    }
 
 
 def capped_rows(

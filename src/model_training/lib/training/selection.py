@@ -26,9 +26,11 @@ from model_training.lib.training.ensembling import (
     ensemble_contender,
     ensemble_estimator,
     ensembling,
+    unaffordable_ensemble,
 )
 from model_training.lib.training.protocol import (
     affordable_rows,
+    budget_record,
     capped_rows,
     corrected_standard_error,
     judge_seconds,
@@ -131,9 +133,12 @@ def select_model(
     x_all, y_all = split_xy(combined, plan)
     splits, repeats = selection_splits(combined, y_all, plan, seed, options.max_rows)
     judged_rows = len(np.unique(np.concatenate([i for split in splits for i in split])))
-    # the final refit on every row, and what follows it, are kept out of the
-    # selection's time
-    refit = refit_seconds(tuning["models"], tuning, len(y_all))
+    # the final refit on every row of the first contender (the best
+    # candidate's, the one always judged), and what follows it, are kept out
+    # of the selection's time; a later contender is judged only when its own
+    # refit would still fit, were it chosen
+    first = next((e for e in tuning["models"] if e.get("status") == "ok"), None)
+    refit = refit_seconds(first, tuning, len(y_all))
     budget = budget.reserving(refit)
     cap, note = affordable_rows(
         tuning["models"], tuning, budget, judged_rows, len(splits), len(y_all)
@@ -160,12 +165,17 @@ def select_model(
                 }
             )
             continue
-        projected = judge_seconds(entry, tuning, len(splits), judged_rows, len(y_all))
-        if contenders and not budget.affords("selection", projected or last_cost):
+        projected = (
+            judge_seconds(entry, tuning, len(splits), judged_rows, len(y_all))
+            or last_cost
+        )
+        own = budget.reserving(refit_seconds(entry, tuning, len(y_all)))
+        projected += max(0.0, own.reserve_s - budget.reserve_s)
+        if contenders and not budget.affords("selection", projected):
             note = budget.note(
                 "selection",
-                f"{entry['model']} not judged (projected at "
-                f"{projected or last_cost:.0f} s)",
+                f"{entry['model']} not judged (projected at {projected:.0f} s, "
+                "with its own final refit and evaluation were it chosen)",
             )
             budget_notes.append(note)
             logger.warning("Selection: %s", note)
@@ -222,6 +232,10 @@ def select_model(
         ensemble["cv_se"] = corrected_standard_error(
             ensemble["cv_fold_scores"], n_train, n_test
         )
+        if note := unaffordable_ensemble(
+            ensemble, tuning, candidates, len(y_all), budget
+        ):
+            budget_notes.append(note)
         rows.append(ensemble)
         if ensemble["kept"]:
             contenders.append(ensemble)
@@ -283,21 +297,7 @@ def select_model(
         "validation_check": check,
         "models": rows,
         "elapsed_s": round(time.monotonic() - started, 2),
-        **(
-            {
-                "run_budget": {
-                    "bound": bool(budget_notes),
-                    "notes": budget_notes,
-                    "projected_refit_s": None if refit is None else round(refit, 1),
-                    "reserved_s": round(budget.reserve_s, 1),
-                    "selection_due_s": round(
-                        budget.time_s * budget.share("selection"), 1
-                    ),
-                }
-            }
-            if budget.bounded
-            else {}
-        ),
+        **budget_record(budget, budget_notes, refit),
         **(
             {"cluster_count": tuning["cluster_count"]}
             if "cluster_count" in tuning

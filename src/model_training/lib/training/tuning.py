@@ -29,7 +29,6 @@ from typing import Any
 import optuna
 import polars as pl
 
-from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
@@ -107,15 +106,7 @@ def tune_models(
     }
     started = time.monotonic()
     budget = (budget or unlimited()).reserving(
-        candidate_refit_seconds(
-            candidates or {},
-            shortlist,
-            {
-                name
-                for name in shortlist
-                if algorithm(ctx.problem.task, name).iterations_param
-            },
-        )
+        candidate_refit_seconds(candidates or {}, shortlist)
     )
     run_deadline = budget.monotonic_deadline("tuning")
     total_deadline = min(started + ctx.search.timeout_s, run_deadline)
