@@ -341,3 +341,48 @@ def test_an_ensemble_whose_refit_the_budget_cannot_keep_is_not_a_contender():
     out = ensemble()
     assert unaffordable_ensemble(out, tuning, candidates, 2000, roomy) is None
     assert out["kept"]
+
+
+def test_the_learning_curve_leaves_the_final_refit_and_evaluation_their_time(
+    additive,
+):
+    """The curve may run before the final fit: it is skipped when its fits
+    and the time the selection kept for the refit and what follows it do not
+    fit before the evaluation checkpoint."""
+    import time
+
+    from model_training.lib.core.budget import Budget
+    from model_training.lib.stage.assessments import compute_learning_curve
+
+    parts, plan = additive
+    config = {
+        **dict(zip(("model", "params"), LINEAR, strict=True)),
+        "imbalance": "none",
+    }
+    selection = {
+        "selected": config,
+        "models": [{"model": config["model"], "cv_fit_time_s": 0.001}],
+        "protocol": {"judged_rows": 100},
+        "run_budget": {"projected_refit_s": 60.0},
+    }
+    # 100 s before the evaluation checkpoint: the kept 135 s do not fit
+    budget = Budget(
+        time_s=1000.0, started=time.time() - 850.0, checkpoints={"evaluation": 0.95}
+    )
+
+    def curve(chosen):
+        return compute_learning_curve(
+            plan.model_dump(mode="json"),
+            parts["train"],
+            parts["validation"],
+            chosen,
+            conf_params("tuning", env="test"),
+            conf_params("evaluation", env="test"),
+            0,
+            budget,
+        )
+
+    skipped = curve(selection)
+    assert skipped["points"] == [] and "not computed" in skipped["skipped_by_budget"]
+    cheap = {**selection, "run_budget": {"projected_refit_s": 1.0}}
+    assert curve(cheap)["points"]

@@ -171,8 +171,16 @@ def compute_learning_curve(
         ),
         0.0,
     )
-    projected = fit_s * n_splits * sum(settings.sizes)
-    if not budget.affords("evaluation", projected):
+    # the selection's fits were on its judged rows; the curve's largest fit is
+    # on this sample's folds (a million-row run projected 2,000-row fits)
+    protocol = model_selection.get("protocol") or {}
+    judged = protocol.get("judged_rows") or rows.height
+    scale = max(1.0, rows.height / judged)
+    projected = fit_s * n_splits * sum(settings.sizes) * scale
+    # the final refit and what follows it (kept by the selection) still come
+    refit = (model_selection.get("run_budget") or {}).get("projected_refit_s")
+    reserved = budget.reserving(refit).reserve_s if refit else 0.0
+    if not budget.affords("evaluation", projected + reserved):
         skipped = budget.note(
             "evaluation",
             f"the learning curve was not computed (about {projected:.0f} s of fits)",

@@ -149,6 +149,11 @@ def select_model(
         options = options.model_copy(update={"max_rows": cap})
         judged_rows = cap
         splits, repeats = selection_splits(combined, y_all, plan, seed, cap)
+    # the validation check scores at most as many rows (200,000 rows scored
+    # twice took most of a million-row selection)
+    keep = capped_rows(y_valid, plan, seed, options.max_rows)
+    if keep is not None:
+        x_valid, y_valid = x_valid[keep], y_valid[keep]
     n_train = float(np.mean([len(t) for t, _ in splits]))
     n_test = float(np.mean([len(v) for _, v in splits]))
     primary = plan.spec.primary_metric
@@ -338,6 +343,7 @@ def _judge(
     if keep is not None:
         x_train, y_train = x_train[keep], y_train[keep]
     model = problem.fit(pipeline, x_train, y_train, fit_kwargs(y_train))
+    valid_out = problem.evaluation_predictions(model, x_valid, y_valid, plan)
     fit_time = round(cv_seconds / max(len(splits), 1), 4)
     row = {
         **config,
@@ -349,7 +355,9 @@ def _judge(
         "cv_fit_time_s": fit_time,
         "interpretability": algorithm(problem.task, config["model"]).interpretability,
         "cost_class": algorithm(problem.task, config["model"]).cost,
-        "validation_metrics": problem.score(model, x_valid, y_valid, plan),
+        "validation_metrics": compute_metrics(
+            plan.spec.metric_names, y_valid, *valid_out, plan.metric_context
+        ),
     }
     # the first repeat's folds: the same folds the final fit cuts (its seed)
     first = per_repeat
@@ -359,9 +367,7 @@ def _judge(
     return row, {
         "config": config,
         "fold_predictions": [averaged(plan, p, s) for p, s in outputs],
-        "validation_prediction": averaged(
-            plan, *problem.evaluation_predictions(model, x_valid, y_valid, plan)
-        ),
+        "validation_prediction": averaged(plan, *valid_out),
         "cv_fit_time_s": fit_time,
     }
 
