@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,12 @@ def explain_final_model(
         )
     keep = _analysis_rows(resolved, x_test.height, y_test, options, seed)
     x_some, y_some = x_test[keep], _rows(y_test, keep)
-    skipped = _over_budget(budget)
+    skipped = _over_budget(
+        budget,
+        lambda: predict(final_model, x_some),
+        len(resolved.features) * options.permutation_repeats
+        + options.partial_dependence.top * options.partial_dependence.grid,
+    )
     permutation = (
         {}
         if skipped
@@ -90,7 +96,11 @@ def explain_final_model(
     )
     mean_abs = shap_result["by_feature"].abs().mean().sort_values(ascending=False)
     top = list(mean_abs.index[: options.partial_dependence.top])
-    output = problem.output(final_model, x_test, resolved)
+    # the local explanations read the output of the explained rows only
+    explained = np.asarray(shap_result["rows"], dtype=np.int64)
+    output = np.full(x_test.height, np.nan)
+    if len(explained):
+        output[explained] = problem.output(final_model, x_test[explained], resolved)
     threshold = (
         final_model_info.get("threshold")
         or final_model_info.get("anomaly_threshold")
@@ -146,12 +156,23 @@ def explain_final_model(
     return explanations, frame.select(["test_row", *resolved.features])
 
 
-def _over_budget(budget: Budget | None) -> str | None:
-    """The reason to skip the costly analyses, or None."""
-    if budget is None or not budget.spent("evaluation"):
+def _over_budget(budget: Budget | None, one_pass: Any, passes: int) -> str | None:
+    """The reason to skip the costly analyses, or None: the evaluation
+    checkpoint has passed, or ``passes`` predictions of the analysis rows,
+    timed on one (``one_pass()``), would not end before it."""
+    if budget is None or not budget.bounded:
         return None
+    projected = 0.0
+    if not budget.spent("evaluation"):
+        started = time.perf_counter()
+        one_pass()
+        projected = (time.perf_counter() - started) * passes
+        if budget.affords("evaluation", projected):
+            return None
     note = budget.note(
-        "evaluation", "permutation importance and partial dependence skipped"
+        "evaluation",
+        "permutation importance and partial dependence skipped"
+        + (f" (about {projected:.0f} s of predictions)" if projected else ""),
     )
     logger.warning("Explanations: %s", note)
     return note

@@ -1,0 +1,36 @@
+"""The explanation step's budget: permutation importance and partial
+dependence run only when their predictions, timed on one pass, end before the
+evaluation checkpoint."""
+
+from __future__ import annotations
+
+import time
+
+from model_training.lib.core.budget import Budget
+from model_training.lib.stage.explanation import _over_budget
+
+CHECKPOINTS = {"evaluation": 0.95}
+
+
+def test_the_costly_analyses_run_only_when_their_projection_fits():
+    passes: list[int] = []
+
+    def one_pass():  # at least 10 ms, whatever the machine
+        passes.append(1)
+        time.sleep(0.01)
+
+    roomy = Budget(time_s=1e9, started=time.time(), checkpoints=CHECKPOINTS)
+    assert _over_budget(roomy, one_pass, 10) is None
+    assert passes == [1]  # timed once
+    # 100 s left, a million passes of at least 10 ms: skipped, with the reason
+    tight = Budget(time_s=1000.0, started=time.time() - 850.0, checkpoints=CHECKPOINTS)
+    note = _over_budget(tight, one_pass, 1_000_000)
+    assert note and "partial dependence skipped (about" in note
+    # past the checkpoint nothing is timed
+    spent = Budget(time_s=10.0, started=0.0, checkpoints=CHECKPOINTS)
+    assert "skipped" in _over_budget(spent, one_pass, 1)
+    assert passes == [1, 1]
+    # no budget: always run, nothing timed
+    assert _over_budget(None, one_pass, 10**9) is None
+    assert _over_budget(Budget(), one_pass, 10**9) is None
+    assert passes == [1, 1]
