@@ -526,12 +526,18 @@ def main() -> int:
         action="store_true",
         help="refit the peers only; keep the project's recorded score",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="run in this folder and keep the project (outputs, timings)",
+    )
     args = parser.parse_args()
     out_path = ROOT / "bench" / "results" / "quality.json"
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "project"
-        copy_project(project)
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(args.keep or scratch) / "project"
+        if not project.exists():
+            copy_project(project)
         for epic in args.only.split(","):
             build(project, epic)
             if args.peers_only and epic in results and "project" in results[epic]:
