@@ -341,6 +341,15 @@ def test_an_ensemble_whose_refit_the_budget_cannot_keep_is_not_a_contender():
     out = ensemble()
     assert unaffordable_ensemble(out, tuning, candidates, 2000, roomy) is None
     assert out["kept"]
+    # near the selection's checkpoint, but the ensemble's larger reserve
+    # (95 s) still fits in the 20 % after it: nothing moves, it stays
+    near = Budget(time_s=1000.0, started=time.time() - 790.0, checkpoints=checkpoints)
+    out = ensemble()
+    assert (
+        unaffordable_ensemble(out, tuning, candidates, 2000, near.reserving(1.0))
+        is None
+    )
+    assert out["kept"]
 
 
 def test_the_learning_curve_leaves_the_final_refit_and_evaluation_their_time(

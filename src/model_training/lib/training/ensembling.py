@@ -293,14 +293,16 @@ def unaffordable_ensemble(
     budget: Budget,
 ) -> str | None:
     """When a kept ensemble's final refit on ``rows`` rows (every member's)
-    and evaluation need more than the budget keeps for them and the
-    selection has left, the ensemble stops being a contender: the note, else
-    None."""
+    and evaluation, reserved instead of the first contender's, would put the
+    selection's deadline in the past (:meth:`Budget.share`: a reserve within
+    the share after the selection's checkpoint moves nothing), the ensemble
+    stops being a contender: the note, else None."""
     if not ensemble.get("kept"):
         return None
     refits = ensemble_refit_seconds(ensemble, tuning, candidates, rows)
-    extra = budget.reserving(refits).reserve_s - budget.reserve_s
-    if extra <= 0 or budget.affords("selection", extra):
+    own = budget.reserving(refits)
+    # its reserve only matters when it moves the selection's deadline past now
+    if own.reserve_s <= budget.reserve_s or not own.spent("selection"):
         return None
     ensemble["kept"] = False
     ensemble["reason"] = budget.note(

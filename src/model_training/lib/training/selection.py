@@ -174,9 +174,10 @@ def select_model(
             judge_seconds(entry, tuning, len(splits), judged_rows, len(y_all))
             or last_cost
         )
+        # were it chosen, its own refit would be reserved instead
         own = budget.reserving(refit_seconds(entry, tuning, len(y_all)))
-        projected += max(0.0, own.reserve_s - budget.reserve_s)
-        if contenders and not budget.affords("selection", projected):
+        judge_by = own if own.reserve_s > budget.reserve_s else budget
+        if contenders and not judge_by.affords("selection", projected):
             note = budget.note(
                 "selection",
                 f"{entry['model']} not judged (projected at {projected:.0f} s, "
