@@ -32,7 +32,7 @@ from model_training.lib.core.frames import label_array
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.params import EnsembleOptions, TuningParams
 from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.training.protocol import refit_seconds
+from model_training.lib.training.protocol import candidate_fit_seconds, refit_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -273,12 +273,7 @@ def ensemble_refit_seconds(
         if member.get("source") == "tuned":
             seconds = refit_seconds(tuned.get(name), tuning, rows)
         else:
-            entry = fitted.get(name) or {}
-            seconds = (
-                entry["fit_time_s"] * rows / entry["fitted_rows"]
-                if entry.get("fit_time_s") and entry.get("fitted_rows")
-                else None
-            )
+            seconds = candidate_fit_seconds(fitted.get(name), rows)
         if seconds is None:
             return None
         total += seconds

@@ -95,24 +95,32 @@ def refit_seconds(
     return per_row * rows * _iterations_factor(entry, rows)
 
 
+def candidate_fit_seconds(entry: dict[str, Any] | None, rows: int) -> float | None:
+    """A candidate's default fit scaled to ``rows`` rows (fit time taken as
+    linear in rows); None when it recorded no successful fit."""
+    if not entry or entry.get("status", "ok") != "ok":
+        return None
+    if not entry.get("fit_time_s") or not entry.get("fitted_rows"):
+        return None
+    return entry["fit_time_s"] * rows / entry["fitted_rows"]
+
+
 def candidate_refit_seconds(
     candidates: dict[str, Any], names: list[str]
 ) -> float | None:
     """Projected seconds of the final refit on train + validation before
     tuning, from the shortlisted candidates' default fits (the costliest;
-    fit time taken as linear in rows). A tuned configuration may cost more
-    (a boosted model can carry up to twice the iterations); the selection
+    :func:`candidate_fit_seconds`). A tuned configuration may cost more (a
+    boosted model can carry up to twice the iterations); the selection
     projects again from the tuning trials. None when the candidates recorded
     no fit."""
     rows = candidates.get("rows") or {}
     total = (rows.get("train") or 0) + (rows.get("validation") or 0)
     projected = [
-        e["fit_time_s"] * total / e["fitted_rows"]
+        seconds
         for e in candidates.get("models") or []
         if e.get("name") in names
-        and e.get("status") == "ok"
-        and e.get("fit_time_s")
-        and e.get("fitted_rows")
+        and (seconds := candidate_fit_seconds(e, total)) is not None
     ]
     return max(projected) if total and projected else None
 
