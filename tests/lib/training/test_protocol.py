@@ -220,6 +220,13 @@ def test_the_refit_is_projected_on_every_row_with_the_carried_iterations():
     # 4 s for 4 x 100 row-fits: 0.01 s a row, iterations doubled, 8,000 rows
     assert refit_seconds(costly, tuning, 8000) == pytest.approx(160.0)
     assert refit_seconds(cheap, tuning, 8000) == pytest.approx(2.0)
+    # a forest whose trials fitted 100 of its 300 trees costs three times more
+    forest = {
+        **cheap,
+        "trial_trees": {"param": "n_estimators", "trials": 100, "configuration": 300},
+    }
+    assert refit_seconds(forest, tuning, 8000) == pytest.approx(6.0)
+    assert judge_seconds(forest, tuning, 5, 1000) == pytest.approx(3.75)
     assert refit_seconds({**cheap, "status": "failed"}, tuning, 8000) is None
     assert refit_seconds(None, tuning, 8000) is None
 

@@ -382,3 +382,55 @@ def test_the_search_does_not_depend_on_how_many_processes_run_the_folds(
             )
         )
     assert runs[0] == runs[1]
+
+
+def test_a_forests_trials_fit_fewer_trees_and_its_configuration_keeps_its_own(
+    xor_setup, monkeypatch
+):
+    from model_training.lib.training import objective
+    from model_training.lib.training.selection import configuration
+
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=3)
+    built = []
+    real = objective.build_pipeline
+
+    def spy(plan, algo, params, seed, **kwargs):
+        built.append(params.get("n_estimators"))
+        return real(plan, algo, params, seed, **kwargs)
+
+    monkeypatch.setattr(objective, "build_pipeline", spy)
+    unsearched = OPTIONS.model_copy(
+        update={
+            "search_trees": 20,
+            "search_spaces": {
+                "random_forest": {
+                    "max_depth": OPTIONS.search_spaces["random_forest"]["max_depth"]
+                }
+            },
+        }
+    )
+    defaults = {"random_forest": {"n_estimators": 40}}
+    result = tune_models(
+        plan, parts["train"], ["random_forest"], defaults, unsearched, seed=3
+    )
+    entry = result["models"][0]
+    assert built and set(built) == {20}
+    assert entry["trial_trees"] == {
+        "param": "n_estimators",
+        "trials": 20,
+        "configuration": 40,
+    }
+    assert configuration(entry, defaults)["params"]["n_estimators"] == 40
+    # searched, the trees are the trial's own
+    built.clear()
+    searched = tune_models(
+        plan,
+        parts["train"],
+        ["random_forest"],
+        DEFAULTS,
+        OPTIONS.model_copy(update={"search_trees": 10}),
+        seed=3,
+    )
+    assert "trial_trees" not in searched["models"][0]
+    assert set(built) <= {10, 20, 30} and len(set(built)) > 1

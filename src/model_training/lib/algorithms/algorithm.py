@@ -25,6 +25,21 @@ LIGHTGBM_FIXED = {
     "force_row_wise": True,
 }
 
+# CatBoost combines categorical features (target statistics of pairs, triples,
+# ...) only in models of 200 iterations or more: max_ctr_complexity is 1 below
+# that and 4 from there. The iteration count is learned by early stopping and
+# rescaled for each refit, so left implicit, a refit could combine features
+# the tuned model did not (150 learned iterations carried to 200 on more rows
+# doubled the fit time and changed the model's kind). Unless the
+# configuration says, it is CatBoost's value for larger models.
+CATBOOST_CTR_COMPLEXITY = 4
+
+
+def catboost_params(params: dict) -> dict:
+    """A CatBoost configuration with its feature-combination depth explicit."""
+    return {"max_ctr_complexity": CATBOOST_CTR_COMPLEXITY, **params}
+
+
 # Imbalance strategies: how each one enters a pipeline.
 RESAMPLERS = ("smote", "undersample")
 
@@ -50,6 +65,9 @@ class Algorithm:
             boosting iterations, learned by early stopping during tuning.
         clusters_param: clusterers: the hyperparameter that sets the number
             of clusters, fixed to the evidence-based k before tuning.
+        trees_param: forests: the hyperparameter that counts the trees, which
+            more of only lowers variance (not searched; the search's trials
+            may fit fewer, ``tuning.search_trees``).
         interpretability: 1 (opaque) to 5 (transparent), for the comparison.
         cost: 1 (a linear fit, a closed-form forecaster, k-means) to 4
             (kernel machines, neural networks), a fixed class of what fitting
@@ -70,6 +88,7 @@ class Algorithm:
     row_guard: int | None = None
     iterations_param: str | None = None
     clusters_param: str | None = None
+    trees_param: str | None = None
     interpretability: int = 3
     cost: int = 2
     extra_imbalance: tuple[str, ...] = field(default_factory=tuple)

@@ -6,6 +6,7 @@ from model_training.lib.algorithms.algorithm import (
     CLASSIFIER,
     LIGHTGBM_FIXED,
     Algorithm,
+    catboost_params,
     hidden_layers,
 )
 from model_training.lib.core.threads import fit_threads
@@ -47,7 +48,7 @@ def _catboost_clf(params, seed, class_weight):
         allow_writing_files=False,
         thread_count=fit_threads(),
         **extra,
-        **params,
+        **catboost_params(params),
     )
 
 
@@ -105,6 +106,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         extra_imbalance=("balanced_rf",),
         row_guard=100_000,
         cost=3,
+        trees_param="n_estimators",
     ),
     Algorithm(
         "catboost",

@@ -6,6 +6,7 @@ from model_training.lib.algorithms.algorithm import (
     LIGHTGBM_FIXED,
     REGRESSOR,
     Algorithm,
+    catboost_params,
     hidden_layers,
 )
 from model_training.lib.core.threads import fit_threads
@@ -43,7 +44,7 @@ def _catboost_reg(params, seed, _cw):
         verbose=False,
         allow_writing_files=False,
         thread_count=fit_threads(),
-        **params,
+        **catboost_params(params),
     )
 
 
@@ -103,6 +104,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         interpretability=2,
         row_guard=100_000,
         cost=3,
+        trees_param="n_estimators",
     ),
     Algorithm(
         "catboost",

@@ -124,6 +124,24 @@ class EarlyStoppedFit:
         return count, round(len(y_fold) * (1 - INNER_FRACTION))
 
 
+def trial_trees(
+    algo: Any,
+    options: TuningParams,
+    defaults: dict[str, Any] | None,
+    space: dict[str, Any],
+) -> dict[str, Any]:
+    """What a forest's trials fit in place of its configuration's trees:
+    ``{param: tuning.search_trees}`` when its trees are not searched and its
+    configuration has more; else nothing."""
+    param, limit = algo.trees_param, options.search_trees
+    if not param or limit is None or param in space:
+        return {}
+    configured = (defaults or {}).get(param)
+    if not isinstance(configured, int) or configured <= limit:
+        return {}
+    return {param: limit}
+
+
 class Objective:
     """One model's Optuna objective: mean primary metric over the CV folds."""
 
@@ -166,6 +184,11 @@ class Objective:
             for k, v in (ctx.defaults.get(self.algo.name) or {}).items()
             if k not in params
         }
+        fixed.update(
+            trial_trees(
+                self.algo, ctx.options, ctx.defaults.get(self.algo.name), self.space
+            )
+        )
         pipeline = build_pipeline(
             plan,
             self.algo,

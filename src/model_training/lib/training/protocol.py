@@ -62,6 +62,21 @@ def _iterations_factor(entry: dict[str, Any], refit_rows: int | None) -> float:
     return carried_iterations(learned, refit_rows) / mean if mean > 0 else 1.0
 
 
+def _trees_factor(entry: dict[str, Any]) -> float:
+    """How many more trees the judged and refitted forest has than its trials
+    fitted (``tuning.search_trees``); a forest's fit time is about linear in
+    its trees."""
+    trees = entry.get("trial_trees") or {}
+    if not trees.get("trials") or not trees.get("configuration"):
+        return 1.0
+    return trees["configuration"] / trees["trials"]
+
+
+def _scaled(entry: dict[str, Any], refit_rows: int | None) -> float:
+    """The judged configuration's fit over its trials' (iterations, trees)."""
+    return _iterations_factor(entry, refit_rows) * _trees_factor(entry)
+
+
 def judge_seconds(
     entry: dict[str, Any],
     tuning: dict[str, Any],
@@ -71,28 +86,29 @@ def judge_seconds(
 ) -> float | None:
     """Projected seconds to judge a tuned configuration on ``folds`` folds of
     ``rows`` rows, plus its fit on train for the validation check (about
-    ``rows`` more), from its best trial in tuning (:func:`_per_row_fit`) and
-    the iterations it carries to ``refit_rows``. None when tuning recorded no
-    duration."""
+    ``rows`` more), from its best trial in tuning (:func:`_per_row_fit`), the
+    iterations it carries to ``refit_rows`` and a forest's own trees. None
+    when tuning recorded no duration."""
     per_row = _per_row_fit(entry, tuning)
     if per_row is None:
         return None
     fitted = rows * max(folds - 1, 1) + rows  # k fits of (k-1)/k each + one
-    return per_row * fitted * _iterations_factor(entry, refit_rows)
+    return per_row * fitted * _scaled(entry, refit_rows)
 
 
 def refit_seconds(
     entry: dict[str, Any] | None, tuning: dict[str, Any], rows: int
 ) -> float | None:
     """Projected seconds of a tuned configuration's final refit on ``rows``
-    rows, from its best trial and the iterations it carries; None when
+    rows, from its best trial, the iterations it carries and a forest's own
+    trees; None when
     nothing can be projected."""
     if not entry or entry.get("status") != "ok":
         return None
     per_row = _per_row_fit(entry, tuning)
     if per_row is None:
         return None
-    return per_row * rows * _iterations_factor(entry, rows)
+    return per_row * rows * _scaled(entry, rows)
 
 
 def candidate_fit_seconds(entry: dict[str, Any] | None, rows: int) -> float | None:

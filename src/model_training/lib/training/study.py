@@ -24,7 +24,12 @@ from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.candidates import guarded_rows, row_guard
-from model_training.lib.training.objective import Claim, Objective, TuningContext
+from model_training.lib.training.objective import (
+    Claim,
+    Objective,
+    TuningContext,
+    trial_trees,
+)
 from model_training.lib.training.search import (
     SAMPLER_SCHEME,
     capped_search,
@@ -81,6 +86,8 @@ class StudySetup:
     # training rows the search fits (None: all; else a seeded subsample)
     rows: np.ndarray | None
     note: str | None
+    # what the trials fit in place of the configuration's trees (forests)
+    trial_trees: dict[str, Any]
 
 
 def study_setup(ctx: TuningContext, name: str) -> StudySetup:
@@ -90,6 +97,7 @@ def study_setup(ctx: TuningContext, name: str) -> StudySetup:
     plan, search = ctx.plan, ctx.search
     algo = algorithm(ctx.problem.task, name)
     space = search_space(ctx, name)
+    trees = trial_trees(algo, ctx.options, ctx.defaults.get(name), space)
     imbalance_choices = imbalance_options(plan, algo)
     study_name = f"{plan.spec.epic_id}.{name}." + fingerprint(
         __version__,
@@ -99,6 +107,7 @@ def study_setup(ctx: TuningContext, name: str) -> StudySetup:
         ctx.data_hash,
         space,
         ctx.defaults.get(name),
+        trees or None,
         search.strategy,
         ctx.seed,
         plan.cv_strategy,
@@ -121,6 +130,7 @@ def study_setup(ctx: TuningContext, name: str) -> StudySetup:
         note=None
         if keep is None
         else f"tuned on a {guard}-row subsample (row guard or tuning.max_rows)",
+        trial_trees=trees,
     )
 
 

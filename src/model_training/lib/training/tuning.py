@@ -298,6 +298,13 @@ def _tune_one(
     # the rows each trial's folds were cut from (a subsample above the guard)
     result["tuned_rows"] = len(ctx.y) if setup.rows is None else len(setup.rows)
     result["stopped_by"] = "clock" if clock_bound else "trial budget"
+    for param, trees in setup.trial_trees.items():
+        # the trials' forests were smaller than the configuration's
+        result["trial_trees"] = {
+            "param": param,
+            "trials": trees,
+            "configuration": (ctx.defaults.get(name) or {}).get(param),
+        }
     if clock_bound:
         logger.warning(
             "Tuning %s: the clock ended the search after %d of %d trials (budget %.0f s); "
