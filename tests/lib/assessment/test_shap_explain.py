@@ -97,3 +97,31 @@ def test_every_tree_learner_gets_the_exact_tree_explainer():
         # age drives the label, sex does not
         importance = result["by_feature"].abs().mean()
         assert importance["age"] > importance["sex"], name
+
+
+def test_under_a_run_budget_the_agnostic_explainer_explains_what_the_time_affords():
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.assessment.shap_explain import (
+        MIN_TIMED_ROWS,
+        explainable_rows,
+        shap_values,
+    )
+
+    frame, y = _age_and_sex()
+    plan = binary_plan()
+    svm = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0).fit(
+        frame, y
+    )
+    linear = build_pipeline(
+        plan, algorithm("classification", "logistic_regression"), {}, 0
+    ).fit(frame, y)
+    # no time left: the fewest rows, and the reason names the budget
+    rushed = shap_values(svm, frame, frame, plan, 0, 60, 10**9, seconds=1e-9)
+    assert len(rushed["rows"]) == MIN_TIMED_ROWS
+    assert (
+        "run budget" in rushed["row_cap"] and "per explained row" in rushed["row_cap"]
+    )
+    # time enough (a day): every row asked for
+    assert explainable_rows(svm, frame, 60, 10**9, seconds=86_400.0) == (60, None)
+    # exact explainers are never timed nor capped
+    assert explainable_rows(linear, frame, 60, 10**9, seconds=1e-9) == (60, None)

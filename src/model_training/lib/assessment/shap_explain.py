@@ -24,6 +24,8 @@ from model_training.lib.core.plan import ModelingPlan
 BACKGROUND_ROWS = 100
 # the fewest rows a model-agnostic explainer explains, whatever they cost
 MIN_AGNOSTIC_ROWS = 20
+# ... and under a run budget that has no time left for more
+MIN_TIMED_ROWS = 10
 
 
 def _explainer_kind(estimator: Any) -> str:
@@ -41,25 +43,46 @@ def _explainer_kind(estimator: Any) -> str:
     return "agnostic"
 
 
+def _scoring_seconds(estimator: Any, encoded: pd.DataFrame, rows: int) -> float:
+    """Seconds ``estimator`` takes to score ``rows`` encoded rows (the rows of
+    ``encoded`` repeated), timed once: what one explained row costs a sampled
+    permutation explainer."""
+    frame = encoded.iloc[np.resize(np.arange(len(encoded)), rows)]
+    data = frame if hasattr(estimator, "feature_names_in_") else frame.to_numpy()
+    score = getattr(estimator, "predict_proba", None) or estimator.predict
+    started = time.perf_counter()
+    score(data)
+    return time.perf_counter() - started
+
+
 def explainable_rows(
-    model: Any, x: pl.DataFrame, max_rows: int, max_evaluations: int
+    model: Any,
+    x: pl.DataFrame,
+    max_rows: int,
+    max_evaluations: int,
+    seconds: float | None = None,
 ) -> tuple[int, str | None]:
     """Rows to explain: ``max_rows``, or fewer when a model-agnostic explainer
-    (or one in an ensemble's members) would score more than
-    ``max_evaluations`` rows in all. A sampled permutation explainer scores
-    (2 x encoded columns + 1) x background rows per explained row: 12,100
-    rows for credit_risk's 60 columns, 0.2 s for an SVM. Returns the rows and,
-    when capped, the reason."""
+    (or those of an ensemble's members) would score more than
+    ``max_evaluations`` rows in all, or, given ``seconds``, take longer than
+    that (the scoring of one explained row's evaluations, timed once per
+    member). A sampled permutation explainer scores (2 x encoded columns + 1)
+    x background rows per explained row: 12,100 rows for credit_risk's 60
+    columns, 0.2 s for an SVM. Returns the rows and, when capped, the
+    reason."""
     inner = unwrap(model)
     members = [m for m, _ in fitted_members(inner)] if is_ensemble(inner) else [model]
     rows = min(max_rows, x.height)
     reason = None
+    per_explained_s = 0.0
     for member in members:
         steps, estimator = split_pipeline(member)
         if _explainer_kind(estimator) != "agnostic":
             continue
-        columns = transform(steps, x[:1]).shape[1]
-        per_row = (2 * columns + 1) * BACKGROUND_ROWS
+        encoded = transform(steps, x[: min(BACKGROUND_ROWS, x.height)])
+        per_row = (2 * encoded.shape[1] + 1) * BACKGROUND_ROWS
+        if seconds is not None:
+            per_explained_s += _scoring_seconds(estimator, encoded, per_row)
         cap = max(MIN_AGNOSTIC_ROWS, max_evaluations // per_row)
         if cap < rows:
             rows = cap
@@ -68,6 +91,15 @@ def explainable_rows(
                 f"explainer that scores {per_row:,} rows per explained row; "
                 f"{rows} rows keep it within {max_evaluations:,} scored rows "
                 "(evaluation.shap.max_evaluations)"
+            )
+    if seconds is not None and per_explained_s > 0:
+        cap = max(MIN_TIMED_ROWS, int(seconds / per_explained_s))
+        if cap < rows:
+            rows = cap
+            reason = (
+                f"the sampled permutation explainer takes about {per_explained_s:.2f} s "
+                f"per explained row; {rows} rows keep it within the {seconds:.0f} s "
+                "the run budget leaves it"
             )
     return rows, reason
 
@@ -80,10 +112,11 @@ def shap_values(
     seed: int,
     max_rows: int,
     max_evaluations: int | None = None,
+    seconds: float | None = None,
 ) -> dict[str, Any]:
     """SHAP values of the explained output for up to ``max_rows`` rows of ``x``
     (fewer when a model-agnostic explainer would exceed ``max_evaluations``
-    scored rows: :func:`explainable_rows`).
+    scored rows, or ``seconds``: :func:`explainable_rows`).
 
     The explained output is the model's raw score toward the positive class
     (binary), the last class (multiclass) or the prediction (regression),
@@ -97,7 +130,9 @@ def shap_values(
     """
     row_cap = None
     if max_evaluations is not None:
-        max_rows, row_cap = explainable_rows(model, x, max_rows, max_evaluations)
+        max_rows, row_cap = explainable_rows(
+            model, x, max_rows, max_evaluations, seconds
+        )
         if row_cap:
             logger.info("SHAP: %d rows: %s", max_rows, row_cap)
     if is_ensemble(unwrap(model)):

@@ -20,6 +20,11 @@ from model_training.lib.problems import get_problem
 
 logger = logging.getLogger(__name__)
 
+# Under a run budget, a model-agnostic SHAP explainer gets at most this share
+# of the time left before the evaluation checkpoint (the rest: permutation
+# importance, partial dependence and the evaluation nodes after this one).
+SHAP_SHARE = 0.5
+
 
 def _no_explanations(error: str) -> tuple[dict[str, Any], pl.DataFrame]:
     explanations = failed(
@@ -47,7 +52,9 @@ def explain_final_model(
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     """Native, permutation and SHAP importance, coefficients, partial dependence, local explanations.
 
-    SHAP (bounded by ``shap.max_rows``) runs first. Permutation importance
+    SHAP (bounded by ``shap.max_rows``, and for a model-agnostic explainer by
+    ``shap.max_evaluations`` and half the time left before the run budget's
+    evaluation checkpoint) runs first. Permutation importance
     and partial dependence (the costly, repeated predictions) are skipped with
     the reason when their passes, timed on one, would not end before the run
     budget's evaluation checkpoint.
@@ -67,7 +74,7 @@ def explain_final_model(
         )
     keep = _analysis_rows(resolved, x_test.height, y_test, options, seed)
     x_some, y_some = x_test[keep], _rows(y_test, keep)
-    # SHAP (bounded by shap.max_rows) first; the repeated predictions of
+    # SHAP (bounded in rows, and in time when model-agnostic) first; the repeated predictions of
     # permutation importance and partial dependence get what is left
     shap_result = shap_explain.shap_values(
         final_model,
@@ -77,6 +84,9 @@ def explain_final_model(
         seed,
         options.shap.max_rows,
         options.shap.max_evaluations,
+        seconds=max(0.0, budget.left("evaluation")) * SHAP_SHARE
+        if budget is not None and budget.bounded
+        else None,
     )
     skipped = _over_budget(
         budget,
