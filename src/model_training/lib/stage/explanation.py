@@ -74,8 +74,9 @@ def explain_final_model(
         )
     keep = _analysis_rows(resolved, x_test.height, y_test, options, seed)
     x_some, y_some = x_test[keep], _rows(y_test, keep)
-    # SHAP (bounded in rows, and in time when model-agnostic) first; the repeated predictions of
-    # permutation importance and partial dependence get what is left
+    # SHAP (bounded in rows, and in time when model-agnostic) first; the
+    # repeated predictions of permutation importance and partial dependence
+    # get what is left
     shap_result = shap_explain.shap_values(
         final_model,
         x_test,
