@@ -101,8 +101,7 @@ def refit_seconds(
 ) -> float | None:
     """Projected seconds of a tuned configuration's final refit on ``rows``
     rows, from its best trial, the iterations it carries and a forest's own
-    trees; None when
-    nothing can be projected."""
+    trees; None when nothing can be projected."""
     if not entry or entry.get("status") != "ok":
         return None
     per_row = _per_row_fit(entry, tuning)
