@@ -96,10 +96,16 @@ def explainable_rows(
         cap = max(MIN_TIMED_ROWS, int(seconds / per_explained_s))
         if cap < rows:
             rows = cap
+            left = (
+                f"{rows} rows keep it within the {seconds:.0f} s the run budget "
+                "leaves it"
+                if cap > MIN_TIMED_ROWS
+                else f"the run budget leaves it no time ({seconds:.0f} s): the "
+                f"fewest rows, {rows}"
+            )
             reason = (
-                f"the sampled permutation explainer takes about {per_explained_s:.2f} s "
-                f"per explained row; {rows} rows keep it within the {seconds:.0f} s "
-                "the run budget leaves it"
+                "the sampled permutation explainer takes about "
+                f"{per_explained_s:.2f} s per explained row; {left}"
             )
     return rows, reason
 
