@@ -675,8 +675,7 @@ def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, class
     assert epic_cli.main(args) == 0
     spec = project / f"docs/objectives/user_stories/{epic}/modeling_spec.yml"
     spec.write_text(
-        spec.read_text()
-        + "algorithms: [logistic_regression, random_forest]\n"
+        spec.read_text() + "algorithms: [logistic_regression, random_forest]\n"
         "search: {top_k: 2}\ncross_validation: {n_splits: 3}\n"
     )
     result = kedro(project, "run", "--env", "test", "--params", f"epic_id={epic}")

@@ -21,6 +21,16 @@ def _age_and_sex() -> tuple[pl.DataFrame, np.ndarray]:
     return frame, y
 
 
+def _fitted_svm_and_linear(frame: pl.DataFrame, y: np.ndarray, plan) -> tuple:
+    """An SVM (explained by sampling) and a logistic regression (exactly)."""
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+
+    return tuple(
+        build_pipeline(plan, algorithm("classification", name), {}, 0).fit(frame, y)
+        for name in ("svm_rbf", "logistic_regression")
+    )
+
+
 def test_sampled_shap_on_an_array_fitted_model_raises_no_feature_name_warnings():
     import warnings
 
@@ -44,7 +54,6 @@ def test_a_model_agnostic_explainer_explains_the_rows_its_evaluation_cap_affords
     says why; a linear model is not capped; an ensemble holding the SVM
     explains the capped rows with every member, so their values add up."""
     from model_training.lib.algorithms.ensemble import EnsembleClassifier
-    from model_training.lib.algorithms.registry import algorithm, build_pipeline
     from model_training.lib.assessment.shap_explain import (
         BACKGROUND_ROWS,
         shap_values,
@@ -52,12 +61,7 @@ def test_a_model_agnostic_explainer_explains_the_rows_its_evaluation_cap_affords
 
     frame, y = _age_and_sex()
     plan = binary_plan()
-    svm = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0).fit(
-        frame, y
-    )
-    linear = build_pipeline(
-        plan, algorithm("classification", "logistic_regression"), {}, 0
-    ).fit(frame, y)
+    svm, linear = _fitted_svm_and_linear(frame, y, plan)
     columns = svm[:-1].transform(frame[:1]).shape[1]
     per_row = (2 * columns + 1) * BACKGROUND_ROWS
     capped = shap_values(svm, frame, frame, plan, 0, 60, max_evaluations=25 * per_row)
@@ -100,7 +104,6 @@ def test_every_tree_learner_gets_the_exact_tree_explainer():
 
 
 def test_under_a_run_budget_the_agnostic_explainer_explains_what_the_time_affords():
-    from model_training.lib.algorithms.registry import algorithm, build_pipeline
     from model_training.lib.assessment.shap_explain import (
         MIN_TIMED_ROWS,
         explainable_rows,
@@ -109,12 +112,7 @@ def test_under_a_run_budget_the_agnostic_explainer_explains_what_the_time_afford
 
     frame, y = _age_and_sex()
     plan = binary_plan()
-    svm = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0).fit(
-        frame, y
-    )
-    linear = build_pipeline(
-        plan, algorithm("classification", "logistic_regression"), {}, 0
-    ).fit(frame, y)
+    svm, linear = _fitted_svm_and_linear(frame, y, plan)
     # no time left: the fewest rows, and the reason names the budget
     rushed = shap_values(svm, frame, frame, plan, 0, 60, 10**9, seconds=1e-9)
     assert len(rushed["rows"]) == MIN_TIMED_ROWS

@@ -156,8 +156,11 @@ class Objective:
         y: np.ndarray,
         splits: list[tuple[np.ndarray, np.ndarray]],
         claim: Claim,
+        trees: dict[str, Any] | None = None,
     ) -> None:
         self.ctx, self.algo, self.space = ctx, algo, space
+        # what the trials fit in place of a forest's trees (:func:`trial_trees`)
+        self.trees = trees or {}
         self.default_imbalance, self.deadline = default_imbalance, deadline
         self.x, self.y, self.splits = x, y, splits
         self.claim = claim
@@ -184,11 +187,7 @@ class Objective:
             for k, v in (ctx.defaults.get(self.algo.name) or {}).items()
             if k not in params
         }
-        fixed.update(
-            trial_trees(
-                self.algo, ctx.options, ctx.defaults.get(self.algo.name), self.space
-            )
-        )
+        fixed.update(self.trees)
         pipeline = build_pipeline(
             plan,
             self.algo,

@@ -173,6 +173,7 @@ def make_objective(
         y,
         splits,
         claim,
+        trees=setup.trial_trees,
     )
 
 

@@ -298,8 +298,8 @@ def _tune_one(
     # the rows each trial's folds were cut from (a subsample above the guard)
     result["tuned_rows"] = len(ctx.y) if setup.rows is None else len(setup.rows)
     result["stopped_by"] = "clock" if clock_bound else "trial budget"
-    for param, trees in setup.trial_trees.items():
-        # the trials' forests were smaller than the configuration's
+    if setup.trial_trees:  # the trials' forests were smaller than the configuration's
+        ((param, trees),) = setup.trial_trees.items()
         result["trial_trees"] = {
             "param": param,
             "trials": trees,
