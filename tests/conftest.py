@@ -331,8 +331,11 @@ def make_xor_epic(project: Path) -> Path:
 def xor_project(tmp_path_factory):
     """A new epic from a CSV (an XOR problem trees solve and linear models cannot), run in full.
 
-    Session-scoped: the e2e tests and the ways-of-working tests (kedro-viz, the
-    single-node notebook, MLflow serving) all read this one run.
+    Session-scoped: the e2e tests of test_e2e_xor.py and the ways-of-working
+    tests (kedro-viz, the single-node notebook, MLflow serving) read this one
+    run. The suite runs its modules on several pytest-xdist workers (``--dist
+    loadscope``), so each worker that runs one of those modules builds its own:
+    no module relies on what another module's tests did to it.
     """
     project = make_xor_epic(copy_project(tmp_path_factory.mktemp("xor")))
     # the one test run that executes the training notebook, as a user's run does

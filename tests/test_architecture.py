@@ -184,8 +184,8 @@ def test_catalog_contract():
 # lib modules whose tests live in another module's suite, and where: each is
 # exercised there through the code that calls it
 TESTED_WITH = {
-    "figures/monitoring.py": "tests/test_e2e.py",
-    "stage/monitoring.py": "tests/test_e2e.py",
+    "figures/monitoring.py": "tests/test_e2e_xor.py",
+    "stage/monitoring.py": "tests/test_e2e_xor.py",
     "algorithms/algorithm.py": "tests/lib/algorithms/test_registry.py",
     "algorithms/detectors.py": "tests/lib/algorithms/test_unsupervised.py",
     "algorithms/forecasting.py": "tests/lib/algorithms/test_forecasters.py",
@@ -202,17 +202,17 @@ TESTED_WITH = {
     "figures/regression.py": "tests/pipelines/evaluation/test_pipeline.py",
     "figures/explanation.py": "tests/pipelines/evaluation/test_pipeline.py",
     "figures/data.py": "tests/pipelines/data_validation/test_nodes.py",
-    "figures/clustering.py": "tests/test_e2e.py",
-    "figures/anomaly.py": "tests/test_e2e.py",
-    "figures/forecast.py": "tests/test_e2e.py",
-    "reporting/model_card.py": "tests/test_e2e.py",
+    "figures/clustering.py": "tests/test_e2e_examples.py",
+    "figures/anomaly.py": "tests/test_e2e_examples.py",
+    "figures/forecast.py": "tests/test_e2e_examples.py",
+    "reporting/model_card.py": "tests/test_e2e_xor.py",
     "stage/data_validation.py": "tests/pipelines/data_validation/test_nodes.py",
     "stage/evaluation.py": "tests/pipelines/evaluation/test_pipeline.py",
     "stage/explanation.py": "tests/pipelines/evaluation/test_pipeline.py",
     "stage/assessments.py": "tests/pipelines/evaluation/test_pipeline.py",
     "stage/performance.py": "tests/pipelines/evaluation/test_pipeline.py",
     "stage/reporting.py": "tests/pipelines/reporting/test_nodes.py",
-    "stage/inference.py": "tests/test_e2e.py",
+    "stage/inference.py": "tests/test_e2e_xor.py",
     "training/objective.py": "tests/lib/training/test_tuning.py",
     "training/final_fit.py": "tests/pipelines/tuning/test_pipeline.py",
 }
