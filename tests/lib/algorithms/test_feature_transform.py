@@ -5,6 +5,7 @@ inputs it does not know."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from sklearn.compose import ColumnTransformer
@@ -78,7 +79,8 @@ def test_the_compiled_transform_equals_scikit_learns(build):
     """Missing numbers (None, NaN), an all-empty column, missing and "nan"
     categories, categories unseen in training, few and many rows, polars,
     pandas and a one-row dict: the compiled path gives scikit-learn's output
-    exactly, values, columns and dtypes."""
+    exactly, values, columns and dtypes; except that CatBoost's text columns
+    from a large polars frame are pandas categoricals of the very same text."""
     plan = _plan()
     transformer = build(plan).fit(_frame(300, 0))
     assert isinstance(transformer, FeatureTransformer)
@@ -86,7 +88,15 @@ def test_the_compiled_transform_equals_scikit_learns(build):
     for rows in (1, 5, ROW_WISE + 1, 2000):
         new = _frame(rows, rows, unseen=True)
         for x in (new, new.to_pandas()):
-            assert same_output(transformer.transform(x), _sklearn(transformer, new))
+            fast = transformer.transform(x)
+            if build is _native_preprocessor and isinstance(x, pl.DataFrame):
+                text = plan.categorical_features
+                categorical = [
+                    isinstance(fast[c].dtype, pd.CategoricalDtype) for c in text
+                ]
+                assert categorical == [rows > ROW_WISE] * len(text)
+                fast = fast.astype(dict.fromkeys(text, "str"))
+            assert same_output(fast, _sklearn(transformer, new))
     one = _frame(1, 7, unseen=True)
     row = {c: one[c][0] for c in one.columns}
     assert same_output(transformer.transform(row), _sklearn(transformer, one))
@@ -177,3 +187,16 @@ def test_a_categorical_part_pickled_by_an_earlier_version_gets_its_slots_back():
     assert np.array_equal(old.apply(cells), expected)
     assert np.array_equal(part.apply(cells), expected)
     assert np.array_equal(part.apply(np.tile(cells, (40, 1)))[:2], expected)
+
+
+def test_categorical_numbers_in_a_large_polars_frame_stay_text():
+    """A categorical column polars holds as numbers is not read in polars
+    (its text is Python's ``str`` of each cell, as scikit-learn's path gives)."""
+    plan = _plan().model_copy(
+        update={"numeric_features": ["age"], "categorical_features": ["count", "city"]}
+    )
+    transformer = _native_preprocessor(plan).fit(_frame(300, 0))
+    new = _frame(ROW_WISE + 10, 1)
+    fast = transformer.transform(new)
+    assert fast["count"].dtype == "str" and fast["city"].dtype == "str"
+    assert same_output(fast, _sklearn(transformer, new))

@@ -39,10 +39,12 @@ def balanced_random_forest(params, seed, _class_weight):
 
 
 def _catboost_clf(params, seed, class_weight):
-    from catboost import CatBoostClassifier
+    from model_training.lib.algorithms.catboost_frames import (
+        CatBoostCategoricalClassifier,
+    )
 
     extra = {"auto_class_weights": "Balanced"} if class_weight == "balanced" else {}
-    return CatBoostClassifier(
+    return CatBoostCategoricalClassifier(
         random_seed=seed,
         verbose=False,
         allow_writing_files=False,

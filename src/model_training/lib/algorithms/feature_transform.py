@@ -258,30 +258,70 @@ def _numbers(block: np.ndarray) -> np.ndarray:
     return block.astype(float)
 
 
+TEXT_DTYPES = (pl.String, pl.Categorical, pl.Enum)
+
+
+def polars_categories(x: Any, part: Numeric | Categorical) -> list[Any] | None:
+    """A text-passing categorical part of a large polars frame done in polars:
+    each column as a pandas categorical of the same text :func:`category_text`
+    gives (missing, "nan" and "<NA>" as ``__missing__``); None for any other
+    part or input, or a column that does not hold text.
+
+    Reading 100,000 rows of text into Python objects, replacing the missing
+    ones and building pandas text columns took 0.7 s of the default epic's
+    0.8 s preprocessing; in polars it is a few milliseconds, and CatBoost reads
+    categoricals ten times faster than text (:mod:`catboost_frames`).
+    """
+    if (
+        not isinstance(part, Categorical)
+        or part.categories is not None
+        or not isinstance(x, pl.DataFrame)
+        or x.height <= ROW_WISE
+        or not all(isinstance(x.schema[c], TEXT_DTYPES) for c in part.columns)
+    ):
+        return None
+
+    def text_of(name: str) -> pl.Expr:
+        column = pl.col(name).cast(pl.String)
+        missing = column.is_null() | column.is_in(["nan", "<NA>"])
+        return (
+            pl.when(missing)
+            .then(pl.lit(MISSING_CATEGORY))
+            .otherwise(column)
+            .cast(pl.Categorical)
+            .alias(name)
+        )
+
+    text = x.select(text_of(c) for c in part.columns)
+    return [text.get_column(c).to_pandas().array for c in part.columns]
+
+
 def apply_parts(
     parts: list[Numeric | Categorical], x: Any, names: np.ndarray, as_frame: bool
 ) -> Any:
     """The compiled transform of ``x``: a float array, or (``as_frame``) a
-    pandas frame with numeric and text columns."""
+    pandas frame with numeric and text (or, from a large polars frame,
+    categorical) columns."""
     read = _reader(x)
-    blocks = [
-        p.apply(
-            _numbers(read(p.columns)) if isinstance(p, Numeric) else read(p.columns)
-        )
-        for p in parts
-    ]
+
+    def block(p: Numeric | Categorical) -> np.ndarray:
+        cells = read(p.columns)
+        return p.apply(_numbers(cells) if isinstance(p, Numeric) else cells)
+
     if not as_frame:
+        blocks = [block(p) for p in parts]
         return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
     import pandas as pd
 
+    values: list[Any] = []
+    for p in parts:
+        done = polars_categories(x, p)
+        if done is None:
+            out = block(p)
+            done = [out[:, j] for j in range(out.shape[1])]
+        values.extend(done)
     index = x.index if isinstance(x, pd.DataFrame) else None
-    columns: dict[str, Any] = {}
-    position = 0
-    for block in blocks:
-        for j in range(block.shape[1]):
-            columns[names[position]] = block[:, j]
-            position += 1
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(dict(zip(names, values, strict=True)), index=index)
 
 
 def same_output(fast: Any, slow: Any) -> bool:

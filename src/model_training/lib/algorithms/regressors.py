@@ -37,9 +37,11 @@ def _random_forest_reg(params, seed, _cw):
 
 
 def _catboost_reg(params, seed, _cw):
-    from catboost import CatBoostRegressor
+    from model_training.lib.algorithms.catboost_frames import (
+        CatBoostCategoricalRegressor,
+    )
 
-    return CatBoostRegressor(
+    return CatBoostCategoricalRegressor(
         random_seed=seed,
         verbose=False,
         allow_writing_files=False,
