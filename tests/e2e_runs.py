@@ -9,6 +9,7 @@ from tests.conftest import kedro
 
 
 def outputs(project, epic):
+    """The files the first two pipelines write for ``epic``."""
     return [
         project / f"results/metrics/{epic}/data_quality.json",
         project / f"results/metrics/{epic}/baselines.json",
@@ -33,11 +34,13 @@ def xor_run(project, pipelines, *params):
 
 
 def query(project, sql):
+    """Rows of ``sql`` on the project's MLflow database."""
     with sqlite3.connect(project / "mlflow.db") as db:
         return db.execute(sql).fetchall()
 
 
-def _registry(project):
+def registry(project):
+    """The MLflow client of the project's SQLite tracking database."""
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")

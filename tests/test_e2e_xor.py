@@ -9,7 +9,7 @@ import re
 import polars as pl
 import pytest
 
-from tests.e2e_runs import _registry, query, xor_run
+from tests.e2e_runs import query, registry, xor_run
 
 pytestmark = pytest.mark.e2e
 
@@ -126,7 +126,7 @@ def test_full_run_writes_a_verified_registered_package(xor_project):
     train_output = monitoring["prediction_stats"]["train_predictions"]
     assert train_output["rows_scored"] == monitoring["training_data_stats"]["n_rows"]
     # the registry shows what the version is and whether it is the champion
-    version = _registry(xor_project).get_model_version("xor_model", "1")
+    version = registry(xor_project).get_model_version("xor_model", "1")
     assert version.description.startswith(f"{performance['final_model']['model']} ")
     assert "test roc_auc" in version.description
     assert (
@@ -152,9 +152,7 @@ def test_second_run_adds_version_two_beside_version_one(xor_project):
     registered = json.loads((models / "mlflow_model.json").read_text())
     assert registered["registered_version"] == 2
     # the champion alias moves to the newer version that meets the criteria
-    champion = _registry(xor_project).get_model_version_by_alias(
-        "xor_model", "champion"
-    )
+    champion = registry(xor_project).get_model_version_by_alias("xor_model", "champion")
     assert int(champion.version) == 2
 
 
