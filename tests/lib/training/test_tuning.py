@@ -125,6 +125,27 @@ def test_time_budget_stops_the_search_and_says_so(xor_setup, caplog):
     assert "the clock ended the search" in caplog.text
 
 
+def test_past_the_deadline_the_defaults_stop_after_one_fold(xor_setup):
+    """A model's start trial (its defaults) is the one trial that runs past
+    the deadline, and only to the end of its first fold: the model keeps a
+    result (a one-fold mean, and the reason), not a whole slow trial."""
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=10, timeout_s=1e-6)
+    result = tune_models(
+        plan, parts["train"], ["logistic_regression"], DEFAULTS, OPTIONS, 0
+    )
+    model = result["models"][0]
+    assert model["status"] == "ok" and model["n_complete"] == 1
+    start = model["children"][0]
+    assert start["state"] == "COMPLETE"
+    assert len(start["fold_scores"]) == 1
+    assert start["cv_mean"] == start["fold_scores"]["fold_0"]
+    assert start["stopped"] == (
+        "wall-clock budget: the defaults scored on 1 of "
+        f"{result['cross_validation']['n_splits']} folds"
+    )
+
+
 def test_a_pruned_trial_logs_no_score_to_compare_with_the_best(xor_setup, caplog):
     """'pruned: MASE = 0.3959 (best 0.4507)' read as a better trial; a pruned
     trial's value is a partial mean over the folds it reached."""

@@ -201,7 +201,9 @@ class Objective:
 
         def report(fold: int, mean: float) -> None:
             trial.report(mean, fold)
-            if not first and time.monotonic() > self.deadline:
+            # past the deadline a trial stops; the start trial (the defaults)
+            # after the fold it has, so that every model keeps a result
+            if time.monotonic() > self.deadline:
                 raise BudgetSpent
             if trial.should_prune():
                 raise optuna.TrialPruned
@@ -223,8 +225,14 @@ class Objective:
                 fitted=fitted,
             )
         except BudgetSpent:
-            trial.set_user_attr("stopped", "wall-clock budget")
-            raise optuna.TrialPruned from None
+            if not (first and scores):
+                trial.set_user_attr("stopped", "wall-clock budget")
+                raise optuna.TrialPruned from None
+            trial.set_user_attr(
+                "stopped",
+                f"wall-clock budget: the defaults scored on {len(scores)} of "
+                f"{len(self.splits)} folds",
+            )
         except optuna.TrialPruned:
             raise
         except Exception as exc:
