@@ -165,6 +165,26 @@ def test_a_tie_with_a_near_perfect_baseline_goes_on(xor_setup):
     assert results["summary"]["n_tied_with_baseline"] == 2
 
 
+def test_a_candidate_the_budget_cut_short_stays_a_contender(xor_setup):
+    """A boosted fit that the candidates' checkpoint ended early scored below
+    what its algorithm does (at a million rows, LightGBM stopped at 74 trees
+    behind the logistic baseline): it is shortlisted while it beats the trivial
+    baselines; one clearly worse than them is not."""
+    plan = xor_setup[3]
+    entries = [
+        _entry("logistic_regression", 0.9956, "tie"),
+        {
+            **_entry("lightgbm", 0.874, "worse"),
+            "cut_short": "ended after 74 iterations",
+        },
+        {**_entry("catboost", 0.45, "worse", "worse"), "cut_short": "ended after 1"},
+        _entry("random_forest", 0.97, "worse"),
+    ]
+    results = _summarize(plan, entries, _baselines())
+    assert results["shortlist"] == ["logistic_regression", "lightgbm"]
+    assert "cut short by the time budget" in results["shortlist_rule"]
+
+
 def test_a_real_model_baseline_ahead_of_every_candidate_is_tuned_itself(xor_setup):
     plan = xor_setup[3]
     plan = plan.model_copy(
