@@ -201,9 +201,11 @@ class Objective:
 
         def report(fold: int, mean: float) -> None:
             trial.report(mean, fold)
-            # past the deadline a trial stops; the start trial (the defaults)
-            # after the fold it has, so that every model keeps a result
-            if time.monotonic() > self.deadline:
+            # past the deadline a trial stops, unless that was its last fold;
+            # the start trial (the defaults) keeps the folds it has, so that
+            # every model keeps a result
+            last = fold + 1 == len(self.splits)
+            if not last and time.monotonic() > self.deadline:
                 raise BudgetSpent
             if trial.should_prune():
                 raise optuna.TrialPruned
