@@ -10,6 +10,7 @@ from model_training.lib.training.protocol import (
     candidate_refit_seconds,
     corrected_standard_error,
     judge_seconds,
+    judging_order,
     one_standard_error_choice,
     refit_seconds,
 )
@@ -244,3 +245,20 @@ def test_before_tuning_the_refit_is_projected_from_the_shortlisted_candidates():
     assert candidate_refit_seconds(candidates, ["lr", "gbm"]) == pytest.approx(8.0)
     assert candidate_refit_seconds(candidates, ["lr"]) == pytest.approx(800 / 600)
     assert candidate_refit_seconds({}, ["lr"]) is None
+
+
+def test_the_selection_judges_the_best_tuned_model_first():
+    def entry(model, mean, status="ok"):
+        return {"model": model, "status": status, "metrics": {"cv_mean": mean}}
+
+    tuned = [
+        entry("logistic_regression", 0.893),
+        entry("svm_rbf", None, "failed"),
+        entry("lightgbm", 0.902),
+        entry("catboost", 0.898),
+    ]
+    order = [e["model"] for e in judging_order(tuned, greater_is_better=True)]
+    assert order == ["lightgbm", "catboost", "logistic_regression", "svm_rbf"]
+    losses = [entry("ridge", 3.1), entry("lasso", 2.9), entry("mlp", None, "failed")]
+    order = [e["model"] for e in judging_order(losses, greater_is_better=False)]
+    assert order == ["lasso", "ridge", "mlp"]

@@ -140,6 +140,24 @@ def candidate_refit_seconds(
     return max(projected) if total and projected else None
 
 
+def judging_order(
+    entries: list[dict[str, Any]], greater_is_better: bool
+) -> list[dict[str, Any]]:
+    """The tuned models in the order the selection judges them: the best
+    tuning cross-validated mean first (the one always judged, whose refit is
+    reserved), models without a completed trial last. At a million rows the
+    shortlist's order put a logistic regression (0.893) first and the budget
+    left the tuned LightGBM (0.902) unjudged."""
+    sign = 1.0 if greater_is_better else -1.0
+
+    def key(entry: dict[str, Any]) -> tuple[bool, float]:
+        mean = (entry.get("metrics") or {}).get("cv_mean")
+        ok = entry.get("status") == "ok" and mean is not None
+        return (not ok, -sign * mean if ok else 0.0)
+
+    return sorted(entries, key=key)
+
+
 def affordable_rows(
     entries: list[dict[str, Any]],
     tuning: dict[str, Any],

@@ -34,6 +34,7 @@ from model_training.lib.training.protocol import (
     capped_rows,
     corrected_standard_error,
     judge_seconds,
+    judging_order,
     one_standard_error_choice,
     refit_seconds,
     selection_splits,
@@ -118,8 +119,8 @@ def select_model(
     Validation alone is too small a judge on small data; each contender's score
     there (fitted on train) is kept as a reported check. Past the run budget's
     selection checkpoint, the remaining tuned models and the candidates' part
-    of the ensemble pool are left out, with the reason (the first tuned model
-    is always judged).
+    of the ensemble pool are left out, with the reason (the tuned models are
+    judged best tuning score first, and that first one always is).
     """
     budget = budget or unlimited()
     budget_notes: list[str] = []
@@ -133,15 +134,16 @@ def select_model(
     x_all, y_all = split_xy(combined, plan)
     splits, repeats = selection_splits(combined, y_all, plan, seed, options.max_rows)
     judged_rows = len(np.unique(np.concatenate([i for split in splits for i in split])))
-    # the final refit on every row of the first contender (the best
-    # candidate's, the one always judged), and what follows it, are kept out
+    # the final refit on every row of the first contender (the best tuned
+    # model, the one always judged), and what follows it, are kept out
     # of the selection's time; a later contender is judged only when its own
     # refit would still fit, were it chosen
-    first = next((e for e in tuning["models"] if e.get("status") == "ok"), None)
+    entries = judging_order(tuning["models"], plan.greater_is_better)
+    first = next((e for e in entries if e.get("status") == "ok"), None)
     refit = refit_seconds(first, tuning, len(y_all))
     budget = budget.reserving(refit)
     cap, note = affordable_rows(
-        tuning["models"], tuning, budget, judged_rows, len(splits), len(y_all)
+        entries, tuning, budget, judged_rows, len(splits), len(y_all)
     )
     if cap is not None:  # the folds and each validation-check fit use the sample
         logger.warning("Selection: %s", note)
@@ -160,7 +162,7 @@ def select_model(
     per_repeat = len(splits) // repeats
     data = (x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat)
     rows, contenders, pool = [], [], []
-    for entry in tuning["models"]:
+    for entry in entries:
         if entry["status"] != "ok":
             rows.append(
                 {
@@ -195,7 +197,7 @@ def select_model(
             "Selection %d/%d: %s cross-validated %s %.4f (standard error %.4f) on "
             "%d folds in %.0f s (%.0f s so far)",
             len(rows) + 1,
-            len(tuning["models"]),
+            len(entries),
             entry["model"],
             primary,
             row["cv_mean"],
