@@ -193,6 +193,7 @@ TESTED_WITH = {
     "algorithms/statsforecast_forecaster.py": "tests/lib/algorithms/test_forecasters.py",
     "algorithms/per_series.py": "tests/lib/algorithms/test_forecasters.py",
     "problems/walk_forward.py": "tests/lib/algorithms/test_forecasters.py",
+    "algorithms/input_cells.py": "tests/lib/algorithms/test_feature_transform.py",
     "assessment/comparison.py": "tests/pipelines/evaluation/test_pipeline.py",
     "assessment/explain.py": "tests/pipelines/evaluation/test_pipeline.py",
     "core/profiling.py": "tests/lib/training/test_candidates.py",

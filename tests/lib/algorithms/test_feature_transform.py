@@ -11,11 +11,13 @@ import pytest
 from sklearn.compose import ColumnTransformer
 
 from model_training.lib.algorithms.feature_transform import (
+    FeatureTransformer,
+    same_output,
+)
+from model_training.lib.algorithms.input_cells import (
     MISSING_CATEGORY,
     ROW_WISE,
-    FeatureTransformer,
     category_text,
-    same_output,
 )
 from model_training.lib.algorithms.preprocessing import make_preprocessor
 from model_training.lib.algorithms.registry import _native_preprocessor

@@ -13,7 +13,6 @@ input it cannot read, goes through ``ColumnTransformer`` unchanged.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,49 +23,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-MISSING_CATEGORY = "__missing__"
-# Up to this many rows, a frame is read row-wise (one call into polars or
-# pandas); larger ones column by column, in their native dtypes.
-ROW_WISE = 64
-
-
-def _cell_text(value: Any) -> str:
-    missing = (
-        value is None
-        or (isinstance(value, float) and math.isnan(value))
-        or str(value) in ("<NA>", "nan")
-    )
-    return MISSING_CATEGORY if missing else str(value)
-
-
-def category_text(values: Any) -> np.ndarray:
-    """Categorical cells as text (an object array of ``str``), every kind of
-    missing value (None, NaN, pandas NA, the texts "nan" and "<NA>") as
-    ``__missing__``.
-
-    A few cells go through Python; a column of many is done at once when it
-    holds text already (the usual case), else cell by cell.
-    """
-    values = np.asarray(values, dtype=object)
-    if values.size <= ROW_WISE * 4 or values.ndim != 2:
-        out = np.empty(values.shape, dtype=object)
-        out.reshape(-1)[:] = [_cell_text(v) for v in values.reshape(-1)]
-        return out
-    import pandas as pd
-
-    out = np.empty(values.shape, dtype=object)
-    for j in range(values.shape[1]):
-        column = values[:, j]
-        if pd.api.types.infer_dtype(column, skipna=True) != "string":
-            out[:, j] = [_cell_text(v) for v in column]
-            continue
-        text = column.copy()
-        text[pd.isna(column) | (column == "nan") | (column == "<NA>")] = (
-            MISSING_CATEGORY
-        )
-        out[:, j] = text
-    return out
-
+from model_training.lib.algorithms.input_cells import (
+    ROW_WISE,
+    category_text,
+    numbers,
+    polars_categories,
+    reader,
+)
 
 SELF_CHECK_ROWS = 64
 
@@ -220,93 +183,17 @@ def compile_parts(transformer: ColumnTransformer) -> list[Numeric | Categorical]
     return parts or None
 
 
-def _reader(x: Any) -> Any:
-    """A function from column names to a 2-D array of the input's cells."""
-    if isinstance(x, dict):
-        return lambda columns: np.column_stack(
-            [np.atleast_1d(np.asarray(x[c], dtype=object)) for c in columns]
-        )
-    if isinstance(x, pl.DataFrame):
-        if x.height <= ROW_WISE:
-            rows = np.array(x.rows(), dtype=object).reshape(x.height, x.width)
-            position = {c: i for i, c in enumerate(x.columns)}
-            return lambda columns: rows[:, [position[c] for c in columns]]
-        return lambda columns: np.column_stack(
-            [x.get_column(c).to_numpy() for c in columns]
-        )
-    import pandas as pd
-
-    if not isinstance(x, pd.DataFrame):
-        raise TypeError(f"cannot read a {type(x).__name__}")
-    if len(x) <= ROW_WISE:
-        cells = x.to_numpy(dtype=object)
-        position = {c: i for i, c in enumerate(x.columns)}
-        return lambda columns: cells[:, [position[c] for c in columns]]
-    return lambda columns: np.column_stack([x[c].to_numpy() for c in columns])
-
-
-def _numbers(block: np.ndarray) -> np.ndarray:
-    """Cells as floats, every missing value (None, NaN, pandas NA) as NaN."""
-    if block.dtype != object:
-        return np.asarray(block, dtype=float)
-    import pandas as pd
-
-    missing = pd.isna(block)
-    if missing.any():
-        block = block.copy()
-        block[missing] = np.nan
-    return block.astype(float)
-
-
-TEXT_DTYPES = (pl.String, pl.Categorical, pl.Enum)
-
-
-def polars_categories(x: Any, part: Numeric | Categorical) -> list[Any] | None:
-    """A text-passing categorical part of a large polars frame done in polars:
-    each column as a pandas categorical of the same text :func:`category_text`
-    gives (missing, "nan" and "<NA>" as ``__missing__``); None for any other
-    part or input, or a column that does not hold text.
-
-    Reading 100,000 rows of text into Python objects, replacing the missing
-    ones and building pandas text columns took 0.7 s of the default epic's
-    0.8 s preprocessing; in polars it is a few milliseconds, and CatBoost reads
-    categoricals ten times faster than text (:mod:`catboost_frames`).
-    """
-    if (
-        not isinstance(part, Categorical)
-        or part.categories is not None
-        or not isinstance(x, pl.DataFrame)
-        or x.height <= ROW_WISE
-        or not all(isinstance(x.schema[c], TEXT_DTYPES) for c in part.columns)
-    ):
-        return None
-
-    def text_of(name: str) -> pl.Expr:
-        column = pl.col(name).cast(pl.String)
-        missing = column.is_null() | column.is_in(["nan", "<NA>"])
-        return (
-            pl.when(missing)
-            .then(pl.lit(MISSING_CATEGORY))
-            .otherwise(column)
-            .cast(pl.Categorical)
-            .alias(name)
-        )
-
-    text = x.select(text_of(c) for c in part.columns)
-    return [text.get_column(c).to_pandas().array for c in part.columns]
-
-
 def apply_parts(
     parts: list[Numeric | Categorical], x: Any, names: np.ndarray, as_frame: bool
 ) -> Any:
     """The compiled transform of ``x``: a float array, or (``as_frame``) a
     pandas frame with numeric and text (or, from a large polars frame,
     categorical) columns."""
-    read = _reader(x)
+    read = reader(x)
 
     def block(p: Numeric | Categorical) -> np.ndarray:
         cells = read(p.columns)
-        return p.apply(_numbers(cells) if isinstance(p, Numeric) else cells)
+        return p.apply(numbers(cells) if isinstance(p, Numeric) else cells)
 
     if not as_frame:
         blocks = [block(p) for p in parts]
@@ -315,7 +202,11 @@ def apply_parts(
 
     values: list[Any] = []
     for p in parts:
-        done = polars_categories(x, p)
+        done = (
+            polars_categories(x, p.columns)
+            if isinstance(p, Categorical) and p.categories is None
+            else None
+        )
         if done is None:
             out = block(p)
             done = [out[:, j] for j in range(out.shape[1])]

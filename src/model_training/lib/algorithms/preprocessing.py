@@ -13,11 +13,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from model_training.lib.algorithms.feature_transform import (
-    MISSING_CATEGORY,
-    FeatureTransformer,
-    category_text,
-)
+from model_training.lib.algorithms.feature_transform import FeatureTransformer
+from model_training.lib.algorithms.input_cells import MISSING_CATEGORY, category_text
 from model_training.lib.core.plan import ModelingPlan
 
 __all__ = ["MISSING_CATEGORY", "CategoryFiller", "make_preprocessor"]
