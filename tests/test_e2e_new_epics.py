@@ -19,16 +19,7 @@ pytestmark = pytest.mark.e2e
 def test_second_epic_from_scikit_learn(tmp_path):
     project = copy_project(tmp_path)
     assert epic_cli.main(["--root", str(project), "sklearn", "diabetes"]) == 0
-    result = kedro(
-        project,
-        "run",
-        "--env",
-        "test",
-        "--params",
-        "epic_id=diabetes",
-        "--pipelines",
-        "data_validation,baseline",
-    )
+    result = epic_run(project, "diabetes", "data_validation,baseline")
     assert result.returncode == 0, result.stderr[-3000:]
     for path in outputs(project, "diabetes"):
         assert path.is_file(), path
