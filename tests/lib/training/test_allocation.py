@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from model_training.lib.training.allocation import first_round_trials, second_round
+import math
+
+import pytest
+
+from model_training.lib.training.allocation import (
+    first_round_trials,
+    flat_search,
+    second_round,
+)
 
 
 def _result(model, cv, trials, status="ok"):
@@ -14,11 +22,89 @@ def _result(model, cv, trials, status="ok"):
     }
 
 
-def test_one_or_two_models_get_their_whole_budget_at_once():
+def _searched(model, means, best_std, folds=5, pruned=()):
+    """A first-round result whose completed trials scored ``means`` (the
+    best with fold standard deviation ``best_std``) and pruned ones
+    ``pruned`` (partial means)."""
+    children = [
+        {
+            "state": "COMPLETE",
+            "cv_mean": m,
+            "cv_std": best_std if m == max(means) else 0.5,
+            "fold_scores": {f"fold_{i}": m for i in range(folds)},
+        }
+        for m in means
+    ] + [
+        {"state": "PRUNED", "cv_mean": None, "partial_cv_mean": p, "cv_std": None}
+        for p in pruned
+    ]
+    return {
+        **_result(model, max(means), len(children)),
+        "children": children,
+    }
+
+
+def test_one_model_gets_its_whole_budget_at_once_two_or_more_go_in_two_rounds():
     assert first_round_trials(10, 1) == 10
-    assert first_round_trials(10, 2) == 10
+    assert first_round_trials(10, 2) == 5
     assert first_round_trials(10, 3) == 5
     assert first_round_trials(1, 4) == 1
+
+
+def test_with_two_models_both_go_on_with_their_own_budget():
+    """Two rounds of two models spend what one round did: each its n_trials."""
+    results = [_result("lightgbm", 0.90, 5), _result("logistic_regression", 0.89, 5)]
+    searchable = {"lightgbm": True, "logistic_regression": True}
+    totals, record = second_round(results, searchable, 10, greater_is_better=True)
+    assert record["kept"] == ["lightgbm", "logistic_regression"]
+    assert record["dropped"] == [] and record["flat"] == {}
+    assert totals == {"lightgbm": 10, "logistic_regression": 10}
+
+
+def test_a_flat_search_gives_its_trials_to_the_model_still_finding_differences():
+    """The million-row case: the logistic regression's trials all within
+    0.0002 of each other, a fold standard error about 0.001: its second-round
+    trials go to LightGBM, which the clock had cut to two trials."""
+    flat_lr = _searched(
+        "logistic_regression",
+        [0.8929, 0.8930, 0.8931, 0.8930],
+        0.0022,
+        pruned=[0.8925],
+    )
+    lightgbm = _result("lightgbm", 0.902, 2)
+    evidence = flat_search(flat_lr, 0.5)
+    assert evidence is not None
+    assert evidence["completed_trials"] == 4  # the pruned trial does not count
+    assert evidence["span"] == pytest.approx(0.0002)
+    assert evidence["standard_error"] == pytest.approx(0.0022 / math.sqrt(5))
+    totals, record = second_round(
+        [lightgbm, flat_lr],
+        {"lightgbm": True, "logistic_regression": True},
+        15,
+        greater_is_better=True,
+        flat={"logistic_regression": evidence},
+    )
+    assert record["kept"] == ["lightgbm", "logistic_regression"]
+    assert record["flat"] == {"logistic_regression": evidence}
+    # 30 trials in all: 7 spent, the other 23 all LightGBM's
+    assert totals == {"lightgbm": 2 + 23}
+    assert record["total_trials"] == {"lightgbm": 25, "logistic_regression": 5}
+
+
+def test_what_makes_a_search_flat():
+    # scores spread over more than half a standard error: not flat
+    assert flat_search(_searched("rf", [0.76, 0.77, 0.79], 0.03), 0.5) is None
+    # flat at half a standard error, not at a tenth of one
+    spread = _searched("lr", [0.800, 0.801, 0.802], 0.01)  # SE 0.0045, span 0.002
+    assert flat_search(spread, 0.5) is not None
+    assert flat_search(spread, 0.1) is None
+    # identical scores are flat even without fold variation (an easy problem)
+    assert flat_search(_searched("cb", [1.0, 1.0, 1.0], 0.0), 0.5) is not None
+    # too few completed trials (pruned ones do not count), or switched off
+    few = _searched("svm", [0.80, 0.80], 0.01, pruned=[0.7, 0.7])
+    assert flat_search(few, 0.5) is None
+    assert flat_search(spread, None) is None
+    assert flat_search({**spread, "status": "failed"}, 0.5) is None
 
 
 def test_the_leaders_share_what_the_others_did_not_use():

@@ -216,7 +216,7 @@ def test_a_failing_model_is_recorded_and_the_rest_go_on(xor_setup):
         },
     )
     result = tune_models(
-        with_search(plan, n_trials=2),
+        with_search(plan, n_trials=4),
         parts["train"],
         ["logistic_regression", "random_forest"],
         DEFAULTS,
@@ -224,7 +224,9 @@ def test_a_failing_model_is_recorded_and_the_rest_go_on(xor_setup):
         0,
     )
     failed, ok = result["models"]
+    # its first round (half its trials) failed: no second round
     assert failed["status"] == "failed" and failed["n_failed"] == 2
+    assert result["allocation"]["dropped"] == ["logistic_regression"]
     assert failed["stopped_by"] == "trial budget"  # failed trials spend it too
     assert (
         "InvalidParameterError" in failed["children"][0]["error"]
@@ -455,3 +457,45 @@ def test_a_forests_trials_fit_fewer_trees_and_its_configuration_keeps_its_own(
     )
     assert "trial_trees" not in searched["models"][0]
     assert set(built) <= {10, 20, 30} and len(set(built)) > 1
+
+
+def test_two_models_in_two_rounds_try_what_each_would_alone(xor_setup):
+    """Two models go in two rounds (half their trials, then the rest); with
+    the trial budget binding, each model's trials are the ones a tuning of
+    that model alone would run."""
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=4, timeout_s=3600)
+    options = with_params(OPTIONS, flat_search_se=None)
+    shortlist = ["random_forest", "logistic_regression"]
+    both = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
+    assert both["allocation"]["first_round_trials"] == dict.fromkeys(shortlist, 2)
+    assert both["allocation"]["total_trials"] == dict.fromkeys(shortlist, 4)
+    for result in both["models"]:
+        alone = tune_models(
+            plan, parts["train"], [result["model"]], DEFAULTS, options, seed=0
+        )
+        assert "allocation" not in alone
+        (single,) = alone["models"]
+        assert [t["params"] for t in result["children"]] == [
+            t["params"] for t in single["children"]
+        ]
+        assert result["metrics"] == single["metrics"]
+
+
+def test_a_flat_search_gets_no_second_round(xor_setup):
+    """A logistic regression cannot separate the XOR: whatever its C, it
+    scores the same, so after the first round its trials go to the forest."""
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=6, timeout_s=3600)
+    # nothing pruned: every first-round trial completes and counts
+    options = with_params(OPTIONS, pruner={"n_startup_trials": 20, "n_warmup_steps": 1})
+    shortlist = ["random_forest", "logistic_regression"]
+    result = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
+    allocation = result["allocation"]
+    assert list(allocation["flat"]) == ["logistic_regression"]
+    evidence = allocation["flat"]["logistic_regression"]
+    assert evidence["completed_trials"] == 3
+    assert evidence["span"] < 0.5 * evidence["standard_error"]
+    assert allocation["total_trials"] == {"random_forest": 9, "logistic_regression": 3}
+    trials = {m["model"]: m["n_trials"] for m in result["models"]}
+    assert trials == allocation["total_trials"]

@@ -1,13 +1,22 @@
 """How the trial budget is shared among the shortlisted models: successive
 halving (Jamieson and Talwalkar, 2016) at the level of models.
 
-With three or more models to tune, each first gets half its trials; the
-better half of them (by best cross-validated score so far) then share every
-trial the others did not use, so the budget goes to the contenders that are
-ahead. With one or two models, each simply gets its ``n_trials``. The total
+With two or more models to tune, each first gets half its trials. With
+three or more, only the better half of them (by best cross-validated score so
+far) go on; with two, both do. A model whose search is flat (its completed
+trials all score within a fraction of one standard error of each other: the
+hyperparameters tried make no measurable difference) goes no further either.
+The models that go on share every trial the others did not use, so the
+budget goes to the contenders that are ahead and to searches that still
+find differences; when the clock ends the search, the time goes with the
+trials (a million-row run spent half its tuning on twelve logistic
+regressions within 0.0002 ROC-AUC of each other, and two trials on the
+LightGBM ahead of it). One model gets its ``n_trials`` at once. The total
 number of trials never exceeds ``n_trials`` times the number of models, and
 the allocation depends on scores only, never on the clock, so a rerun with
-the same seed spends its trials the same way.
+the same seed spends its trials the same way; with the trial budget binding,
+two rounds give every model the same trials as one would (each model's
+study and sampler are its own).
 """
 
 from __future__ import annotations
@@ -15,14 +24,58 @@ from __future__ import annotations
 import math
 from typing import Any
 
-HALVING_FROM = 3  # models; fewer are each tuned with their full budget
+HALVING_FROM = 3  # models; with fewer, every model goes on to the second round
+ROUNDS_FROM = 2  # models; one model is tuned in a single round
+FLAT_MIN_TRIALS = 3  # completed trials before a search can be called flat
 
 
 def first_round_trials(n_trials: int, n_models: int) -> int:
     """Trials per model in the first round."""
-    if n_models < HALVING_FROM:
+    if n_models < ROUNDS_FROM:
         return n_trials
     return max(1, math.ceil(n_trials / 2))
+
+
+def flat_search(result: dict[str, Any], share: float | None) -> dict[str, Any] | None:
+    """The evidence that a model's search is flat, or None.
+
+    Flat: at least :data:`FLAT_MIN_TRIALS` completed trials, whose
+    cross-validated means span less than ``share`` times the standard error
+    of the best trial's mean (its fold standard deviation over the square
+    root of its folds), or not at all. Pruned trials do not count: the pruner
+    cuts half of a flat search's trials on noise. ``share`` None: never.
+    """
+    if share is None or result.get("status") != "ok":
+        return None
+    means = [
+        c["cv_mean"]
+        for c in result.get("children", [])
+        if c.get("state") == "COMPLETE" and c.get("cv_mean") is not None
+    ]
+    means = [m for m in means if math.isfinite(m)]
+    best = next(
+        (
+            c
+            for c in result.get("children", [])
+            if c.get("state") == "COMPLETE"
+            and c.get("cv_mean") == result["metrics"].get("cv_mean")
+        ),
+        None,
+    )
+    if len(means) < FLAT_MIN_TRIALS or best is None or best.get("cv_std") is None:
+        return None
+    folds = max(1, len(best.get("fold_scores") or {}))
+    standard_error = float(best["cv_std"]) / math.sqrt(folds)
+    span = max(means) - min(means)
+    if span > 0 and not span < share * standard_error:
+        return None
+    return {
+        "completed_trials": len(means),
+        "span": span,
+        "standard_error": standard_error,
+        "rule": f"the completed trials span {span:.4g}, less than {share:g} "
+        f"standard error of the best ({standard_error:.4g})",
+    }
 
 
 def second_round(
@@ -30,6 +83,7 @@ def second_round(
     searchable: dict[str, bool],
     n_trials: int,
     greater_is_better: bool,
+    flat: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """Which models go on, with how many trials in all, after the first round.
 
@@ -39,6 +93,8 @@ def second_round(
         searchable: per model, whether it has anything to search (a model
             without gets one trial and no more).
         n_trials: the per-model trial budget.
+        flat: the models whose search is flat (:func:`flat_search`), with the
+            evidence; they keep their rank but get no more trials.
 
     Returns:
         ``{model: total trials}`` for the models that go on, and the record of
@@ -53,10 +109,12 @@ def second_round(
         ),
         key=lambda r: -sign * r["metrics"]["cv_mean"],
     )
-    keep = [r["model"] for r in ranked[: math.ceil(len(results) / 2)]]
+    flat = flat or {}
+    kept = math.ceil(len(results) / 2) if len(results) >= HALVING_FROM else None
+    keep = [r["model"] for r in ranked[:kept]]
     used = {r["model"]: r["n_trials"] for r in results}
     budget = n_trials * len(results) - sum(used.values())
-    growing = [m for m in keep if searchable.get(m)]
+    growing = [m for m in keep if searchable.get(m) and m not in flat]
     totals: dict[str, int] = {}
     if growing and budget > 0:
         share, extra = divmod(budget, len(growing))
@@ -67,6 +125,7 @@ def second_round(
         "first_round_trials": {m: used[m] for m in used},
         "kept": keep,
         "dropped": [r["model"] for r in results if r["model"] not in keep],
+        "flat": {m: flat[m] for m in used if m in flat},
         "total_trials": {m: totals.get(m, used[m]) for m in used},
     }
     return totals, record

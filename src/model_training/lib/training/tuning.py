@@ -33,7 +33,11 @@ from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.core.threads import fit_threads, thread_share
-from model_training.lib.training.allocation import first_round_trials, second_round
+from model_training.lib.training.allocation import (
+    first_round_trials,
+    flat_search,
+    second_round,
+)
 from model_training.lib.training.objective import Claim, TuningContext, slots_taken
 from model_training.lib.training.protocol import candidate_refit_seconds
 from model_training.lib.training.search import (
@@ -151,12 +155,26 @@ def tune_models(
                 results.append(_tune_one(ctx, name, deadline, first, pool))
             if first < ctx.search.n_trials:
                 searchable = {name: bool(search_space(ctx, name)) for name in shortlist}
+                flat = {
+                    r["model"]: found
+                    for r in results
+                    if (found := flat_search(r, options.flat_search_se))
+                }
                 totals, allocation = second_round(
-                    results, searchable, ctx.search.n_trials, plan.greater_is_better
+                    results,
+                    searchable,
+                    ctx.search.n_trials,
+                    plan.greater_is_better,
+                    flat,
                 )
+                for name, found in flat.items():
+                    logger.info(
+                        "Tuning %s: its search is flat (%s): no more trials",
+                        name,
+                        found["rule"],
+                    )
                 logger.info(
-                    "Tuning: successive halving: %s lead (%s); %s stop after the "
-                    "first round",
+                    "Tuning: second round: %s lead (%s); %s stop after the first round",
                     ", ".join(allocation["kept"]),
                     ", ".join(f"{m} gets {n} trials in all" for m, n in totals.items())
                     or "no trials left to share",
