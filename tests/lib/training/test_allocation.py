@@ -93,15 +93,15 @@ def test_a_flat_search_gives_its_trials_to_the_model_still_finding_differences()
 
 def test_what_makes_a_search_flat():
     # scores spread over more than half a standard error: not flat
-    assert flat_search(_searched("rf", [0.76, 0.77, 0.79], 0.03), 0.5) is None
+    assert flat_search(_searched("rf", [0.76, 0.77, 0.78, 0.79], 0.03), 0.5) is None
     # flat at half a standard error, not at a tenth of one
-    spread = _searched("lr", [0.800, 0.801, 0.802], 0.01)  # SE 0.0045, span 0.002
+    spread = _searched("lr", [0.800, 0.801, 0.8015, 0.802], 0.01)  # SE 0.0045
     assert flat_search(spread, 0.5) is not None
     assert flat_search(spread, 0.1) is None
     # identical scores are flat even without fold variation (an easy problem)
-    assert flat_search(_searched("cb", [1.0, 1.0, 1.0], 0.0), 0.5) is not None
+    assert flat_search(_searched("cb", [1.0] * 4, 0.0), 0.5) is not None
     # too few completed trials (pruned ones do not count), or switched off
-    few = _searched("svm", [0.80, 0.80], 0.01, pruned=[0.7, 0.7])
+    few = _searched("svm", [0.80, 0.80, 0.80], 0.01, pruned=[0.7, 0.7])
     assert flat_search(few, 0.5) is None
     assert flat_search(spread, None) is None
     assert flat_search({**spread, "status": "failed"}, 0.5) is None

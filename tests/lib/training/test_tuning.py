@@ -115,7 +115,9 @@ def test_time_budget_stops_the_search_and_says_so(xor_setup, caplog):
             parts["train"],
             ["logistic_regression", "random_forest"],
             DEFAULTS,
-            OPTIONS,
+            # the logistic regression's search on the XOR is flat: it would
+            # stop for that, not for the clock
+            with_params(OPTIONS, flat_search_se=None),
             0,
         )
     assert all(m["n_complete"] >= 1 for m in result["models"])
@@ -482,20 +484,38 @@ def test_two_models_in_two_rounds_try_what_each_would_alone(xor_setup):
         assert result["metrics"] == single["metrics"]
 
 
-def test_a_flat_search_gets_no_second_round(xor_setup):
+def test_a_flat_search_stops_and_its_trials_go_to_the_others(xor_setup):
     """A logistic regression cannot separate the XOR: whatever its C, it
-    scores the same, so after the first round its trials go to the forest."""
+    scores the same, so it stops once four completed trials say so (in its
+    first round of five) and the forest gets the trials it left."""
     parts, _, _, plan = xor_setup
-    plan = with_search(plan, n_trials=6, timeout_s=3600)
-    # nothing pruned: every first-round trial completes and counts
-    options = with_params(OPTIONS, pruner={"n_startup_trials": 20, "n_warmup_steps": 1})
+    plan = with_search(plan, n_trials=10, timeout_s=3600)
+    # nothing pruned: every trial completes and counts
+    options = with_params(OPTIONS, pruner={"n_startup_trials": 50, "n_warmup_steps": 1})
     shortlist = ["random_forest", "logistic_regression"]
     result = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
     allocation = result["allocation"]
+    assert allocation["first_round_trials"] == {
+        "random_forest": 5,
+        "logistic_regression": 4,
+    }
     assert list(allocation["flat"]) == ["logistic_regression"]
     evidence = allocation["flat"]["logistic_regression"]
-    assert evidence["completed_trials"] == 3
+    assert evidence["completed_trials"] == 4
     assert evidence["span"] < 0.5 * evidence["standard_error"]
-    assert allocation["total_trials"] == {"random_forest": 9, "logistic_regression": 3}
-    trials = {m["model"]: m["n_trials"] for m in result["models"]}
-    assert trials == allocation["total_trials"]
+    assert allocation["total_trials"] == {"random_forest": 16, "logistic_regression": 4}
+    models = {m["model"]: m for m in result["models"]}
+    assert {m: r["n_trials"] for m, r in models.items()} == allocation["total_trials"]
+    lr = models["logistic_regression"]
+    assert lr["stopped_by"] == "flat search" and lr["flat_search"] == evidence
+    assert models["random_forest"]["stopped_by"] == "trial budget"
+    # the same without the rule: every model its whole budget
+    off = tune_models(
+        plan,
+        parts["train"],
+        shortlist,
+        DEFAULTS,
+        with_params(options, flat_search_se=None),
+        seed=0,
+    )
+    assert off["allocation"]["total_trials"] == dict.fromkeys(shortlist, 10)

@@ -3,9 +3,10 @@ halving (Jamieson and Talwalkar, 2016) at the level of models.
 
 With two or more models to tune, each first gets half its trials. With
 three or more, only the better half of them (by best cross-validated score so
-far) go on; with two, both do. A model whose search is flat (its completed
-trials all score within a fraction of one standard error of each other: the
-hyperparameters tried make no measurable difference) goes no further either.
+far) go on; with two, both do. A model whose search is flat (four or more
+completed trials all score within a fraction of one standard error of each
+other: the hyperparameters tried make no measurable difference) stops there,
+in whichever round, and goes no further.
 The models that go on share every trial the others did not use, so the
 budget goes to the contenders that are ahead and to searches that still
 find differences; when the clock ends the search, the time goes with the
@@ -26,7 +27,7 @@ from typing import Any
 
 HALVING_FROM = 3  # models; with fewer, every model goes on to the second round
 ROUNDS_FROM = 2  # models; one model is tuned in a single round
-FLAT_MIN_TRIALS = 3  # completed trials before a search can be called flat
+FLAT_MIN_TRIALS = 4  # completed trials before a search can be called flat
 
 
 def first_round_trials(n_trials: int, n_models: int) -> int:
@@ -36,36 +37,18 @@ def first_round_trials(n_trials: int, n_models: int) -> int:
     return max(1, math.ceil(n_trials / 2))
 
 
-def flat_search(result: dict[str, Any], share: float | None) -> dict[str, Any] | None:
-    """The evidence that a model's search is flat, or None.
-
-    Flat: at least :data:`FLAT_MIN_TRIALS` completed trials, whose
-    cross-validated means span less than ``share`` times the standard error
-    of the best trial's mean (its fold standard deviation over the square
-    root of its folds), or not at all. Pruned trials do not count: the pruner
-    cuts half of a flat search's trials on noise. ``share`` None: never.
-    """
-    if share is None or result.get("status") != "ok":
+def flat_scores(
+    means: list[float], best_std: float | None, folds: int, share: float | None
+) -> dict[str, Any] | None:
+    """The evidence that a search is flat, or None: at least
+    :data:`FLAT_MIN_TRIALS` completed trials whose cross-validated ``means``
+    span less than ``share`` times the standard error of the best one's mean
+    (``best_std`` over the square root of its ``folds``), or not at all.
+    ``share`` None: never."""
+    means = [m for m in means if m is not None and math.isfinite(m)]
+    if share is None or len(means) < FLAT_MIN_TRIALS or best_std is None:
         return None
-    means = [
-        c["cv_mean"]
-        for c in result.get("children", [])
-        if c.get("state") == "COMPLETE" and c.get("cv_mean") is not None
-    ]
-    means = [m for m in means if math.isfinite(m)]
-    best = next(
-        (
-            c
-            for c in result.get("children", [])
-            if c.get("state") == "COMPLETE"
-            and c.get("cv_mean") == result["metrics"].get("cv_mean")
-        ),
-        None,
-    )
-    if len(means) < FLAT_MIN_TRIALS or best is None or best.get("cv_std") is None:
-        return None
-    folds = max(1, len(best.get("fold_scores") or {}))
-    standard_error = float(best["cv_std"]) / math.sqrt(folds)
+    standard_error = float(best_std) / math.sqrt(max(1, folds))
     span = max(means) - min(means)
     if span > 0 and not span < share * standard_error:
         return None
@@ -73,9 +56,34 @@ def flat_search(result: dict[str, Any], share: float | None) -> dict[str, Any] |
         "completed_trials": len(means),
         "span": span,
         "standard_error": standard_error,
-        "rule": f"the completed trials span {span:.4g}, less than {share:g} "
-        f"standard error of the best ({standard_error:.4g})",
+        "rule": f"{len(means)} completed trials span {span:.4g}, less than "
+        f"{share:g} standard error of the best ({standard_error:.4g})",
     }
+
+
+def flat_search(result: dict[str, Any], share: float | None) -> dict[str, Any] | None:
+    """:func:`flat_scores` of a model's tuning result (its completed trials;
+    pruned ones do not count: the pruner cuts half of a flat search's trials
+    on noise)."""
+    if result.get("status") != "ok":
+        return None
+    complete = [
+        c
+        for c in result.get("children", [])
+        if c.get("state") == "COMPLETE" and c.get("cv_mean") is not None
+    ]
+    best = next(
+        (c for c in complete if c["cv_mean"] == result["metrics"].get("cv_mean")),
+        None,
+    )
+    if best is None:
+        return None
+    return flat_scores(
+        [c["cv_mean"] for c in complete],
+        best.get("cv_std"),
+        len(best.get("fold_scores") or {}),
+        share,
+    )
 
 
 def second_round(

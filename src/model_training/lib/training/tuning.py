@@ -57,6 +57,7 @@ from model_training.lib.training.workers import (
     fail_stale,
     new_round,
     run_trials,
+    study_flat,
     worker_label,
 )
 
@@ -167,12 +168,6 @@ def tune_models(
                     plan.greater_is_better,
                     flat,
                 )
-                for name, found in flat.items():
-                    logger.info(
-                        "Tuning %s: its search is flat (%s): no more trials",
-                        name,
-                        found["rule"],
-                    )
                 logger.info(
                     "Tuning: second round: %s lead (%s); %s stop after the first round",
                     ", ".join(allocation["kept"]),
@@ -309,13 +304,30 @@ def _tune_one(
         [t for t in trials_now if t.state != optuna.trial.TrialState.RUNNING],
         claim.round_id,
     )
-    clock_bound = spent < n_trials or any(
+    flat = flat_search(result, ctx.options.flat_search_se)
+    clock_bound = (spent < n_trials and flat is None) or any(
         t.user_attrs.get("stopped") == "wall-clock budget" for t in trials_now
     )
     result["trial_budget"] = n_trials
     # the rows each trial's folds were cut from (a subsample above the guard)
     result["tuned_rows"] = len(ctx.y) if setup.rows is None else len(setup.rows)
-    result["stopped_by"] = "clock" if clock_bound else "trial budget"
+    result["stopped_by"] = (
+        "clock"
+        if clock_bound
+        else "flat search"
+        if flat is not None and spent < n_trials
+        else "trial budget"
+    )
+    if result["stopped_by"] == "flat search":
+        result["flat_search"] = flat
+        logger.info(
+            "Tuning %s: its search is flat (%s): stopped after %d of %d trials; "
+            "the rest go to the other models",
+            name,
+            flat["rule"],
+            spent,
+            n_trials,
+        )
     if setup.trial_trees:  # the trials' forests were smaller than the configuration's
         ((param, trees),) = setup.trial_trees.items()
         result["trial_trees"] = {
@@ -353,7 +365,11 @@ def _wait_for_others(
         trials = study.get_trials(deepcopy=False)
         log(study, None)
         now = time.monotonic()
-        if slots_taken(trials, claim.round_id) < claim.budget and now < deadline:
+        if (
+            slots_taken(trials, claim.round_id) < claim.budget
+            and now < deadline
+            and not study_flat(study, ctx.options.flat_search_se)
+        ):
             run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
             continue
         running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)

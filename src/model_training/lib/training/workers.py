@@ -33,6 +33,7 @@ from typing import Any
 
 import optuna
 
+from model_training.lib.training.allocation import flat_scores
 from model_training.lib.training.objective import (
     Claim,
     TuningContext,
@@ -72,6 +73,41 @@ class StopAtBudget:
             study.stop()
 
 
+def study_flat(study: Any, share: float | None) -> dict[str, Any] | None:
+    """The evidence that the study's search is flat
+    (:func:`~model_training.lib.training.allocation.flat_scores` over its
+    completed trials), or None."""
+    if share is None:
+        return None
+    complete = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None
+    ]
+    if not complete:
+        return None
+    sign = -1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else 1.0
+    best = max(complete, key=lambda t: (sign * t.value, -t.number))
+    return flat_scores(
+        [t.value for t in complete],
+        best.user_attrs.get("cv_std"),
+        len(best.user_attrs.get("fold_scores", [])),
+        share,
+    )
+
+
+class StopWhenFlat:
+    """An Optuna callback: stop this worker once the search is flat (what it
+    tries makes no measurable difference; its trials go to other models)."""
+
+    def __init__(self, share: float | None) -> None:
+        self.share = share
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        if study_flat(study, self.share):
+            study.stop()
+
+
 class _NoRefusals(logging.Filter):
     """Optuna logs a refused claim as a failed trial; it is not one."""
 
@@ -106,7 +142,8 @@ def run_trials(
     )
     started = any(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     seconds = deadline - time.monotonic()
-    if left <= 0 or (seconds <= 0 and started):
+    share = ctx.options.flat_search_se
+    if left <= 0 or (seconds <= 0 and started) or study_flat(study, share):
         return
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(_FILTER)
@@ -118,7 +155,11 @@ def run_trials(
                 n_trials=left,
                 timeout=max(seconds, 1e-3),
                 catch=(Exception,),
-                callbacks=[StopAtBudget(claim), *(callbacks or [])],
+                callbacks=[
+                    StopAtBudget(claim),
+                    StopWhenFlat(share),
+                    *(callbacks or []),
+                ],
                 gc_after_trial=False,
             )
     finally:
