@@ -100,6 +100,15 @@ def test_what_makes_a_search_flat():
     assert flat_search(spread, 0.1) is None
     # identical scores are flat even without fold variation (an easy problem)
     assert flat_search(_searched("cb", [1.0] * 4, 0.0), 0.5) is not None
+    # on large data the standard error is tiny: a span under 0.1 % of the
+    # best score is flat in practice (the million-row run's logistic
+    # regressions: 0.00017 apart, SE 0.00022, best 0.893)
+    large = _searched("lr", [0.89289, 0.89302, 0.89305, 0.89306], 0.00049)
+    evidence = flat_search(large, 0.5)
+    assert evidence is not None and "0.1% of the best score" in evidence["rule"]
+    assert (
+        flat_search(_searched("lr", [0.890, 0.8905, 0.891, 0.892], 0.0005), 0.5) is None
+    )
     # too few completed trials (pruned ones do not count), or switched off
     few = _searched("svm", [0.80, 0.80, 0.80], 0.01, pruned=[0.7, 0.7])
     assert flat_search(few, 0.5) is None

@@ -6,7 +6,10 @@ three or more, only the better half of them (by best cross-validated score so
 far) go on; with two, both do. A model whose search is flat (four or more
 completed trials all score within a fraction of one standard error of each
 other: the hyperparameters tried make no measurable difference) stops there,
-in whichever round, and goes no further.
+in whichever round, and goes no further (also when they span less than
+0.1 % of the best score: on a million rows a standard error is tiny, and
+twelve logistic regressions within 0.0002 ROC-AUC of each other are
+"different").
 The models that go on share every trial the others did not use, so the
 budget goes to the contenders that are ahead and to searches that still
 find differences; when the clock ends the search, the time goes with the
@@ -37,27 +40,40 @@ def first_round_trials(n_trials: int, n_models: int) -> int:
     return max(1, math.ceil(n_trials / 2))
 
 
+# A search is flat in practice, however small its standard error (a
+# million rows), when its trials span less than this share of the best
+# score: a tenth of the 1 % the quality benchmark calls a tie.
+FLAT_RELATIVE = 0.001
+
+
 def flat_scores(
     means: list[float], best_std: float | None, folds: int, share: float | None
 ) -> dict[str, Any] | None:
     """The evidence that a search is flat, or None: at least
     :data:`FLAT_MIN_TRIALS` completed trials whose cross-validated ``means``
     span less than ``share`` times the standard error of the best one's mean
-    (``best_std`` over the square root of its ``folds``), or not at all.
-    ``share`` None: never."""
+    (``best_std`` over the square root of its ``folds``), or less than
+    :data:`FLAT_RELATIVE` of the best mean, or not at all. ``share`` None:
+    never."""
     means = [m for m in means if m is not None and math.isfinite(m)]
     if share is None or len(means) < FLAT_MIN_TRIALS or best_std is None:
         return None
     standard_error = float(best_std) / math.sqrt(max(1, folds))
     span = max(means) - min(means)
-    if span > 0 and not span < share * standard_error:
+    scale = max(abs(m) for m in means)
+    noise, practical = share * standard_error, FLAT_RELATIVE * scale
+    if span > 0 and not (span < noise or span < practical):
         return None
+    why = (
+        f"{share:g} standard error of the best ({standard_error:.4g})"
+        if span == 0 or span < noise
+        else f"{FLAT_RELATIVE:.1%} of the best score ({practical:.4g})"
+    )
     return {
         "completed_trials": len(means),
         "span": span,
         "standard_error": standard_error,
-        "rule": f"{len(means)} completed trials span {span:.4g}, less than "
-        f"{share:g} standard error of the best ({standard_error:.4g})",
+        "rule": f"{len(means)} completed trials span {span:.4g}, less than {why}",
     }
 
 
