@@ -4,23 +4,19 @@ halving (Jamieson and Talwalkar, 2016) at the level of models.
 With two or more models to tune, each first gets half its trials. With
 three or more, only the better half of them (by best cross-validated score so
 far) go on; with two, both do. A model whose search is flat (four or more
-completed trials all score within a fraction of one standard error of each
-other: the hyperparameters tried make no measurable difference) stops there,
-in whichever round, and goes no further (also when they span less than
-0.1 % of the best score: on a million rows a standard error is tiny, and
-twelve logistic regressions within 0.0002 ROC-AUC of each other are
-"different").
-The models that go on share every trial the others did not use, so the
-budget goes to the contenders that are ahead and to searches that still
-find differences; when the clock ends the search, the time goes with the
-trials (a million-row run spent half its tuning on twelve logistic
-regressions within 0.0002 ROC-AUC of each other, and two trials on the
-LightGBM ahead of it). One model gets its ``n_trials`` at once. The total
-number of trials never exceeds ``n_trials`` times the number of models, and
-the allocation depends on scores only, never on the clock, so a rerun with
-the same seed spends its trials the same way; with the trial budget binding,
-two rounds give every model the same trials as one would (each model's
-study and sampler are its own).
+completed trials within half a standard error of each other, or within 0.1 %
+of the best score: what it tries makes no measurable difference) stops, in
+whichever round, and goes no further. The models that go on share every
+trial the others did not use, so the budget goes to the contenders that are
+ahead and to searches that still find differences; when the clock ends the
+search, the time goes with the trials (a million-row run spent half its
+tuning on twelve logistic regressions within 0.0002 ROC-AUC of each other,
+and two trials on the LightGBM ahead of them). One model gets its
+``n_trials`` at once. The total number of trials never exceeds ``n_trials``
+times the number of models, and the allocation depends on scores only, never
+on the clock, so a rerun with the same seed spends its trials the same way;
+with the trial budget binding, two rounds give every model the same trials
+as one would (each model's study and sampler are its own).
 """
 
 from __future__ import annotations
