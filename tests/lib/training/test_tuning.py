@@ -117,7 +117,7 @@ def test_time_budget_stops_the_search_and_says_so(xor_setup, caplog):
             DEFAULTS,
             # the logistic regression's search on the XOR is flat: it would
             # stop for that, not for the clock
-            with_params(OPTIONS, flat_search_se=None),
+            with_params(OPTIONS, flat_search=None),
             0,
         )
     assert all(m["n_complete"] >= 1 for m in result["models"])
@@ -467,7 +467,7 @@ def test_two_models_in_two_rounds_try_what_each_would_alone(xor_setup):
     that model alone would run."""
     parts, _, _, plan = xor_setup
     plan = with_search(plan, n_trials=4, timeout_s=3600)
-    options = with_params(OPTIONS, flat_search_se=None)
+    options = with_params(OPTIONS, flat_search=None)
     shortlist = ["random_forest", "logistic_regression"]
     both = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
     assert both["allocation"]["first_round_trials"] == dict.fromkeys(shortlist, 2)
@@ -486,12 +486,17 @@ def test_two_models_in_two_rounds_try_what_each_would_alone(xor_setup):
 
 def test_a_flat_search_stops_and_its_trials_go_to_the_others(xor_setup):
     """A logistic regression cannot separate the XOR: whatever its C, it
-    scores the same, so it stops once four completed trials say so (in its
-    first round of five) and the forest gets the trials it left."""
+    scores about the same, so it stops once four completed trials say so (in
+    its first round of five) and the forest gets the trials it left."""
     parts, _, _, plan = xor_setup
     plan = with_search(plan, n_trials=10, timeout_s=3600)
-    # nothing pruned: every trial completes and counts
-    options = with_params(OPTIONS, pruner={"n_startup_trials": 50, "n_warmup_steps": 1})
+    # nothing pruned: every trial completes and counts; flat within 5 % (the
+    # XOR's logistic regressions score 0.566 to 0.585, the forests 0.74 to 0.85)
+    options = with_params(
+        OPTIONS,
+        pruner={"n_startup_trials": 50, "n_warmup_steps": 1},
+        flat_search=0.05,
+    )
     shortlist = ["random_forest", "logistic_regression"]
     result = tune_models(plan, parts["train"], shortlist, DEFAULTS, options, seed=0)
     allocation = result["allocation"]
@@ -502,7 +507,7 @@ def test_a_flat_search_stops_and_its_trials_go_to_the_others(xor_setup):
     assert list(allocation["flat"]) == ["logistic_regression"]
     evidence = allocation["flat"]["logistic_regression"]
     assert evidence["completed_trials"] == 4
-    assert evidence["span"] < 0.5 * evidence["standard_error"]
+    assert evidence["span"] < evidence["limit"]
     assert allocation["total_trials"] == {"random_forest": 16, "logistic_regression": 4}
     models = {m["model"]: m for m in result["models"]}
     assert {m: r["n_trials"] for m, r in models.items()} == allocation["total_trials"]
@@ -515,7 +520,7 @@ def test_a_flat_search_stops_and_its_trials_go_to_the_others(xor_setup):
         parts["train"],
         shortlist,
         DEFAULTS,
-        with_params(options, flat_search_se=None),
+        with_params(options, flat_search=None),
         seed=0,
     )
     assert off["allocation"]["total_trials"] == dict.fromkeys(shortlist, 10)

@@ -32,7 +32,7 @@ def options(storage: str | None, workers: int = 1):
             "heartbeat": {"interval_s": 1, "grace_s": 3},
             # a logistic regression on the XOR is a flat search, which would
             # stop before the budget these tests count
-            "flat_search_se": None,
+            "flat_search": None,
         },
         replace={"search_spaces": _OPTIONS_RAW["search_spaces"]},
         env=None,

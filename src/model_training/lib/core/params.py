@@ -142,7 +142,7 @@ class TuningParams(Group):
     heartbeat: Heartbeat
     pruner: Pruner
     grid_points: Annotated[int, Field(ge=2)]
-    flat_search_se: Annotated[float, Field(gt=0)] | None
+    flat_search: Annotated[float, Field(gt=0, lt=1)] | None
     search_trees: Annotated[int, Field(ge=10)] | None
     feature_selection: Literal["none", "importance", "rfe", "l1", "correlation"]
     feature_selection_options: FeatureSelectionOptions

@@ -4,9 +4,10 @@ halving (Jamieson and Talwalkar, 2016) at the level of models.
 With two or more models to tune, each first gets half its trials. With
 three or more, only the better half of them (by best cross-validated score so
 far) go on; with two, both do. A model whose search is flat (four or more
-completed trials within half a standard error of each other, or within 0.1 %
-of the best score: what it tries makes no measurable difference) stops, in
-whichever round, and goes no further. The models that go on share every
+completed trials within ``tuning.flat_search``, 0.1 %, of the best score:
+what it tries makes no difference anyone would act on; a tenth of what the
+quality benchmark calls a tie) stops, in whichever round, and goes no
+further. The models that go on share every
 trial the others did not use, so the budget goes to the contenders that are
 ahead and to searches that still find differences; when the clock ends the
 search, the time goes with the trials (a million-row run spent half its
@@ -36,65 +37,41 @@ def first_round_trials(n_trials: int, n_models: int) -> int:
     return max(1, math.ceil(n_trials / 2))
 
 
-# A search is flat in practice, however small its standard error (a
-# million rows), when its trials span less than this share of the best
-# score: a tenth of the 1 % the quality benchmark calls a tie.
-FLAT_RELATIVE = 0.001
-
-
-def flat_scores(
-    means: list[float], best_std: float | None, folds: int, share: float | None
-) -> dict[str, Any] | None:
+def flat_scores(means: list[float], tolerance: float | None) -> dict[str, Any] | None:
     """The evidence that a search is flat, or None: at least
     :data:`FLAT_MIN_TRIALS` completed trials whose cross-validated ``means``
-    span less than ``share`` times the standard error of the best one's mean
-    (``best_std`` over the square root of its ``folds``), or less than
-    :data:`FLAT_RELATIVE` of the best mean, or not at all. ``share`` None:
-    never."""
+    span less than ``tolerance`` of the best (largest) absolute mean, or not
+    at all. ``tolerance`` None: never."""
     means = [m for m in means if m is not None and math.isfinite(m)]
-    if share is None or len(means) < FLAT_MIN_TRIALS or best_std is None:
+    if tolerance is None or len(means) < FLAT_MIN_TRIALS:
         return None
-    standard_error = float(best_std) / math.sqrt(max(1, folds))
     span = max(means) - min(means)
-    scale = max(abs(m) for m in means)
-    noise, practical = share * standard_error, FLAT_RELATIVE * scale
-    if span > 0 and not (span < noise or span < practical):
+    limit = tolerance * max(abs(m) for m in means)
+    if span > 0 and not span < limit:
         return None
-    why = (
-        f"{share:g} standard error of the best ({standard_error:.4g})"
-        if span == 0 or span < noise
-        else f"{FLAT_RELATIVE:.1%} of the best score ({practical:.4g})"
-    )
     return {
         "completed_trials": len(means),
         "span": span,
-        "standard_error": standard_error,
-        "rule": f"{len(means)} completed trials span {span:.4g}, less than {why}",
+        "limit": limit,
+        "rule": f"{len(means)} completed trials span {span:.4g}, less than "
+        f"{tolerance:.2%} of the best score ({limit:.4g})",
     }
 
 
-def flat_search(result: dict[str, Any], share: float | None) -> dict[str, Any] | None:
+def flat_search(
+    result: dict[str, Any], tolerance: float | None
+) -> dict[str, Any] | None:
     """:func:`flat_scores` of a model's tuning result (its completed trials;
-    pruned ones do not count: the pruner cuts half of a flat search's trials
-    on noise)."""
+    pruned ones do not count)."""
     if result.get("status") != "ok":
         return None
-    complete = [
-        c
-        for c in result.get("children", [])
-        if c.get("state") == "COMPLETE" and c.get("cv_mean") is not None
-    ]
-    best = next(
-        (c for c in complete if c["cv_mean"] == result["metrics"].get("cv_mean")),
-        None,
-    )
-    if best is None:
-        return None
     return flat_scores(
-        [c["cv_mean"] for c in complete],
-        best.get("cv_std"),
-        len(best.get("fold_scores") or {}),
-        share,
+        [
+            c["cv_mean"]
+            for c in result.get("children", [])
+            if c.get("state") == "COMPLETE" and c.get("cv_mean") is not None
+        ],
+        tolerance,
     )
 
 

@@ -159,7 +159,7 @@ def tune_models(
                 flat = {
                     r["model"]: found
                     for r in results
-                    if (found := flat_search(r, options.flat_search_se))
+                    if (found := flat_search(r, options.flat_search))
                 }
                 totals, allocation = second_round(
                     results,
@@ -304,7 +304,7 @@ def _tune_one(
         [t for t in trials_now if t.state != optuna.trial.TrialState.RUNNING],
         claim.round_id,
     )
-    flat = flat_search(result, ctx.options.flat_search_se)
+    flat = flat_search(result, ctx.options.flat_search)
     clock_bound = (spent < n_trials and flat is None) or any(
         t.user_attrs.get("stopped") == "wall-clock budget" for t in trials_now
     )
@@ -368,7 +368,7 @@ def _wait_for_others(
         if (
             slots_taken(trials, claim.round_id) < claim.budget
             and now < deadline
-            and not study_flat(study, ctx.options.flat_search_se)
+            and not study_flat(study, ctx.options.flat_search)
         ):
             run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
             continue

@@ -73,26 +73,19 @@ class StopAtBudget:
             study.stop()
 
 
-def study_flat(study: Any, share: float | None) -> dict[str, Any] | None:
+def study_flat(study: Any, tolerance: float | None) -> dict[str, Any] | None:
     """The evidence that the study's search is flat
     (:func:`~model_training.lib.training.allocation.flat_scores` over its
     completed trials), or None."""
-    if share is None:
+    if tolerance is None:
         return None
-    complete = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None
-    ]
-    if not complete:
-        return None
-    sign = -1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else 1.0
-    best = max(complete, key=lambda t: (sign * t.value, -t.number))
     return flat_scores(
-        [t.value for t in complete],
-        best.user_attrs.get("cv_std"),
-        len(best.user_attrs.get("fold_scores", [])),
-        share,
+        [
+            t.value
+            for t in study.get_trials(deepcopy=False)
+            if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None
+        ],
+        tolerance,
     )
 
 
@@ -100,11 +93,11 @@ class StopWhenFlat:
     """An Optuna callback: stop this worker once the search is flat (what it
     tries makes no measurable difference; its trials go to other models)."""
 
-    def __init__(self, share: float | None) -> None:
-        self.share = share
+    def __init__(self, tolerance: float | None) -> None:
+        self.tolerance = tolerance
 
     def __call__(self, study: Any, trial: Any) -> None:
-        if study_flat(study, self.share):
+        if study_flat(study, self.tolerance):
             study.stop()
 
 
@@ -142,8 +135,8 @@ def run_trials(
     )
     started = any(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     seconds = deadline - time.monotonic()
-    share = ctx.options.flat_search_se
-    if left <= 0 or (seconds <= 0 and started) or study_flat(study, share):
+    tolerance = ctx.options.flat_search
+    if left <= 0 or (seconds <= 0 and started) or study_flat(study, tolerance):
         return
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(_FILTER)
@@ -157,7 +150,7 @@ def run_trials(
                 catch=(Exception,),
                 callbacks=[
                     StopAtBudget(claim),
-                    StopWhenFlat(share),
+                    StopWhenFlat(tolerance),
                     *(callbacks or []),
                 ],
                 gc_after_trial=False,
