@@ -40,8 +40,9 @@ def first_round_trials(n_trials: int, n_models: int) -> int:
 def flat_scores(means: list[float], tolerance: float | None) -> dict[str, Any] | None:
     """The evidence that a search is flat, or None: at least
     :data:`FLAT_MIN_TRIALS` completed trials whose cross-validated ``means``
-    span less than ``tolerance`` of the best (largest) absolute mean, or not
-    at all. ``tolerance`` None: never."""
+    span less than ``tolerance`` times the largest absolute mean (the scale
+    of the scores, whichever direction is better), or not at all.
+    ``tolerance`` None: never."""
     means = [m for m in means if m is not None and math.isfinite(m)]
     if tolerance is None or len(means) < FLAT_MIN_TRIALS:
         return None

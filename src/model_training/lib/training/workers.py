@@ -90,8 +90,9 @@ def study_flat(study: Any, tolerance: float | None) -> dict[str, Any] | None:
 
 
 class StopWhenFlat:
-    """An Optuna callback: stop this worker once the search is flat (what it
-    tries makes no measurable difference; its trials go to other models)."""
+    """An Optuna callback: stop this worker once the search is flat (its
+    trials all within ``tuning.flat_search`` of the best score; what is left
+    of its budget goes to other models)."""
 
     def __init__(self, tolerance: float | None) -> None:
         self.tolerance = tolerance
