@@ -113,3 +113,35 @@ def test_what_makes_a_search_flat():
     assert flat_search(few, 0.001) is None
     assert flat_search(large, None) is None
     assert flat_search({**large, "status": "failed"}, 0.001) is None
+
+
+def test_the_leaders_share_what_the_others_did_not_use():
+    results = [
+        _result("logistic_regression", 0.78, 5),
+        _result("catboost", 0.80, 5),
+        _result("random_forest", 0.79, 5),
+        _result("svm_rbf", 0.70, 5),
+    ]
+    searchable = dict.fromkeys(
+        ["logistic_regression", "catboost", "random_forest", "svm_rbf"], True
+    )
+    totals, record = second_round(results, searchable, 10, greater_is_better=True)
+    assert record["kept"] == ["catboost", "random_forest"]
+    assert record["dropped"] == ["logistic_regression", "svm_rbf"]
+    # 40 trials in all: 20 spent, 20 left for the two leaders
+    assert totals == {"catboost": 15, "random_forest": 15}
+    assert sum(record["total_trials"].values()) == 40
+
+
+def test_lower_is_better_a_failed_model_and_one_with_nothing_to_search():
+    results = [
+        _result("linear_regression", 3.0, 1),
+        _result("lightgbm", 2.5, 5),
+        _result("mlp", None, 5, status="failed"),
+    ]
+    searchable = {"linear_regression": False, "lightgbm": True, "mlp": True}
+    totals, record = second_round(results, searchable, 10, greater_is_better=False)
+    assert record["kept"] == ["lightgbm", "linear_regression"]
+    assert "mlp" in record["dropped"]
+    # linear regression has nothing to search: the budget goes to lightgbm
+    assert totals == {"lightgbm": 5 + (30 - 11)}
