@@ -200,7 +200,11 @@ class EnsembleClassifier(ClassifierMixin, _Ensemble):
 
     def predict(self, x: Any) -> np.ndarray:
         """The class of highest averaged probability."""
-        return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
+        return self.labels_for(self.predict_proba(x))
+
+    def labels_for(self, proba: np.ndarray) -> np.ndarray:
+        """What ``predict`` returns, from ``predict_proba``'s output."""
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class EnsembleRegressor(RegressorMixin, _Ensemble):

@@ -205,7 +205,12 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
 
     def predict(self, x: Any) -> np.ndarray:
         """The most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
+        return self.labels_for(self.predict_proba(x))
+
+    def labels_for(self, proba: np.ndarray) -> np.ndarray:
+        """What ``predict`` returns, from ``predict_proba``'s output (so a
+        caller that needs both scores the rows once)."""
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
@@ -233,9 +238,13 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, x: Any) -> np.ndarray:
         """The positive class where P(positive) >= threshold, else the other class."""
+        return self.labels_for(self.predict_proba(x))
+
+    def labels_for(self, proba: np.ndarray) -> np.ndarray:
+        """What ``predict`` returns, from ``predict_proba``'s output."""
         classes = [str(c) for c in self.classes_]
         position = classes.index(str(self.positive_class))
-        positive = self.predict_proba(x)[:, position] >= self.threshold
+        positive = np.asarray(proba)[:, position] >= self.threshold
         return self.classes_[np.where(positive, position, 1 - position)]
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -70,10 +70,15 @@ class _Classification(ProblemType):
     def predict(
         self, model: Any, x: pl.DataFrame, plan: ModelingPlan
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        y_pred = np.asarray(model.predict(x))
         if not hasattr(model, "predict_proba"):
-            return y_pred, None
+            return np.asarray(model.predict(x)), None
         proba = np.asarray(model.predict_proba(x))
+        # the final model's wrappers derive their labels from these same
+        # probabilities: the rows are scored once, not twice
+        labels_for = getattr(model, "labels_for", None)
+        y_pred = np.asarray(
+            labels_for(proba) if labels_for is not None else model.predict(x)
+        )
         fitted = [str(c) for c in model.classes_]
         order = [
             fitted.index(str(c)) if str(c) in fitted else -1 for c in plan.classes or []
