@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -223,3 +224,32 @@ def test_an_unchanged_feature_file_is_parsed_once(tmp_path, monkeypatch):
     assert len(reads) == 1
     path.write_text("a,b\n1,x\n2,y\n3,z\n")  # rewritten: a new size
     assert dataset.load().height == 3 and len(reads) == 2
+
+
+def test_the_split_every_node_reads_outlives_files_read_once(tmp_path, monkeypatch):
+    """At most a few parses are kept, the least recently used forgotten
+    first: the training split, read again between the others, is not parsed
+    a second time however many other tables a run reads after it."""
+    from model_training.datasets import parsed
+
+    monkeypatch.setattr(parsed, "_PARSED", {})
+    reads = []
+    real = pl.read_csv
+
+    def counting(*args, **kwargs):
+        reads.append(Path(args[0]).name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pl, "read_csv", counting)
+    train = tmp_path / "train_features.csv"
+    train.write_text("a,b\n1,x\n")
+    FeatureSplitDataset(filepath=str(train)).load()
+    for i in range(2 * parsed.MAX_FILES):
+        other = tmp_path / f"table_{i}.csv"
+        other.write_text("a\n1\n")
+        FeatureSplitDataset(filepath=str(other)).load()
+        FeatureSplitDataset(filepath=str(train)).load()
+    assert reads.count("train_features.csv") == 1
+    # one read of each of the others, none again: the oldest of them went
+    assert len(reads) == 1 + 2 * parsed.MAX_FILES
+    assert len(parsed._PARSED) == parsed.MAX_FILES

@@ -5,7 +5,7 @@ A run loads train_features for about ten nodes, and at a million rows each
 parse costs tens of seconds. An unchanged file is parsed once; a rewritten one
 (new size or mtime) is read again. The stage never changes a polars frame in
 place, so the nodes can share one. At most a few files are kept (the three
-splits and a file to score).
+splits and a file to score); the least recently used goes first.
 """
 
 from __future__ import annotations
@@ -27,11 +27,17 @@ def cached(path: Path) -> pl.DataFrame | None:
     """The frame parsed from ``path`` as it is now, if any."""
     key, stamp = _key(path)
     hit = _PARSED.get(key)
-    return hit[1] if hit is not None and hit[0] == stamp else None
+    if hit is None or hit[0] != stamp:
+        return None
+    _PARSED[key] = _PARSED.pop(key)  # the most recently used is kept longest
+    return hit[1]
 
 
 def remember(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
-    """Keep ``frame`` as ``path``'s parse; forget the oldest beyond MAX_FILES."""
+    """Keep ``frame`` as ``path``'s parse; forget the least recently used
+    beyond MAX_FILES (a million-row run wrote and read its predictions and
+    SHAP tables late, and with the oldest forgotten first, the training split
+    every node reads was parsed again: 13 s before the package)."""
     key, stamp = _key(path)
     _PARSED.pop(key, None)
     _PARSED[key] = (stamp, frame)

@@ -140,6 +140,23 @@ def candidate_refit_seconds(
     return max(projected) if total and projected else None
 
 
+def leader_refit_seconds(
+    results: list[dict[str, Any]],
+    tuned_on: dict[str, Any],
+    rows: int,
+    greater_is_better: bool,
+) -> float | None:
+    """Projected seconds of the final refit on ``rows`` rows of the model
+    that leads the search so far (the one the selection judges first and
+    reserves the refit of), from its best trial (:func:`refit_seconds`);
+    ``tuned_on`` is tuning.json's ``cross_validation`` (``n_rows``,
+    ``n_splits``). None before any model has a timed trial."""
+    ordered = judging_order(results, greater_is_better)
+    if not ordered or not rows:
+        return None
+    return refit_seconds(ordered[0], {"cross_validation": tuned_on}, rows)
+
+
 def judging_order(
     entries: list[dict[str, Any]], greater_is_better: bool
 ) -> list[dict[str, Any]]:

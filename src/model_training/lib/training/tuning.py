@@ -39,11 +39,11 @@ from model_training.lib.training.allocation import (
     second_round,
 )
 from model_training.lib.training.objective import Claim, TuningContext, slots_taken
-from model_training.lib.training.protocol import candidate_refit_seconds
 from model_training.lib.training.search import (
     model_result,
     open_storage,
 )
+from model_training.lib.training.search_clock import SearchClock
 from model_training.lib.training.study import (
     open_study,
     search_space,
@@ -91,8 +91,9 @@ def tune_models(
             is tuned on a subsample), as modeling applies it.
         budget: the run's time budget: the search also ends at the tuning
             checkpoint when that comes before the spec's ``timeout_s``; the
-            checkpoint keeps the final refit projected from ``candidates``
-            (their results) and what follows it (:meth:`Budget.reserving`).
+            checkpoint keeps the final refit and what follows it in reserve,
+            projected from ``candidates`` (their results) and, once a model
+            has trials, from the leading model's (:mod:`.search_clock`).
 
     Returns:
         Per model: best parameters, CV mean/std of the best and of the defaults,
@@ -109,13 +110,16 @@ def tune_models(
         name: {**(defaults.get(name) or {}), **fixed.get(name, {})}
         for name in {*defaults, *fixed}
     }
-    started = time.monotonic()
-    budget = (budget or unlimited()).reserving(
-        candidate_refit_seconds(candidates or {}, shortlist)
+    clock = SearchClock.start(
+        budget or unlimited(),
+        ctx.search.timeout_s,
+        {"n_rows": len(ctx.y), "n_splits": plan.spec.cross_validation.n_splits},
+        candidates,
+        shortlist,
+        len(train),
+        plan.greater_is_better,
     )
-    run_deadline = budget.monotonic_deadline("tuning")
-    total_deadline = min(started + ctx.search.timeout_s, run_deadline)
-    run_budget_binds = run_deadline < started + ctx.search.timeout_s
+    results: list[dict[str, Any]] = []
     per_model = ctx.search.per_model_timeout_s or ctx.search.timeout_s / max(
         len(shortlist), 1
     )
@@ -145,13 +149,12 @@ def tune_models(
             workers,
             threads,
         )
-    results = []
     allocation = None
     try:
         with thread_share(threads) if pool else contextlib.nullcontext():
             for position, name in enumerate(shortlist):
                 now = time.monotonic()
-                share = (total_deadline - now) / (len(shortlist) - position)
+                share = (clock.deadline(results) - now) / (len(shortlist) - position)
                 deadline = min(now + per_model, now + share)
                 results.append(_tune_one(ctx, name, deadline, first, pool))
             if first < ctx.search.n_trials:
@@ -177,7 +180,7 @@ def tune_models(
                 )
                 for position, name in enumerate(totals):
                     now = time.monotonic()
-                    share = (total_deadline - now) / (len(totals) - position)
+                    share = (clock.deadline(results) - now) / (len(totals) - position)
                     index = shortlist.index(name)
                     results[index] = _tune_one(
                         ctx, name, now + share, totals[name], pool
@@ -192,21 +195,8 @@ def tune_models(
     extra = {} if evidence is None else {"cluster_count": evidence}
     if allocation is not None:
         extra["allocation"] = allocation
-    bound = [r["model"] for r in results if r.get("stopped_by") == "clock"]
-    if run_budget_binds and bound:
-        note = budget.note("tuning", f"the search of {', '.join(bound)} ended early")
-        logger.warning("Tuning: %s", note)
-        for result in results:
-            if result.get("stopped_by") == "clock":
-                result["stopped_by"] = "run budget"
-        extra["run_budget"] = {"bound": True, "note": note}
-    if budget.bounded:
-        extra["run_budget"] = {
-            "bound": False,
-            **extra.get("run_budget", {}),
-            "reserved_s": round(budget.reserve_s, 1),
-            "tuning_due_s": round(budget.time_s * budget.share("tuning"), 1),
-        }
+    if run_budget := clock.record(results):
+        extra["run_budget"] = run_budget
     return {
         **extra,
         "epic_id": plan.spec.epic_id,
@@ -222,8 +212,12 @@ def tune_models(
         },
         "feature_selection": options.feature_selection,
         "workers": {"on_this_machine": workers, "threads_each": threads},
-        "elapsed_s": round(time.monotonic() - started, 2),
-        "clock_bound": bound,
+        "elapsed_s": round(time.monotonic() - clock.started, 2),
+        "clock_bound": [
+            r["model"]
+            for r in results
+            if r.get("stopped_by") in ("clock", "run budget")
+        ],
         "models": results,
         "summary": {
             f"{r['model']}.best_cv_{plan.spec.primary_metric}": r["metrics"]["cv_mean"]

@@ -1,0 +1,107 @@
+"""The tuning's deadline under the run's time budget.
+
+The search ends at the tuning checkpoint (or the spec's ``timeout_s``,
+whichever comes first), and the checkpoint keeps the final refit on every row,
+and what follows it, in reserve (:meth:`Budget.reserving`). Before tuning
+starts, the refit can only be projected from the candidates' default fits; a
+tuned configuration can cost twice that (a boosted model carries more
+iterations): at a million rows the candidates projected a 73 s refit, the
+tuned LightGBM's took 141 s, and the run ended 14 % past its budget. So each
+time a model's search is about to start, the reserve is projected again from
+the trials of the model leading so far, the one the selection judges first
+and whose refit it reserves (:func:`leader_refit_seconds`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from model_training.lib.core.budget import Budget
+from model_training.lib.training.protocol import (
+    candidate_refit_seconds,
+    leader_refit_seconds,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchClock:
+    """The run's budget, the search's start (monotonic seconds) and timeout,
+    and what the leader's refit is projected from: tuning.json's
+    ``cross_validation`` (``n_rows``, ``n_splits``) and the refit's rows."""
+
+    run_budget: Budget
+    timeout_s: float
+    tuned_on: dict[str, Any]
+    refit_rows: int
+    greater_is_better: bool
+    started: float = field(default_factory=time.monotonic)
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = self.run_budget
+
+    @classmethod
+    def start(
+        cls,
+        run_budget: Budget,
+        timeout_s: float,
+        tuned_on: dict[str, Any],
+        candidates: dict[str, Any] | None,
+        shortlist: list[str],
+        train_rows: int,
+        greater_is_better: bool,
+    ) -> SearchClock:
+        """The clock at the search's start, reserving the refit projected
+        from the shortlisted candidates' default fits."""
+        rows = (candidates or {}).get("rows") or {}
+        refit_rows = (rows.get("train") or 0) + (rows.get("validation") or 0)
+        clock = cls(
+            run_budget, timeout_s, tuned_on, refit_rows or train_rows, greater_is_better
+        )
+        clock.budget = run_budget.reserving(
+            candidate_refit_seconds(candidates or {}, shortlist)
+        )
+        return clock
+
+    def deadline(self, results: list[dict[str, Any]]) -> float:
+        """The search's deadline (``time.monotonic()``), the reserve projected
+        again from the leader among ``results`` when it has a timed trial."""
+        leader = leader_refit_seconds(
+            results, self.tuned_on, self.refit_rows, self.greater_is_better
+        )
+        if leader is not None:
+            self.budget = self.run_budget.reserving(leader)
+        return min(
+            self.started + self.timeout_s, self.budget.monotonic_deadline("tuning")
+        )
+
+    def record(self, results: list[dict[str, Any]]) -> dict[str, Any]:
+        """tuning.json's ``run_budget`` (empty without a budget): whether the
+        run's budget, rather than the spec's timeout, ended a search (those
+        models' ``stopped_by`` then says so), the reserve and the due time."""
+        budget = self.budget
+        binds = budget.monotonic_deadline("tuning") < self.started + self.timeout_s
+        bound = [r["model"] for r in results if r.get("stopped_by") == "clock"]
+        record: dict[str, Any] = {}
+        if binds and bound:
+            note = budget.note(
+                "tuning", f"the search of {', '.join(bound)} ended early"
+            )
+            logger.warning("Tuning: %s", note)
+            for result in results:
+                if result.get("stopped_by") == "clock":
+                    result["stopped_by"] = "run budget"
+            record = {"bound": True, "note": note}
+        if not budget.bounded:
+            return record
+        return {
+            "bound": False,
+            **record,
+            "reserved_s": round(budget.reserve_s, 1),
+            "tuning_due_s": round(budget.time_s * budget.share("tuning"), 1),
+        }
