@@ -87,3 +87,40 @@ def test_the_record_says_when_the_run_budget_ended_a_search():
     free = SearchClock.start(Budget(), 60.0, TUNED_ON, {}, [], 600, True)
     assert free.record(results) == {}
     assert free.deadline([]) == pytest.approx(time.monotonic() + 60.0, abs=1.0)
+
+
+class _Study:
+    stopped = False
+
+    def stop(self):
+        self.stopped = True
+
+
+def test_a_trial_that_shows_a_costly_leader_ends_the_search():
+    """After each trial the deadline is projected again with the model's
+    result so far: a first LightGBM trial of 300 s makes it the leader, and
+    its refit's reserve puts the tuning's deadline in the past; a cheap
+    trial does not."""
+    from model_training.lib.training.search_clock import StopPastDeadline
+
+    started = time.time() - 320  # 320 s into a 600 s run
+    budget = Budget(
+        time_s=600.0,
+        started=started,
+        checkpoints={"candidates": 0.2, "tuning": 0.65, "selection": 0.82},
+    )
+    clock = SearchClock.start(
+        budget, 10_000.0, TUNED_ON, CANDIDATES, ["lr", "gbm"], 600, True
+    )
+    others = [_tuned("lr", 0.70, 0.5)]
+    cheap, costly = _Study(), _Study()
+    StopPastDeadline(clock, others, lambda s: _tuned("gbm", 0.80, 1.0))(cheap, None)
+    assert not cheap.stopped  # due at 390 s
+    StopPastDeadline(clock, others, lambda s: _tuned("gbm", 0.80, 300.0))(costly, None)
+    assert costly.stopped  # due at 0.65 * (1 - 215 / 600) / 0.82 * 600 = 305 s
+    # the model's own earlier result among the others is replaced, not kept
+    again = _Study()
+    StopPastDeadline(
+        clock, [*others, _tuned("gbm", 0.80, 300.0)], lambda s: _tuned("gbm", 0.80, 1.0)
+    )(again, None)
+    assert not again.stopped

@@ -9,13 +9,17 @@ iterations): at a million rows the candidates projected a 73 s refit, the
 tuned LightGBM's took 141 s, and the run ended 14 % past its budget. So each
 time a model's search is about to start, the reserve is projected again from
 the trials of the model leading so far, the one the selection judges first
-and whose refit it reserves (:func:`leader_refit_seconds`).
+and whose refit it reserves (:func:`leader_refit_seconds`), and after each
+of its trials (:class:`StopPastDeadline`): at a million rows a LightGBM trial
+takes 50-100 s, and its first one can show that the reserve it needs is
+already due.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,3 +109,25 @@ class SearchClock:
             "reserved_s": round(budget.reserve_s, 1),
             "tuning_due_s": round(budget.time_s * budget.share("tuning"), 1),
         }
+
+
+class StopPastDeadline:
+    """An Optuna callback: after each trial, project the run's tuning
+    deadline again with this model's result so far (``interim(study)``) and
+    the ``others``' results, and start no further trial once it has passed.
+    A trial under way is not cut short by it (its folds stop at the deadline
+    it started with)."""
+
+    def __init__(
+        self,
+        clock: SearchClock,
+        others: list[dict[str, Any]],
+        interim: Callable[[Any], dict[str, Any]],
+    ) -> None:
+        self.clock, self.others, self.interim = clock, others, interim
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        result = self.interim(study)
+        others = [r for r in self.others if r.get("model") != result.get("model")]
+        if time.monotonic() >= self.clock.deadline([*others, result]):
+            study.stop()

@@ -43,7 +43,7 @@ from model_training.lib.training.search import (
     model_result,
     open_storage,
 )
-from model_training.lib.training.search_clock import SearchClock
+from model_training.lib.training.search_clock import SearchClock, StopPastDeadline
 from model_training.lib.training.study import (
     open_study,
     search_space,
@@ -54,10 +54,9 @@ from model_training.lib.training.work_orders import ORDER_KEY, work_order
 from model_training.lib.training.workers import (
     LocalWorkers,
     TrialLog,
-    fail_stale,
     new_round,
     run_trials,
-    study_flat,
+    wait_for_others,
     worker_label,
 )
 
@@ -156,7 +155,9 @@ def tune_models(
                 now = time.monotonic()
                 share = (clock.deadline(results) - now) / (len(shortlist) - position)
                 deadline = min(now + per_model, now + share)
-                results.append(_tune_one(ctx, name, deadline, first, pool))
+                results.append(
+                    _tune_one(ctx, name, deadline, first, pool, clock, results)
+                )
             if first < ctx.search.n_trials:
                 searchable = {name: bool(search_space(ctx, name)) for name in shortlist}
                 flat = {
@@ -182,8 +183,9 @@ def tune_models(
                     now = time.monotonic()
                     share = (clock.deadline(results) - now) / (len(totals) - position)
                     index = shortlist.index(name)
+                    others = [r for r in results if r["model"] != name]
                     results[index] = _tune_one(
-                        ctx, name, now + share, totals[name], pool
+                        ctx, name, now + share, totals[name], pool, clock, others
                     )
     finally:
         if pool is not None:
@@ -232,10 +234,14 @@ def _tune_one(
     deadline: float,
     trials: int,
     pool: LocalWorkers | None = None,
+    clock: SearchClock | None = None,
+    others: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) one model's study until it holds ``trials`` finished
     trials or its time budget is spent: in this process, in the pool's
-    processes and in any worker that joins from elsewhere."""
+    processes and in any worker that joins from elsewhere. With a ``clock``,
+    this process starts no trial once the run's tuning deadline, projected
+    again with the trials so far and the ``others``' results, has passed."""
 
     plan, search = ctx.plan, ctx.search
     setup = study_setup(ctx, name)
@@ -277,14 +283,28 @@ def _tune_one(
         study.set_user_attr(ORDER_KEY, order)
     try:
         futures = pool.start(setup, claim, epoch) if pool and n_trials > done else []
-        run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
+        stops = [log]
+        if clock is not None:
+            stops.append(
+                StopPastDeadline(
+                    clock,
+                    others or [],
+                    lambda study: _sized(
+                        ctx,
+                        setup,
+                        name,
+                        model_result(name, study, setup.start_params, 0.0, None),
+                    ),
+                )
+            )
+        run_trials(ctx, setup, claim, deadline, callbacks=stops, study=study)
         for future in futures:
             try:
                 future.result()
             except Exception as exc:  # the others go on; the budget is re-run here
                 logger.warning("Tuning %s: a worker process failed: %s", name, exc)
         if shared:
-            _wait_for_others(ctx, setup, claim, study, deadline, log)
+            wait_for_others(ctx, setup, claim, study, deadline, log)
     finally:
         if shared:
             study.set_user_attr(ORDER_KEY, {**order, "open": False})
@@ -303,8 +323,7 @@ def _tune_one(
         t.user_attrs.get("stopped") == "wall-clock budget" for t in trials_now
     )
     result["trial_budget"] = n_trials
-    # the rows each trial's folds were cut from (a subsample above the guard)
-    result["tuned_rows"] = len(ctx.y) if setup.rows is None else len(setup.rows)
+    _sized(ctx, setup, name, result)
     result["stopped_by"] = (
         "clock"
         if clock_bound
@@ -322,13 +341,6 @@ def _tune_one(
             spent,
             n_trials,
         )
-    if setup.trial_trees:  # the trials' forests were smaller than the configuration's
-        ((param, trees),) = setup.trial_trees.items()
-        result["trial_trees"] = {
-            "param": param,
-            "trials": trees,
-            "configuration": (ctx.defaults.get(name) or {}).get(param),
-        }
     if clock_bound:
         logger.warning(
             "Tuning %s: the clock ended the search after %d of %d trials (budget %.0f s); "
@@ -342,31 +354,19 @@ def _tune_one(
     return result
 
 
-def _wait_for_others(
-    ctx: TuningContext,
-    setup: Any,
-    claim: Claim,
-    study: Any,
-    deadline: float,
-    log: Any,
-) -> None:
-    """Until the round's budget is spent: wait for the trials other workers
-    are running; a trial whose worker died (no heartbeat for the grace
-    period) is failed and its slot run here."""
-    grace = ctx.options.heartbeat.grace_s
-    while True:
-        fail_stale(study)
-        trials = study.get_trials(deepcopy=False)
-        log(study, None)
-        now = time.monotonic()
-        if (
-            slots_taken(trials, claim.round_id) < claim.budget
-            and now < deadline
-            and not study_flat(study, ctx.options.flat_search)
-        ):
-            run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
-            continue
-        running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
-        if not running or now > deadline + grace:
-            return
-        time.sleep(0.25)
+def _sized(
+    ctx: TuningContext, setup: Any, name: str, result: dict[str, Any]
+) -> dict[str, Any]:
+    """``result`` with what its fit times are measured against: the rows
+    each trial's folds were cut from (a subsample above the guard) and, for
+    a forest whose trials fitted fewer trees than its configuration, both
+    counts."""
+    result["tuned_rows"] = len(ctx.y) if setup.rows is None else len(setup.rows)
+    if setup.trial_trees:
+        ((param, trees),) = setup.trial_trees.items()
+        result["trial_trees"] = {
+            "param": param,
+            "trials": trees,
+            "configuration": (ctx.defaults.get(name) or {}).get(param),
+        }
+    return result

@@ -321,3 +321,33 @@ class TrialLog:
             now - self.started,
             left,
         )
+
+
+def wait_for_others(
+    ctx: TuningContext,
+    setup: Any,
+    claim: Claim,
+    study: Any,
+    deadline: float,
+    log: Any,
+) -> None:
+    """Until the round's budget is spent: wait for the trials other workers
+    are running; a trial whose worker died (no heartbeat for the grace
+    period) is failed and its slot run here."""
+    grace = ctx.options.heartbeat.grace_s
+    while True:
+        fail_stale(study)
+        trials = study.get_trials(deepcopy=False)
+        log(study, None)
+        now = time.monotonic()
+        if (
+            slots_taken(trials, claim.round_id) < claim.budget
+            and now < deadline
+            and not study_flat(study, ctx.options.flat_search)
+        ):
+            run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
+            continue
+        running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+        if not running or now > deadline + grace:
+            return
+        time.sleep(0.25)
