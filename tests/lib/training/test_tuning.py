@@ -524,3 +524,49 @@ def test_a_flat_search_stops_and_its_trials_go_to_the_others(xor_setup):
         seed=0,
     )
     assert off["allocation"]["total_trials"] == dict.fromkeys(shortlist, 10)
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_first_trial_that_shows_the_refit_is_due_ends_the_search(
+    xor_setup, stored, tmp_path
+):
+    """Nothing projects a refit before tuning (no candidate fit recorded),
+    so the tuning checkpoint is far off; the first trial of the first model
+    then projects its refit on a billion rows, whose reserve is due at once:
+    no further trial starts, of that model or the next (whose first trial,
+    its defaults, still runs). Without the run budget both run their ten.
+    With a stored study, the wait for other workers' trials does not run the
+    slots left either (at a million rows it did: a 100 s LightGBM trial)."""
+    import time
+
+    from model_training.lib.core.budget import Budget
+
+    parts, _, _, plan = xor_setup
+    plan = with_search(plan, n_trials=10, timeout_s=3600)
+    storage = f"sqlite:///{tmp_path}/optuna.db" if stored else None
+    options = with_params(OPTIONS, flat_search=None, storage=storage)
+    shortlist = ["random_forest", "logistic_regression"]
+    budget = Budget(
+        time_s=10_000.0,
+        started=time.time(),
+        checkpoints={"candidates": 0.2, "tuning": 0.65, "selection": 0.82},
+    )
+    huge = {"rows": {"train": 10**9, "validation": 0}, "models": []}
+    result = tune_models(
+        plan,
+        parts["train"],
+        shortlist,
+        DEFAULTS,
+        options,
+        0,
+        budget=budget,
+        candidates=huge,
+    )
+    assert [m["n_trials"] for m in result["models"]] == [1, 1]
+    assert result["run_budget"]["bound"] is True
+    assert result["run_budget"]["reserved_s"] > budget.time_s
+    fresh = with_params(options, storage=storage and f"{storage[:-3]}-free.db")
+    free = tune_models(
+        plan, parts["train"], shortlist, DEFAULTS, fresh, 0, candidates=huge
+    )
+    assert [m["n_trials"] for m in free["models"]] == [10, 10]

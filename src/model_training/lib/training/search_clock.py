@@ -125,9 +125,19 @@ class StopPastDeadline:
         interim: Callable[[Any], dict[str, Any]],
     ) -> None:
         self.clock, self.others, self.interim = clock, others, interim
+        self.stopped = False
 
     def __call__(self, study: Any, trial: Any) -> None:
         result = self.interim(study)
         others = [r for r in self.others if r.get("model") != result.get("model")]
         if time.monotonic() >= self.clock.deadline([*others, result]):
+            if not self.stopped:
+                logger.info(
+                    "Tuning %s: no further trial: the run's tuning deadline, "
+                    "projected again from the trials so far, has passed (%.0f s "
+                    "kept for the final fit and evaluation)",
+                    result.get("model"),
+                    self.clock.budget.reserve_s,
+                )
+            self.stopped = True
             study.stop()

@@ -304,7 +304,7 @@ def _tune_one(
             except Exception as exc:  # the others go on; the budget is re-run here
                 logger.warning("Tuning %s: a worker process failed: %s", name, exc)
         if shared:
-            wait_for_others(ctx, setup, claim, study, deadline, log)
+            wait_for_others(ctx, setup, claim, study, deadline, log, stops)
     finally:
         if shared:
             study.set_user_attr(ORDER_KEY, {**order, "open": False})

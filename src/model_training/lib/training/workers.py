@@ -330,11 +330,15 @@ def wait_for_others(
     study: Any,
     deadline: float,
     log: Any,
+    callbacks: list[Any] | None = None,
 ) -> None:
     """Until the round's budget is spent: wait for the trials other workers
     are running; a trial whose worker died (no heartbeat for the grace
-    period) is failed and its slot run here."""
+    period) is failed and its slot run here, with ``callbacks`` (``log``
+    among them); none is run once one of them has stopped the search (its
+    ``stopped`` attribute: the run's deadline, projected again, has passed)."""
     grace = ctx.options.heartbeat.grace_s
+    callbacks = callbacks or [log]
     while True:
         fail_stale(study)
         trials = study.get_trials(deepcopy=False)
@@ -344,8 +348,9 @@ def wait_for_others(
             slots_taken(trials, claim.round_id) < claim.budget
             and now < deadline
             and not study_flat(study, ctx.options.flat_search)
+            and not any(getattr(c, "stopped", False) for c in callbacks)
         ):
-            run_trials(ctx, setup, claim, deadline, callbacks=[log], study=study)
+            run_trials(ctx, setup, claim, deadline, callbacks=callbacks, study=study)
             continue
         running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
         if not running or now > deadline + grace:
