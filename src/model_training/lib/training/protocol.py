@@ -120,6 +120,13 @@ def candidate_fit_seconds(entry: dict[str, Any] | None, rows: int) -> float | No
     return entry["fit_time_s"] * rows / entry["fitted_rows"]
 
 
+def candidate_refit_rows(candidates: dict[str, Any] | None) -> int:
+    """Rows of the final refit, train + validation, as the candidates
+    recorded them (0 when they did not)."""
+    rows = (candidates or {}).get("rows") or {}
+    return (rows.get("train") or 0) + (rows.get("validation") or 0)
+
+
 def candidate_refit_seconds(
     candidates: dict[str, Any], names: list[str]
 ) -> float | None:
@@ -129,8 +136,7 @@ def candidate_refit_seconds(
     boosted model can carry up to twice the iterations); the selection
     projects again from the tuning trials. None when the candidates recorded
     no fit."""
-    rows = candidates.get("rows") or {}
-    total = (rows.get("train") or 0) + (rows.get("validation") or 0)
+    total = candidate_refit_rows(candidates)
     projected = [
         seconds
         for e in candidates.get("models") or []

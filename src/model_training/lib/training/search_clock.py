@@ -25,6 +25,7 @@ from typing import Any
 
 from model_training.lib.core.budget import Budget
 from model_training.lib.training.protocol import (
+    candidate_refit_rows,
     candidate_refit_seconds,
     leader_refit_seconds,
 )
@@ -62,11 +63,8 @@ class SearchClock:
     ) -> SearchClock:
         """The clock at the search's start, reserving the refit projected
         from the shortlisted candidates' default fits."""
-        rows = (candidates or {}).get("rows") or {}
-        refit_rows = (rows.get("train") or 0) + (rows.get("validation") or 0)
-        clock = cls(
-            run_budget, timeout_s, tuned_on, refit_rows or train_rows, greater_is_better
-        )
+        refit_rows = candidate_refit_rows(candidates) or train_rows
+        clock = cls(run_budget, timeout_s, tuned_on, refit_rows, greater_is_better)
         clock.budget = run_budget.reserving(
             candidate_refit_seconds(candidates or {}, shortlist)
         )
