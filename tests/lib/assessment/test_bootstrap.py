@@ -116,14 +116,14 @@ def test_labels_coded_as_integers_give_the_very_same_intervals(monkeypatch):
 
     plan, y, pred, scores = _scored_fixture()
     names = ["roc_auc", "f1", "precision", "log_loss", "expected_cost", "accuracy"]
-    coded = bootstrap_ci(names, y, pred, scores, plan, 300, 0)
+    coded = bootstrap_ci(names, y, pred, scores, plan, 60, 0)
     y_c, _, context = bootstrap.coded_labels(y, pred, plan.metric_context)
     assert y_c.dtype.kind == "i" and context["positive_class"] == plan.classes.index(
         "yes"
     )
     with monkeypatch.context() as patch:
         patch.setattr(bootstrap, "coded_labels", lambda a, b, c: (a, b, c))
-        assert bootstrap_ci(names, y, pred, scores, plan, 300, 0) == coded
+        assert bootstrap_ci(names, y, pred, scores, plan, 60, 0) == coded
     # three integer classes listed out of order (as a plan may hold them)
     rng = np.random.default_rng(1)
     classes = [2, 0, 1]
@@ -132,10 +132,10 @@ def test_labels_coded_as_integers_give_the_very_same_intervals(monkeypatch):
     guess = np.asarray(classes)[proba.argmax(axis=1)]
     multi = plan.model_copy(update={"classes": classes})
     multi_names = ["f1_macro", "log_loss", "accuracy"]
-    coded = bootstrap_ci(multi_names, truth, guess, proba, multi, 300, 0)
+    coded = bootstrap_ci(multi_names, truth, guess, proba, multi, 60, 0)
     with monkeypatch.context() as patch:
         patch.setattr(bootstrap, "coded_labels", lambda a, b, c: (a, b, c))
-        plain = bootstrap_ci(multi_names, truth, guess, proba, multi, 300, 0)
+        plain = bootstrap_ci(multi_names, truth, guess, proba, multi, 60, 0)
     for name in multi_names:
         assert coded[name]["low"] == pytest.approx(plain[name]["low"], abs=1e-12)
         assert coded[name]["high"] == pytest.approx(plain[name]["high"], abs=1e-12)

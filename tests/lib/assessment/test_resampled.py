@@ -66,7 +66,7 @@ def _binary(n, seed):
 def test_binary_metrics_equal_their_functions_on_every_resample():
     y, pred, score, context = _binary(60, 0)
     y, pred, context = coded_labels(y, pred, context)
-    rows = np.random.default_rng(1).integers(0, len(y), (150, len(y)))
+    rows = np.random.default_rng(1).integers(0, len(y), (60, len(y)))
     fast = counted_metrics(BINARY, rows, y, pred, score, context)
     _same(fast, _one_by_one(BINARY, rows, y, pred, score, context), BINARY)
 
@@ -77,9 +77,9 @@ def test_degenerate_resamples_get_their_functions_values():
     y, pred, score, context = _binary(6, 2)
     y = np.array(["bad", "good", "good", "good", "good", "good"], dtype=object)
     y, pred, context = coded_labels(y, pred, context)
-    rows = np.random.default_rng(3).integers(0, len(y), (150, len(y)))
+    rows = np.random.default_rng(3).integers(0, len(y), (60, len(y)))
     fast = counted_metrics(BINARY, rows, y, pred, score, context)
-    assert np.isnan(fast["roc_auc"]).sum() > 25
+    assert np.isnan(fast["roc_auc"]).sum() > 8
     _same(fast, _one_by_one(BINARY, rows, y, pred, score, context), BINARY)
 
 
@@ -91,7 +91,7 @@ def test_multiclass_metrics_with_integer_classes_out_of_order():
     pred = np.asarray(classes)[score.argmax(axis=1)]
     y, pred, context = coded_labels(y, pred, {"classes": classes})
     names = ["accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss"]
-    rows = rng.integers(0, 80, (150, 80))
+    rows = rng.integers(0, 80, (60, 80))
     fast = counted_metrics([*names, "roc_auc_ovr"], rows, y, pred, score, context)
     # one-against-rest ROC-AUC has no formula here: the caller scores it
     assert "roc_auc_ovr" not in fast
@@ -156,9 +156,9 @@ def test_bootstrap_intervals_are_those_of_the_functions(monkeypatch):
     scores = np.column_stack([1 - p_yes, p_yes])
     pred = np.where(p_yes > 0.5, "yes", "no").astype(object)
     names = ["roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "brier_loss"]
-    fast = bootstrap_ci(names, y, pred, scores, plan, 200, 0)
+    fast = bootstrap_ci(names, y, pred, scores, plan, 80, 0)
     monkeypatch.setattr(resampled, "FORMULAS", {})
-    slow = bootstrap_ci(names, y, pred, scores, plan, 200, 0)
+    slow = bootstrap_ci(names, y, pred, scores, plan, 80, 0)
     for name in names:
         assert fast[name]["method"] == slow[name]["method"] == "BCa"
         assert fast[name]["low"] == pytest.approx(slow[name]["low"], abs=1e-9)

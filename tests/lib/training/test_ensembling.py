@@ -150,7 +150,7 @@ def test_forecasts_are_combined_into_one_forecaster():
         plan,
         train,
         validation,
-        _tuned(("auto_ets", {}), ("auto_theta", {}), ("auto_arima", {})),
+        _tuned(("auto_ets", {}), ("auto_theta", {}), ("mstl", {})),
         {},
         {},
         options,

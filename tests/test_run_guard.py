@@ -1,0 +1,33 @@
+"""The run guard's argument checks, in process (the command-line messages
+they end in are tested end to end in test_e2e_guarded.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from model_training.lib.core.errors import InputError
+from model_training.run_guard import check_epic_id, check_seed
+
+
+@pytest.mark.parametrize("value", ["../../../x", "a/b", "", None, True, "x" * 65, "a b"])
+def test_a_malformed_epic_id_is_refused_with_its_fix(value):
+    with pytest.raises(InputError) as caught:
+        check_epic_id(value)
+    message = caught.value.render()
+    shown = "" if value is None else str(value)
+    assert f"{shown!r} is not an epic id" in message
+    assert "--params epic_id=credit_risk" in message
+
+
+@pytest.mark.parametrize("value", ["credit_risk", "co2", "A-1_b", "x" * 64])
+def test_a_folder_name_is_an_epic_id(value):
+    assert check_epic_id(value) == value
+
+
+def test_a_seed_is_a_whole_number():
+    assert check_seed(7) == 7
+    assert check_seed("12") == 12
+    for bad in ("abc", "1.5", True):
+        with pytest.raises(InputError) as caught:
+            check_seed(bad)
+        assert "the seed must be a whole number" in caught.value.render()
