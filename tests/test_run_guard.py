@@ -9,7 +9,9 @@ from model_training.lib.core.errors import InputError
 from model_training.run_guard import check_epic_id, check_seed
 
 
-@pytest.mark.parametrize("value", ["../../../x", "a/b", "", None, True, "x" * 65, "a b"])
+@pytest.mark.parametrize(
+    "value", ["../../../x", "a/b", "", None, True, "x" * 65, "a b"]
+)
 def test_a_malformed_epic_id_is_refused_with_its_fix(value):
     with pytest.raises(InputError) as caught:
         check_epic_id(value)

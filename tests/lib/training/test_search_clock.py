@@ -124,3 +124,38 @@ def test_a_trial_that_shows_a_costly_leader_ends_the_search():
         clock, [*others, _tuned("gbm", 0.80, 300.0)], lambda s: _tuned("gbm", 0.80, 1.0)
     )(again, None)
     assert not again.stopped
+
+
+def test_a_deadline_brought_forward_is_published_once_it_moves():
+    """The callback hands the projected deadline to ``publish`` when it is
+    earlier than the round's (the work order the other workers follow), and
+    again only when it moves earlier still."""
+    from model_training.lib.training.search_clock import StopPastDeadline
+
+    budget = Budget(
+        time_s=600.0,
+        started=time.time() - 100,
+        checkpoints={"candidates": 0.2, "tuning": 0.65, "selection": 0.82},
+    )
+    clock = SearchClock.start(
+        budget, 10_000.0, TUNED_ON, CANDIDATES, ["gbm"], 600, True
+    )
+    far = time.monotonic() + 10_000
+    seen: list[float] = []
+    cost = {"s": 1.0}
+    stop = StopPastDeadline(
+        clock, [], lambda s: _tuned("gbm", 0.80, cost["s"]), seen.append, far
+    )
+    stop(_Study(), None)
+    assert len(seen) == 1 and seen[0] < far  # the run's own due time
+    stop(_Study(), None)
+    assert len(seen) == 1  # unchanged: not written again
+    cost["s"] = 300.0  # a costlier leader: a larger reserve, an earlier deadline
+    stop(_Study(), None)
+    assert len(seen) == 2 and seen[1] < seen[0] - 1.0
+    # without a round deadline far off, nothing later than it is published
+    quiet: list[float] = []
+    StopPastDeadline(clock, [], lambda s: _tuned("gbm", 0.80, 1.0), quiet.append, 0.0)(
+        _Study(), None
+    )
+    assert quiet == []

@@ -158,3 +158,62 @@ def test_a_resumed_study_logs_only_the_trials_it_runs(xor_setup, tmp_path, caplo
     assert "resuming study" in caplog.text
     assert "Tuning logistic_regression trial" not in caplog.text
     check_exact_budget(again, 3)
+
+
+def test_a_worker_follows_the_deadline_and_closing_of_its_order():
+    """After each trial a worker of a shared study reads the round's work
+    order: closed, or past the deadline the run brought forward, it starts
+    no further trial; an order of another round does not stop it."""
+    from model_training.lib.training.workers import ORDER_KEY, FollowOrder
+
+    def trials_run(order: dict | None) -> int:
+        study = optuna.create_study()
+        if order is not None:
+            study.set_user_attr(ORDER_KEY, order)
+        follow = FollowOrder("r1")
+        study.optimize(lambda trial: 0.0, n_trials=5, callbacks=[follow])
+        return len(study.trials)
+
+    later = time.time() + 3600
+    assert trials_run(None) == 5
+    assert trials_run({"round": "r1", "open": True, "deadline_epoch": later}) == 5
+    assert trials_run({"round": "r0", "open": False, "deadline_epoch": 0}) == 5
+    assert trials_run({"round": "r1", "open": False, "deadline_epoch": later}) == 1
+    assert trials_run({"round": "r1", "open": True, "deadline_epoch": 0}) == 1
+
+
+def test_the_other_workers_stop_when_the_run_brings_its_deadline_forward(
+    xor_setup, tmp_path
+):
+    """The run's first trial projects a refit on a billion rows, due at once:
+    the run writes that deadline into the study's work order, and its second
+    worker process, which started with the round's far deadline, starts no
+    further trial either (before, it ran the budget's ten)."""
+    from model_training.lib.core.budget import Budget
+
+    parts, _, _, plan = xor_setup
+    url = storage_url("sqlite", tmp_path)
+    budget = Budget(
+        time_s=10_000.0,
+        started=time.time(),
+        checkpoints={"candidates": 0.2, "tuning": 0.65, "selection": 0.82},
+    )
+    result = tune_models(
+        with_search(plan, n_trials=10, timeout_s=3600),
+        parts["train"],
+        ["random_forest"],
+        DEFAULTS,
+        options(url, workers=2),
+        0,
+        budget=budget,
+        candidates={"rows": {"train": 10**9, "validation": 0}, "models": []},
+    )
+    model = result["models"][0]
+    finished = [t for t in model["children"] if t["state"] in ("COMPLETE", "PRUNED")]
+    # each worker finishes the trial it is running; none starts another
+    assert 1 <= len(finished) <= 4, [(t["worker"], t["number"]) for t in finished]
+    assert model["stopped_by"] == "run budget"
+    study = optuna.load_study(study_name=model["study_name"], storage=url)
+    order = study.user_attrs["work_order"]
+    assert order["open"] is False
+    assert order["deadline_epoch"] < budget.started + 60  # not the round's far one

@@ -32,6 +32,10 @@ from model_training.lib.training.protocol import (
 
 logger = logging.getLogger(__name__)
 
+# the deadline is written to the work order again only when it moved this
+# much earlier (one write to the study's storage per trial at most)
+PUBLISH_STEP_S = 1.0
+
 
 @dataclass
 class SearchClock:
@@ -114,21 +118,33 @@ class StopPastDeadline:
     deadline again with this model's result so far (``interim(study)``) and
     the ``others``' results, and start no further trial once it has passed.
     A trial under way is not cut short by it (its folds stop at the deadline
-    it started with)."""
+    it started with).
+
+    ``publish(deadline)``, when given, is called whenever the projection
+    brings the deadline (``time.monotonic``) forward of ``round_deadline``
+    or of what it last published: the run writes it into the study's work
+    order, which the other workers follow (:class:`~.workers.FollowOrder`)."""
 
     def __init__(
         self,
         clock: SearchClock,
         others: list[dict[str, Any]],
         interim: Callable[[Any], dict[str, Any]],
+        publish: Callable[[float], None] | None = None,
+        round_deadline: float = float("inf"),
     ) -> None:
         self.clock, self.others, self.interim = clock, others, interim
+        self.publish, self.published = publish, round_deadline
         self.stopped = False
 
     def __call__(self, study: Any, trial: Any) -> None:
         result = self.interim(study)
         others = [r for r in self.others if r.get("model") != result.get("model")]
-        if time.monotonic() >= self.clock.deadline([*others, result]):
+        due = self.clock.deadline([*others, result])
+        if self.publish is not None and due < self.published - PUBLISH_STEP_S:
+            self.publish(due)
+            self.published = due
+        if time.monotonic() >= due:
             if not self.stopped:
                 logger.info(
                     "Tuning %s: no further trial: the run's tuning deadline, "

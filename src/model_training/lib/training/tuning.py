@@ -295,6 +295,12 @@ def _tune_one(
                         name,
                         model_result(name, study, setup.start_params, 0.0, None),
                     ),
+                    publish=(
+                        (lambda due: _bring_forward(study, order, due))
+                        if shared
+                        else None
+                    ),
+                    round_deadline=deadline,
                 )
             )
         run_trials(ctx, setup, claim, deadline, callbacks=stops, study=study)
@@ -342,16 +348,28 @@ def _tune_one(
             n_trials,
         )
     if clock_bound:
+        share = deadline - started
         logger.warning(
-            "Tuning %s: the clock ended the search after %d of %d trials (budget %.0f s); "
+            "Tuning %s: the clock ended the search after %d of %d trials (%s); "
             "a rerun on a faster or quieter machine may choose differently. Raise "
             "search.timeout_s (or per_model_timeout_s) so that the trial budget binds.",
             name,
             sum(t.state in finished for t in trials_now),
             n_trials,
-            deadline - started,
+            f"its share of the tuning time was {share:.0f} s"
+            if share > 0
+            else "the tuning's deadline had passed before this round began",
         )
     return result
+
+
+def _bring_forward(study: Any, order: dict[str, Any], due: float) -> None:
+    """Write the run's tuning deadline (``time.monotonic``), projected again
+    and earlier than the round's, into the study's work order: the workers
+    of the round start no trial past it."""
+    epoch = time.time() + due - time.monotonic()
+    order["deadline_epoch"] = min(float(order["deadline_epoch"]), epoch)
+    study.set_user_attr(ORDER_KEY, order)
 
 
 def _sized(

@@ -13,11 +13,9 @@ from model_training import __version__
 from model_training.lib.training.objective import Claim, TuningContext
 from model_training.lib.training.search import fingerprint, open_storage
 from model_training.lib.training.study import StudySetup, study_setup, tuning_context
-from model_training.lib.training.workers import run_trials
+from model_training.lib.training.workers import ORDER_KEY, run_trials
 
 logger = logging.getLogger(__name__)
-
-ORDER_KEY = "work_order"
 
 
 def work_order(

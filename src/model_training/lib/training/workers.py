@@ -61,6 +61,30 @@ def new_round() -> str:
     return uuid.uuid4().hex[:12]
 
 
+class FollowOrder:
+    """An Optuna callback of a shared study: stop this worker once the run
+    has closed this round's work order or its deadline has passed. The run
+    brings that deadline forward when its projection of the final refit
+    says the tuning is due (:class:`~.search_clock.StopPastDeadline`), so
+    workers on other machines and the run's own worker processes stop
+    starting trials when the run does, not at the round's first deadline.
+    A trial under way is not cut short (its folds stop at the deadline it
+    started with)."""
+
+    def __init__(self, round_id: str) -> None:
+        self.round_id = round_id
+        self.stopped = False
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        order = study.user_attrs.get(ORDER_KEY)
+        if not isinstance(order, dict) or order.get("round") != self.round_id:
+            return
+        due = float(order.get("deadline_epoch", float("inf")))
+        if not order.get("open", True) or due <= time.time():
+            self.stopped = True
+            study.stop()
+
+
 class StopAtBudget:
     """An Optuna callback: stop this worker once the round's slots are taken."""
 
@@ -152,6 +176,7 @@ def run_trials(
                 callbacks=[
                     StopAtBudget(claim),
                     StopWhenFlat(tolerance),
+                    *([FollowOrder(claim.round_id)] if ctx.storage else []),
                     *(callbacks or []),
                 ],
                 gc_after_trial=False,
