@@ -210,8 +210,11 @@ def test_the_other_workers_stop_when_the_run_brings_its_deadline_forward(
     )
     model = result["models"][0]
     finished = [t for t in model["children"] if t["state"] in ("COMPLETE", "PRUNED")]
-    # each worker finishes the trial it is running; none starts another
-    assert 1 <= len(finished) <= 4, [(t["worker"], t["number"]) for t in finished]
+    # each worker finishes the trial it is running and starts none after the
+    # run's first trial has ended (the other process may finish a few while
+    # that one runs, more on a busy machine); without the order's deadline
+    # it ran the whole budget of ten
+    assert 1 <= len(finished) <= 6, [(t["worker"], t["number"]) for t in finished]
     assert model["stopped_by"] == "run budget"
     study = optuna.load_study(study_name=model["study_name"], storage=url)
     order = study.user_attrs["work_order"]
