@@ -202,9 +202,11 @@ def test_a_second_run_of_the_same_epic_stops_with_a_message(guarded_project):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        # the other malformed ids ('a/b', '') are refused by the same check
-        # (tests/test_run_guard.py); one start-up each is ten seconds here
+        # other malformed ids ('a/b', ...) are refused by the same check
+        # (tests/test_run_guard.py); one start-up each is ten seconds here.
+        # An empty value is kept: the command line parses it, not the check
         (["--params", "epic_id=../../../x"], ["'../../../x' is not an epic id"]),
+        (["--params", "epic_id="], ["'' is not an epic id"]),
         (["--params", "seed=abc"], ["the seed must be a whole number, got 'abc'"]),
         (
             ["--params", "threads=0"],
