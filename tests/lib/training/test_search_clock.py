@@ -30,10 +30,10 @@ def _tuned(model, mean, duration_s):
     }
 
 
-def _clock(time_s=600.0, timeout_s=10_000.0):
+def _clock(time_s=600.0, timeout_s=10_000.0, started_ago=0.0):
     budget = Budget(
         time_s=time_s,
-        started=time.time(),
+        started=time.time() - started_ago,
         checkpoints={"candidates": 0.2, "tuning": 0.65, "selection": 0.82},
     )
     return SearchClock.start(
@@ -132,14 +132,7 @@ def test_a_deadline_brought_forward_is_published_once_it_moves():
     again only when it moves earlier still."""
     from model_training.lib.training.search_clock import StopPastDeadline
 
-    budget = Budget(
-        time_s=600.0,
-        started=time.time() - 100,
-        checkpoints={"candidates": 0.2, "tuning": 0.65, "selection": 0.82},
-    )
-    clock = SearchClock.start(
-        budget, 10_000.0, TUNED_ON, CANDIDATES, ["gbm"], 600, True
-    )
+    clock = _clock(started_ago=100.0)
     far = time.monotonic() + 10_000
     seen: list[float] = []
     cost = {"s": 1.0}

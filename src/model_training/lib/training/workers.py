@@ -73,7 +73,6 @@ class FollowOrder:
 
     def __init__(self, round_id: str) -> None:
         self.round_id = round_id
-        self.stopped = False
 
     def __call__(self, study: Any, trial: Any) -> None:
         order = study.user_attrs.get(ORDER_KEY)
@@ -81,7 +80,6 @@ class FollowOrder:
             return
         due = float(order.get("deadline_epoch", float("inf")))
         if not order.get("open", True) or due <= time.time():
-            self.stopped = True
             study.stop()
 
 
