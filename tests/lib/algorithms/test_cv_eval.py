@@ -169,25 +169,19 @@ def test_a_stop_between_folds_keeps_the_worker_processes(monkeypatch):
     halves = [np.arange(0, 100, 2), np.arange(1, 100, 2)]
     splits = [(halves[0], halves[1]), (halves[1], halves[0])] * 3
 
-    def pids():
-        return {
-            pid
-            for (_, (pid, _)) in cv_eval.run_folds(
-                LogisticRegression(),
-                x,
-                y,
-                splits,
-                _predict,
-                dict,
-                _fit_reporting_process,
-            )
-        }
+    seen = set()  # every worker process that fitted a fold, over all runs
 
-    before = pids()
-    for _ in range(3):
-        folds = cv_eval.run_folds(
+    def run():
+        return cv_eval.run_folds(
             LogisticRegression(), x, y, splits, _predict, dict, _fit_reporting_process
         )
-        next(folds)
+
+    seen |= {pid for (_, (pid, _)) in run()}
+    for _ in range(3):
+        folds = run()
+        seen.add(next(folds)[1][0])
         folds.close()
-    assert pids() <= before
+    seen |= {pid for (_, (pid, _)) in run()}
+    # respawned workers would bring new process ids; which of the two workers
+    # takes a fold is up to joblib (on a busy machine one may take them all)
+    assert len(seen) <= 2
