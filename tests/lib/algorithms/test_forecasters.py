@@ -233,6 +233,72 @@ def test_mstl_drops_seasons_longer_than_half_the_history():
     assert model._periods(60) == [12, 7]  # 365 cannot be estimated from 60 days
 
 
+def test_seasonal_arima_beyond_a_day_of_hours_models_the_stl_adjusted_series():
+    """A 48-period seasonal ARIMA takes minutes per fit: half-hourly series get
+    ARIMA on the series without its seasons (STL), still with intervals."""
+    from statsforecast.models import MSTL, AutoARIMA
+
+    half_hourly = StatsForecaster(
+        kind="auto_arima", horizon=48, time_column="t", frequency="30min"
+    )
+    assert isinstance(half_hourly._model(2000), MSTL)
+    assert half_hourly._model(2000).season_length == [48, 336]
+    for frequency in ("MS", "h"):  # 12 and 24 periods: seasonal ARIMA itself
+        model = StatsForecaster(kind="auto_arima", time_column="t", frequency=frequency)
+        assert isinstance(model._model(2000), AutoARIMA)
+    n = 48 * 10
+    times = pd.date_range("2024-01-01", periods=n, freq="30min")
+    rng = np.random.default_rng(0)
+    y = 10 + 3 * np.sin(2 * np.pi * np.arange(n) / 48) + rng.normal(0, 0.3, n)
+    x = pl.DataFrame({"t": times})
+    half_hourly.fit(x[: n - 48], y[: n - 48])
+    mean, lower, upper, steps = half_hourly.predict_with_interval(x[n - 48 :])
+    assert steps.tolist() == list(range(1, 49))
+    assert (lower < mean).all() and (mean < upper).all()
+    # the daily cycle is forecast, not flattened: within the noise of the truth
+    assert np.sqrt(np.mean((mean - y[n - 48 :]) ** 2)) < 1.0
+
+
+@pytest.mark.parametrize("kind", ["gbm", "mlp"])
+def test_lag_regressor_forecasts_every_origin_at_once_as_one_by_one(kind):
+    """The interval's hold-out errors forecast all origins in one pass per step;
+    the forecasts are those of one recursive forecast per origin."""
+    from model_training.lib.algorithms.forecasters import Forecaster
+
+    n = 200
+    times = pd.date_range("2024-01-01", periods=n, freq="h")
+    rng = np.random.default_rng(1)
+    y = 10 + np.sin(np.arange(n) * 2 * np.pi / 24) + rng.normal(0, 0.2, n)
+    cov = rng.normal(size=(n, 2))
+    model = LagRegressor(
+        kind=kind,
+        max_iter=30,
+        seasonal_period=24,
+        horizon=6,
+        frequency="h",
+        known_covariates=("known",),
+        lagged_covariates=("lagged",),
+    )
+    model._fit(y[:150], cov[:150], times[:150])
+    origins = np.arange(150, n - 1)  # the last ones have fewer than 6 periods left
+    together = model._forecast_origins(y, cov, times, origins, 6)
+    one_by_one = Forecaster._forecast_origins(model, y, cov, times, origins, 6)
+    assert [len(f) for f in together] == [len(f) for f in one_by_one]
+    assert [len(f) for f in together][-3:] == [4, 3, 2]
+    for a, b in zip(together, one_by_one, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+def test_times_written_with_and_without_a_time_of_day_are_read_alike():
+    from model_training.lib.algorithms.forecasters import times_of
+
+    frame = pl.DataFrame({"t": ["2024-01-01", "2024-01-01T00:30:00"]})
+    assert times_of(frame, "t").tolist() == [
+        pd.Timestamp("2024-01-01 00:00"),
+        pd.Timestamp("2024-01-01 00:30"),
+    ]
+
+
 def test_lag_regressor_refuses_a_timestamp_off_the_grid():
     frame = series(60)
     model = LagRegressor(

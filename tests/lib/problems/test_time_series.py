@@ -33,3 +33,48 @@ def test_the_forecast_section_reports_horizon_interval_and_baselines():
 def test_other_problem_types_have_no_forecast_section():
     for name in ("regression", "binary_classification", "clustering"):
         assert get_problem(name).card_sections({}, {}) == []
+
+
+def test_example_rows_of_a_half_hourly_series_write_every_stamp_alike():
+    """The registered model's input example: the periods after the history, in
+    one format (a date alone at midnight beside times made pandas fail)."""
+    import numpy as np
+    import pandas as pd
+    import polars as pl
+
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.core.spec import ModelingSpec
+    from tests.lib.algorithms.test_forecasters import _pipeline, _schema
+
+    times = pd.date_range("2024-01-01", periods=48 * 4, freq="30min")
+    frame = pl.DataFrame(
+        {
+            "month": [t.isoformat(sep=" ") for t in times],
+            "y": np.sin(np.arange(len(times)) * 2 * np.pi / 48),
+        }
+    )
+    spec = ModelingSpec(
+        epic_id="ts",
+        problem_type="time_series",
+        target="y",
+        primary_metric="mase",
+        time_column="month",
+        frequency="30min",
+        seasonal_period=48,
+        forecast_horizon=4,
+        cross_validation={"n_splits": 2},
+    )
+    plan = build_plan(spec, _schema(), frame)
+    problem = get_problem("time_series")
+    x, y = split_xy(frame[:-1], plan)  # the history ends at 23:00: next is 23:30
+    model = problem.fit(_pipeline(plan, "seasonal_naive"), x, y)
+    rows = problem.example_rows(model, x, plan, n=3)
+    stamps = rows.get_column("month").to_list()
+    assert stamps == [
+        "2024-01-04T23:30:00",
+        "2024-01-05T00:00:00",
+        "2024-01-05T00:30:00",
+    ]
+    mean, _ = problem.predict(model, rows, plan)  # pandas read them before the fix
+    assert len(mean) == 3 and np.isfinite(mean).all()

@@ -37,7 +37,13 @@ def times_of(x: Any, time_column: str) -> pd.DatetimeIndex:
     values = (
         x.get_column(time_column) if isinstance(x, pl.DataFrame) else x[time_column]
     )
-    return pd.DatetimeIndex(pd.to_datetime(np.asarray(values)))
+    values = np.asarray(values)
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(values))
+    except ValueError:
+        # pandas takes the format of the first string for all: ISO 8601 stamps
+        # written with and without a time ("2024-01-01", "2024-01-01T00:30")
+        return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601"))
 
 
 def covariates_of(x: Any, columns: list[str]) -> np.ndarray | None:
@@ -285,23 +291,42 @@ class Forecaster(BaseEstimator):
             y[:-holdout], None if cov is None else cov[:-holdout], times[:-holdout]
         )
         errors: dict[int, list[float]] = {}
-        start = len(y) - holdout
-        for origin in range(start, len(y) - 1):
+        origins = np.arange(len(y) - holdout, len(y) - 1)
+        for origin, mean in zip(
+            origins,
+            early._forecast_origins(y, cov, times, origins, horizon),
+            strict=True,
+        ):
+            for k in range(len(mean)):
+                errors.setdefault(k + 1, []).append(float(y[origin + k] - mean[k]))
+        return errors
+
+    def _forecast_origins(
+        self,
+        y: np.ndarray,
+        cov: np.ndarray | None,
+        times: pd.DatetimeIndex,
+        origins: np.ndarray,
+        horizon: int,
+    ) -> list[np.ndarray]:
+        """The forecasts from each origin (history ``y[:origin]``) for the
+        ``min(horizon, len(y) - origin)`` periods after it, the times and known
+        covariates of those periods read from ``times`` and ``cov``. One
+        forecast per origin here; a subclass may forecast them all at once."""
+        known = self._known(cov)
+        out = []
+        for origin in origins:
             steps = min(horizon, len(y) - origin)
-            grid = times[origin : origin + steps]
-            known = self._known(cov)
-            future_cov = None if known is None else known[origin : origin + steps]
-            mean, _ = early._forecast(
+            mean, _ = self._forecast(
                 y[:origin],
                 None if cov is None else cov[:origin],
                 times[:origin],
-                future_cov,
-                grid,
+                None if known is None else known[origin : origin + steps],
+                times[origin : origin + steps],
                 steps,
             )
-            for k in range(steps):
-                errors.setdefault(k + 1, []).append(float(y[origin + k] - mean[k]))
-        return errors
+            out.append(np.asarray(mean, dtype=float)[:steps])
+        return out
 
     _analytic = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from model_training.lib.algorithms.forecasters import (
     Forecaster,
@@ -160,3 +161,50 @@ class LagRegressor(Forecaster):
             out.append(value)
             history.append(value)  # recursive: the forecast becomes a lag
         return np.asarray(out), None
+
+    def _forecast_origins(
+        self,
+        y: np.ndarray,
+        cov: np.ndarray | None,
+        times: pd.DatetimeIndex,
+        origins: np.ndarray,
+        horizon: int,
+    ) -> list[np.ndarray]:
+        """Every origin's recursive forecast at once: step ``k`` of all of them
+        is one prediction over as many rows, not one call per origin and step
+        (thousands of one-row calls of a boosted model on a long series)."""
+        lags, windows = self._lags(), list(self.windows)
+        width = max([*lags, *windows])
+        origins = np.asarray(origins, dtype=int)
+        steps = np.minimum(horizon, len(y) - origins)
+        # each origin's last `width` values (NaN before the series starts),
+        # then its forecasts as they are made
+        buffer = np.full((len(origins), width + int(steps.max(initial=0))), np.nan)
+        for i, origin in enumerate(origins):
+            take = np.asarray(y[max(0, origin - width) : origin], dtype=float)
+            buffer[i, width - len(take) : width] = take
+        known = self._known(cov)
+        lagged = self._lagged(cov)
+        own = int(self.horizon or 1)  # a lagged covariate enters at this lag
+        for k in range(int(steps.max(initial=0))):
+            rows = np.nonzero(steps > k)[0]
+            end = width + k
+            history = buffer[rows, :end]
+            parts = [history[:, end - lag] for lag in lags]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
+                for window in windows:
+                    part = history[:, end - window :]
+                    parts += [np.nanmean(part, axis=1), np.nanstd(part, axis=1)]
+            lag_part = np.column_stack(parts)
+            at = origins[rows] + k
+            design = self._design(
+                lag_part,
+                times[at],
+                None if known is None else known[at],
+                None
+                if lagged is None
+                else lagged[np.minimum(at - own, origins[rows] - 1)],
+            )
+            buffer[rows, end] = self.model_.predict(design) + lag_part[:, 0]
+        return [buffer[i, width : width + steps[i]] for i in range(len(origins))]

@@ -276,10 +276,9 @@ class TimeSeries(ProblemType):
         )[1:]
         rows = pl.concat([sample] * n)
         column = plan.spec.time_column
-        stamps = [
-            t.date().isoformat() if t == t.normalize() else t.isoformat()
-            for t in future
-        ]
+        # one format for every stamp: dates alone only when every one is a date
+        daily = all(t == t.normalize() for t in future)
+        stamps = [t.date().isoformat() if daily else t.isoformat() for t in future]
         values = pl.Series(column, stamps)
         if x.schema[column] != pl.String:
             values = values.str.to_datetime().cast(x.schema[column])
