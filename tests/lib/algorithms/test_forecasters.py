@@ -233,7 +233,7 @@ def test_mstl_drops_seasons_longer_than_half_the_history():
     assert model._periods(60) == [12, 7]  # 365 cannot be estimated from 60 days
 
 
-def test_seasonal_arima_beyond_a_day_of_hours_models_the_stl_adjusted_series():
+def test_seasonal_arima_beyond_twelve_periods_models_the_stl_adjusted_series():
     """A 48-period seasonal ARIMA takes minutes per fit: half-hourly series get
     ARIMA on the series without its seasons (STL), still with intervals."""
     from statsforecast.models import MSTL, AutoARIMA
@@ -243,7 +243,9 @@ def test_seasonal_arima_beyond_a_day_of_hours_models_the_stl_adjusted_series():
     )
     assert isinstance(half_hourly._model(2000), MSTL)
     assert half_hourly._model(2000).season_length == [48, 336]
-    for frequency in ("MS", "h"):  # 12 and 24 periods: seasonal ARIMA itself
+    hourly = StatsForecaster(kind="auto_arima", time_column="t", frequency="h")
+    assert isinstance(hourly._model(2000), MSTL)
+    for frequency in ("MS", "QS", "D"):  # 12, 4 and 7 periods: seasonal ARIMA
         model = StatsForecaster(kind="auto_arima", time_column="t", frequency=frequency)
         assert isinstance(model._model(2000), AutoARIMA)
     n = 48 * 10

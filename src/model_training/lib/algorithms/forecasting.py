@@ -40,7 +40,7 @@ FORECASTERS: tuple[Algorithm, ...] = (
         FORECASTER,
         _forecaster("auto_arima"),
         "ARIMA with automatic orders (statsforecast AutoARIMA; known covariates "
-        "as exogenous regressors; seasons longer than 24 periods removed by STL "
+        "as exogenous regressors; seasons longer than 12 periods removed by STL "
         "first)",
         interpretability=4,
         cost=3,

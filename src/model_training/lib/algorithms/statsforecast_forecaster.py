@@ -9,11 +9,12 @@ walk-forward applies the fitted model to each new history with ``forward``
 instead of refitting. Intervals are the models' own (analytic).
 
 Seasonal ARIMA's cost grows steeply with the season's length (on 1,500 points:
-11 s for 12, 28 s for 24, minutes for the 48 of half-hourly data), so beyond
-:data:`ARIMA_MAX_SEASON` AutoARIMA models the series without its seasons, which
-an STL decomposition removes and adds back (the usual treatment of long
-seasonal periods: Hyndman and Athanasopoulos, *Forecasting: Principles and
-Practice*, 3rd ed., section 12.1); about a second on the same data.
+11 s for 12, 28 s for 24, minutes for the 48 of half-hourly data); its seasonal
+form is meant for short periods such as 12 months or 4 quarters (Hyndman and
+Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., section 12.1).
+Beyond :data:`ARIMA_MAX_SEASON`, AutoARIMA models the series without its
+seasons, which an STL decomposition removes and adds back (the book's treatment
+of long seasonal periods): about a second on the same data.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SEASONALITIES = {
     "Q": (4,),
 }
 
-ARIMA_MAX_SEASON = 24  # longer seasons: ARIMA on the STL-adjusted series
+ARIMA_MAX_SEASON = 12  # longer seasons: ARIMA on the STL-adjusted series
 
 _LEVEL = 90  # the interval the models report; standard errors are derived from it
 
