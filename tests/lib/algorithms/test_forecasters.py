@@ -15,10 +15,7 @@ from model_training.lib.algorithms.forecasters import (
 )
 from model_training.lib.algorithms.lag_forecaster import LagRegressor
 from model_training.lib.algorithms.registry import algorithm, build_pipeline
-from model_training.lib.algorithms.statsforecast_forecaster import (
-    StatsForecaster,
-    seasonalities,
-)
+from model_training.lib.algorithms.statsforecast_forecaster import StatsForecaster
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import build_plan
@@ -215,15 +212,6 @@ def test_statsforecast_models_apply_their_fit_to_a_new_history_with_intervals(ki
     assert model.model_ is fitted  # nothing re-estimated
     # the forecast follows the new history, not the fitted one
     assert not np.allclose(mean, model.predict(x[72:78]))
-
-
-def test_seasonalities_follow_the_frequency():
-    assert seasonalities("30min", None) == (48, 336)
-    assert seasonalities("h", None) == (24, 168)
-    assert seasonalities("D", None) == (7, 365)
-    assert seasonalities("MS", 12) == (12,)
-    assert seasonalities("W-SUN", None) == (52,)
-    assert seasonalities("D", 30) == (30, 7, 365)  # the spec's period first
 
 
 def test_mstl_drops_seasons_longer_than_half_the_history():

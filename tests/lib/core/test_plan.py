@@ -77,3 +77,40 @@ def test_numeric_classes_sort_numerically_with_the_positive_class_last(xor_setup
     )
     assert binary.classes == [2, 1] and binary.positive_class == 1
     assert plan.numeric_features == ["a"] and plan.discrete_predictions
+
+
+def _hourly(hours: int, **changes):
+    import numpy as np
+
+    from model_training.lib.core.schema import ColumnInfo, FeatureSchema
+
+    times = [f"2024-01-{1 + h // 24:02d} {h % 24:02d}:00:00" for h in range(hours)]
+    y = np.sin(np.arange(hours) * 2 * np.pi / 24) + np.arange(hours) * 0.001
+    frame = pl.DataFrame({"t": times, "y": y})
+    spec = _spec(
+        problem_type="time_series",
+        positive_class=None,
+        primary_metric="mean_absolute_scaled_error",
+        time_column="t",
+        frequency="h",
+        forecast_horizon=6,
+        **changes,
+    )
+    schema = FeatureSchema(
+        epic_id="e",
+        columns=[
+            ColumnInfo(name="t", dtype="string", role="time"),
+            ColumnInfo(name="y", dtype="float", role="target"),
+        ],
+    )
+    return build_plan(spec, schema, frame)
+
+
+def test_a_series_without_a_seasonal_period_takes_the_one_its_frequency_implies():
+    plan = _hourly(24 * 10)
+    assert plan.spec.seasonal_period == 24
+    # MASE's scale compares with the same hour a day before, not an hour before
+    one_step = _hourly(24 * 10, seasonal_period=1)
+    assert plan.mase_scale < one_step.mase_scale
+    assert one_step.spec.seasonal_period == 1  # the spec's own value is kept
+    assert _hourly(40).spec.seasonal_period is None  # under two days: no season

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from model_training.lib.core.metrics import METRICS
 from model_training.lib.core.schema import FeatureSchema
+from model_training.lib.core.seasons import implied_season
 from model_training.lib.core.spec import ModelingSpec
 
 NUMERIC_DTYPES = ("int", "float", "bool")
@@ -146,6 +147,7 @@ def build_plan(
             positive = [c for c in classes if str(c) == str(spec.positive_class)]
             classes = [c for c in classes if c not in positive] + positive
     labels, contamination, mase_scale = None, None, None
+    spec = with_implied_season(spec, train)
     if spec.kind.flags_anomalies:
         labels, contamination = _anomaly_labels(spec, train)
     if spec.kind.temporal and spec.target in train.columns:
@@ -160,6 +162,26 @@ def build_plan(
         labels=labels,
         contamination=contamination,
         mase_scale=mase_scale,
+    )
+
+
+def with_implied_season(spec: ModelingSpec, train: pl.DataFrame) -> ModelingSpec:
+    """A time-series spec without ``seasonal_period`` takes the one its
+    frequency implies (:func:`~model_training.lib.core.seasons.implied_season`,
+    judged on the shortest training series), so that the seasonal naive
+    baseline and the MASE scale compare with a season ago; the spec's own
+    value, and specs of other problem types, are kept as they are."""
+    if not spec.kind.temporal or spec.seasonal_period or not spec.frequency:
+        return spec
+    if spec.series_column and spec.series_column in train.columns:
+        history = int(
+            train.get_column(spec.series_column).value_counts()["count"].min()
+        )
+    else:
+        history = train.height
+    period = implied_season(spec.frequency, history)
+    return (
+        spec if period is None else spec.model_copy(update={"seasonal_period": period})
     )
 
 

@@ -59,6 +59,13 @@ def validate_data(
     checks = run_checks(frames, feature_schema, modeling_spec, options.thresholds)
     raise_if_blocking(checks, epic_id)
     plan = build_plan(modeling_spec, feature_schema, train)
+    if plan.spec.seasonal_period != modeling_spec.seasonal_period:
+        logger.info(
+            "Seasonal period %d, implied by the frequency %s (set seasonal_period "
+            "in the modeling spec to choose another)",
+            plan.spec.seasonal_period,
+            plan.spec.frequency,
+        )
     report = summarize(checks, frames, modeling_spec, len(plan.features))
     report["tags"] = {
         "data_quality.status": report["status"],
