@@ -4,6 +4,7 @@ they end in are tested end to end in test_e2e_guarded.py)."""
 from __future__ import annotations
 
 import pytest
+from kedro.io import DatasetError
 
 from model_training.lib.core.errors import InputError
 from model_training.run_guard import check_epic_id, check_seed
@@ -33,3 +34,33 @@ def test_a_seed_is_a_whole_number():
         with pytest.raises(InputError) as caught:
             check_seed(bad)
         assert "the seed must be a whole number" in caught.value.render()
+
+
+def test_a_pipeline_that_ends_after_a_swallowed_stop_commits_nothing(
+    tmp_path, monkeypatch
+):
+    """SIGTERM landed in code that swallowed it and the pipeline went on to
+    the end: its outputs are discarded and the run is recorded KILLED, not
+    promoted; later writes of the ending process are refused."""
+    from model_training import run_guard
+    from model_training.datasets import ReportJSONDataset, transaction
+
+    statuses = []
+    monkeypatch.setattr(
+        run_guard, "end_mlflow_run", lambda status, run_id=None: statuses.append(status)
+    )
+    hook = run_guard.RunGuardHook()
+    transaction.begin("epic", "r1", {tmp_path})
+    try:
+        ReportJSONDataset(filepath=str(tmp_path / "a.json")).save({"v": 1})
+        hook._signal = 15
+        hook.after_pipeline_run()
+        assert statuses == ["KILLED"] and hook.outcome == "aborted"
+        assert list(tmp_path.iterdir()) == []
+        with pytest.raises(DatasetError, match="the run was stopped by a signal"):
+            ReportJSONDataset(filepath=str(tmp_path / "a.json")).save({"v": 2})
+        hook.on_pipeline_error(RuntimeError("after the stop"))
+        assert statuses == ["KILLED", "KILLED"]  # never FAILED after a stop
+    finally:
+        transaction._STATE["stopped"] = None
+        transaction.end()

@@ -43,6 +43,11 @@ from model_training.lib.core.errors import (
     find_user_error,
 )
 from model_training.lib.core.params import check_groups
+from model_training.mlflow_record import (
+    active_run_id,
+    end_mlflow_run,
+    mark_abandoned_runs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,55 +178,6 @@ class EpicLock:
             self._handle = None
 
 
-def _end_mlflow_run(status: str, run_id: str | None = None) -> None:
-    """End every open MLflow run of this process (nested ones first) with
-    ``status``, and the run ``run_id`` too if something else had closed it."""
-    try:
-        import mlflow
-
-        while mlflow.active_run() is not None:
-            mlflow.end_run(status)
-        if run_id is not None:
-            mlflow.MlflowClient().set_terminated(run_id, status)
-    except Exception:  # the record must not hide the error that ended the run
-        logger.warning("Could not mark the MLflow run %s", status, exc_info=True)
-
-
-def _active_run_id() -> str | None:
-    import mlflow
-
-    return getattr(getattr(mlflow.active_run(), "info", None), "run_id", None)
-
-
-def _mark_abandoned_runs(epic: str) -> None:
-    """Runs of this epic still RUNNING belong to killed processes: mark them KILLED."""
-    import mlflow
-
-    active = mlflow.active_run()
-    if active is None:
-        return
-    client = mlflow.MlflowClient()
-    stale = client.search_runs(
-        [active.info.experiment_id],
-        filter_string=f"attributes.status = 'RUNNING' and tags.epic_id = '{epic}'",
-    )
-    for run in stale:
-        if run.info.run_id != active.info.run_id and not run.data.tags.get(
-            "mlflow.parentRunId"
-        ):
-            client.set_terminated(run.info.run_id, "KILLED")
-            for child in client.search_runs(
-                [active.info.experiment_id],
-                filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' "
-                "and attributes.status = 'RUNNING'",
-            ):
-                client.set_terminated(child.info.run_id, "KILLED")
-            logger.warning(
-                "MLflow run %s of an earlier, killed run was left RUNNING; marked KILLED",
-                run.info.run_id,
-            )
-
-
 class RunGuardHook:
     """Parameters checked, one run per epic, all-or-nothing outputs, a true record."""
 
@@ -267,11 +223,11 @@ class RunGuardHook:
             )
         except Exception:
             self.outcome = "not started"
-            _end_mlflow_run("FAILED")
+            end_mlflow_run("FAILED")
             raise
-        self._mlflow_run = _active_run_id()
+        self._mlflow_run = active_run_id()
         try:
-            _mark_abandoned_runs(epic)
+            mark_abandoned_runs(epic)
         except Exception:
             logger.warning("Could not check for abandoned MLflow runs", exc_info=True)
         folders = set()
@@ -290,7 +246,11 @@ class RunGuardHook:
 
     @hook_impl
     def after_pipeline_run(self) -> None:
-        """The pipeline succeeded: promote every staged output."""
+        """The pipeline succeeded: promote every staged output (not when a
+        signal stopped the run and the code it landed in swallowed the stop)."""
+        if self._signal is not None:
+            self._abort("KILLED")
+            return
         run = transaction.current()
         try:
             if run is not None:
@@ -298,7 +258,7 @@ class RunGuardHook:
             self.outcome = "committed"
         except Exception:
             self.outcome = "partial"
-            _end_mlflow_run("FAILED", self._mlflow_run)
+            end_mlflow_run("FAILED", self._mlflow_run)
             raise
         finally:
             self._finish()
@@ -317,18 +277,20 @@ class RunGuardHook:
         once (the main thread at exit and the stop watchdog may both try)."""
         if not self._aborting.acquire(timeout=wait):
             return
+        if self._signal is not None:  # a failure after the stop is the stop's
+            status = "KILLED"
         try:
             run = transaction.current()
             if run is not None:
                 run.abort()
                 self.outcome = "aborted"
-            _end_mlflow_run(status, self._mlflow_run)
+            end_mlflow_run(status, self._mlflow_run)
             self._finish()
         finally:
             self._aborting.release()
 
     def _finish(self) -> None:
-        transaction.end()
+        transaction.end(stopped=self._signal is not None)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -346,6 +308,7 @@ class RunGuardHook:
         if transaction.current() is not None:
             self._abort("KILLED")
         if self._signal is not None:
+            transaction.sweep_stopped()
             _leave(128 + self._signal)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
@@ -379,9 +342,12 @@ class RunGuardHook:
         try:
             # the record first, then the outputs, then out: the main thread is
             # still running and may stage more files until the process ends
-            _end_mlflow_run("KILLED", self._mlflow_run)
+            end_mlflow_run("KILLED", self._mlflow_run)
             self._abort("KILLED", wait=STOP_GRACE_S)
         finally:
+            # the main thread's writes are refused from the abort on; one
+            # under way then may have staged a file since
+            transaction.sweep_stopped()
             _leave(code)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from kedro.io import DatasetError
 from matplotlib.figure import Figure
 
 from model_training.datasets import (
@@ -107,3 +108,37 @@ def test_an_abort_sweeps_the_run_folders_for_staging_it_did_not_record(tmp_path)
         transaction.end()
     assert not (folder / run.prefix).exists()
     assert other.exists()
+
+
+@pytest.fixture
+def stopped_state():
+    yield
+    transaction._STATE["stopped"] = None
+    transaction.end()
+
+
+def test_after_a_stop_writes_are_refused_and_the_staging_is_swept_again(
+    tmp_path, stopped_state
+):
+    """A stop the running code swallowed: once the run is aborted, a save would
+    go straight to its final place; it is refused, and staging a write under
+    way at the abort re-made is removed before the process ends."""
+    folder = tmp_path / "results"
+    (folder).mkdir()
+    (folder / "a.json").write_text('{"v": 0}\n')
+    run = transaction.begin("epic", "r1", {folder})
+    ReportJSONDataset(filepath=str(folder / "a.json")).save({"v": 1})
+    run.abort()
+    transaction.end(stopped=True)
+    with pytest.raises(
+        DatasetError, match=r"b\.json: not written, the run was stopped"
+    ):
+        ReportJSONDataset(filepath=str(folder / "b.json")).save({"v": 2})
+    with pytest.raises(transaction.RunStopped):
+        transaction.remove(folder / "a.json")
+    late = folder / run.prefix / "late.json"
+    late.parent.mkdir()
+    late.write_text("{}")
+    transaction.sweep_stopped()
+    assert sorted(p.name for p in folder.iterdir()) == ["a.json"]
+    assert (folder / "a.json").read_text() == '{"v": 0}\n'

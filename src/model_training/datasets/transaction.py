@@ -25,7 +25,13 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-_STATE: dict[str, RunTransaction | None] = {"run": None}
+# "stopped": the run a signal stopped; its process is ending, and a write
+# now would land in the final place (the staging has ended)
+_STATE: dict[str, RunTransaction | None] = {"run": None, "stopped": None}
+
+
+class RunStopped(RuntimeError):
+    """A write after the run was stopped by a signal: refused."""
 
 
 @dataclass
@@ -139,9 +145,27 @@ def current() -> RunTransaction | None:
     return _STATE["run"]
 
 
-def end() -> None:
-    """Stop staging (after a commit or an abort)."""
+def end(stopped: bool = False) -> None:
+    """Stop staging (after a commit or an abort). ``stopped``: a signal stopped
+    the run and the process is ending, while code the stop landed in may still
+    be running (it can swallow the stop): from now on this process's writes
+    are refused instead of going straight to their final places."""
+    if stopped:
+        _STATE["stopped"] = _STATE["run"] or RunTransaction("", "")
     _STATE["run"] = None
+
+
+def sweep_stopped() -> None:
+    """Just before a stopped process ends: remove the stopped run's staging
+    again (a write under way when the abort swept it may have made one)."""
+    run = _STATE["stopped"]
+    if run is not None:
+        run.abort()
+
+
+def _refuse_if_stopped(final: Path) -> None:
+    if _STATE["stopped"] is not None:
+        raise RunStopped(f"{final}: not written, the run was stopped by a signal")
 
 
 def remove_stale(folders: set[Path], epic: str) -> int:
@@ -162,7 +186,9 @@ def remove_stale(folders: set[Path], epic: str) -> int:
 
 
 def write_path(final: Path, mode: str = "file") -> Path:
-    """Where to write ``final`` now: staged during a run, else ``final`` itself."""
+    """Where to write ``final`` now: staged during a run, else ``final`` itself
+    (:class:`RunStopped` once a signal has stopped the run)."""
+    _refuse_if_stopped(final)
     run = _STATE["run"]
     if run is None:
         if mode != "file":
@@ -178,7 +204,9 @@ def read_path(final: Path) -> Path:
 
 
 def remove(final: Path) -> None:
-    """This run writes no ``final``: staged as a removal during a run, else now."""
+    """This run writes no ``final``: staged as a removal during a run, else now
+    (:class:`RunStopped` once a signal has stopped the run)."""
+    _refuse_if_stopped(final)
     run = _STATE["run"]
     if run is None:
         Path(final).unlink(missing_ok=True)
