@@ -49,6 +49,8 @@ def test_a_pipeline_that_ends_after_a_swallowed_stop_commits_nothing(
     monkeypatch.setattr(
         run_guard, "end_mlflow_run", lambda status, run_id=None: statuses.append(status)
     )
+    unregistered = []
+    monkeypatch.setattr(run_guard.atexit, "unregister", unregistered.append)
     hook = run_guard.RunGuardHook()
     transaction.begin("epic", "r1", {tmp_path})
     try:
@@ -61,6 +63,12 @@ def test_a_pipeline_that_ends_after_a_swallowed_stop_commits_nothing(
             ReportJSONDataset(filepath=str(tmp_path / "a.json")).save({"v": 2})
         hook.on_pipeline_error(RuntimeError("after the stop"))
         assert statuses == ["KILLED", "KILLED"]  # never FAILED after a stop
+        # the exit handler stays: the process ends with the signal's code
+        assert unregistered == []
+        codes = []
+        monkeypatch.setattr(run_guard, "_leave", codes.append)
+        hook._at_exit()
+        assert codes == [128 + 15]
     finally:
         transaction._STATE["stopped"] = None
         transaction.end()

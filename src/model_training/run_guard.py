@@ -300,7 +300,8 @@ class RunGuardHook:
         ):
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
-        atexit.unregister(self._at_exit)
+        if self._signal is None:  # stopped: the process still ends with its code
+            atexit.unregister(self._at_exit)
 
     def _at_exit(self) -> None:
         # the process ends mid-run (Ctrl-C, SIGTERM, sys.exit): runs before
