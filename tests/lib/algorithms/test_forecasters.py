@@ -42,17 +42,22 @@ def series(n: int = 120, seed: int = 0, start: str = "2000-01-01") -> pl.DataFra
 
 
 def plan_for(frame: pl.DataFrame, horizon: int = 6, **extra):
+    """The plan of a monthly series ``y`` by ``month``; ``extra`` spec keys
+    (``frequency``, ``seasonal_period``, ...) replace the monthly ones."""
+    gap = extra.pop("gap", 0)
     spec = ModelingSpec(
-        epic_id="ts",
-        problem_type="time_series",
-        target="y",
-        primary_metric="mase",
-        time_column="month",
-        frequency="MS",
-        seasonal_period=12,
-        forecast_horizon=horizon,
-        cross_validation={"n_splits": 3, "gap": extra.pop("gap", 0)},
-        **extra,
+        **{
+            "epic_id": "ts",
+            "problem_type": "time_series",
+            "target": "y",
+            "primary_metric": "mase",
+            "time_column": "month",
+            "frequency": "MS",
+            "seasonal_period": 12,
+            "forecast_horizon": horizon,
+            "cross_validation": {"n_splits": 3, "gap": gap},
+            **extra,
+        }
     )
     return build_plan(spec, _schema(), frame)
 

@@ -43,9 +43,7 @@ def test_example_rows_of_a_half_hourly_series_write_every_stamp_alike():
     import polars as pl
 
     from model_training.lib.core.frames import split_xy
-    from model_training.lib.core.plan import build_plan
-    from model_training.lib.core.spec import ModelingSpec
-    from tests.lib.algorithms.test_forecasters import _pipeline, _schema
+    from tests.lib.algorithms.test_forecasters import _pipeline, plan_for
 
     times = pd.date_range("2024-01-01", periods=48 * 4, freq="30min")
     frame = pl.DataFrame(
@@ -54,18 +52,7 @@ def test_example_rows_of_a_half_hourly_series_write_every_stamp_alike():
             "y": np.sin(np.arange(len(times)) * 2 * np.pi / 48),
         }
     )
-    spec = ModelingSpec(
-        epic_id="ts",
-        problem_type="time_series",
-        target="y",
-        primary_metric="mase",
-        time_column="month",
-        frequency="30min",
-        seasonal_period=48,
-        forecast_horizon=4,
-        cross_validation={"n_splits": 2},
-    )
-    plan = build_plan(spec, _schema(), frame)
+    plan = plan_for(frame, horizon=4, frequency="30min", seasonal_period=48)
     problem = get_problem("time_series")
     x, y = split_xy(frame[:-1], plan)  # the history ends at 23:00: next is 23:30
     model = problem.fit(_pipeline(plan, "seasonal_naive"), x, y)
