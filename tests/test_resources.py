@@ -33,7 +33,7 @@ def test_the_run_limits_every_pool_and_restores_them(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     with threadpool_limits(limits=2):
         hook = ResourceHook()
-        hook.before_pipeline_run(run_params={}, catalog=_Catalog(1))
+        hook.before_pipeline_run(run_params={}, pipeline=None, catalog=_Catalog(1))
         assert _pool_threads() == {1}
         assert os.environ[THREADS_ENV] == "1"
         assert all(os.environ[key] == "1" for key in POOL_ENVS)
@@ -55,7 +55,7 @@ def test_the_run_limits_every_pool_and_restores_them(monkeypatch):
 def test_a_failed_run_restores_them_too():
     with threadpool_limits(limits=2):
         hook = ResourceHook()
-        hook.before_pipeline_run(run_params={}, catalog=_Catalog("1"))
+        hook.before_pipeline_run(run_params={}, pipeline=None, catalog=_Catalog("1"))
         hook.on_pipeline_error()
         assert _pool_threads() == {2}
 
@@ -65,3 +65,30 @@ def test_a_bad_count_is_one_message_with_the_fix():
         check_threads("lots")
     text = str(caught.value)
     assert "'lots'" in text and "--params threads=auto" in text
+
+
+def test_a_run_that_cross_validates_starts_its_workers_at_once(monkeypatch):
+    from types import SimpleNamespace
+
+    from model_training import resources
+
+    started = []
+    monkeypatch.setattr(resources, "warm_workers", started.append)
+
+    def pipeline(*names):
+        return SimpleNamespace(nodes=[SimpleNamespace(name=n) for n in names])
+
+    with threadpool_limits(limits=2):
+        hook = ResourceHook()
+        hook.before_pipeline_run(
+            run_params={}, pipeline=pipeline("validate_data"), catalog=_Catalog(2)
+        )
+        hook.after_pipeline_run()
+        assert started == []
+        hook.before_pipeline_run(
+            run_params={},
+            pipeline=pipeline("validate_data", "tune_hyperparameters"),
+            catalog=_Catalog(2),
+        )
+        hook.after_pipeline_run()
+    assert started == [resources.WORKER_MODULES]

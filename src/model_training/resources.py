@@ -26,9 +26,25 @@ from model_training.lib.core.threads import (
     THREADS_ENV,
     resolve_threads,
     usable_cores,
+    warm_workers,
 )
 
 logger = logging.getLogger(__name__)
+
+# nodes whose folds run in worker processes: a run with one of them starts its
+# workers at once, in the background (their imports overlap the first nodes)
+CROSS_VALIDATING_NODES = frozenset(
+    {"tune_hyperparameters", "select_final_model", "compute_learning_curve"}
+)
+# what every worker imports before its first fold (the fitting code and the
+# boosting libraries the default candidates use)
+WORKER_MODULES = (
+    "model_training.lib.algorithms.cv_eval",
+    "model_training.lib.algorithms.registry",
+    "model_training.lib.algorithms.catboost_frames",
+    "model_training.lib.problems",
+    "lightgbm",
+)
 
 
 def check_threads(
@@ -64,7 +80,9 @@ class ResourceHook:
         check_threads(context.params.get("threads", "auto"))
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
         mark_run_start()
         try:
             setting = catalog.load("params:threads")
@@ -82,6 +100,9 @@ class ResourceHook:
             self.threads,
             usable_cores(),
         )
+        names = {node.name for node in getattr(pipeline, "nodes", [])}
+        if names & CROSS_VALIDATING_NODES:
+            warm_workers(WORKER_MODULES)
 
     @hook_impl
     def before_node_run(self) -> None:

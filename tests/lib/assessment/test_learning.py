@@ -15,3 +15,50 @@ def test_learning_curve_verdicts():
         {"train_mean": 0.71, "validation_mean": 0.70},
     ]
     assert verdict(flat, plan)["verdict"].startswith("possible underfitting")
+
+
+def test_the_curve_is_the_same_fitted_side_by_side_or_one_after_the_other(
+    xor_setup, monkeypatch
+):
+    from functools import partial
+
+    import polars as pl
+
+    from model_training.lib.algorithms.cv import cv_splits
+    from model_training.lib.assessment.learning import learning_curve
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.core.threads import THREADS_ENV
+    from model_training.lib.problems import get_problem
+    from model_training.lib.stage.assessments import _curve_predictions
+    from model_training.lib.training.configs import config_fit_params, pipeline_for
+    from tests.conftest import conf_params
+
+    parts, _, _, plan = xor_setup
+    rows = pl.concat([parts["train"], parts["validation"]])
+    x, y = split_xy(rows, plan)
+    config = {
+        "model": "random_forest",
+        "params": {"n_estimators": 15, "max_depth": 4},
+        "imbalance": "none",
+    }
+    problem = get_problem(plan.spec.problem_type)
+
+    def curve(threads):
+        monkeypatch.setenv(THREADS_ENV, str(threads))
+        return learning_curve(
+            pipeline_for(plan, config, conf_params("tuning"), 0),
+            x,
+            y,
+            cv_splits(rows, y, plan, 0),
+            plan,
+            partial(_curve_predictions, problem, plan),
+            partial(config_fit_params, plan, config),
+            [0.02, 0.5, 1.0],
+            seed=4,
+        )
+
+    alone, side_by_side = curve(1), curve(2)
+    assert alone["fitted_in_processes"] == 1
+    assert side_by_side["fitted_in_processes"] == 2
+    assert alone["points"] == side_by_side["points"]
+    assert [p["train_size"] for p in alone["points"]][-1] > 100

@@ -31,3 +31,57 @@ def test_fits_read_the_runs_setting(monkeypatch):
     assert fit_threads() == usable_cores()
     monkeypatch.delenv(THREADS_ENV)
     assert fit_threads() == usable_cores()
+
+
+def _pid(_: int) -> int:
+    import os
+
+    return os.getpid()
+
+
+def _nap(_: int) -> int:
+    """A task long enough for both workers to take some."""
+    import time
+
+    time.sleep(0.2)
+    return _pid(0)
+
+
+def test_warmed_workers_are_the_ones_the_first_parallel_call_uses(monkeypatch):
+    from model_training.lib.core import threads
+
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert threads.warm_workers(("json",))
+    threads.wait_for_warm_workers()
+    assert threads.warmed
+    pids = threads.in_workers(_nap, [(i,) for i in range(6)], 2)
+    # the same two processes: none was started again
+    assert set(threads.warmed) <= set(pids) and len(set(pids)) == 2
+    # one thread: no worker processes to start
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert not threads.warm_workers(("json",))
+
+
+def test_the_first_parallel_call_waits_for_a_warm_up_under_way(monkeypatch):
+    import threading
+
+    from model_training.lib.core import threads
+
+    monkeypatch.setenv(THREADS_ENV, "2")
+    release = threading.Event()
+    started = threading.Thread(target=release.wait, daemon=True)
+    started.start()
+    monkeypatch.setattr(threads, "_warming", [started])
+    waited = []
+
+    def call():
+        threads.in_workers(_pid, [(0,), (1,)], 2)
+        waited.append(release.is_set())
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(timeout=1)
+    assert caller.is_alive() and not waited  # still waiting for the warm-up
+    release.set()
+    caller.join(timeout=120)
+    assert waited == [True]

@@ -396,3 +396,59 @@ def test_the_learning_curve_leaves_the_final_refit_and_evaluation_their_time(
     assert skipped["points"] == [] and "not computed" in skipped["skipped_by_budget"]
     cheap = {**selection, "run_budget": {"projected_refit_s": 1.0}}
     assert curve(cheap)["points"]
+
+
+def test_one_candidate_per_family_of_algorithms_joins_the_pool(caplog):
+    from model_training.lib.algorithms.registry import algorithm
+    from model_training.lib.core.budget import unlimited
+    from model_training.lib.training.ensembling import candidate_members
+
+    options = conf_params("tuning", env="test")
+    names = ["lightgbm", "catboost", "hist_gradient_boosting", "svm_rbf", "mlp"]
+    candidates = {
+        "models": [
+            {
+                "name": name,
+                "status": "ok",
+                "imbalance": "none",
+                "fit_time_s": 0.01,
+                "versus_trivial_baseline": "better",
+            }
+            for name in names
+        ]
+    }
+
+    def pool(tuned):
+        judged = candidate_members(
+            candidates,
+            {"models": [{"model": m} for m in tuned]},
+            {},
+            15,
+            options,
+            unlimited(),
+            lambda config: {"config": config},
+            lambda name: algorithm("classification", name).kin,
+        )
+        return [m["config"]["model"] for m in judged]
+
+    with caplog.at_level("INFO"):
+        # a tuned CatBoost stands for the gradient-boosted trees
+        assert pool(["catboost", "logistic_regression"]) == ["svm_rbf", "mlp"]
+    assert (
+        "candidate lightgbm left out: catboost, of the same family "
+        "(gradient-boosted trees), is in the pool tuned" in caplog.text
+    )
+    # none tuned: the first of them (cheapest first) stands for the rest
+    assert pool(["logistic_regression"]) == ["lightgbm", "svm_rbf", "mlp"]
+    # without families every candidate is its own
+    assert len(
+        candidate_members(
+            candidates,
+            {"models": []},
+            {},
+            15,
+            options,
+            unlimited(),
+            lambda config: {"config": config},
+        )
+    ) == len(names)

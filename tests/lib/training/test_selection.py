@@ -148,3 +148,60 @@ def test_a_run_budget_that_cannot_afford_every_row_judges_a_sample_and_the_refit
     assert free["protocol"]["judged_rows"] == free["protocol"]["rows"]
     assert not free["run_budget"]["bound"] and not free["run_budget"]["notes"]
     assert free["run_budget"]["reserved_s"] < 20
+
+
+@pytest.mark.parametrize("max_rows", [100_000, 150])
+def test_the_validation_check_fitted_beside_the_folds_is_a_fit_on_train(
+    xor_setup, max_rows
+):
+    """The check runs as one more fold of train + validation, in the folds'
+    worker batches; its scores are those of the configuration fitted on the
+    training rows (at most tuning.max_rows of them) and scored on validation,
+    as when it was fitted on its own."""
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.core.metrics import compute_metrics
+    from model_training.lib.problems import get_problem
+    from model_training.lib.training.configs import config_fit_params, pipeline_for
+    from model_training.lib.training.protocol import capped_rows
+
+    parts, _, _, plan = xor_setup
+    options = conf_params("tuning", {"max_rows": max_rows})
+    params = {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 1}
+    tuning = {
+        "models": [
+            {
+                "model": "random_forest",
+                "status": "ok",
+                "params": params,
+                "metrics": {"cv_mean": 0.9},
+            }
+        ]
+    }
+    result = select_model(
+        plan, parts["train"], parts["validation"], tuning, {}, {}, options, 0
+    )
+    row = result["models"][0]
+    config = {"model": "random_forest", "params": params, "imbalance": "none"}
+    x_train, y_train = split_xy(parts["train"], plan)
+    x_valid, y_valid = split_xy(parts["validation"], plan)
+    for y, x, name in ((y_train, x_train, "train"), (y_valid, x_valid, "valid")):
+        keep = capped_rows(y, plan, 0, max_rows)
+        if keep is not None:
+            if name == "train":
+                x_train, y_train = x[keep], y[keep]
+            else:
+                x_valid, y_valid = x[keep], y[keep]
+    problem = get_problem(plan.spec.problem_type)
+    model = problem.fit(
+        pipeline_for(plan, config, options, 0),
+        x_train,
+        y_train,
+        config_fit_params(plan, config, y_train),
+    )
+    expected = compute_metrics(
+        plan.spec.metric_names,
+        y_valid,
+        *problem.evaluation_predictions(model, x_valid, y_valid, plan),
+        plan.metric_context,
+    )
+    assert row["validation_metrics"] == pytest.approx(expected)

@@ -44,6 +44,8 @@ def catboost_params(params: dict) -> dict:
 RESAMPLERS = ("smote", "undersample")
 
 WEIGHTINGS = ("class_weight", "cost_sensitive")
+# the family of the gradient-boosted tree learners (``Algorithm.family``)
+BOOSTED_TREES = "gradient-boosted trees"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class Algorithm:
         trees_param: forests: the hyperparameter that counts the trees, which
             more of only lowers variance (not searched; the search's trials
             may fit fewer, ``tuning.search_trees``).
+        family: algorithms that build the same kind of model (the
+            gradient-boosted trees: CatBoost, LightGBM, HistGradientBoosting);
+            None is a family of its own. The ensemble pool takes a candidate
+            at its defaults only when no model of its family is in it already.
         interpretability: 1 (opaque) to 5 (transparent), for the comparison.
         cost: 1 (a linear fit, a closed-form forecaster, k-means) to 4
             (kernel machines, neural networks), a fixed class of what fitting
@@ -89,9 +95,15 @@ class Algorithm:
     iterations_param: str | None = None
     clusters_param: str | None = None
     trees_param: str | None = None
+    family: str | None = None
     interpretability: int = 3
     cost: int = 2
     extra_imbalance: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def kin(self) -> str:
+        """The family the ensemble pool counts this algorithm in."""
+        return self.family or self.name
 
     def imbalance_options(self, has_cost_matrix: bool) -> list[str]:
         """The imbalance strategies this algorithm can use."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from model_training.lib.algorithms.algorithm import (
+    BOOSTED_TREES,
     CLASSIFIER,
     LIGHTGBM_FIXED,
     Algorithm,
@@ -119,6 +120,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         native_categorical=True,
         interpretability=2,
         iterations_param="iterations",
+        family=BOOSTED_TREES,
     ),
     Algorithm(
         "hist_gradient_boosting",
@@ -128,6 +130,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         iterations_param="max_iter",
+        family=BOOSTED_TREES,
     ),
     Algorithm(
         "lightgbm",
@@ -137,6 +140,7 @@ CLASSIFIERS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         iterations_param="n_estimators",
+        family=BOOSTED_TREES,
         cost=1,
     ),
     Algorithm(

@@ -39,6 +39,25 @@ def fold_workers(x: pl.DataFrame, folds: int) -> int:
     return process_workers(folds, x.estimated_size())
 
 
+def worker_clone(pipeline: Any, threads: int | None) -> Any:
+    """An unfitted clone of ``pipeline``; in a worker process (``threads``
+    given), set to fit with that share of the run's threads, including the
+    counts fixed when the pipeline was built in the parent (CatBoost's)."""
+    model = clone(pipeline)
+    if threads is not None:
+        os.environ[THREADS_ENV] = str(threads)
+        model.set_params(
+            **{
+                name: threads
+                for name, value in model.get_params().items()
+                if name.endswith(("thread_count", "n_jobs"))
+                and isinstance(value, int)
+                and value > threads
+            }
+        )
+    return model
+
+
 def _fit_fold(
     pipeline: Any,
     x_train: pl.DataFrame,
@@ -51,19 +70,7 @@ def _fit_fold(
 ) -> tuple[tuple[np.ndarray, np.ndarray | None], Any]:
     """One fold: fit a clone, predict the validation rows. ``threads`` is set
     for the fit when it runs in a worker process."""
-    model = clone(pipeline)
-    if threads is not None:
-        os.environ[THREADS_ENV] = str(threads)
-        # counts fixed when the pipeline was built in the parent (CatBoost's)
-        model.set_params(
-            **{
-                name: threads
-                for name, value in model.get_params().items()
-                if name.endswith(("thread_count", "n_jobs"))
-                and isinstance(value, int)
-                and value > threads
-            }
-        )
+    model = worker_clone(pipeline, threads)
     info = None
     if fit is None:
         model.fit(x_train, y_train, **fit_kwargs(y_train))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from model_training.lib.algorithms.algorithm import (
+    BOOSTED_TREES,
     LIGHTGBM_FIXED,
     REGRESSOR,
     Algorithm,
@@ -117,6 +118,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         native_categorical=True,
         interpretability=2,
         iterations_param="iterations",
+        family=BOOSTED_TREES,
     ),
     Algorithm(
         "hist_gradient_boosting",
@@ -126,6 +128,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         iterations_param="max_iter",
+        family=BOOSTED_TREES,
     ),
     Algorithm(
         "lightgbm",
@@ -135,6 +138,7 @@ REGRESSORS: tuple[Algorithm, ...] = (
         scaled=False,
         interpretability=2,
         iterations_param="n_estimators",
+        family=BOOSTED_TREES,
         cost=1,
     ),
     Algorithm(

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.base import clone
 
+from model_training.lib.algorithms.cv_eval import worker_clone
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.core.threads import fit_threads, in_workers, process_workers
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +34,17 @@ def learning_curve(
     training rows (a seeded subset; temporal data keeps the latest rows) and
     scored on those rows (train) and on the fold's validation rows.
     ``predict(model, x, y)`` gives the predictions to score (``y`` lets a
-    forecaster walk forward through the rows with the actual values).
+    forecaster walk forward through the rows with the actual values). The
+    fits run side by side in worker processes when the run has several
+    threads (``predict`` and ``fit_kwargs`` must then be picklable); every
+    subset is drawn first, so the curve is the same either way.
     """
     primary = plan.spec.primary_metric
     rng = np.random.default_rng(seed)
     temporal = plan.cv_strategy == "time_series"
-    points, skipped = [], []
     started = time.monotonic()
-    for step, size in enumerate(sizes, start=1):
-        train_scores, valid_scores, n_rows = [], [], []
+    subsets = []
+    for size in sizes:
         for train_rows, valid_rows in splits:
             n = max(round(size * len(train_rows)), 10)
             subset = (
@@ -51,13 +54,37 @@ def learning_curve(
                     rng.choice(train_rows, size=min(n, len(train_rows)), replace=False)
                 )
             )
-            model = clone(pipeline)
-            try:
-                model.fit(x[subset], y[subset], **fit_kwargs(y[subset]))
-            except ValueError:
+            subsets.append((subset, valid_rows))
+    workers = process_workers(len(subsets), x.estimated_size())
+    threads = max(1, fit_threads() // workers) if workers > 1 else None
+    tasks = [
+        (
+            pipeline,
+            x[subset],
+            y[subset],
+            [(x[rows], y[rows]) for rows in (subset, valid_rows)],
+            predict,
+            fit_kwargs,
+            threads,
+        )
+        for subset, valid_rows in subsets
+    ]
+    outputs = in_workers(_fit_and_predict, tasks, workers)
+    points, skipped = [], []
+    for step, size in enumerate(sizes, start=1):
+        train_scores, valid_scores, n_rows = [], [], []
+        at = (step - 1) * len(splits)
+        for (subset, valid_rows), predicted in zip(
+            subsets[at : at + len(splits)], outputs[at : at + len(splits)], strict=True
+        ):
+            if predicted is None:
                 continue  # e.g. a class missing from a tiny subset
-            for rows, store in ((subset, train_scores), (valid_rows, valid_scores)):
-                y_pred, y_score = predict(model, x[rows], y[rows])
+            for rows, store, (y_pred, y_score) in zip(
+                (subset, valid_rows),
+                (train_scores, valid_scores),
+                predicted,
+                strict=True,
+            ):
                 ok = (
                     np.isfinite(np.asarray(y_pred, dtype=float))
                     if not plan.discrete_predictions
@@ -98,20 +125,40 @@ def learning_curve(
                 reason,
             )
         logger.info(
-            "Learning curve %d/%d: %d%% of the training rows, %d folds (%.0f s so far)",
+            "Learning curve %d/%d: %d%% of the training rows, %d folds",
             step,
             len(sizes),
             round(100 * size),
             len(splits),
-            time.monotonic() - started,
         )
     return {
         "metric": primary,
         "points": points,
         "skipped_points": skipped,
         "elapsed_s": round(time.monotonic() - started, 2),
+        "fitted_in_processes": workers,
         **verdict(points, plan),
     }
+
+
+def _fit_and_predict(
+    pipeline: Any,
+    x_fit: pl.DataFrame,
+    y_fit: np.ndarray,
+    parts: list[tuple[pl.DataFrame, np.ndarray]],
+    predict: Any,
+    fit_kwargs: Any,
+    threads: int | None,
+) -> list[tuple[np.ndarray, np.ndarray | None]] | None:
+    """A clone fitted on ``x_fit`` (with ``threads`` in a worker process), and
+    its predictions on each part; None when the fit is refused (ValueError:
+    a class missing from a tiny subset)."""
+    model = worker_clone(pipeline, threads)
+    try:
+        model.fit(x_fit, y_fit, **fit_kwargs(y_fit))
+    except ValueError:
+        return None
+    return [predict(model, rows, y_rows) for rows, y_rows in parts]
 
 
 def verdict(points: list[dict[str, Any]], plan: ModelingPlan) -> dict[str, Any]:

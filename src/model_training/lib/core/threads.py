@@ -15,6 +15,7 @@ one thread, which its deterministic mode needs for bit-for-bit results.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 # the environment variable the run hook sets, which fit_threads() reads
@@ -81,12 +82,74 @@ def in_workers(func: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[An
     tasks must be picklable."""
     if workers <= 1:
         return [func(*task) for task in tasks]
+    wait_for_warm_workers()
+    return _parallel(func, tasks, workers)
+
+
+def _parallel(func: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[Any]:
     from joblib import Parallel, delayed, parallel_config
 
     share = max(1, fit_threads() // workers)
     # joblib would pass on the OMP_NUM_THREADS the run set for itself
     with parallel_config(backend="loky", inner_max_num_threads=share):
         return Parallel(n_jobs=workers)(delayed(func)(*task) for task in tasks)
+
+
+# a warm-up task lasts at least this long, so that each worker takes one
+# (a worker done at once would take the next task too, and another worker
+# would import on its first fold instead)
+WARM_TASK_S = 0.5
+
+
+def _import_modules(modules: tuple[str, ...]) -> int:
+    """Import ``modules`` (in a worker process), taking at least
+    :data:`WARM_TASK_S`; the worker's process id."""
+    import importlib
+    import time
+
+    started = time.monotonic()
+    for name in modules:
+        importlib.import_module(name)
+    time.sleep(max(0.0, WARM_TASK_S - (time.monotonic() - started)))
+    return os.getpid()
+
+
+# the warm-up under way (a list, so that it is changed in place)
+_warming: list[threading.Thread] = []
+# the process ids of the last warm-up's workers (for the tests)
+warmed: list[int] = []
+
+
+def warm_workers(modules: tuple[str, ...]) -> bool:
+    """Start the worker processes :func:`in_workers` will use (one per run
+    thread) in a background thread, each importing ``modules``: a worker's
+    start-up (about 2.5 s of imports of scikit-learn, CatBoost, polars) then
+    overlaps what the run does before its first cross-validation. The first
+    :func:`in_workers` call waits for it, so the workers are the same ones
+    either way and nothing depends on the timing. False (nothing started)
+    with fewer than two threads or when a warm-up is under way."""
+    workers = process_workers(fit_threads(), 0)
+    if workers < 2 or any(thread.is_alive() for thread in _warming):
+        return False
+
+    def warm() -> None:
+        try:
+            warmed[:] = _parallel(_import_modules, [(modules,)] * workers, workers)
+        except Exception:  # the first real call starts the workers instead
+            pass
+
+    thread = threading.Thread(target=warm, name="warm-workers", daemon=True)
+    _warming[:] = [thread]
+    thread.start()
+    return True
+
+
+def wait_for_warm_workers() -> None:
+    """Wait until a warm-up started by :func:`warm_workers` has ended."""
+    while _warming:
+        thread = _warming.pop()
+        if thread is not threading.current_thread():
+            thread.join()
 
 
 class thread_share:

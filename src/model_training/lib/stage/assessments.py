@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from model_training.lib.core.params import EvaluationParams
 from model_training.lib.core.plan import load_plan
 from model_training.lib.problems import get_problem
 from model_training.lib.stage.evaluation import test_arrays
-from model_training.lib.training.selection import config_fit_params, pipeline_for
+from model_training.lib.training.configs import config_fit_params, pipeline_for
 
 
 @fail_soft("Fairness", lambda error: failed(error, attributes={}))
@@ -197,8 +198,8 @@ def compute_learning_curve(
         y,
         cv_splits(rows, y, curve_plan, seed),
         resolved,
-        lambda m, r, y_rows: problem.evaluation_predictions(m, r, y_rows, resolved),
-        lambda y_fit: config_fit_params(resolved, config, y_fit),
+        partial(_curve_predictions, problem, resolved),
+        partial(config_fit_params, resolved, config),
         list(settings.sizes),
         seed,
     )
@@ -206,6 +207,14 @@ def compute_learning_curve(
         curve["note"] = note
     curve.update(sample_note(rows.height, available))
     return curve
+
+
+def _curve_predictions(
+    problem: Any, plan: Any, model: Any, x: pl.DataFrame, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A learning-curve model's predictions to score (picklable: the curve's
+    fits may run in worker processes)."""
+    return problem.evaluation_predictions(model, x, y, plan)
 
 
 logger = logging.getLogger(__name__)

@@ -198,13 +198,22 @@ def candidate_members(
     options: TuningParams,
     budget: Budget,
     judge: Callable[[dict[str, Any]], dict[str, Any]],
+    kin: Callable[[str], str] = str,
 ) -> list[dict[str, Any]]:
     """Ensemble members from the candidates that were not tuned, at their
     defaults: those that beat the trivial baselines on validation beyond noise
     and were fitted on every training row (a subsampled one is too slow for
-    repeated folds). ``judge(config)`` gives a configuration's member record
-    (its predictions on the selection's folds)."""
+    repeated folds), one per family of algorithms (``kin(name)``,
+    :attr:`Algorithm.kin`): a candidate whose family has a tuned model in
+    the pool, or an earlier candidate (they come cheapest first), is left
+    out. Gradient-boosted tree learners at their defaults beside a tuned one
+    make near copies of its predictions: on the eleven ensembles of the
+    quality benchmark the greedy selection gave a LightGBM or
+    HistGradientBoosting candidate no weight, while their folds took a third
+    of the default epic's selection. ``judge(config)`` gives a
+    configuration's member record (its predictions on the selection's folds)."""
     tuned = {m["model"] for m in tuning["models"]}
+    families = {kin(name): name for name in tuned}
     members = []
     for entry in candidates.get("models", []):
         if (
@@ -213,6 +222,17 @@ def candidate_members(
             or entry.get("versus_trivial_baseline") != "better"
             or entry.get("subsampled_to")
         ):
+            continue
+        family = kin(entry["name"])
+        if family in families:
+            logger.info(
+                "Ensemble: candidate %s left out: %s, of the same family (%s), "
+                "is in the pool%s",
+                entry["name"],
+                families[family],
+                family,
+                " tuned" if families[family] in tuned else "",
+            )
             continue
         projected = (entry.get("fit_time_s") or 0.0) * folds
         if not budget.affords("selection", projected):
@@ -253,6 +273,7 @@ def candidate_members(
             time.monotonic() - judged_at,
         )
         members.append({**member, "source": "candidate"})
+        families[family] = entry["name"]
     return members
 
 

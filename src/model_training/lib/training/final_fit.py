@@ -18,8 +18,8 @@ from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
+from model_training.lib.training.configs import config_fit_params, pipeline_for
 from model_training.lib.training.protocol import capped_splits
-from model_training.lib.training.selection import config_fit_params, pipeline_for
 
 logger = logging.getLogger(__name__)
 

@@ -12,19 +12,22 @@ import polars as pl
 
 from model_training.lib.algorithms.cv import order_for_cv
 from model_training.lib.algorithms.cv_eval import fold_predictions
-from model_training.lib.algorithms.early_stopping import carried_iterations
-from model_training.lib.algorithms.registry import algorithm, build_pipeline, fit_params
+from model_training.lib.algorithms.registry import algorithm
 from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
+from model_training.lib.training.configs import (
+    config_fit_params,
+    configuration,
+    pipeline_for,
+)
 from model_training.lib.training.ensembling import (
     averaged,
     candidate_members,
     ensemble_contender,
-    ensemble_estimator,
     ensembling,
     unaffordable_ensemble,
 )
@@ -41,62 +44,6 @@ from model_training.lib.training.protocol import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def configuration(
-    entry: dict[str, Any],
-    defaults: dict[str, dict[str, Any]],
-    n_rows: int | None = None,
-) -> dict[str, Any]:
-    """A tuned model's full configuration: defaults overridden by the best trial,
-    and for boosted trees the iteration count early stopping learned, scaled to
-    the ``n_rows`` the configuration will be fitted on."""
-    params = dict(entry["params"])
-    imbalance = params.pop(
-        "imbalance", entry.get("start_params", {}).get("imbalance", "none")
-    )
-    learned = entry.get("learned_iterations")
-    if learned and n_rows:
-        params[learned["param"]] = carried_iterations(learned, n_rows)
-    return {
-        "model": entry["model"],
-        "params": {**(defaults.get(entry["model"]) or {}), **params},
-        "imbalance": imbalance,
-    }
-
-
-def pipeline_for(
-    plan: ModelingPlan, config: dict[str, Any], options: TuningParams, seed: int
-) -> Any:
-    """The unfitted pipeline of a configuration (``{model, params, imbalance}``,
-    or an ensemble's ``members``, each a configuration with a ``weight``)."""
-    if config.get("members"):
-        members = [pipeline_for(plan, m, options, seed) for m in config["members"]]
-        return ensemble_estimator(plan, members, config)
-    problem = get_problem(plan.spec.problem_type)
-    return build_pipeline(
-        plan,
-        algorithm(problem.task, config["model"]),
-        config["params"],
-        seed,
-        imbalance=config["imbalance"],
-        feature_selection=options.feature_selection,
-        selection_options=options.feature_selection_options,
-    )
-
-
-def config_fit_params(
-    plan: ModelingPlan, config: dict[str, Any], y: np.ndarray
-) -> dict[str, Any]:
-    """``fit`` keywords of a configuration's pipeline (cost-sensitive sample
-    weights; for an ensemble, each member's own)."""
-    if config.get("members"):
-        return {
-            "member_fit_params": [
-                fit_params(plan, m["imbalance"], y) for m in config["members"]
-            ]
-        }
-    return fit_params(plan, config["imbalance"], y)
 
 
 def select_model(
@@ -160,7 +107,10 @@ def select_model(
     n_test = float(np.mean([len(v) for _, v in splits]))
     primary = plan.spec.primary_metric
     per_repeat = len(splits) // repeats
-    data = (x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat)
+    check = validation_check_split(
+        plan, y_train, validation.height, keep, options, seed
+    )
+    data = (x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat, check)
     rows, contenders, pool = [], [], []
     for entry in entries:
         if entry["status"] != "ok":
@@ -232,6 +182,7 @@ def select_model(
                 options,
                 budget,
                 lambda config: _judge(plan, config, data, options, seed, 1.0, 1.0)[1],
+                partial(_kin, get_problem(plan.spec.problem_type).task),
             )
         ensemble = ensemble_contender(
             plan, pool, y_all, y_valid, splits, repeats, options.ensemble, best_single
@@ -314,6 +265,43 @@ def select_model(
     }
 
 
+def _kin(task: str, name: str) -> str:
+    """The family the ensemble pool counts algorithm ``name`` in."""
+    try:
+        return algorithm(task, name).kin
+    except ValueError:  # not a registered algorithm: a family of its own
+        return name
+
+
+def validation_check_split(
+    plan: ModelingPlan,
+    y_train: np.ndarray,
+    n_valid: int,
+    valid_rows: np.ndarray | None,
+    options: TuningParams,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The validation check as one more fold of train + validation, so that
+    it is fitted beside the selection's folds, in their worker batches,
+    rather than after them on its own: the training rows (at most
+    ``tuning.max_rows`` of them) against the validation rows (``valid_rows``
+    of the ``n_valid``, or all), as positions in train + validation, which
+    keeps the two splits in order for supervised tabular data. None for
+    forecasts (they score validation walking forward), models without a
+    target and rows sorted by time for the folds (``order_for_cv``), whose
+    check is fitted on its own."""
+    if (
+        plan.spec.kind.temporal
+        or plan.spec.kind.target != "required"
+        or plan.cv_strategy == "time_series"  # rows sorted by time for the folds
+    ):
+        return None
+    n_train = len(y_train)
+    fit_rows = capped_rows(y_train, plan, seed, options.max_rows)
+    held = np.arange(n_valid) if valid_rows is None else valid_rows
+    return (np.arange(n_train) if fit_rows is None else fit_rows), n_train + held
+
+
 def _judge(
     plan: ModelingPlan,
     config: dict[str, Any],
@@ -325,15 +313,17 @@ def _judge(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One configuration on the selection folds and on validation: its
     selection row, and its member record for the ensemble."""
-    x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat = data
+    x_all, y_all, splits, x_train, y_train, x_valid, y_valid, per_repeat, check = data
     problem = get_problem(plan.spec.problem_type)
     pipeline = pipeline_for(plan, config, options, seed)
     # picklable (no closures): the folds may run in worker processes
     fit_kwargs = partial(config_fit_params, plan, config)
     predict = partial(problem.predict, plan=plan)
     start = time.perf_counter()
-    outputs = fold_predictions(pipeline, x_all, y_all, splits, predict, fit_kwargs)
+    fits = splits if check is None else [*splits, check]
+    outputs = fold_predictions(pipeline, x_all, y_all, fits, predict, fit_kwargs)
     cv_seconds = time.perf_counter() - start
+    valid_out = outputs.pop() if check is not None else None
     primary = plan.spec.primary_metric
     scores = [
         compute_metrics([primary], y_all[valid], y_pred, y_score, plan.metric_context)[
@@ -341,13 +331,14 @@ def _judge(
         ]
         for (_, valid), (y_pred, y_score) in zip(splits, outputs, strict=True)
     ]
-    # the validation check fits on at most tuning.max_rows training rows too
-    keep = capped_rows(y_train, plan, seed, options.max_rows)
-    if keep is not None:
-        x_train, y_train = x_train[keep], y_train[keep]
-    model = problem.fit(pipeline, x_train, y_train, fit_kwargs(y_train))
-    valid_out = problem.evaluation_predictions(model, x_valid, y_valid, plan)
-    fit_time = round(cv_seconds / max(len(splits), 1), 4)
+    if valid_out is None:
+        # the validation check fits on at most tuning.max_rows training rows too
+        keep = capped_rows(y_train, plan, seed, options.max_rows)
+        if keep is not None:
+            x_train, y_train = x_train[keep], y_train[keep]
+        model = problem.fit(pipeline, x_train, y_train, fit_kwargs(y_train))
+        valid_out = problem.evaluation_predictions(model, x_valid, y_valid, plan)
+    fit_time = round(cv_seconds / max(len(fits), 1), 4)
     row = {
         **config,
         "status": "ok",
