@@ -316,9 +316,9 @@ class FigureDirectoryDataset(_LocalFileDataset):
         staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
         try:
             for name, figure in data.items():
-                figure.savefig(
-                    staging / f"{name}.png", dpi=self._dpi, bbox_inches="tight"
-                )
+                # the figures lay themselves out (constrained layout), so a
+                # tight bounding box, which draws each figure twice, is not asked
+                figure.savefig(staging / f"{name}.png", dpi=self._dpi)
                 plt.close(figure)
             for rendered in staging.iterdir():
                 os.replace(rendered, folder / rendered.name)

@@ -6,8 +6,9 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from imblearn.ensemble import BalancedRandomForestClassifier
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from model_training.lib.algorithms import forests
 from model_training.lib.core.threads import THREADS_ENV
@@ -63,3 +64,39 @@ def test_the_model_does_not_depend_on_the_thread_count(kind, data, monkeypatch):
         predictions.append(model.predict(x))
         assert model.n_jobs is None
     np.testing.assert_array_equal(predictions[0], predictions[1])
+
+
+@pytest.mark.parametrize(
+    ("kind", "plain", "classes"),
+    [
+        (forests.ThreadedRandomForestClassifier, RandomForestClassifier, 2),
+        (forests.ThreadedRandomForestClassifier, RandomForestClassifier, 3),
+        (forests.ThreadedRandomForestRegressor, RandomForestRegressor, None),
+        (
+            forests.ThreadedBalancedRandomForestClassifier,
+            BalancedRandomForestClassifier,
+            3,
+        ),
+    ],
+)
+def test_tree_by_tree_scores_are_scikit_learns_bit_for_bit(data, kind, plain, classes):
+    x, y = data
+    if classes == 3:
+        y = np.digitize(x[:, 0] + x[:, 1], [-0.5, 0.5])
+    elif classes is None:
+        y = x[:, 0] * 2.0 + x[:, 2]
+    params = {"n_estimators": 25, "random_state": 7, "n_jobs": 1}
+    ours, theirs = kind(**params).fit(x, y), plain(**params).fit(x, y)
+    score = "predict_proba" if classes else "predict"
+    for rows in (x[:1], x[:1].astype(np.float32), x):
+        np.testing.assert_array_equal(
+            getattr(ours, score)(rows), getattr(theirs, score)(rows)
+        )
+        np.testing.assert_array_equal(ours.predict(rows), theirs.predict(rows))
+    # a multi-output forest takes scikit-learn's own path
+    if classes is None:
+        two = np.column_stack([y, -y])
+        np.testing.assert_array_equal(
+            kind(**params).fit(x, two).predict(x),
+            plain(**params).fit(x, two).predict(x),
+        )
