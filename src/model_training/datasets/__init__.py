@@ -23,10 +23,10 @@ logged to MLflow by :class:`model_training.hooks.TrackingHook`.
 """
 
 from model_training.datasets.clock import RunClockDataset
+from model_training.datasets.figures import FigureDirectoryDataset
 from model_training.datasets.files import (
     CSVTableDataset,
     FeatureSplitDataset,
-    FigureDirectoryDataset,
     ReportJSONDataset,
     SignedJoblibDataset,
 )
