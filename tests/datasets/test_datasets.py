@@ -142,61 +142,6 @@ def test_figure_directory_drops_figures_an_earlier_run_drew(tmp_path):
     assert set(dataset.load()) == {"kept"}
 
 
-def _figures(count):
-    figures = {}
-    for i in range(count):
-        figure = Figure(layout="constrained")
-        axes = figure.add_subplot()
-        axes.plot([0, i, 2 * i])
-        axes.set_title(f"figure {i}")
-        figures[f"f{i}"] = figure
-    return figures
-
-
-def test_many_figures_are_drawn_side_by_side_and_the_same(tmp_path, monkeypatch):
-    from model_training.datasets import figures as module
-    from model_training.lib.core.threads import THREADS_ENV
-
-    monkeypatch.setenv(THREADS_ENV, "2")
-    calls = []
-    real = module.in_workers
-    monkeypatch.setattr(
-        module,
-        "in_workers",
-        lambda func, tasks, workers: (
-            calls.append(workers) or real(func, tasks, workers)
-        ),
-    )
-    count = module.PARALLEL_FIGURES
-    side_by_side = FigureDirectoryDataset(filepath=str(tmp_path / "many"))
-    side_by_side.save(_figures(count))
-    monkeypatch.setenv(THREADS_ENV, "1")
-    alone = FigureDirectoryDataset(filepath=str(tmp_path / "alone"))
-    alone.save(_figures(count))
-    assert calls == [2, 1]
-    for name, path in side_by_side.load().items():
-        assert path.read_bytes() == alone.load()[name].read_bytes()
-    # a few figures are drawn here, without waiting for the workers
-    monkeypatch.setenv(THREADS_ENV, "2")
-    FigureDirectoryDataset(filepath=str(tmp_path / "few")).save(_figures(count - 1))
-    assert calls[-1] == 1
-
-
-def test_a_figure_a_worker_cannot_draw_leaves_the_earlier_figures(
-    tmp_path, monkeypatch
-):
-    from model_training.lib.core.threads import THREADS_ENV
-
-    monkeypatch.setenv(THREADS_ENV, "2")
-    dataset = FigureDirectoryDataset(filepath=str(tmp_path / "figs"))
-    dataset.save(_figures(8))
-    before = {n: p.read_bytes() for n, p in dataset.load().items()}
-    broken = {**_figures(7), "f7": _Broken()}
-    with pytest.raises(Exception, match="rendering failed"):
-        dataset.save(broken)
-    assert {n: p.read_bytes() for n, p in dataset.load().items()} == before
-
-
 def test_previews_for_kedro_viz(tmp_path):
     split = tmp_path / "train_features.csv"
     pl.DataFrame({"a": range(30), "b": ["x"] * 30}).write_csv(split)

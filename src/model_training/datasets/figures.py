@@ -12,12 +12,6 @@ from typing import Any
 from kedro_datasets._typing import ImagePreview
 
 from model_training.datasets.files import _LocalFileDataset
-from model_training.lib.core.threads import in_workers, process_workers
-
-# from this many figures on, a folder's figures are drawn side by side in the
-# run's worker processes (the model figures: about 20, 1.7 s of 4 s saved on
-# the default epic); fewer are drawn here, without waiting for the workers
-PARALLEL_FIGURES = 8
 
 
 def _render(figure: Any, path: Path, dpi: int) -> None:
@@ -51,17 +45,9 @@ class FigureDirectoryDataset(_LocalFileDataset):
         folder = self._target("mirror")
         staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
         try:
-            tasks = [
-                (f, staging / f"{name}.png", self._dpi) for name, f in data.items()
-            ]
-            workers = (
-                process_workers(len(tasks), 0) if len(tasks) >= PARALLEL_FIGURES else 1
-            )
-            try:
-                in_workers(_render, tasks, workers)
-            finally:
-                for figure in data.values():
-                    plt.close(figure)
+            for name, figure in data.items():
+                _render(figure, staging / f"{name}.png", self._dpi)
+                plt.close(figure)
             for rendered in staging.iterdir():
                 os.replace(rendered, folder / rendered.name)
             # figures of an earlier run that this run did not draw are stale
