@@ -62,7 +62,8 @@ def learning_curve(
             pipeline,
             x[subset],
             y[subset],
-            [(x[rows], y[rows]) for rows in (subset, valid_rows)],
+            x[valid_rows],
+            y[valid_rows],
             predict,
             fit_kwargs,
             threads,
@@ -145,20 +146,22 @@ def _fit_and_predict(
     pipeline: Any,
     x_fit: pl.DataFrame,
     y_fit: np.ndarray,
-    parts: list[tuple[pl.DataFrame, np.ndarray]],
+    x_valid: pl.DataFrame,
+    y_valid: np.ndarray,
     predict: Any,
     fit_kwargs: Any,
     threads: int | None,
 ) -> list[tuple[np.ndarray, np.ndarray | None]] | None:
     """A clone fitted on ``x_fit`` (with ``threads`` in a worker process), and
-    its predictions on each part; None when the fit is refused (ValueError:
-    a class missing from a tiny subset)."""
+    its predictions on the rows it was fitted on and on the validation rows;
+    None when the fit is refused (ValueError: a class missing from a tiny
+    subset)."""
     model = worker_clone(pipeline, threads)
     try:
         model.fit(x_fit, y_fit, **fit_kwargs(y_fit))
     except ValueError:
         return None
-    return [predict(model, rows, y_rows) for rows, y_rows in parts]
+    return [predict(model, x_fit, y_fit), predict(model, x_valid, y_valid)]
 
 
 def verdict(points: list[dict[str, Any]], plan: ModelingPlan) -> dict[str, Any]:
