@@ -37,6 +37,7 @@ from model_training.gitinfo import git_commit
 from model_training.lib.core.errors import UserFacingError
 from model_training.lib.reporting.model_card import render
 from model_training.lib.reporting.package import package_versions, requirements_text
+from model_training.mlflow_record import active_run_id
 
 _MODEL = re.compile(r"^model_v(\d+)_(\d{8}T\d{6}Z)\.joblib$")
 _METADATA = re.compile(r"^metadata_v(\d+)\.json$")
@@ -158,7 +159,7 @@ class ModelPackageDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                 "creation_date": now.isoformat(),
                 "timestamp": stamp,
                 "artifacts": artifacts,
-                "mlflow_run_id": _active_run_id(),
+                "mlflow_run_id": active_run_id(),
                 "code_commit": git_commit(Path.cwd()),
                 "python_version": platform.python_version(),
                 "package_versions": versions,
@@ -264,12 +265,3 @@ def _log_to_mlflow(paths: list[Path]) -> None:
         return
     for path in paths:
         mlflow.log_artifact(str(path), "package")
-
-
-def _active_run_id() -> str | None:
-    try:
-        import mlflow
-    except ImportError:  # pragma: no cover
-        return None
-    run = mlflow.active_run()
-    return run.info.run_id if run else None
