@@ -74,6 +74,8 @@ class Metric:
             internal criteria): a bootstrap resample's duplicated rows, at
             distance zero from each other, would bias it, so resamples keep
             distinct rows only.
+        every_class: True if it is undefined on rows without every class
+            (ranking metrics: ROC-AUC, PR-AUC).
     """
 
     name: str
@@ -82,6 +84,7 @@ class Metric:
     problem_types: frozenset[str]
     needs_score: bool = False
     pairwise: bool = False
+    every_class: bool = False
 
     def fits(self, name: str) -> bool:
         """Whether the metric applies to the problem type of that name."""
@@ -143,6 +146,7 @@ _REGISTRY: tuple[Metric, ...] = (
         True,
         POSITIVE,
         needs_score=True,
+        every_class=True,
     ),
     Metric(
         "pr_auc",
@@ -152,6 +156,7 @@ _REGISTRY: tuple[Metric, ...] = (
         True,
         POSITIVE,
         needs_score=True,
+        every_class=True,
     ),
     Metric(
         "brier_loss",
@@ -163,7 +168,12 @@ _REGISTRY: tuple[Metric, ...] = (
         needs_score=True,
     ),
     Metric(
-        "roc_auc_ovr", multiclass_auc, True, CLASSIFICATION - BINARY, needs_score=True
+        "roc_auc_ovr",
+        multiclass_auc,
+        True,
+        CLASSIFICATION - BINARY,
+        needs_score=True,
+        every_class=True,
     ),
     Metric(
         "log_loss",

@@ -34,6 +34,7 @@ from model_training.lib.data_quality.structure import (
 )
 from model_training.lib.data_quality.target import check_target
 from model_training.lib.data_quality.temporal import check_regular, check_temporal
+from model_training.lib.data_quality.time_folds import check_time_folds
 
 
 def run_checks(
@@ -81,6 +82,8 @@ def run_checks(
         check_regular(ctx),
         check_unseen_categories(ctx),
     ]
+    if not held_out_only and all(c.status != "fail" for c in checks):
+        checks.append(check_time_folds(ctx))
     if held_out_only:
         return [*checks, check_duplicates(ctx)]
     checks += [
