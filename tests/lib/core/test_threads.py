@@ -85,3 +85,31 @@ def test_the_first_parallel_call_waits_for_a_warm_up_under_way(monkeypatch):
     release.set()
     caller.join(timeout=120)
     assert waited == [True]
+
+
+def _fails_on(i: int) -> int:
+    if i == 1:
+        raise ValueError("k_neighbors > n_samples")
+    return _pid(i)
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("cannot pickle")
+
+
+def _unpicklable(_: int) -> int:
+    raise _Unpicklable("a lock inside")
+
+
+def test_a_task_that_raises_leaves_the_workers_running(monkeypatch):
+    from model_training.lib.core import threads
+
+    monkeypatch.setenv(THREADS_ENV, "2")
+    before = set(threads.in_workers(_nap, [(i,) for i in range(4)], 2))
+    with pytest.raises(ValueError, match="k_neighbors"):
+        threads.in_workers(_fails_on, [(0,), (1,)], 2)
+    with pytest.raises(RuntimeError, match="_Unpicklable: a lock inside"):
+        threads.in_workers(_unpicklable, [(0,), (1,)], 2)
+    after = set(threads.in_workers(_nap, [(i,) for i in range(4)], 2))
+    assert after == before  # the same two processes, none started again

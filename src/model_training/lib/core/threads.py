@@ -79,11 +79,41 @@ def in_workers(func: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[An
     """``func(*task)`` for every task, in order: in ``workers`` loky processes
     (reused from call to call), each with its share of the run's threads for
     its OpenMP/BLAS pools, or in process when ``workers`` is 1. ``func`` and the
-    tasks must be picklable."""
+    tasks must be picklable. A task's exception is raised here once the call's
+    other tasks have ended (the workers stay: see :func:`_carried`)."""
     if workers <= 1:
         return [func(*task) for task in tasks]
     wait_for_warm_workers()
-    return _parallel(func, tasks, workers)
+    results = _parallel(_carried, [(func, *task) for task in tasks], workers)
+    for result in results:
+        if isinstance(result, _Raised):
+            raise result.error
+    return results
+
+
+class _Raised:
+    """An exception a task raised in a worker, carried back as its result."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _carried(func: Any, *task: Any) -> Any:
+    """``func(*task)``, or what it raised as a :class:`_Raised` value. Raised
+    in a worker, an exception makes joblib stop the pool and start new
+    processes, whose imports cost seconds (8 s a trial on a busy machine,
+    every time a fold's SMOTE found too few neighbours); carried back, it is
+    raised here once every task of the call has ended, and the workers stay."""
+    try:
+        return func(*task)
+    except Exception as error:
+        import pickle
+
+        try:
+            pickle.dumps(error)
+        except Exception:  # not picklable: sent back as text
+            error = RuntimeError(f"{type(error).__name__}: {error}")
+        return _Raised(error)
 
 
 def _parallel(func: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[Any]:
