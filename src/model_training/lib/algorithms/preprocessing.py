@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from imblearn.over_sampling import SMOTE
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -17,7 +18,7 @@ from model_training.lib.algorithms.feature_transform import FeatureTransformer
 from model_training.lib.algorithms.input_cells import MISSING_CATEGORY, category_text
 from model_training.lib.core.plan import ModelingPlan
 
-__all__ = ["MISSING_CATEGORY", "CategoryFiller", "make_preprocessor"]
+__all__ = ["MISSING_CATEGORY", "CategoryFiller", "FoldSMOTE", "make_preprocessor"]
 
 
 class CategoryFiller(TransformerMixin, BaseEstimator):
@@ -91,3 +92,30 @@ def make_preprocessor(plan: ModelingPlan, *, scale: bool = True) -> ColumnTransf
 
 
 # Rows of the training input the compiled path is checked against at fit.
+
+
+class FoldSMOTE(SMOTE):
+    """SMOTE whose neighbours fit the rows it is given.
+
+    SMOTE interpolates each minority row towards one of its ``k_neighbors``
+    nearest minority rows (5 by default), and refuses a class with no more rows
+    than that: a training fold with three positives (a rare class in the
+    early folds of time-ordered cross-validation) failed every SMOTE trial of
+    an unseen epic. Here a class with fewer rows interpolates towards all the
+    others (``k_neighbors`` = its rows - 1); a class of one row cannot be
+    interpolated and is left as it is. With enough rows it is SMOTE exactly.
+    """
+
+    def _fit_resample(self, X: Any, y: Any) -> Any:
+        growing = [c for c, n in self.sampling_strategy_.items() if n > 0]
+        smallest = min((int(np.sum(y == c)) for c in growing), default=0)
+        wanted = self.k_neighbors
+        if not isinstance(wanted, int) or smallest > wanted:
+            return super()._fit_resample(X, y)
+        if smallest < 2:
+            return X, y
+        self.k_neighbors = smallest - 1
+        try:
+            return super()._fit_resample(X, y)
+        finally:
+            self.k_neighbors = wanted

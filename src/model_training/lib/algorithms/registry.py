@@ -31,6 +31,7 @@ from model_training.lib.algorithms.feature_transform import FeatureTransformer
 from model_training.lib.algorithms.forecasting import FORECASTERS
 from model_training.lib.algorithms.preprocessing import (
     CategoryFiller,
+    FoldSMOTE,
     make_preprocessor,
 )
 from model_training.lib.algorithms.regressors import REGRESSORS
@@ -125,9 +126,7 @@ def build_pipeline(
     if selector is not None:
         steps.append(("select", selector))
     if imbalance == "smote":
-        from imblearn.over_sampling import SMOTE
-
-        steps.append(("resample", SMOTE(random_state=seed)))
+        steps.append(("resample", FoldSMOTE(random_state=seed)))
     elif imbalance == "undersample":
         from imblearn.under_sampling import RandomUnderSampler
 
