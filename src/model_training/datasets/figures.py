@@ -14,12 +14,6 @@ from kedro_datasets._typing import ImagePreview
 from model_training.datasets.files import _LocalFileDataset
 
 
-def _render(figure: Any, path: Path, dpi: int) -> None:
-    """Draw one figure to its PNG. The figures lay themselves out (constrained
-    layout), so a tight bounding box, which draws a figure twice, is not asked."""
-    figure.savefig(path, dpi=dpi)
-
-
 class FigureDirectoryDataset(_LocalFileDataset):
     """A folder of PNG figures saved from ``{name: matplotlib Figure}``.
 
@@ -46,7 +40,9 @@ class FigureDirectoryDataset(_LocalFileDataset):
         staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
         try:
             for name, figure in data.items():
-                _render(figure, staging / f"{name}.png", self._dpi)
+                # the figures lay themselves out (constrained layout): a tight
+                # bounding box, which draws each figure twice, is not asked
+                figure.savefig(staging / f"{name}.png", dpi=self._dpi)
                 plt.close(figure)
             for rendered in staging.iterdir():
                 os.replace(rendered, folder / rendered.name)
