@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from model_training.lib.data_quality.checks import run_checks
 from tests.lib.data_quality.test_checks import (
     SPEC,
     TEST,
@@ -73,3 +74,59 @@ def test_an_entirely_empty_numeric_column_is_missing_not_text(
     checks = checks_by_name(frames, schema, spec, thresholds)
     assert checks["dtypes"].status != "fail"
     assert checks["missing_values"].status == "warn"
+
+
+def test_few_rows_warn_with_the_counts_and_do_not_block(
+    frames, schema, spec, thresholds
+):
+    """120 rows split 60/20/20 with 3 features: train is under 100 rows and the
+    held-out splits under 50, so each is named with its count."""
+    check = checks_by_name(frames, schema, spec, thresholds)["sample_size"]
+    assert check.status == "warn"
+    train = frames["train"].height
+    assert f"train has {train} rows for 3 feature(s)" in check.message
+    held = frames["validation"].height
+    assert f"validation has {held} rows (smallest class" in check.message
+    assert check.details["train_rows"] == train
+    assert check.details["validation_rows"] == held
+
+
+def test_enough_rows_pass_and_a_rare_held_out_class_warns(
+    frames, schema, spec, thresholds
+):
+    roomy = thresholds.model_copy(
+        update={
+            "small_training_rows": 10,
+            "training_rows_per_feature": 2,
+            "small_held_out_rows": 5,
+            "small_held_out_class_rows": 2,
+        }
+    )
+    assert checks_by_name(frames, schema, spec, roomy)["sample_size"].status == "pass"
+    counts = frames["validation"].get_column("label").value_counts()
+    smallest = int(counts.get_column("count").min())
+    strict = roomy.model_copy(update={"small_held_out_class_rows": smallest + 1})
+    check = checks_by_name(frames, schema, spec, strict)["sample_size"]
+    assert check.status == "warn"
+    assert f"(smallest class {smallest})" in check.message
+    assert "train has" not in check.message
+
+
+def test_the_test_split_is_judged_without_repeating_train(
+    frames, schema, spec, thresholds
+):
+    held_out = {"train": frames["train"], "test": frames["test"]}
+    checks = run_checks(held_out, schema, spec, thresholds, held_out_only=True)
+    check = next(c for c in checks if c.name == "sample_size")
+    assert check.status == "warn"
+    assert check.message.startswith(f"test has {frames['test'].height} rows")
+    assert "train has" not in check.message
+
+
+def test_forecasts_are_not_judged_by_row_counts(frames, schema, spec, thresholds):
+    from model_training.lib.data_quality.context import Context
+    from model_training.lib.data_quality.structure import check_sample_size
+
+    forecast = spec.model_copy(update={"problem_type": "time_series"})
+    check = check_sample_size(Context(frames, schema, forecast, thresholds))
+    assert check.status == "pass"

@@ -50,6 +50,10 @@ class Thresholds(Group):
     cross_split_duplicate_fraction: Share
     leakage_score: Share
     leakage_blocks: bool
+    small_training_rows: Count
+    training_rows_per_feature: Count
+    small_held_out_rows: Count
+    small_held_out_class_rows: Count
 
 
 class DataValidationParams(Group):

@@ -29,6 +29,7 @@ from model_training.lib.data_quality.leakage import check_duplicates, check_leak
 from model_training.lib.data_quality.structure import (
     check_dtypes,
     check_rows,
+    check_sample_size,
     check_schema_columns,
     check_spec_columns,
 )
@@ -84,6 +85,7 @@ def run_checks(
     ]
     if not held_out_only and all(c.status != "fail" for c in checks):
         checks.append(check_time_folds(ctx))
+    checks.append(check_sample_size(ctx, train_too=not held_out_only))
     if held_out_only:
         return [*checks, check_duplicates(ctx)]
     checks += [

@@ -179,3 +179,54 @@ def check_rows(ctx: Context) -> Check:
     if problems:
         return Check("rows", "fail", "a split has no rows", problems=problems)
     return Check("rows", "pass", "every split has rows")
+
+
+def check_sample_size(ctx: Context, *, train_too: bool = True) -> Check:
+    """Warn when a split is too small for its scores to be trusted.
+
+    Few training rows (absolutely, or per feature) make the fitted models
+    unstable; a held-out split of few rows, or with few rows of some class,
+    gives a score whose confidence interval is wide. Forecasts are judged by
+    their own horizon-block folds and are not checked here. ``train_too``:
+    judge the training rows as well as the held-out splits.
+    """
+    if ctx.spec.kind.temporal:
+        return Check("sample_size", "pass", "forecasts: judged by walk-forward folds")
+    t = ctx.t
+    notes, details = [], {}
+    train = ctx.frames["train"].height
+    features = len(ctx.features)
+    details["train_rows"] = train
+    details["features"] = features
+    if train_too and (
+        train < t.small_training_rows or train < t.training_rows_per_feature * features
+    ):
+        notes.append(
+            f"train has {train} rows for {features} feature(s) (fewer than "
+            f"{t.small_training_rows}, or {t.training_rows_per_feature} per feature): "
+            "fitted models are unstable and the cross-validated scores in "
+            "model_selection.json are the better guide; more rows are the fix"
+        )
+    target = ctx.spec.target if ctx.spec.kind.classification else None
+    for split in ctx.held_out:
+        frame = ctx.frames[split]
+        smallest = None
+        if target and target in frame.columns and frame.height:
+            counts = frame.get_column(target).drop_nulls().value_counts()
+            smallest = int(counts.get_column("count").min() or 0)
+        details[f"{split}_rows"] = frame.height
+        if smallest is not None:
+            details[f"{split}_smallest_class_rows"] = smallest
+        if frame.height < t.small_held_out_rows or (
+            smallest is not None and smallest < t.small_held_out_class_rows
+        ):
+            what = f"{split} has {frame.height} rows" + (
+                f" (smallest class {smallest})" if smallest is not None else ""
+            )
+            notes.append(
+                f"{what}: its scores have wide confidence intervals; judge by the "
+                "intervals and the cross-validated scores, not the point values"
+            )
+    if notes:
+        return Check("sample_size", "warn", "; ".join(notes), details=details)
+    return Check("sample_size", "pass", "enough rows in every split", details=details)
