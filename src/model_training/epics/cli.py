@@ -105,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="an identifier column (repeatable)",
     )
+    new.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="leave out rows without a target value (by default they stop the build)",
+    )
     new.add_argument("--seed", type=int, default=42)
     new.add_argument("--force", action="store_true", help="replace an existing epic")
     return parser
@@ -119,7 +124,8 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         splits = given
     if kind(args.problem_type).target == "required" and not args.target:
         raise ValueError(f"--target is required for {args.problem_type}")
-    return from_csv.build(
+    notes: list[str] = []
+    written = from_csv.build(
         args.root,
         args.epic_id,
         target=args.target,
@@ -136,7 +142,12 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         seasonal_period=args.seasonal_period,
         seed=args.seed,
         force=args.force,
+        drop_missing_target=args.drop_missing_target,
+        notes=notes,
     )
+    for note in notes:
+        sys.stdout.write(f"note: {note}\n")
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:

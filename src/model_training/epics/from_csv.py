@@ -42,14 +42,20 @@ def build(
     seasonal_period: int | None = None,
     seed: int = 42,
     force: bool = False,
+    drop_missing_target: bool = False,
+    notes: list[str] | None = None,
 ) -> list[Path]:
     """Write the epic's feature folder and a default modeling spec.
 
     Either ``csv`` (split 60/20/20 here: stratified for classification,
     chronological when ``time_column`` is given) or ``splits`` (three files).
+    Rows without a target value stop the build with their line numbers, or
+    with ``drop_missing_target`` are left out (said in ``notes``, and in the
+    feature documentation).
     """
     if (csv is None) == (splits is None):
         raise ValueError("give either one CSV or the three split files")
+    notes = [] if notes is None else notes
     if csv is not None:
         frame = pl.read_csv(csv, infer_schema_length=None)
         _require(
@@ -57,6 +63,7 @@ def build(
             [c for c in (target, time_column, label_column, *(id_columns or [])) if c],
             csv,
         )
+        frame = _with_target(frame, target, csv, drop_missing_target, notes)
         stratify = {"target": target, "label": label_column}.get(
             kind(problem_type).stratify_on or ""
         )  # classes or anomalies: every split gets its share
@@ -71,6 +78,9 @@ def build(
         }
         for name, frame in frames.items():
             _require(frame, [c for c in (target, time_column) if c], splits[name])
+            frames[name] = _with_target(
+                frame, target, splits[name], drop_missing_target, notes
+            )
         frame = pl.concat(list(frames.values()), how="diagonal_relaxed")
         origin = (
             "Made from the given train, validation and test files (no re-splitting)."
@@ -86,7 +96,7 @@ def build(
     doc = feature_documentation(
         schema,
         title=f"Feature documentation: {epic_id}",
-        intro=REVIEW_NOTE + "\n" + origin,
+        intro=REVIEW_NOTE + "\n" + " ".join([origin, *notes]),
         frames=frames,
     )
     extra: dict = {"id_columns": list(id_columns or [])}
@@ -114,3 +124,29 @@ def _require(frame: pl.DataFrame, columns: list[str], path: Path) -> None:
         raise ValueError(
             f"{path}: no column(s) {', '.join(missing)}; columns are: {', '.join(frame.columns)}"
         )
+
+
+def _with_target(
+    frame: pl.DataFrame, target: str | None, path: Path, drop: bool, notes: list[str]
+) -> pl.DataFrame:
+    """The rows that have a target value; without ``drop``, rows lacking one
+    stop the build (a model cannot learn from them, and a split stratified on
+    the target cannot place them)."""
+    if not target:
+        return frame
+    missing = frame.get_column(target).is_null()
+    n = int(missing.sum())
+    if not n:
+        return frame
+    if not drop:
+        lines = [i + 2 for i in missing.arg_true().head(5).to_list()]
+        shown = ", ".join(map(str, lines)) + (" ..." if n > len(lines) else "")
+        raise ValueError(
+            f"{path}, column '{target}': {n} row(s) have no target value "
+            f"(line(s) {shown}). Fix: fill them in, remove them, or pass "
+            "--drop-missing-target to leave them out"
+        )
+    notes.append(
+        f"{n} row(s) of `{path.name}` without a `{target}` value were left out."
+    )
+    return frame.filter(~missing)

@@ -162,3 +162,48 @@ def test_from_csv_builds_a_forecasting_epic_with_several_series(tmp_path):
     # cut between periods: both stores of a month stay in one split
     assert train["month"].max() < validation["month"].min()
     assert train.group_by("month").len()["len"].min() == 2
+
+
+def test_from_csv_names_rows_without_a_target_or_leaves_them_out(tmp_path, capsys):
+    source = tmp_path / "loans.csv"
+    frame = make_frame(200).with_columns(
+        pl.when(pl.col("row_id").is_in([7, 30, 31]))
+        .then(None)
+        .otherwise(pl.col("label"))
+        .alias("label")
+    )
+    frame.write_csv(source)
+    args = from_csv_args(tmp_path, 200, "label")
+    frame.write_csv(source)  # from_csv_args wrote a complete file
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert f"{source}, column 'label': 3 row(s) have no target value" in err
+    assert "line(s) 8, 31, 32)" in err and "--drop-missing-target" in err
+    assert not (tmp_path / "data/4_processed/loans").exists()
+
+    assert cli.main([*args, "--drop-missing-target"]) == 0
+    assert "note: 3 row(s) of `loans.csv` without a `label` value" in (
+        capsys.readouterr().out
+    )
+    features = tmp_path / "data/4_processed/loans/features"
+    rows = sum(
+        pl.read_csv(features / f"{s}_features.csv").height
+        for s in ("train", "validation", "test")
+    )
+    assert rows == 197
+    assert "without a `label` value were left out" in (
+        (features / "feature_documentation.md").read_text()
+    )
+
+
+def test_a_label_with_missing_values_still_stratifies():
+    frame = make_frame(200).with_columns(
+        pl.when(pl.col("row_id") % 10 == 0)
+        .then(None)
+        .otherwise(pl.col("label") == "bad")
+        .alias("flag")
+    )
+    parts = split_frame(frame, seed=3, stratify="flag")
+    assert sum(p.height for p in parts.values()) == 200
+    for part in parts.values():
+        assert part.get_column("flag").null_count() > 0

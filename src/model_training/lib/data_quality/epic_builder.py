@@ -56,7 +56,7 @@ def split_frame(
             "test": ordered.filter(column.is_in(times[b:].implode())),
         }
     index = np.arange(n)
-    labels = frame.get_column(stratify).to_numpy() if stratify else None
+    labels = _strata(frame.get_column(stratify)) if stratify else None
     rest, test = train_test_split(
         index, test_size=fractions[2], random_state=seed, stratify=labels
     )
@@ -68,6 +68,15 @@ def split_frame(
         stratify=rest_labels,
     )
     return {"train": frame[train], "validation": frame[validation], "test": frame[test]}
+
+
+def _strata(column: pl.Series) -> np.ndarray:
+    """The values to stratify on; missing values (an anomaly label may be
+    missing for unlabelled rows) are a stratum of their own, as text, so that
+    they sort beside the others."""
+    if column.null_count():
+        column = column.cast(pl.String).fill_null("(missing)")
+    return column.to_numpy()
 
 
 def _dtype_name(series: pl.Series) -> str:
