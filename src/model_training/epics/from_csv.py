@@ -57,7 +57,7 @@ def build(
         raise ValueError("give either one CSV or the three split files")
     notes = [] if notes is None else notes
     if csv is not None:
-        frame = pl.read_csv(csv, infer_schema_length=None)
+        frame = _read(csv)
         _require(
             frame,
             [c for c in (target, time_column, label_column, *(id_columns or [])) if c],
@@ -72,10 +72,7 @@ def build(
         )
         origin = f"Made from `{csv.name}`: split 60/20/20 with seed {seed}."
     else:
-        frames = {
-            name: pl.read_csv(path, infer_schema_length=None)
-            for name, path in splits.items()
-        }
+        frames = {name: _read(path) for name, path in splits.items()}
         for name, frame in frames.items():
             _require(frame, [c for c in (target, time_column) if c], splits[name])
             frames[name] = _with_target(
@@ -118,11 +115,37 @@ def build(
     return write_epic(root, epic_id, frames, schema, doc, spec, force=force)
 
 
+def _read(path: Path) -> pl.DataFrame:
+    """The CSV's rows, or one error naming the file, what is wrong and the fix."""
+    try:
+        return pl.read_csv(path, infer_schema_length=None)
+    except pl.exceptions.NoDataError:
+        raise ValueError(
+            f"{path}: the file is empty; write a header and rows"
+        ) from None
+    except pl.exceptions.PolarsError as exc:
+        what = str(exc).strip().splitlines()[0]
+        raise ValueError(
+            f"{path}: cannot be read as a comma-separated file ({what}). Fix: every "
+            "line needs the header's number of fields (quote values that contain "
+            "commas), in UTF-8"
+        ) from None
+
+
 def _require(frame: pl.DataFrame, columns: list[str], path: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
+        hint = next(
+            (
+                f" (the header looks separated by '{sep}': save the file with commas)"
+                for sep in (";", "\t", "|")
+                if frame.width == 1 and sep in frame.columns[0]
+            ),
+            "",
+        )
         raise ValueError(
-            f"{path}: no column(s) {', '.join(missing)}; columns are: {', '.join(frame.columns)}"
+            f"{path}: no column(s) {', '.join(missing)}; columns are: "
+            f"{', '.join(frame.columns)}{hint}"
         )
 
 

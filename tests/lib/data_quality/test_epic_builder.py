@@ -207,3 +207,20 @@ def test_a_label_with_missing_values_still_stratifies():
     assert sum(p.height for p in parts.values()) == 200
     for part in parts.values():
         assert part.get_column("flag").null_count() > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "the file is empty; write a header and rows"),
+        ("a,b,label\n1,2,x\n3,4,y,5\n", "cannot be read as a comma-separated file"),
+        ("a;b;label\n1;2;x\n", "the header looks separated by ';'"),
+    ],
+)
+def test_from_csv_names_an_unreadable_file(tmp_path, capsys, text, expected):
+    args = from_csv_args(tmp_path, 10, "label")
+    (tmp_path / "loans.csv").write_text(text)
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"model-training-epic: {tmp_path / 'loans.csv'}: ")
+    assert expected in err and "Traceback" not in err
