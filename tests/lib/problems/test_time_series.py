@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from model_training.lib.problems import get_problem
 
 
@@ -65,3 +68,51 @@ def test_example_rows_of_a_half_hourly_series_write_every_stamp_alike():
     ]
     mean, _ = problem.predict(model, rows, plan)  # pandas read them before the fix
     assert len(mean) == 3 and np.isfinite(mean).all()
+
+
+def test_the_final_fit_reads_the_fold_metrics_from_the_selection_forecasts(
+    monkeypatch,
+):
+    """The walk-forward metrics of the final model's CV folds are those of the
+    selection's forecasts on the same folds: with them no fold is refitted
+    (an unseen monthly epic's seasonal ARIMA refitted its five folds one by
+    one after the selection had fitted them), and they equal the refits'."""
+    from model_training.lib.problems import time_series
+    from model_training.lib.training.final_fit import fit_final
+    from model_training.lib.training.selection import select_model
+    from tests.conftest import conf_params
+    from tests.lib.algorithms.test_forecasters import plan_for, series
+
+    frame = series(96)
+    plan = plan_for(frame)
+    train, validation = frame[:72], frame[72:]
+    options = conf_params("tuning", {"storage": None})
+    tuning = {
+        "models": [
+            {
+                "model": "auto_ets",
+                "status": "ok",
+                "params": {},
+                "metrics": {"cv_mean": 0.9},
+            }
+        ]
+    }
+    kept: dict = {}
+    selection = select_model(
+        plan, train, validation, tuning, {}, {}, options, 0, keep_oof=kept
+    )
+    _, refitted = fit_final(plan, train, validation, selection, options, 0)
+    assert refitted["out_of_fold_from"] == "refits on the folds"
+
+    def no_refits(*args, **kwargs):
+        raise AssertionError("a fold was refitted")
+
+    monkeypatch.setattr(time_series, "fold_metrics", no_refits)
+    _, reused = fit_final(
+        plan, train, validation, selection, options, 0, selection_oof=kept["oof"]
+    )
+    assert reused["out_of_fold_from"] == "the selection's folds (no refit)"
+    assert reused["oof_metrics"].keys() == refitted["oof_metrics"].keys()
+    for name, value in refitted["oof_metrics"].items():
+        assert reused["oof_metrics"][name] == pytest.approx(value, rel=1e-9), name
+    assert np.isfinite(reused["oof_metrics"]["mean_absolute_scaled_error"])

@@ -32,3 +32,53 @@ def test_anomaly_wording_names_the_label_column_and_the_score():
     assert "`is_fraud` was used for evaluation" in detection.card_purpose(spec)
     assert "score_samples" in detection.card_output(None)
     assert detection.card_sections(spec, {}) == []
+
+
+def test_the_detector_threshold_reads_the_selection_scores_of_its_folds(monkeypatch):
+    """The out-of-fold scores that set the anomaly threshold are the
+    selection's scores of the same folds: no fold is refitted, and the
+    threshold and metrics are those of the refits."""
+    import polars as pl
+
+    from model_training.lib.problems import unsupervised
+    from model_training.lib.training.final_fit import fit_final
+    from model_training.lib.training.selection import select_model
+    from tests.conftest import conf_params
+    from tests.lib.algorithms.test_unsupervised import outliers, plan_for
+
+    frame = outliers(300).with_row_index("row_id").cast({"row_id": pl.Int64})
+    plan = plan_for(frame, "anomaly_detection", "status")
+    train, validation = frame[:200], frame[200:]
+    options = conf_params("tuning", {"storage": None})
+    tuning = {
+        "models": [
+            {
+                "model": "isolation_forest",
+                "status": "ok",
+                "params": {"n_estimators": 30},
+                "metrics": {"cv_mean": 0.9},
+            }
+        ]
+    }
+    kept: dict = {}
+    selection = select_model(
+        plan, train, validation, tuning, {}, {}, options, 0, keep_oof=kept
+    )
+    _, refitted = fit_final(plan, train, validation, selection, options, 0)
+    folds = len(kept["oof"]["rows"])
+    fits = []
+    original = unsupervised.AnomalyDetection.fit
+
+    def counted(self, estimator, x, y, fit_kwargs=None):
+        fits.append(x.height)
+        return original(self, estimator, x, y, fit_kwargs)
+
+    monkeypatch.setattr(unsupervised.AnomalyDetection, "fit", counted)
+    _, reused = fit_final(
+        plan, train, validation, selection, options, 0, selection_oof=kept["oof"]
+    )
+    assert folds == train.height + validation.height
+    assert fits == [train.height + validation.height]  # the final fit alone
+    assert reused["out_of_fold_from"] == "the selection's folds (no refit)"
+    assert reused["anomaly_threshold"] == refitted["anomaly_threshold"]
+    assert reused["oof_metrics"] == refitted["oof_metrics"]

@@ -288,9 +288,16 @@ def fold_metrics(
     for train_rows, valid_rows in splits:
         model = problem.fit(clone(pipeline), x[train_rows], y[train_rows])
         per_fold.append(problem.score(model, x[valid_rows], y[valid_rows], plan))
+    return mean_of_folds(per_fold, plan.spec.metric_names)
+
+
+def mean_of_folds(
+    per_fold: list[dict[str, float]], names: list[str]
+) -> dict[str, float]:
+    """Each metric's mean over the folds where it is defined (nan when none)."""
     return {
         name: float(np.nanmean([f[name] for f in per_fold]))
         if any(np.isfinite(f[name]) for f in per_fold)
         else float("nan")
-        for name in plan.spec.metric_names
+        for name in names
     }

@@ -18,7 +18,12 @@ from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 
 from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.problems.base import ModelSpec, ProblemType, fold_metrics
+from model_training.lib.problems.base import (
+    ModelSpec,
+    ProblemType,
+    fold_metrics,
+    mean_of_folds,
+)
 from model_training.lib.problems.walk_forward import (
     INTERVAL_LEVEL,
     forecaster_of,
@@ -291,8 +296,14 @@ class TimeSeries(ProblemType):
     def finalize(
         self, pipeline, x, y, plan, splits, fit_kwargs, options, seed, oof=None
     ):
-        """Refit on all rows; walk-forward metrics of each CV fold for reference."""
-        oof = fold_metrics(self, pipeline, x, y, plan, splits)
+        """Refit on all rows; walk-forward metrics of each CV fold for reference,
+        from the selection's forecasts of those folds when it passes them
+        (``oof``, the same configuration on the same folds: nothing refitted)."""
+        oof = (
+            fold_metrics(self, pipeline, x, y, plan, splits)
+            if oof is None
+            else self._reused_fold_metrics(oof, y, plan, splits)
+        )
         model = self.fit(pipeline, x, y)
         forecaster = forecaster_of(model)
         return model, {
@@ -310,6 +321,30 @@ class TimeSeries(ProblemType):
                 "known_covariates": list(plan.spec.known_covariates),
             },
         }
+
+    def _reused_fold_metrics(self, oof, y, plan, splits) -> dict[str, float]:
+        """:func:`fold_metrics` from the folds' walk-forward forecasts (in the
+        folds' order, as the selection recorded them) instead of refits."""
+        from model_training.lib.core.metrics import compute_metrics
+
+        preds, scores, _, _ = oof
+        per_fold, start = [], 0
+        for _, valid in splits:
+            end = start + len(valid)
+            pred = np.asarray(preds[start:end], dtype=float)
+            score = None if scores is None else np.asarray(scores)[start:end]
+            ok = np.isfinite(pred)
+            per_fold.append(
+                compute_metrics(
+                    plan.spec.metric_names,
+                    self.target(y[valid])[ok],
+                    pred[ok],
+                    None if score is None else score[ok],
+                    plan.metric_context,
+                )
+            )
+            start = end
+        return mean_of_folds(per_fold, plan.spec.metric_names)
 
     def details(self, y, y_pred, y_score, plan, final_info):
         from model_training.lib.assessment.test_metrics import forecast_details

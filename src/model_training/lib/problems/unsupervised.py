@@ -305,9 +305,13 @@ class AnomalyDetection(_Unsupervised):
 
         labels = plan.labels or [0, 1]
         oof_scores = np.full(len(y), np.nan)
-        for train_rows, valid_rows in splits:
-            fold = self.fit(clone(pipeline), x[train_rows], y[train_rows])
-            oof_scores[valid_rows] = self.scores(fold, x[valid_rows])
+        if oof is not None:  # the selection's scores of these folds: no refit
+            _, scores, rows, _ = oof
+            oof_scores[np.asarray(rows)] = np.asarray(scores, dtype=float)
+        else:
+            for train_rows, valid_rows in splits:
+                fold = self.fit(clone(pipeline), x[train_rows], y[train_rows])
+                oof_scores[valid_rows] = self.scores(fold, x[valid_rows])
         covered = np.isfinite(oof_scores)
         fitted = self.fit(pipeline, x, y)
         contamination_cut = float(fitted[-1].threshold_)
