@@ -52,6 +52,10 @@ def test_cross_validation_decides_where_a_tiny_validation_split_disagrees(xor_se
         "validation (12 rows) would have chosen random_forest"
         in result["validation_check"]
     )
+    # the forest is also held against the best constant on the same nine folds
+    trivial = result["trivial_reference"]
+    assert len(trivial["cv_fold_scores"]) == 9 and trivial["beats"]
+    assert trivial["margin"] == pytest.approx(deep["cv_mean"] - trivial["cv_mean"])
 
 
 def _tuned_forest(duration_s: float) -> dict:

@@ -193,12 +193,7 @@ def render(
             for name, a in (performance.get("analyses") or {}).items()
             if a.get("status") == "failed"
         ],
-        *[
-            f"- Tuning of {', '.join(clock)} was ended by the clock before its trial budget: "
-            "a rerun on a faster or quieter machine may choose a different configuration."
-            for clock in [performance.get("comparison", {}).get("tuning_clock_bound")]
-            if clock
-        ],
+        *selection_limits(performance.get("comparison") or {}),
         *[
             f"- Figure {name} could not be drawn: {error}."
             for name, error in (
@@ -254,6 +249,22 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def selection_limits(comparison: dict[str, Any]) -> list[str]:
+    """The card's limitations from the choice of model: no evidence that it
+    beats a constant, a search the clock ended."""
+    lines = []
+    trivial = comparison.get("trivial_reference")
+    if trivial and not trivial.get("beats"):
+        lines.append(f"- Under cross-validation, {trivial['note']}.")
+    if clock := comparison.get("tuning_clock_bound"):
+        lines.append(
+            f"- Tuning of {', '.join(clock)} was ended by the clock before its trial "
+            "budget: a rerun on a faster or quieter machine may choose a different "
+            "configuration."
+        )
+    return lines
 
 
 def _algorithm_line(final: dict[str, Any]) -> str:

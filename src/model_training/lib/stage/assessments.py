@@ -250,4 +250,6 @@ def compare_all_models(
     )
     # searches the clock ended before their trial budget: a rerun may differ
     table["tuning_clock_bound"] = list(tuning_results.get("clock_bound") or [])
+    # the chosen model against the best constant on the selection's folds
+    table["trivial_reference"] = model_selection.get("trivial_reference")
     return table

@@ -42,6 +42,7 @@ from model_training.lib.training.protocol import (
     refit_seconds,
     selection_splits,
 )
+from model_training.lib.training.trivial import against_trivial
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ def select_model(
         chosen["cv_mean"],
         chosen["cv_se"],
     )
+    trivial = against_trivial(plan, y_all, splits, chosen, n_train, n_test, seed)
     oof_records = [row.pop("_oof", None) for row in rows]
     if keep_oof is not None and not chosen.get("members"):
         keep_oof["oof"] = next(
@@ -254,6 +256,7 @@ def select_model(
         },
         "rationale": rule,
         "validation_check": check,
+        **({"trivial_reference": trivial} if trivial else {}),
         "models": rows,
         "elapsed_s": round(time.monotonic() - started, 2),
         **budget_record(budget, budget_notes, refit),
