@@ -93,7 +93,15 @@ def build(
     doc = feature_documentation(
         schema,
         title=f"Feature documentation: {epic_id}",
-        intro=REVIEW_NOTE + "\n" + " ".join([origin, *notes]),
+        intro=REVIEW_NOTE
+        + "\n"
+        + " ".join(
+            [
+                origin,
+                "Read as missing: empty cells and " + ", ".join(MISSING_MARKERS) + ".",
+                *notes,
+            ]
+        ),
         frames=frames,
     )
     extra: dict = {"id_columns": list(id_columns or [])}
@@ -115,10 +123,18 @@ def build(
     return write_epic(root, epic_id, frames, schema, doc, spec, force=force)
 
 
+# cells read as missing, as pandas and R read them: a numeric column with
+# "NA" in it is numbers with gaps, not text
+MISSING_MARKERS = ("NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A")
+
+
 def _read(path: Path) -> pl.DataFrame:
-    """The CSV's rows, or one error naming the file, what is wrong and the fix."""
+    """The CSV's rows, or one error naming the file, what is wrong and the fix.
+    Empty cells and the :data:`MISSING_MARKERS` are missing values."""
     try:
-        return pl.read_csv(path, infer_schema_length=None)
+        return pl.read_csv(
+            path, infer_schema_length=None, null_values=list(MISSING_MARKERS)
+        )
     except pl.exceptions.NoDataError:
         raise ValueError(
             f"{path}: the file is empty; write a header and rows"

@@ -224,3 +224,28 @@ def test_from_csv_names_an_unreadable_file(tmp_path, capsys, text, expected):
     err = capsys.readouterr().err
     assert err.startswith(f"model-training-epic: {tmp_path / 'loans.csv'}: ")
     assert expected in err and "Traceback" not in err
+
+
+def test_from_csv_reads_na_markers_as_missing_numbers(tmp_path):
+    args = from_csv_args(tmp_path, 200, "label")
+    source = tmp_path / "loans.csv"
+    frame = make_frame(200).with_columns(
+        pl.when(pl.col("row_id") % 7 == 0)
+        .then(pl.lit("NA"))
+        .otherwise(pl.col("amount").cast(pl.String))
+        .alias("amount")
+    )
+    frame.write_csv(source)
+    assert cli.main(args) == 0
+    features = tmp_path / "data/4_processed/loans/features"
+    schema = (features / "feature_schema.yml").read_text()
+    assert "- name: amount\n  dtype: float" in schema
+    parts = [
+        pl.read_csv(features / f"{s}_features.csv")
+        for s in ("train", "validation", "test")
+    ]
+    assert sum(p.get_column("amount").null_count() for p in parts) == 28
+    assert all(p.schema["amount"].is_numeric() for p in parts)
+    assert "Read as missing: empty cells and NA" in (
+        (features / "feature_documentation.md").read_text()
+    )
