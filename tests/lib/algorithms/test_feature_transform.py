@@ -202,3 +202,39 @@ def test_categorical_numbers_in_a_large_polars_frame_stay_text():
     fast = transformer.transform(new)
     assert fast["count"].dtype == "str" and fast["city"].dtype == "str"
     assert same_output(fast, _sklearn(transformer, new))
+
+
+def test_a_many_category_feature_shares_one_column_for_its_rare_and_unseen_categories():
+    """Beyond MAX_ONE_HOT_COLUMNS categories, the most frequent keep their
+    columns and the rest, with categories unseen in training, share one; the
+    compiled path gives scikit-learn's output exactly, row by row and in bulk."""
+    from model_training.lib.algorithms.preprocessing import MAX_ONE_HOT_COLUMNS
+
+    plan = _plan()
+
+    def many(n: int, seed: int, unseen: bool = False) -> pl.DataFrame:
+        rng = np.random.default_rng(seed)
+        # a few frequent cities and a long tail of rare ones
+        tail = [f"town{i}" for i in range(200 + (50 if unseen else 0))]
+        cities = rng.choice(
+            ["Berlin", "Paris", "Oslo", *tail],
+            n,
+            p=[0.2, 0.15, 0.1, *[0.55 / len(tail)] * len(tail)],
+        )
+        return _frame(n, seed).with_columns(pl.Series("city", cities.astype(str)))
+
+    transformer = make_preprocessor(plan).fit(many(600, 0))
+    assert transformer.compiled_ is not None
+    names = transformer.get_feature_names_out()
+    city = [n for n in names if n.startswith("cat__city_")]
+    assert len(city) == MAX_ONE_HOT_COLUMNS
+    assert "cat__city_infrequent_sklearn" in city
+    for rows in (1, 5, ROW_WISE + 1, 2000):
+        new = many(rows, rows, unseen=True)
+        for x in (new, new.to_pandas()):
+            assert same_output(transformer.transform(x), _sklearn(transformer, new))
+    unseen = _frame(1, 3).with_columns(pl.Series("city", ["Atlantis"]))
+    out = transformer.transform(unseen)
+    assert out[0, list(names).index("cat__city_infrequent_sklearn")] == 1.0
+    row = {c: unseen[c][0] for c in unseen.columns}
+    assert same_output(transformer.transform(row), _sklearn(transformer, unseen))

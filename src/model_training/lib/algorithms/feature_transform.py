@@ -59,28 +59,51 @@ class Numeric:
 @dataclass(frozen=True)
 class Categorical:
     """Missing as a category, then one-hot over the training categories
-    (unseen ones all zero); or, with ``categories`` None, the text itself."""
+    (unseen ones all zeros, or the infrequent column); or, with
+    ``categories`` None, the text itself.
+
+    ``grouped`` (per column: each training category's output column within
+    the column's block, and an unseen category's, -1 for none) is one-hot
+    with the infrequent categories in one column, as scikit-learn's
+    ``max_categories`` makes it; None is one column per category.
+    """
 
     columns: list[str]
     categories: list[np.ndarray] | None
-    # per column, each training category's output column (offsets included);
-    # a part pickled before these existed fails over to scikit-learn's path
+    grouped: list[tuple[np.ndarray, int]] | None = None
+    # per column, each training category's output column and an unseen
+    # one's (offsets included); recomputed when unpickled, so a part saved
+    # before these existed encodes as a new one does
     slots: list[dict[str, int]] = field(init=False)
+    unseen: list[int] = field(init=False)
+    targets: list[np.ndarray] = field(init=False)
     width: int = field(init=False)
 
     def __post_init__(self) -> None:
-        slots, start = [], 0
-        for known in self.categories or []:
-            slots.append({c: start + i for i, c in enumerate(known)})
-            start += len(known)
+        slots, unseen, targets, start = [], [], [], 0
+        for j, known in enumerate(self.categories or []):
+            if self.grouped is None:
+                target, other = np.arange(len(known)), -1
+            else:
+                target, other = self.grouped[j]
+                target = np.asarray(target, dtype=int)
+            slots.append(
+                {c: start + int(t) for c, t in zip(known, target, strict=True)}
+            )
+            unseen.append(start + other if other >= 0 else -1)
+            targets.append(start + target)
+            start += int(max(target.max(initial=-1), other)) + 1
         object.__setattr__(self, "slots", slots)
+        object.__setattr__(self, "unseen", unseen)
+        object.__setattr__(self, "targets", targets)
         object.__setattr__(self, "width", start)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickled: a part saved before ``slots`` existed gets them."""
+        """Unpickled: the look-ups are computed again (a part saved by an
+        earlier version lacks some of them)."""
         self.__dict__.update(state)
-        if "slots" not in state:
-            self.__post_init__()
+        self.__dict__.setdefault("grouped", None)
+        self.__post_init__()
 
     def apply(self, block: np.ndarray) -> np.ndarray:
         text = category_text(block)
@@ -91,18 +114,18 @@ class Categorical:
             hits = [
                 r * self.width + column
                 for r, row in enumerate(text.tolist())
-                for slot, cell in zip(self.slots, row, strict=True)
-                if (column := slot.get(cell)) is not None
+                for slot, other, cell in zip(self.slots, self.unseen, row, strict=True)
+                if (column := slot.get(cell, other)) >= 0
             ]
             out.reshape(-1)[hits] = 1.0
             return out
         rows = np.arange(len(text))
-        start = 0
-        for j, known in enumerate(self.categories):
+        for j, target in enumerate(self.targets):
             index = self._positions(j, text[:, j])
             found = index >= 0
-            out[rows[found], start + index[found]] = 1.0
-            start += len(known)
+            out[rows[found], target[index[found]]] = 1.0
+            if self.unseen[j] >= 0:
+                out[rows[~found], self.unseen[j]] = 1.0
         return out
 
     def _positions(self, j: int, text: np.ndarray) -> np.ndarray:
@@ -110,6 +133,29 @@ class Categorical:
         import pandas as pd
 
         return pd.Index(self.categories[j]).get_indexer(text)
+
+
+def _grouping(encode: OneHotEncoder) -> list[tuple[np.ndarray, int]] | None:
+    """Where the fitted encoder writes each category and an unseen one, when
+    it grouped infrequent categories (None when it did not)."""
+    infrequent = getattr(encode, "infrequent_categories_", None)
+    if infrequent is None or all(group is None for group in infrequent):
+        return None
+    out = []
+    for known, group in zip(encode.categories_, infrequent, strict=True):
+        rare = (
+            np.isin(known, group) if group is not None else np.zeros(len(known), bool)
+        )
+        target = np.cumsum(~rare) - 1
+        n_frequent = int((~rare).sum())
+        target[rare] = n_frequent
+        unseen = (
+            n_frequent
+            if group is not None and encode.handle_unknown == "infrequent_if_exist"
+            else -1
+        )
+        out.append((target, unseen))
+    return out
 
 
 def _numeric(step: Any, columns: list[str]) -> Numeric | None:
@@ -152,16 +198,16 @@ def _categorical(step: Any, columns: list[str]) -> Categorical | None:
     encode = rest[0]
     if not (
         type(encode) is OneHotEncoder
-        and encode.handle_unknown == "ignore"
+        and encode.handle_unknown in ("ignore", "infrequent_if_exist")
         and encode.drop is None
-        and encode.min_frequency is None
-        and encode.max_categories is None
         and not encode.sparse_output
         and encode.dtype in (np.float64, float)
     ):
         return None
     return Categorical(
-        columns, [np.asarray(c, dtype=object) for c in encode.categories_]
+        columns,
+        [np.asarray(c, dtype=object) for c in encode.categories_],
+        _grouping(encode),
     )
 
 
