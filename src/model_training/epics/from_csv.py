@@ -57,7 +57,7 @@ def build(
         raise ValueError("give either one CSV or the three split files")
     notes = [] if notes is None else notes
     if csv is not None:
-        frame = _read(csv)
+        frame = _quote_free(_read(csv), notes)
         _require(
             frame,
             [c for c in (target, time_column, label_column, *(id_columns or [])) if c],
@@ -72,7 +72,9 @@ def build(
         )
         origin = f"Made from `{csv.name}`: split 60/20/20 with seed {seed}."
     else:
-        frames = {name: _read(path) for name, path in splits.items()}
+        frames = {
+            name: _quote_free(_read(path), notes) for name, path in splits.items()
+        }
         for name, frame in frames.items():
             _require(frame, [c for c in (target, time_column) if c], splits[name])
             frames[name] = _with_target(
@@ -146,6 +148,21 @@ def _read(path: Path) -> pl.DataFrame:
             "line needs the header's number of fields (quote values that contain "
             "commas), in UTF-8"
         ) from None
+
+
+def _quote_free(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+    """Columns named without double quotes. The CSV reader keeps a header's
+    quotes escaped (``a "b"`` comes back as ``a ""b""``, and doubles again at
+    each write and read), so such a column would never match its name in the
+    schema; it becomes ``a 'b'`` (said in ``notes``)."""
+    renamed = {
+        c: c.replace('""', "'").replace('"', "'") for c in frame.columns if '"' in c
+    }
+    for old, new in renamed.items():
+        note = f"Column `{old.replace(chr(34) * 2, chr(34))}` was renamed `{new}` (double quotes in column names do not survive CSV files)."
+        if note not in notes:
+            notes.append(note)
+    return frame.rename(renamed) if renamed else frame
 
 
 def _require(frame: pl.DataFrame, columns: list[str], path: Path) -> None:
