@@ -47,6 +47,19 @@ def test_a_figure_that_cannot_be_drawn_is_named_not_fatal():
     assert report["failed"] == {"bad": "KeyError: 'missing'"}
 
 
+def test_a_figure_named_after_a_feature_is_a_safe_file_name(tmp_path):
+    """A feature named 'größe/Ω' made the figure's path a missing folder."""
+    from model_training.lib.figures.data import file_stem
+
+    drawn = Figures()
+    drawn.add("shap_dependence_2_größe/Ω", Figure)
+    drawn.add_all(lambda: {'fairness_a:b "c"': Figure()})
+    assert sorted(drawn.figures) == ["fairness_a_b__c_", "shap_dependence_2_größe_Ω"]
+    for name in drawn.figures:
+        (tmp_path / f"{name}.png").write_bytes(b"")  # no folder, no refusal
+    assert file_stem("..") == "_" and file_stem("a.b-c_d") == "a.b-c_d"
+
+
 def test_learning_curve_points_without_a_score_are_skipped(xor_setup):
     """A real 144-point series crashed the figure on points without a score."""
     parts, _, _, plan = xor_setup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -104,8 +105,16 @@ def missing_values(report: dict[str, Any], columns: list[str]) -> Figure:
     return fig
 
 
+def file_stem(name: str) -> str:
+    """``name`` as a file name on every system: a feature's name may hold a
+    path separator or a character Windows refuses (``größe/Ω``), which
+    becomes ``_``; letters of any alphabet, digits, ``.``, ``-`` stay."""
+    return re.sub(r"[^\w.\-]", "_", name).strip(".") or "_"
+
+
 class Figures:
-    """Figures drawn one at a time: one that fails is left out and named, never fatal."""
+    """Figures drawn one at a time: one that fails is left out and named, never
+    fatal. Each is named by :func:`file_stem` of the name it is given."""
 
     def __init__(self) -> None:
         self.figures: dict[str, Figure] = {}
@@ -114,14 +123,14 @@ class Figures:
     def add(self, name: str, draw: Callable[[], Figure]) -> None:
         """Draw one figure; a failure is logged and recorded."""
         try:
-            self.figures[name] = draw()
+            self.figures[file_stem(name)] = draw()
         except Exception as exc:  # a figure must never end the run
             self._fail(name, exc)
 
     def add_all(self, draw: Callable[[], dict[str, Figure]]) -> None:
         """Draw a group of figures that one function makes together."""
         try:
-            self.figures.update(draw())
+            self.figures.update({file_stem(k): f for k, f in draw().items()})
         except Exception as exc:
             self._fail("problem-type figures", exc)
 
