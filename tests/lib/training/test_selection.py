@@ -156,7 +156,7 @@ def test_a_run_budget_that_cannot_afford_every_row_judges_a_sample_and_the_refit
 
 @pytest.mark.parametrize("max_rows", [100_000, 150])
 def test_the_validation_check_fitted_beside_the_folds_is_a_fit_on_train(
-    xor_setup, max_rows
+    xor_setup, max_rows, monkeypatch
 ):
     """The check runs as one more fold of train + validation, in the folds'
     worker batches; its scores are those of the configuration fitted on the
@@ -181,9 +181,21 @@ def test_the_validation_check_fitted_beside_the_folds_is_a_fit_on_train(
             }
         ]
     }
+    from model_training.lib.training import selection
+
+    batches = []
+    original = selection.fold_predictions
+
+    def counted(pipeline, x, y, fits, *args, **kwargs):
+        batches.append(len(fits))
+        return original(pipeline, x, y, fits, *args, **kwargs)
+
+    monkeypatch.setattr(selection, "fold_predictions", counted)
     result = select_model(
         plan, parts["train"], parts["validation"], tuning, {}, {}, options, 0
     )
+    # one batch: the nine folds (3 x 3 repeats) and the check beside them
+    assert batches == [9 + 1]
     row = result["models"][0]
     config = {"model": "random_forest", "params": params, "imbalance": "none"}
     x_train, y_train = split_xy(parts["train"], plan)
