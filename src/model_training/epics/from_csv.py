@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -122,6 +123,7 @@ def build(
         if value is not None:
             extra[key] = value
     spec = default_spec(epic_id, problem_type, target, frame, **extra)
+    spec = _folds_holding_every_class(spec, schema, frames, notes)
     return write_epic(root, epic_id, frames, schema, doc, spec, force=force)
 
 
@@ -148,6 +150,35 @@ def _read(path: Path) -> pl.DataFrame:
             "line needs the header's number of fields (quote values that contain "
             "commas), in UTF-8"
         ) from None
+
+
+def _folds_holding_every_class(
+    spec: dict[str, Any], schema: Any, frames: dict[str, pl.DataFrame], notes: list[str]
+) -> dict[str, Any]:
+    """The spec with fewer time-ordered folds when, with the default number,
+    some validation block would lack a class that its ranking metric needs
+    (the check data validation runs; a class that comes in episodes, such as
+    recessions, is absent from whole blocks); said in ``notes``."""
+    from model_training.lib.core.spec import ModelingSpec
+    from model_training.lib.data_quality.context import Context
+    from model_training.lib.data_quality.time_folds import check_time_folds
+
+    try:
+        parsed = ModelingSpec.model_validate(spec)
+    except ValueError:  # the run's validation names what is wrong
+        return spec
+    held = {k: frames[k] for k in ("train", "validation")}
+    check = check_time_folds(Context(held, schema, parsed, None))
+    fits = check.details.get("fitting_n_splits")
+    if check.status != "fail" or not fits:
+        return spec
+    wanted = parsed.cross_validation.n_splits
+    notes.append(
+        f"cross_validation.n_splits is {fits}, not {wanted}: with more time-ordered "
+        f"folds some validation block would hold no {spec['target']} of a class, "
+        f"where {parsed.primary_metric} is undefined."
+    )
+    return {**spec, "cross_validation": {"n_splits": fits}}
 
 
 def _quote_free(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:

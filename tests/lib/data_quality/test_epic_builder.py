@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -249,3 +250,60 @@ def test_from_csv_reads_na_markers_as_missing_numbers(tmp_path):
     assert "Read as missing: empty cells and NA" in (
         (features / "feature_documentation.md").read_text()
     )
+
+
+def test_from_csv_chooses_time_ordered_folds_that_hold_every_class(tmp_path, capsys):
+    """Positives come in short episodes: five time-ordered folds leave
+    validation blocks without one (ROC-AUC undefined there, the run would stop
+    at data validation); from-csv writes the most folds that hold every class."""
+    import yaml
+
+    n = 200
+    episode = [any(s <= i < s + 4 for s in range(10, n, 25)) for i in range(n)]
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame(
+        {
+            "quarter": [f"{1950 + i // 4}-{1 + 3 * (i % 4):02d}-01" for i in range(n)],
+            "spread": rng.normal(size=n),
+            "recession": ["yes" if e else "no" for e in episode],
+        }
+    )
+    source = tmp_path / "macro.csv"
+    frame.write_csv(source)
+    args = [
+        "--root",
+        str(tmp_path),
+        "from-csv",
+        "--epic-id",
+        "macro",
+        "--csv",
+        str(source),
+        "--target",
+        "recession",
+        "--problem-type",
+        "binary_classification",
+        "--time-column",
+        "quarter",
+    ]
+    assert cli.main(args) == 0
+    assert "note: cross_validation.n_splits is 4, not 5" in capsys.readouterr().out
+    spec_path = tmp_path / "docs/objectives/user_stories/macro/modeling_spec.yml"
+    spec = yaml.safe_load(spec_path.read_text())
+    assert spec["cross_validation"] == {"n_splits": 4}
+    # the run's own check passes on what was written
+    from model_training.lib.core.schema import FeatureSchema
+    from model_training.lib.core.spec import ModelingSpec
+    from model_training.lib.data_quality.context import Context
+    from model_training.lib.data_quality.time_folds import check_time_folds
+
+    features = tmp_path / "data/4_processed/macro/features"
+    frames = {
+        s: pl.read_csv(features / f"{s}_features.csv") for s in ("train", "validation")
+    }
+    schema = FeatureSchema.model_validate(
+        yaml.safe_load((features / "feature_schema.yml").read_text())
+    )
+    check = check_time_folds(
+        Context(frames, schema, ModelingSpec.model_validate(spec), None)
+    )
+    assert check.status == "pass"
