@@ -56,9 +56,13 @@ def permutation_importance(
     (scikit-learn's ``permutation_importance`` with the primary metric).
 
     Positive means the feature matters (a worse score when shuffled), whatever
-    the metric's direction.
+    the metric's direction. Without features (a forecast of a series from its
+    own past alone) there is nothing to shuffle: empty.
     """
     from sklearn.inspection import permutation_importance as sklearn_permutation
+
+    if not plan.features:
+        return {}
 
     primary = plan.spec.primary_metric
     sign = 1.0 if plan.greater_is_better else -1.0
