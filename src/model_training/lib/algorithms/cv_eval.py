@@ -157,8 +157,9 @@ def fold_scores(
                 [primary], y[splits[i][1]], y_pred, y_score, plan.metric_context
             )[primary]
             scores.append(value)
-            if report is not None:
-                report(i, float(np.nanmean(scores)))
+            if report is not None:  # nan while no fold has a score (no warning)
+                finite = [v for v in scores if np.isfinite(v)]
+                report(i, float(np.mean(finite)) if finite else float("nan"))
     finally:
         folds.close()  # a stop (pruning, budget): the folds not yet run are not
     return scores
