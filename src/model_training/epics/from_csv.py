@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 
 from model_training.lib.core.kinds import kind
+from model_training.lib.core.spec import ModelingSpec
+from model_training.lib.data_quality.context import Context
 from model_training.lib.data_quality.epic_builder import (
     default_spec,
     feature_documentation,
@@ -15,6 +17,7 @@ from model_training.lib.data_quality.epic_builder import (
     split_frame,
     write_epic,
 )
+from model_training.lib.data_quality.time_folds import check_time_folds
 
 REVIEW_NOTE = """
 **Generated from the data: review before trusting a model.** Types and roles below
@@ -159,10 +162,6 @@ def _folds_holding_every_class(
     some validation block would lack a class that its ranking metric needs
     (the check data validation runs; a class that comes in episodes, such as
     recessions, is absent from whole blocks); said in ``notes``."""
-    from model_training.lib.core.spec import ModelingSpec
-    from model_training.lib.data_quality.context import Context
-    from model_training.lib.data_quality.time_folds import check_time_folds
-
     try:
         parsed = ModelingSpec.model_validate(spec)
     except ValueError:  # the run's validation names what is wrong
@@ -175,7 +174,7 @@ def _folds_holding_every_class(
     wanted = parsed.cross_validation.n_splits
     notes.append(
         f"cross_validation.n_splits is {fits}, not {wanted}: with more time-ordered "
-        f"folds some validation block would hold no {spec['target']} of a class, "
+        f"folds some validation block would lack a class of `{spec['target']}`, "
         f"where {parsed.primary_metric} is undefined."
     )
     return {**spec, "cross_validation": {"n_splits": fits}}
@@ -190,7 +189,11 @@ def _quote_free(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
         c: c.replace('""', "'").replace('"', "'") for c in frame.columns if '"' in c
     }
     for old, new in renamed.items():
-        note = f"Column `{old.replace(chr(34) * 2, chr(34))}` was renamed `{new}` (double quotes in column names do not survive CSV files)."
+        original = old.replace('""', '"')
+        note = (
+            f"Column `{original}` was renamed `{new}` (double quotes in column "
+            "names do not survive CSV files)."
+        )
         if note not in notes:
             notes.append(note)
     return frame.rename(renamed) if renamed else frame
