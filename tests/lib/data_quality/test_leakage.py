@@ -118,3 +118,43 @@ def test_duplicates_are_found_by_hash_and_confirmed_in_full(monkeypatch):
     assert leakage.duplicated_rows(rows["t"]) == 4
     assert leakage.rows_also_in(rows["h"], rows["t"]) == [0, 2]
     assert leakage.duplicated_rows(rows["h"]) == 0
+
+
+def test_a_strong_feature_perfect_on_a_small_validation_split_warns_not_blocks(
+    schema, spec, thresholds
+):
+    """Iris-like: 'amount' separates the classes except for an overlap, and
+    the 30 validation rows happen to miss the overlap, so it scores 1.000
+    there. On so few rows that is no proof of leakage: across the training
+    rows the feature is strong but imperfect, and the screen warns with both
+    figures instead of stopping the run. A copy of the target still blocks
+    (test_leakage_screen_blocks_a_target_copy)."""
+    import numpy as np
+
+    from model_training.lib.data_quality.leakage import conclusive_rows
+    from tests.conftest import make_frame
+
+    assert conclusive_rows(0.98) == 149
+    rng = np.random.default_rng(3)
+
+    def strong(frame, overlap: float):
+        bad = (frame.get_column("label") == "bad").to_numpy()
+        amount = np.where(
+            bad, rng.uniform(60, 100, len(bad)), rng.uniform(0, 40, len(bad))
+        )
+        flip = rng.random(len(bad)) < overlap  # the overlap: drawn from the middle
+        amount[flip] = rng.uniform(30, 70, flip.sum())
+        return frame.with_columns(pl.Series("amount", amount.round(2)))
+
+    whole = make_frame(150, seed=4)
+    frames = {
+        "train": strong(whole[:120], 0.25),
+        "validation": strong(whole[120:], 0.0),
+    }
+    check = checks_by_name(frames, schema, spec, thresholds)["leakage"]
+    assert check.status == "warn", check.message
+    assert check.columns == ["amount"]
+    assert "on the 30 validation rows (ROC-AUC 1.000)" in check.message
+    assert "too few rows to tell leakage from a strong feature" in check.message
+    halves = check.details["single_feature_training_halves_score"]["amount"]
+    assert halves < thresholds.leakage_score

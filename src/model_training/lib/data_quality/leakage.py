@@ -215,6 +215,30 @@ def _lookup(
     )
 
 
+def conclusive_rows(limit: float, alpha: float = 0.05) -> int:
+    """Validation rows that make a near-perfect single-feature score
+    conclusive: with fewer, even a perfect score does not show, at
+    ``1 - alpha`` confidence, that the feature scores at least ``limit``
+    (``limit ** n >= alpha`` while ``n < log(alpha) / log(limit)``: 149 rows
+    for 0.98). Below it, a near-perfect score must be seen across the
+    training rows too before the screen calls it leakage: on 30 validation
+    rows of iris, petal length alone classified every row, as a strong
+    feature can."""
+    return int(np.ceil(np.log(alpha) / np.log(limit))) if 0 < limit < 1 else 0
+
+
+def _halves_score(column: pl.Series, y: np.ndarray, spec: ModelingSpec) -> float:
+    """The one-feature lookup fitted on one half of the training rows and
+    scored on the other, both ways (seeded halves), averaged."""
+    order = np.random.default_rng(0).permutation(len(y))
+    a, b = np.sort(order[: len(y) // 2]), np.sort(order[len(y) // 2 :])
+    both = [
+        single_feature_score(column[fit], y[fit], column[held], y[held], spec)
+        for fit, held in ((a, b), (b, a))
+    ]
+    return float(np.nanmean(both)) if np.isfinite(both).any() else float("nan")
+
+
 # The screen is statistical: above these many rows it runs on a seeded sample.
 LEAKAGE_TRAIN_ROWS = 50_000
 LEAKAGE_VALID_ROWS = 20_000
@@ -243,7 +267,8 @@ def check_leakage(ctx: Context) -> Check:
     y_train = train.get_column(spec.target).to_numpy()
     y_valid = valid.get_column(spec.target).to_numpy()
     limit = float(ctx.t.leakage_score)
-    scores, flagged = {}, []
+    conclusive = conclusive_rows(limit)
+    scores, flagged, on_train, doubtful = {}, [], {}, []
     for column in ctx.features:
         if not ctx.present(column):
             continue
@@ -255,11 +280,19 @@ def check_leakage(ctx: Context) -> Check:
                 y_valid,
                 spec,
             )
+            if score >= limit and valid.height < conclusive:
+                on_train[column] = round(
+                    _halves_score(train.get_column(column), y_train, spec), 4
+                )
         except (ValueError, TypeError):
             continue
         scores[column] = round(score, 4)
-        if score >= limit:
+        if score < limit:
+            continue
+        if column not in on_train or on_train[column] >= limit:
             flagged.append(column)
+        else:
+            doubtful.append(column)
     details = {
         **(
             {"sample": f"{train.height} training and {valid.height} validation rows"}
@@ -269,7 +302,26 @@ def check_leakage(ctx: Context) -> Check:
         "single_feature_validation_score": dict(
             sorted(scores.items(), key=lambda kv: -(kv[1] if kv[1] == kv[1] else -1))
         ),
+        **({"single_feature_training_halves_score": on_train} if on_train else {}),
     }
+    metric = (
+        ("ROC-AUC" if spec.kind.binary else "accuracy")
+        if spec.kind.classification
+        else "R²"
+    )
+    if not flagged and doubtful:
+        return Check(
+            "leakage",
+            "warn",
+            f"{', '.join(repr(c) for c in doubtful)} predict(s) '{spec.target}' almost "
+            f"perfectly on the {valid.height} validation rows ({metric} "
+            f"{', '.join(f'{scores[c]:.3f}' for c in doubtful)}) but not across "
+            f"the training rows ({', '.join(f'{on_train[c]:.3f}' for c in doubtful)}): "
+            "too few rows to tell leakage from a strong feature; check how the "
+            "column is made",
+            doubtful,
+            details,
+        )
     if not flagged:
         return Check(
             "leakage",
@@ -278,11 +330,6 @@ def check_leakage(ctx: Context) -> Check:
             details=details,
         )
     status = "fail" if ctx.t.leakage_blocks else "warn"
-    metric = (
-        ("ROC-AUC" if spec.kind.binary else "accuracy")
-        if spec.kind.classification
-        else "R²"
-    )
     problems = [
         Problem(
             f"{ctx.file('train')}, column '{c}'",
