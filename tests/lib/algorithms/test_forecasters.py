@@ -226,6 +226,30 @@ def test_mstl_drops_seasons_longer_than_half_the_history():
     assert model._periods(60) == [12, 7]  # 365 cannot be estimated from 60 days
 
 
+@pytest.mark.parametrize("kind", ["auto_ets", "auto_theta", "mstl", "auto_arima"])
+def test_a_history_too_short_for_its_season_is_still_forecast(kind):
+    """62 weeks cannot estimate a 52-week season: the model drops it, and
+    walk-forward forecasts from that model need two of its own seasons, not
+    two years (every forecast of an unseen weekly epic was nan)."""
+    from model_training.lib.problems import get_problem
+
+    weeks = pd.date_range("2022-01-03", periods=70, freq="W-MON")
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame(
+        {
+            "month": [w.date().isoformat() for w in weeks],
+            "y": 50 + 0.2 * np.arange(70) + rng.normal(0, 1, 70),
+        }
+    )
+    plan = plan_for(frame, horizon=4, frequency="W-MON", seasonal_period=52)
+    problem = get_problem("time_series")
+    x, y = split_xy(frame[:62], plan)
+    model = problem.fit(_pipeline(plan, kind), x, y)
+    xv, yv = split_xy(frame[62:], plan)
+    mean, scores = problem.evaluation_predictions(model, xv, yv, plan)
+    assert np.isfinite(mean).all() and np.isfinite(scores[:, :2]).all()
+
+
 def test_seasonal_arima_beyond_twelve_periods_models_the_stl_adjusted_series():
     """A 48-period seasonal ARIMA takes minutes per fit: half-hourly series get
     ARIMA on the series without its seasons (STL), still with intervals."""

@@ -120,5 +120,9 @@ class StatsForecaster(Forecaster):
         return mean, se
 
     def _min_history(self) -> int:
-        periods = self._periods(10**9)
+        """Points needed before a forecast: two of the model's seasons and two
+        more. Once fitted, the seasons it was fitted with: a weekly series of
+        62 points drops its 52-week season, and asking for 106 points of
+        history had left every forecast of it empty (nan)."""
+        periods = self._periods(getattr(self, "n_fit_", 10**9))
         return 2 * (periods[0] if periods else 1) + 2
