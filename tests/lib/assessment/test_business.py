@@ -33,3 +33,20 @@ def test_business_costs_are_hand_computed():
     assert (
         "within the" not in meanings["p95 latency"]
     )  # no latency criterion in this spec
+
+
+def test_metrics_a_detector_without_labels_cannot_have_are_left_out():
+    """An anomaly detector without a label column reports its label metrics as
+    None; the table had raised TypeError on them and the business impact was
+    left out of an unseen epic's reports."""
+    unknown = dict.fromkeys(
+        ("precision", "recall", "f1", "roc_auc", "accuracy", "r2"), None
+    )
+    table = business.translation_table(
+        {**unknown, "mean_absolute_error": float("nan")}, binary_plan(), 2.5, None
+    )
+    assert [row["metric"] for row in table] == ["p95 latency"]
+    table = business.translation_table(
+        {**unknown, "recall": 0.8}, binary_plan(), None, None
+    )
+    assert [row["metric"] for row in table] == ["recall"]

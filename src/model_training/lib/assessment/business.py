@@ -84,6 +84,13 @@ def binary_impact(
     }
 
 
+def _known(metrics: dict[str, Any], name: str) -> bool:
+    """The metric is there and a finite number (an anomaly detector without a
+    label column reports its label metrics as None)."""
+    value = metrics.get(name)
+    return isinstance(value, (int, float)) and bool(np.isfinite(value))
+
+
 def translation_table(
     test_metrics: dict[str, float],
     plan: ModelingPlan,
@@ -98,7 +105,7 @@ def translation_table(
     def add(metric: str, value: str, meaning: str) -> None:
         rows.append({"metric": metric, "value": value, "meaning": meaning})
 
-    if "precision" in m and np.isfinite(m["precision"]):
+    if _known(m, "precision"):
         p = m["precision"]
         false_share = f"1 in {1 / (1 - p):.1f}" if p < 1 else "none"
         add(
@@ -106,7 +113,7 @@ def translation_table(
             f"{p:.2f}",
             f"{p:.0%} of cases flagged '{positive}' really are; {false_share} flags is a false alarm",
         )
-    if "recall" in m and np.isfinite(m["recall"]):
+    if _known(m, "recall"):
         r = m["recall"]
         missed = f"1 in {1 / (1 - r):.1f}" if r < 1 else "none"
         add(
@@ -114,15 +121,15 @@ def translation_table(
             f"{r:.2f}",
             f"catches {r:.0%} of actual '{positive}' cases; misses {missed}",
         )
-    if "f1" in m and np.isfinite(m["f1"]):
+    if _known(m, "f1"):
         add("F1", f"{m['f1']:.2f}", "balance of precision and recall (1 is perfect)")
-    if "roc_auc" in m and np.isfinite(m["roc_auc"]):
+    if _known(m, "roc_auc"):
         add(
             "ROC-AUC",
             f"{m['roc_auc']:.3f}",
             f"a random '{positive}' case is scored above a random other case {m['roc_auc']:.0%} of the time (50 % is guessing)",
         )
-    if "accuracy" in m:
+    if _known(m, "accuracy"):
         add(
             "accuracy",
             f"{m['accuracy']:.2f}",
@@ -139,22 +146,20 @@ def translation_table(
                 else f"; {-saving:,.0f} MORE than the best baseline: the baseline is cheaper on test"
             )
         add("expected cost / 1,000", f"{cost:,.0f}", line)
-    if "mean_absolute_error" in m:
+    if _known(m, "mean_absolute_error"):
         add(
             "MAE",
             f"{m['mean_absolute_error']:.3g}",
             f"predictions are off by {m['mean_absolute_error']:.3g} {plan.spec.target} units on average",
         )
-    if "mean_absolute_percentage_error" in m and np.isfinite(
-        m["mean_absolute_percentage_error"]
-    ):
+    if _known(m, "mean_absolute_percentage_error"):
         mape = m["mean_absolute_percentage_error"]
         add(
             "MAPE",
             f"{mape:.1%}",
             f"off by about {mape * 100:.0f} units per 100 (rows with a zero target skipped)",
         )
-    if "r2" in m:
+    if _known(m, "r2"):
         add(
             "R²",
             f"{m['r2']:.2f}",
