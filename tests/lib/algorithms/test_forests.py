@@ -100,3 +100,39 @@ def test_tree_by_tree_scores_are_scikit_learns_bit_for_bit(data, kind, plain, cl
             kind(**params).fit(x, two).predict(x),
             plain(**params).fit(x, two).predict(x),
         )
+
+
+@pytest.mark.parametrize("max_features", [1.0, 0.5])
+def test_the_isolation_forest_scores_tree_by_tree_as_scikit_learn_does(
+    max_features, monkeypatch
+):
+    """Bit for bit scikit-learn's scores and decisions, one row and many, with
+    and without feature subsampling; and it is what the registry builds."""
+    from sklearn.ensemble import IsolationForest
+
+    from model_training.lib.algorithms.detectors import _isolation_forest
+    from model_training.lib.algorithms.forests import TreeByTreeIsolationForest
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 6))
+    x[:10] += 6
+    new = rng.normal(size=(300, 6)) * 1.5
+    params = {"n_estimators": 60, "max_features": max_features, "random_state": 0}
+    ours = TreeByTreeIsolationForest(**params).fit(x)
+    theirs = IsolationForest(**params).fit(x)
+    calls = []
+    original = IsolationForest._compute_score_samples
+
+    def spy(self, X, subsample_features):
+        calls.append(type(self).__name__)
+        return original(self, X, subsample_features)
+
+    for rows in (new[:1], new):
+        assert np.array_equal(ours.score_samples(rows), theirs.score_samples(rows))
+        assert np.array_equal(ours.predict(rows), theirs.predict(rows))
+    monkeypatch.setattr(IsolationForest, "_compute_score_samples", spy)
+    ours.score_samples(new[:1])
+    theirs.score_samples(new[:1])
+    assert calls == ["IsolationForest"]  # ours did not take scikit-learn's loop
+    built = _isolation_forest({"n_estimators": 10}, 0, None)
+    assert isinstance(built.detector, TreeByTreeIsolationForest)

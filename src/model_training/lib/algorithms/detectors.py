@@ -64,12 +64,11 @@ def _gaussian_mixture(params, seed, _cw):
 
 
 def _isolation_forest(params, seed, _cw):
-    from sklearn.ensemble import IsolationForest
-
+    from model_training.lib.algorithms.forests import TreeByTreeIsolationForest
     from model_training.lib.algorithms.unsupervised import AnomalyScorer
 
     return AnomalyScorer(
-        IsolationForest(
+        TreeByTreeIsolationForest(
             n_estimators=int(params.get("n_estimators", 200)),
             max_samples=params.get("max_samples", "auto"),
             max_features=float(params.get("max_features", 1.0)),

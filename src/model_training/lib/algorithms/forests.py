@@ -16,7 +16,11 @@ from typing import Any
 
 import numpy as np
 from imblearn.ensemble import BalancedRandomForestClassifier
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    IsolationForest,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from model_training.lib.core.threads import fit_threads
@@ -97,3 +101,41 @@ class ThreadedBalancedRandomForestClassifier(
     _FitOnThreads, _TreeByTree, BalancedRandomForestClassifier
 ):
     """imbalanced-learn's balanced random forest, fitted on the run's threads."""
+
+
+class TreeByTreeIsolationForest(IsolationForest):
+    """scikit-learn's isolation forest, scoring rows tree by tree.
+
+    scikit-learn sends each tree's depths through joblib even on one thread:
+    about 0.1 ms per tree, 35 ms for one row through 300 trees. Here the trees
+    are walked in a plain loop and the depths summed in the trees' order, as
+    scikit-learn sums them, so the scores are bit for bit the same (tested).
+    A scikit-learn without the fitted per-tree path lengths this reads takes
+    its own path.
+    """
+
+    def _compute_score_samples(self, X: Any, subsample_features: bool) -> Any:
+        lengths = getattr(self, "_decision_path_lengths", None)
+        averages = getattr(self, "_average_path_length_per_tree", None)
+        if lengths is None or averages is None:
+            return super()._compute_score_samples(X, subsample_features)
+        from sklearn.ensemble._iforest import _average_path_length
+
+        # each node's depth term, as scikit-learn adds it: (length + average) - 1
+        per_node = getattr(self, "_node_depths", None)
+        if per_node is None or len(per_node) != len(self.estimators_):
+            per_node = [a + b - 1.0 for a, b in zip(lengths, averages, strict=True)]
+            self._node_depths = per_node
+        rows = np.ascontiguousarray(X, dtype=np.float32)
+        depths = np.zeros(X.shape[0], order="f")
+        for tree, features, node in zip(
+            self.estimators_, self.estimators_features_, per_node, strict=True
+        ):
+            part = rows[:, features] if subsample_features else rows
+            depths += node[tree.tree_.apply(part)]
+        denominator = len(self.estimators_) * _average_path_length([self._max_samples])
+        return 2 ** (
+            -np.divide(
+                depths, denominator, out=np.ones_like(depths), where=denominator != 0
+            )
+        )
