@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 from sklearn.base import clone
 
+from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
 from model_training.lib.training.protocol import corrected_standard_error
@@ -57,7 +58,14 @@ def against_trivial(
         folds = []
         for train, valid in splits:
             model = problem.fit(clone(spec.estimator), stub[train], y[train])
-            folds.append(problem.score(model, stub[valid], y[valid], plan)[primary])
+            y_pred, y_score = problem.evaluation_predictions(
+                model, stub[valid], y[valid], plan
+            )
+            folds.append(
+                compute_metrics(
+                    [primary], y[valid], y_pred, y_score, plan.metric_context
+                )[primary]
+            )  # the primary metric alone: the others are not compared
         scored[spec.name] = folds
     if not scored:
         return None
