@@ -114,3 +114,29 @@ def test_a_series_without_a_seasonal_period_takes_the_one_its_frequency_implies(
     assert plan.mase_scale < one_step.mase_scale
     assert one_step.spec.seasonal_period == 1  # the spec's own value is kept
     assert _hourly(40).spec.seasonal_period is None  # under two days: no season
+
+
+def test_categorical_features_with_more_than_fifty_categories_are_named():
+    from model_training.lib.core.plan import MAX_ONE_HOT_COLUMNS
+    from model_training.lib.core.schema import ColumnInfo, FeatureSchema
+
+    n = 300
+    train = pl.DataFrame(
+        {
+            "y": [i % 2 for i in range(n)],
+            "city": [f"town{i % (MAX_ONE_HOT_COLUMNS + 1)}" for i in range(n)],
+            "size": [f"s{i % MAX_ONE_HOT_COLUMNS}" for i in range(n)],
+        }
+    )
+    schema = FeatureSchema(
+        epic_id="e",
+        columns=[
+            ColumnInfo(name="y", dtype="int", role="target"),
+            ColumnInfo(name="city", dtype="string", role="feature"),
+            ColumnInfo(name="size", dtype="string", role="feature"),
+        ],
+    )
+    spec = _spec(problem_type="regression", positive_class=None, primary_metric="rmse")
+    plan = build_plan(spec, schema, train)
+    assert plan.categorical_features == ["city", "size"]
+    assert plan.many_category_features == ["city"]  # 51 categories; size has 50

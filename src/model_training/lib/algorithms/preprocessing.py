@@ -16,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from model_training.lib.algorithms.feature_transform import FeatureTransformer
 from model_training.lib.algorithms.input_cells import MISSING_CATEGORY, category_text
-from model_training.lib.core.plan import ModelingPlan
+from model_training.lib.core.plan import MAX_ONE_HOT_COLUMNS, ModelingPlan
 
 __all__ = ["MISSING_CATEGORY", "CategoryFiller", "FoldSMOTE", "make_preprocessor"]
 
@@ -56,21 +56,16 @@ class CategoryFiller(TransformerMixin, BaseEstimator):
         )
 
 
-# one-hot columns per categorical feature at most: beyond it, the rarest
-# categories share one column (a 400-city column of 700 training rows made
-# 400 dense columns, and a histogram boosting fit of 9 s)
-MAX_ONE_HOT_COLUMNS = 50
-
-
 def make_preprocessor(plan: ModelingPlan, *, scale: bool = True) -> ColumnTransformer:
     """Impute, scale and one-hot encode the plan's features.
 
     Numeric features: median imputation (with a missing-indicator) and, if
     ``scale``, standardisation. Categorical features (text): a constant
-    ``__missing__`` category, then one-hot encoding; a feature with more than
-    :data:`MAX_ONE_HOT_COLUMNS` categories keeps its most frequent ones and
-    puts the others, and categories unseen in training, in one column
-    (otherwise unseen categories are all zeros). Nothing is fitted here; the returned transformer is
+    ``__missing__`` category, then one-hot encoding; when a feature has more
+    than :data:`MAX_ONE_HOT_COLUMNS` categories in train
+    (``plan.many_category_features``), it keeps its most frequent ones and
+    puts the others, and categories unseen in training, in one column;
+    otherwise unseen categories are all zeros. Nothing is fitted here; the returned transformer is
     fitted as the first step of a model pipeline.
     """
     numeric_steps: list[tuple[str, object]] = [
@@ -83,16 +78,17 @@ def make_preprocessor(plan: ModelingPlan, *, scale: bool = True) -> ColumnTransf
     ]
     if scale:
         numeric_steps.append(("scale", StandardScaler()))
+    # the cap only where a feature needs it: scikit-learn's grouping of
+    # infrequent categories makes every fit five times slower (9.4 against
+    # 1.7 ms on the default epic's 13 categorical features)
+    capped = (
+        {"handle_unknown": "infrequent_if_exist", "max_categories": MAX_ONE_HOT_COLUMNS}
+        if plan.many_category_features
+        else {"handle_unknown": "ignore"}
+    )
     categorical_steps = [
         ("fill", CategoryFiller()),
-        (
-            "encode",
-            OneHotEncoder(
-                handle_unknown="infrequent_if_exist",
-                max_categories=MAX_ONE_HOT_COLUMNS,
-                sparse_output=False,
-            ),
-        ),
+        ("encode", OneHotEncoder(sparse_output=False, **capped)),
     ]
     transformers = []
     if plan.numeric_features:

@@ -20,6 +20,12 @@ from model_training.lib.core.spec import ModelingSpec
 NUMERIC_DTYPES = ("int", "float", "bool")
 
 
+# one-hot columns per categorical feature at most: beyond it, the rarest
+# categories share one column (a 400-city column of 700 training rows made
+# 400 dense columns, and a histogram boosting fit of 9 s)
+MAX_ONE_HOT_COLUMNS = 50
+
+
 class ModelingPlan(BaseModel):
     """The spec plus what the data decides.
 
@@ -38,6 +44,9 @@ class ModelingPlan(BaseModel):
             spec's, else the label column's share in train, else 0.05).
         mase_scale: time series: the in-sample mean absolute error of the
             seasonal naive forecast on train (MASE divides by it).
+        many_category_features: categorical features with more than
+            :data:`MAX_ONE_HOT_COLUMNS` distinct training values (one-hot
+            encoding groups their rarest categories).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -51,6 +60,7 @@ class ModelingPlan(BaseModel):
     labels: list[Any] | None = None
     contamination: float | None = None
     mase_scale: float | None = None
+    many_category_features: list[str] = []
 
     @property
     def features(self) -> list[str]:
@@ -152,10 +162,16 @@ def build_plan(
         labels, contamination = _anomaly_labels(spec, train)
     if spec.kind.temporal and spec.target in train.columns:
         mase_scale = seasonal_naive_scale(train, spec)
+    many = [
+        c
+        for c in categorical
+        if c in train.columns and train.get_column(c).n_unique() > MAX_ONE_HOT_COLUMNS
+    ]
     return ModelingPlan(
         spec=spec,
         numeric_features=numeric,
         categorical_features=categorical,
+        many_category_features=many,
         classes=classes,
         cv_strategy=resolve_cv_strategy(spec),
         greater_is_better=METRICS[spec.primary_metric].greater_is_better,
