@@ -44,6 +44,30 @@ def _merged(base: dict, extra: dict) -> dict:
     return out
 
 
+def selected_alone(plan, train, validation, model: str, params: dict):
+    """The selection of one tuned configuration (its tuning record made up),
+    with the out-of-fold predictions it keeps for the final fit, and the
+    tuning options used: ``(selection, oof, options)``."""
+    from model_training.lib.training.selection import select_model
+
+    options = conf_params("tuning", {"storage": None})
+    tuning = {
+        "models": [
+            {
+                "model": model,
+                "status": "ok",
+                "params": params,
+                "metrics": {"cv_mean": 0.9},
+            }
+        ]
+    }
+    kept: dict = {}
+    selection = select_model(
+        plan, train, validation, tuning, {}, {}, options, 0, keep_oof=kept
+    )
+    return selection, kept["oof"], options
+
+
 def conf_params(
     group: str,
     overrides: dict | None = None,

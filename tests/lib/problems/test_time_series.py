@@ -79,28 +79,13 @@ def test_the_final_fit_reads_the_fold_metrics_from_the_selection_forecasts(
     one after the selection had fitted them), and they equal the refits'."""
     from model_training.lib.problems import time_series
     from model_training.lib.training.final_fit import fit_final
-    from model_training.lib.training.selection import select_model
-    from tests.conftest import conf_params
+    from tests.conftest import selected_alone
     from tests.lib.algorithms.test_forecasters import plan_for, series
 
     frame = series(96)
     plan = plan_for(frame)
     train, validation = frame[:72], frame[72:]
-    options = conf_params("tuning", {"storage": None})
-    tuning = {
-        "models": [
-            {
-                "model": "auto_ets",
-                "status": "ok",
-                "params": {},
-                "metrics": {"cv_mean": 0.9},
-            }
-        ]
-    }
-    kept: dict = {}
-    selection = select_model(
-        plan, train, validation, tuning, {}, {}, options, 0, keep_oof=kept
-    )
+    selection, oof, options = selected_alone(plan, train, validation, "auto_ets", {})
     _, refitted = fit_final(plan, train, validation, selection, options, 0)
     assert refitted["out_of_fold_from"] == "refits on the folds"
 
@@ -109,7 +94,7 @@ def test_the_final_fit_reads_the_fold_metrics_from_the_selection_forecasts(
 
     monkeypatch.setattr(time_series, "fold_metrics", no_refits)
     _, reused = fit_final(
-        plan, train, validation, selection, options, 0, selection_oof=kept["oof"]
+        plan, train, validation, selection, options, 0, selection_oof=oof
     )
     assert reused["out_of_fold_from"] == "the selection's folds (no refit)"
     assert reused["oof_metrics"].keys() == refitted["oof_metrics"].keys()

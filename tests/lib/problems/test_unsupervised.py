@@ -42,30 +42,17 @@ def test_the_detector_threshold_reads_the_selection_scores_of_its_folds(monkeypa
 
     from model_training.lib.problems import unsupervised
     from model_training.lib.training.final_fit import fit_final
-    from model_training.lib.training.selection import select_model
-    from tests.conftest import conf_params
+    from tests.conftest import selected_alone
     from tests.lib.algorithms.test_unsupervised import outliers, plan_for
 
     frame = outliers(300).with_row_index("row_id").cast({"row_id": pl.Int64})
     plan = plan_for(frame, "anomaly_detection", "status")
     train, validation = frame[:200], frame[200:]
-    options = conf_params("tuning", {"storage": None})
-    tuning = {
-        "models": [
-            {
-                "model": "isolation_forest",
-                "status": "ok",
-                "params": {"n_estimators": 30},
-                "metrics": {"cv_mean": 0.9},
-            }
-        ]
-    }
-    kept: dict = {}
-    selection = select_model(
-        plan, train, validation, tuning, {}, {}, options, 0, keep_oof=kept
+    selection, oof, options = selected_alone(
+        plan, train, validation, "isolation_forest", {"n_estimators": 30}
     )
     _, refitted = fit_final(plan, train, validation, selection, options, 0)
-    folds = len(kept["oof"]["rows"])
+    folds = len(oof["rows"])
     fits = []
     original = unsupervised.AnomalyDetection.fit
 
@@ -75,7 +62,7 @@ def test_the_detector_threshold_reads_the_selection_scores_of_its_folds(monkeypa
 
     monkeypatch.setattr(unsupervised.AnomalyDetection, "fit", counted)
     _, reused = fit_final(
-        plan, train, validation, selection, options, 0, selection_oof=kept["oof"]
+        plan, train, validation, selection, options, 0, selection_oof=oof
     )
     assert folds == train.height + validation.height
     assert fits == [train.height + validation.height]  # the final fit alone
