@@ -121,6 +121,7 @@ def test_the_test_split_is_judged_without_repeating_train(
     assert check.status == "warn"
     assert check.message.startswith(f"test has {frames['test'].height} rows")
     assert "train has" not in check.message
+    assert "class_balance" not in {c.name for c in checks}  # train's shares
 
 
 def test_forecasts_are_not_judged_by_row_counts(frames, schema, spec, thresholds):
