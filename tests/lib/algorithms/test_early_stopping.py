@@ -75,3 +75,62 @@ def test_early_stopping_works_with_a_resampler_in_the_pipeline(xor_setup, imbala
     )
     assert 1 <= learned <= 200
     assert pipeline.predict_proba(x[:5]).shape == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("counts", "undersample"),
+    [
+        ([150, 90, 53, 7], True),  # 28 rows reach the model: 3 held < 4 classes
+        ([8] * 15, False),  # 120 rows, 15 classes: 12 held < 15
+        ([150, 1], False),  # a class of one row cannot be stratified
+    ],
+)
+def test_hist_gradient_boosting_fits_without_stopping_where_its_split_cannot_be_drawn(
+    counts, undersample
+):
+    """Where HistGradientBoosting's own stratified inner split is impossible,
+    the fit goes ahead without early stopping (every such tuning trial failed)."""
+    import numpy as np
+    from imblearn.pipeline import Pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from model_training.lib.algorithms.early_stopping import early_stopped_fit
+    from model_training.lib.algorithms.registry import algorithm
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(len(counts)), counts)
+    x = rng.normal(size=(len(y), 3)) + y[:, None]
+    steps = [("resample", RandomUnderSampler(random_state=0))] if undersample else []
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0)
+    pipeline = Pipeline([*steps, ("model", model)])
+    algo = algorithm("classification", "hist_gradient_boosting")
+    learned = early_stopped_fit(
+        pipeline, x, y, lambda _: {}, algo, stratify=True, seed=0
+    )
+    assert learned is None
+    assert model.n_iter_ == 20
+    assert set(pipeline.predict(x)) <= set(range(len(counts)))
+
+
+def test_hist_gradient_boosting_still_stops_early_where_its_split_can_be_drawn():
+    import numpy as np
+    from imblearn.pipeline import Pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from model_training.lib.algorithms.early_stopping import early_stopped_fit
+    from model_training.lib.algorithms.registry import algorithm
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [200, 120, 60])
+    x = rng.normal(size=(len(y), 3)) + y[:, None]
+    model = HistGradientBoostingClassifier(max_iter=400, random_state=0)
+    pipeline = Pipeline(
+        [("resample", RandomUnderSampler(random_state=0)), ("model", model)]
+    )
+    algo = algorithm("classification", "hist_gradient_boosting")
+    learned = early_stopped_fit(
+        pipeline, x, y, lambda _: {}, algo, stratify=True, seed=0
+    )
+    assert learned == model.n_iter_ < 400

@@ -47,6 +47,9 @@ def early_stopped_fit(
         return None
     model = pipeline.steps[-1][1]
     if algo.name == "hist_gradient_boosting":
+        if stratify and not _hgb_can_split(pipeline, np.asarray(y)):
+            pipeline.fit(x, y, **fit_kwargs(y))
+            return None
         model.set_params(
             early_stopping=True,
             validation_fraction=INNER_FRACTION,
@@ -94,6 +97,22 @@ def early_stopped_fit(
     if algo.name == "catboost":
         return int(model.get_best_iteration()) + 1
     return int(model.best_iteration_ or model.n_estimators)
+
+
+def _hgb_can_split(pipeline: Any, labels: np.ndarray) -> bool:
+    """Whether HistGradientBoosting's own stratified inner split can be drawn
+    from the rows that reach it (after an undersampler, as few as the smallest
+    class times the classes): every class twice, and at least one row of each
+    class on both sides. Four classes undersampled to 28 rows failed with
+    "test_size = 3 should be greater or equal to the number of classes = 4"."""
+    _, counts = np.unique(labels, return_counts=True)
+    if any(type(step).__name__ == "RandomUnderSampler" for _, step in pipeline.steps):
+        counts = np.full(len(counts), counts.min())
+    rows = int(counts.sum())
+    held = math.ceil(INNER_FRACTION * rows)
+    return (
+        rows >= MIN_ROWS and counts.min() >= 2 and min(held, rows - held) >= len(counts)
+    )
 
 
 def carried_iterations(learned: dict[str, Any], n_rows: int) -> int:
