@@ -166,3 +166,32 @@ def test_catboost_scores_a_few_rows_from_one_object_array_with_the_same_probabil
         plan, algorithm("classification", "logistic_regression"), {}, 0
     )
     assert catboost_rows(linear.fit(frame, y).steps, frame[:1]) is None
+
+
+def test_a_one_row_prediction_runs_on_one_openmp_thread():
+    """HistGradientBoosting spread one row over every OpenMP thread (p95 112
+    against 11 ms on a busy machine); a batch keeps the run's threads."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    from threadpoolctl import threadpool_limits
+
+    from model_training.lib.algorithms.final_model import ThresholdedClassifier
+
+    seen: list[int] = []
+
+    class Recording(HistGradientBoostingClassifier):
+        def predict_proba(self, x):
+            seen.append(_openmp_effective_n_threads())
+            return super().predict_proba(x)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = np.where(x[:, 0] > 0, "yes", "no")
+    pipeline = Pipeline([("model", Recording(max_iter=5))]).fit(x, y)
+    model = ThresholdedClassifier(pipeline, 0.5, "yes")
+    with threadpool_limits(limits=2, user_api="openmp"):
+        model.predict(x[:1])
+        model.predict(x)
+    assert seen == [1, 2]

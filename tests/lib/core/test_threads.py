@@ -113,3 +113,25 @@ def test_a_task_that_raises_leaves_the_workers_running(monkeypatch):
         threads.in_workers(_unpicklable, [(0,), (1,)], 2)
     after = set(threads.in_workers(_nap, [(i,) for i in range(4)], 2))
     assert after == before  # the same two processes, none started again
+
+
+def _openmp_threads() -> int:
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    return _openmp_effective_n_threads()
+
+
+def test_scoring_a_few_rows_uses_one_openmp_thread_and_restores_the_pools():
+    from threadpoolctl import threadpool_limits
+
+    from model_training.lib.core.threads import FEW_ROWS, scoring_threads
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert _openmp_threads() == 2
+        with scoring_threads(1):
+            assert _openmp_threads() == 1
+        assert _openmp_threads() == 2
+        with scoring_threads(FEW_ROWS):
+            assert _openmp_threads() == 1
+        with scoring_threads(FEW_ROWS + 1):  # a batch keeps the run's threads
+            assert _openmp_threads() == 2

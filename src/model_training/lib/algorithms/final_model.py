@@ -15,6 +15,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from model_training.lib.core.frames import label_array
+from model_training.lib.core.threads import scoring_threads
 
 
 def fit_calibrator(method: str, scores: np.ndarray, truth: np.ndarray) -> Any:
@@ -121,7 +122,10 @@ def pipeline_proba(estimator: Any, x: Any) -> np.ndarray:
     if features is None:
         features = transformed(steps[:-1], x)
     fast = linear_proba(final, features)
-    return fast if fast is not None else np.asarray(final.predict_proba(features))
+    if fast is not None:
+        return fast
+    with scoring_threads(features.shape[0]):
+        return np.asarray(final.predict_proba(features))
 
 
 def catboost_rows(steps: list[tuple[str, Any]], x: Any) -> np.ndarray | None:

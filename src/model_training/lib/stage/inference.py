@@ -11,6 +11,7 @@ from model_training.lib.core.errors import InputError, Problem
 from model_training.lib.core.frames import input_columns, split_xy
 from model_training.lib.core.params import InferenceParams
 from model_training.lib.core.plan import load_plan
+from model_training.lib.core.threads import scoring_threads
 from model_training.lib.data_quality.structure import offending_values
 from model_training.lib.problems import get_problem
 
@@ -98,7 +99,8 @@ def score_new_data(
     warnings = x.with_columns(notes.alias("__warnings")).get_column("__warnings")
     warnings = warnings.alias("warnings")
     problem = get_problem(resolved.spec.problem_type)
-    y_pred, y_score = problem.predict(model_package["model"], x, resolved)
+    with scoring_threads(x.height):  # a few rows: one OpenMP thread
+        y_pred, y_score = problem.predict(model_package["model"], x, resolved)
     out = {
         c: new_data.get_column(c)
         for c in resolved.spec.id_columns
