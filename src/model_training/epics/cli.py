@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         help="an identifier column (repeatable)",
     )
     new.add_argument(
+        "--group-column",
+        default=None,
+        help="rows of one group (patient, customer, ...) stay in one split and "
+        "one cross-validation fold; never a model input",
+    )
+    new.add_argument(
         "--drop-missing-target",
         action="store_true",
         help="leave out rows without a target value (by default they stop the build)",
@@ -124,6 +130,11 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         splits = given
     if kind(args.problem_type).target == "required" and not args.target:
         raise ValueError(f"--target is required for {args.problem_type}")
+    if args.group_column and (args.time_column or kind(args.problem_type).temporal):
+        raise ValueError(
+            "--group-column is for rows that are not in time order; a time "
+            "split keeps the future out already (several series: --series-column)"
+        )
     notes: list[str] = []
     written = from_csv.build(
         args.root,
@@ -134,6 +145,7 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         splits=splits,
         time_column=args.time_column,
         id_columns=args.id_column,
+        group_column=args.group_column,
         label_column=args.label_column,
         contamination=args.contamination,
         frequency=args.frequency,

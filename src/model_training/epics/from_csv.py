@@ -38,6 +38,7 @@ def build(
     splits: dict[str, Path] | None = None,
     time_column: str | None = None,
     id_columns: list[str] | None = None,
+    group_column: str | None = None,
     label_column: str | None = None,
     contamination: float | None = None,
     frequency: str | None = None,
@@ -52,7 +53,8 @@ def build(
     """Write the epic's feature folder and a default modeling spec.
 
     Either ``csv`` (split 60/20/20 here: stratified for classification,
-    chronological when ``time_column`` is given) or ``splits`` (three files).
+    chronological when ``time_column`` is given, whole groups of
+    ``group_column`` to one split each) or ``splits`` (three files).
     Rows without a target value stop the build with their line numbers, or
     with ``drop_missing_target`` are left out (said in ``notes``, and in the
     feature documentation).
@@ -64,7 +66,12 @@ def build(
         frame = _quote_free(_read(csv), notes)
         _require(
             frame,
-            [c for c in (target, time_column, label_column, *(id_columns or [])) if c],
+            [
+                c
+                for c in (target, time_column, label_column, group_column)
+                + tuple(id_columns or [])
+                if c
+            ],
             csv,
         )
         frame = _with_target(frame, target, csv, drop_missing_target, notes)
@@ -72,15 +79,27 @@ def build(
             kind(problem_type).stratify_on or ""
         )  # classes or anomalies: every split gets its share
         frames = split_frame(
-            frame, seed=seed, stratify=stratify, time_column=time_column
+            frame,
+            seed=seed,
+            stratify=stratify,
+            time_column=time_column,
+            group_column=group_column,
         )
-        origin = f"Made from `{csv.name}`: split 60/20/20 with seed {seed}."
+        origin = f"Made from `{csv.name}`: split 60/20/20 with seed {seed}" + (
+            f", whole groups of `{group_column}` to one split each."
+            if group_column
+            else "."
+        )
     else:
         frames = {
             name: _quote_free(_read(path), notes) for name, path in splits.items()
         }
         for name, frame in frames.items():
-            _require(frame, [c for c in (target, time_column) if c], splits[name])
+            _require(
+                frame,
+                [c for c in (target, time_column, group_column) if c],
+                splits[name],
+            )
             frames[name] = _with_target(
                 frame, target, splits[name], drop_missing_target, notes
             )
@@ -95,6 +114,8 @@ def build(
         roles[label_column] = "label"  # evaluation only, never a model input
     if series_column:
         roles[series_column] = "group"  # the series id, never a model input
+    if group_column:
+        roles[group_column] = "group"  # kept together, never a model input
     schema = infer_schema(frame, epic_id, target=target, roles=roles)
     doc = feature_documentation(
         schema,
@@ -122,6 +143,7 @@ def build(
         ("forecast_horizon", horizon),
         ("seasonal_period", seasonal_period),
         ("series_column", series_column),
+        ("group_column", group_column),
     ):
         if value is not None:
             extra[key] = value

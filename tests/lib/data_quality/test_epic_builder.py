@@ -307,3 +307,65 @@ def test_from_csv_chooses_time_ordered_folds_that_hold_every_class(tmp_path, cap
         Context(frames, schema, ModelingSpec.model_validate(spec), None)
     )
     assert check.status == "pass"
+
+
+@pytest.mark.parametrize("stratify", ["label", None])
+def test_a_group_split_keeps_every_group_in_one_split(stratify):
+    frame = make_frame(600).with_columns((pl.col("row_id") % 60).alias("patient"))
+    parts = split_frame(frame, seed=7, stratify=stratify, group_column="patient")
+    again = split_frame(frame, seed=7, stratify=stratify, group_column="patient")
+    groups = [set(p["patient"]) for p in parts.values()]
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+    assert sum(p.height for p in parts.values()) == 600
+    assert [len(g) for g in groups] == [36, 12, 12]  # 60/20/20 of the groups
+    for name in parts:
+        assert parts[name].equals(again[name])
+    with pytest.raises(ValueError, match="2 group"):
+        split_frame(
+            frame.with_columns(pl.col("row_id") % 2), seed=0, group_column="row_id"
+        )
+
+
+def test_from_csv_keeps_groups_together_and_asks_for_group_folds(tmp_path, capsys):
+    import yaml
+
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.core.schema import FeatureSchema
+    from model_training.lib.core.spec import ModelingSpec
+
+    source = tmp_path / "visits.csv"
+    make_frame(300).with_columns((pl.col("row_id") % 50).alias("patient")).write_csv(
+        source
+    )
+    args = from_csv_args(tmp_path, 300, "label", "--group-column", "patient")
+    args[args.index("--csv") + 1] = str(source)
+    assert cli.main(args) == 0
+    features = tmp_path / "data/4_processed/loans/features"
+    splits = {
+        s: set(pl.read_csv(features / f"{s}_features.csv")["patient"])
+        for s in ("train", "validation", "test")
+    }
+    assert not (splits["train"] & (splits["validation"] | splits["test"]))
+    spec = yaml.safe_load(
+        (tmp_path / "docs/objectives/user_stories/loans/modeling_spec.yml").read_text()
+    )
+    assert spec["group_column"] == "patient"
+    schema = yaml.safe_load((features / "feature_schema.yml").read_text())
+    roles = {c["name"]: c["role"] for c in schema["columns"]}
+    assert roles["patient"] == "group"
+    plan = build_plan(
+        ModelingSpec.model_validate(spec),
+        FeatureSchema.model_validate(schema),
+        pl.read_csv(features / "train_features.csv"),
+    )
+    assert plan.cv_strategy == "stratified_group_kfold"
+    assert "patient" not in plan.numeric_features + plan.categorical_features
+    assert (
+        "whole groups of `patient`"
+        in (features / "feature_documentation.md").read_text()
+    )
+    timed = [*args, "--force", "--time-column", "row_id"]
+    assert cli.main(timed) == 1
+    assert "--group-column is for rows that are not in time order" in (
+        capsys.readouterr().err
+    )

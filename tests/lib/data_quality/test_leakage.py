@@ -158,3 +158,25 @@ def test_a_strong_feature_perfect_on_a_small_validation_split_warns_not_blocks(
     assert "too few rows to tell leakage from a strong feature" in check.message
     halves = check.details["single_feature_training_halves_score"]["amount"]
     assert halves < thresholds.leakage_score
+
+
+def test_groups_seen_in_train_and_a_held_out_split_are_named(
+    frames, schema, spec, thresholds
+):
+    from tests.lib.data_quality.test_checks import with_spec
+
+    grouped = with_spec(spec, group_column="segment")  # a few shared values
+    check = checks_by_name(frames, schema, grouped, thresholds)["group_overlap"]
+    assert check.status == "warn"
+    shared = frames["validation"].get_column("segment").unique().len()
+    assert f"{shared} of the {shared} groups in " in check.message
+    assert "--group-column segment" in check.message
+    assert check.details["groups_also_in_train"]["validation"] == shared
+    apart = {
+        name: frame.with_columns(pl.format(name + "-{}", "segment").alias("segment"))
+        for name, frame in frames.items()
+    }
+    check = checks_by_name(apart, schema, grouped, thresholds)["group_overlap"]
+    assert check.status == "pass"
+    assert check.details["groups_also_in_train"] == {"validation": 0, "test": 0}
+    assert "group_overlap" in checks_by_name(frames, schema, spec, thresholds)

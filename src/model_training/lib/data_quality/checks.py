@@ -25,7 +25,11 @@ from model_training.lib.data_quality.features import (
     check_non_finite,
     check_unseen_categories,
 )
-from model_training.lib.data_quality.leakage import check_duplicates, check_leakage
+from model_training.lib.data_quality.leakage import (
+    check_duplicates,
+    check_group_overlap,
+    check_leakage,
+)
 from model_training.lib.data_quality.structure import (
     check_dtypes,
     check_rows,
@@ -87,12 +91,13 @@ def run_checks(
         checks.append(check_time_folds(ctx))
     checks.append(check_sample_size(ctx, train_too=not held_out_only))
     if held_out_only:
-        return [*checks, check_duplicates(ctx)]
+        return [*checks, check_duplicates(ctx), check_group_overlap(ctx)]
     checks += [
         check_constant(ctx),
         check_identifier_like(ctx),
         check_cardinality(ctx),
         check_duplicates(ctx),
+        check_group_overlap(ctx),
     ]
     if "validation" in frames and all(c.status != "fail" for c in checks):
         checks.append(check_leakage(ctx))  # screening broken data would only add noise

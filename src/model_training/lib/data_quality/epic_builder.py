@@ -32,16 +32,20 @@ def split_frame(
     seed: int,
     stratify: str | None = None,
     time_column: str | None = None,
+    group_column: str | None = None,
     fractions: tuple[float, float, float] = SPLIT_FRACTIONS,
 ) -> dict[str, pl.DataFrame]:
     """Split rows into train, validation and test.
 
     Stratified by ``stratify`` when given; chronological (no shuffling) when
-    ``time_column`` is given; otherwise a seeded random split.
+    ``time_column`` is given; whole groups of ``group_column`` to one split
+    each (:func:`_group_split`); otherwise a seeded random split.
     """
     if abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"split fractions must add up to 1, got {fractions}")
     n = frame.height
+    if group_column and not time_column:
+        return _group_split(frame, group_column, stratify, seed, fractions)
     if time_column:
         # cut between periods, so rows of several series sharing a time stay
         # in one split
@@ -68,6 +72,49 @@ def split_frame(
         stratify=rest_labels,
     )
     return {"train": frame[train], "validation": frame[validation], "test": frame[test]}
+
+
+def _group_split(
+    frame: pl.DataFrame,
+    group_column: str,
+    stratify: str | None,
+    seed: int,
+    fractions: tuple[float, float, float],
+) -> dict[str, pl.DataFrame]:
+    """Every group's rows in one split (rows of one patient, customer or
+    household seen in train would flatter the held-out scores): the test
+    split is one fold of ``round(1 / test fraction)`` group folds, validation
+    one fold of the rest likewise; folds keep the class shares of
+    ``stratify`` as far as whole groups allow (scikit-learn's
+    StratifiedGroupKFold, else a shuffled GroupKFold)."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    groups = _strata(frame.get_column(group_column))
+    labels = _strata(frame.get_column(stratify)) if stratify else None
+    distinct = len(np.unique(groups))
+    if distinct < 3:
+        raise ValueError(
+            f"column '{group_column}' has {distinct} group(s): three splits of "
+            "whole groups need at least three"
+        )
+
+    def one_fold(rows: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+        folds = max(2, min(round(1 / share), len(np.unique(groups[rows]))))
+        if labels is not None:
+            splitter: Any = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+        else:
+            splitter = GroupKFold(folds, shuffle=True, random_state=seed)
+        y = labels[rows] if labels is not None else None
+        kept, held = next(splitter.split(rows, y, groups[rows]))
+        return rows[kept], rows[held]
+
+    rest, test = one_fold(np.arange(frame.height), fractions[2])
+    train, validation = one_fold(rest, fractions[1] / (fractions[0] + fractions[1]))
+    return {
+        "train": frame[np.sort(train)],
+        "validation": frame[np.sort(validation)],
+        "test": frame[np.sort(test)],
+    }
 
 
 def _strata(column: pl.Series) -> np.ndarray:

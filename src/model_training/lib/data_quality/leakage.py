@@ -63,6 +63,48 @@ def rows_also_in(
     )
 
 
+def check_group_overlap(ctx: Context) -> Check:
+    """Groups of the spec's ``group_column`` found in train and in a held-out
+    split: cross-validation keeps groups together, so held-out scores on rows
+    of groups train has seen would measure something else (a warning: the
+    user may mean to score known groups)."""
+    column = ctx.spec.group_column
+    if not column or ctx.spec.time_column or not ctx.present(column):
+        return Check("group_overlap", "pass", "no group column to keep together")
+    train = ctx.frames["train"].get_column(column).drop_nulls().unique()
+    shared = {}
+    for split in ctx.held_out:
+        groups = ctx.frames[split].get_column(column).drop_nulls().unique()
+        shared[split] = (groups.len(), groups.filter(groups.is_in(train.implode())))
+    details = {
+        "groups_also_in_train": {s: found.len() for s, (_, found) in shared.items()},
+        "examples": {s: found.head(5).to_list() for s, (_, found) in shared.items()},
+    }
+    found = [
+        f"{found.len()} of the {n} groups in {ctx.file(s)} "
+        f"(e.g. {', '.join(map(str, found.head(3).to_list()))})"
+        for s, (n, found) in shared.items()
+        if found.len()
+    ]
+    if not found:
+        return Check(
+            "group_overlap",
+            "pass",
+            f"no group of '{column}' is in train and a held-out split",
+            [column],
+            details,
+        )
+    return Check(
+        "group_overlap",
+        "warn",
+        f"{'; '.join(found)} also occur in train: held-out scores are on groups "
+        "the model has seen, not new ones; re-split by whole groups "
+        f"(model-training-epic from-csv --group-column {column})",
+        [column],
+        details,
+    )
+
+
 def check_duplicates(ctx: Context) -> Check:
     columns = [
         c.name
