@@ -68,8 +68,13 @@ def build(
             frame,
             [
                 c
-                for c in (target, time_column, label_column, group_column)
-                + tuple(id_columns or [])
+                for c in (
+                    target,
+                    time_column,
+                    label_column,
+                    group_column,
+                    *(id_columns or []),
+                )
                 if c
             ],
             csv,
