@@ -68,10 +68,51 @@ def test_a_classifier_is_held_against_the_best_constant(xor_setup):
     assert record["beats"]
 
 
-def test_forecasts_and_unsupervised_problems_have_no_trivial_reference(xor_setup):
+def test_unsupervised_problems_and_forecasts_without_their_rows_have_no_trivial_reference(
+    xor_setup,
+):
     plan = xor_setup[3]
     for problem_type in ("time_series", "clustering", "anomaly_detection"):
         other = plan.model_copy(
             update={"spec": plan.spec.model_copy(update={"problem_type": problem_type})}
         )
         assert against_trivial(other, np.zeros(3), [], {}, 1.0, 1.0, 0) is None
+
+
+def test_a_forecast_is_held_against_the_naive_forecasts_on_its_own_folds():
+    """MASE below 1 is no proof of beating the naive forecast over the
+    horizon: the best of naive, seasonal naive and moving average is scored
+    on the selection's walk-forward folds as the contenders are."""
+    from functools import partial
+
+    from model_training.lib.algorithms.cv_eval import fold_scores
+    from model_training.lib.problems import get_problem
+    from tests.lib.algorithms.test_forecasters import plan_for, series
+
+    frame = series(96)
+    plan = plan_for(frame, horizon=6)
+    x, y = split_xy(frame, plan)
+    splits = cv_splits(frame, y, plan, 0)
+    problem = get_problem("time_series")
+    by_protocol = {
+        spec.name: fold_scores(
+            spec.estimator, x, y, splits, plan, partial(problem.predict, plan=plan),
+            lambda _: {},
+        )
+        for spec in problem.baselines(plan, 0)
+    }  # fmt: skip
+    best = min(by_protocol, key=lambda n: np.mean(by_protocol[n]))
+    worse = {
+        "model": "auto_arima",
+        "cv_fold_scores": [v * 1.5 for v in by_protocol[best]],
+    }
+    record = against_trivial(plan, y, splits, worse, 60.0, 6.0, 0, x)
+    assert record["baseline"] == best
+    assert record["cv_fold_scores"] == pytest.approx(by_protocol[best])
+    assert not record["beats"]
+    assert against_trivial(plan, y, splits, worse, 60.0, 6.0, 0) is None  # no rows
+    better = {
+        "model": "auto_ets",
+        "cv_fold_scores": [v * 0.2 for v in by_protocol[best]],
+    }
+    assert against_trivial(plan, y, splits, better, 60.0, 6.0, 0, x)["beats"]
