@@ -496,3 +496,29 @@ def test_gaps_are_named_per_series():
     assert check.status == "fail"
     (problem,) = check.problems
     assert "(series B)" in problem.where and "2000-05-01" in problem.what
+
+
+@pytest.mark.parametrize("kind", ["gbm", "mlp"])
+def test_lag_regressor_on_a_short_history_uses_the_lags_it_can_feed(kind):
+    """Twelve lags on twelve points left no training row (a panel's firm of
+    twelve years in a training fold): the lags and windows are cut to what
+    leaves FIT_ROWS rows, and the forecast reads the same ones."""
+    from model_training.lib.algorithms.lag_forecaster import FIT_ROWS
+
+    frame = series(12)
+    model = LagRegressor(
+        kind=kind,
+        max_iter=20,
+        seasonal_period=12,
+        horizon=3,
+        time_column="month",
+        frequency="MS",
+    ).fit(frame.select("month"), frame.get_column("y").to_numpy())
+    assert model._lags() == [1, 2] and model._windows() == []
+    assert model.max_lag_ == 12 - FIT_ROWS
+    future = pl.DataFrame({"month": ["2001-01-01", "2001-02-01", "2001-03-01"]})
+    assert np.isfinite(model.predict(future)).all()
+    long = LagRegressor(kind=kind, max_iter=20, seasonal_period=12).fit_history(
+        np.arange(60.0), None, pd.date_range("2000-01-01", periods=60, freq="D")
+    )
+    assert long._lags() == list(range(1, 13)) and long._windows() == [3, 12]

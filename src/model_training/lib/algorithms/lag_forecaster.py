@@ -14,6 +14,9 @@ from model_training.lib.algorithms.forecasters import (
     training_matrix,
 )
 
+# the fewest rows a lag regressor learns from (see LagRegressor._fit)
+FIT_ROWS = 10
+
 
 class LagRegressor(Forecaster):
     """A regressor on lags, rolling means/stds, calendar and known covariates.
@@ -63,10 +66,15 @@ class LagRegressor(Forecaster):
         s = int(self.seasonal_period)
         if self.seasonal_lag and s > 1 and s not in lags:
             lags.append(s)
-        return lags
+        cap = getattr(self, "max_lag_", None)
+        return lags if cap is None else [lag for lag in lags if lag <= cap]
+
+    def _windows(self) -> list[int]:
+        cap = getattr(self, "max_lag_", None)
+        return [int(w) for w in self.windows if cap is None or w <= cap]
 
     def _min_history(self) -> int:
-        return max([*self._lags(), *self.windows]) + 10
+        return max([*self._lags(), *self._windows()]) + 10
 
     def _design(self, lag_part, times, known, lagged):
         # level-free: every lag and rolling mean relative to the last value, so a
@@ -75,7 +83,7 @@ class LagRegressor(Forecaster):
         last = lag_part[:, [0]]
         relative = lag_part.copy()
         relative[:, 1:n_lags] -= last
-        means = [n_lags + 2 * i for i in range(len(self.windows))]
+        means = [n_lags + 2 * i for i in range(len(self._windows()))]
         relative[:, means] -= last
         parts = [relative[:, 1:], calendar_features(times, self.frequency)]
         for extra in (known, lagged):
@@ -92,7 +100,11 @@ class LagRegressor(Forecaster):
         return cov[:, n:]
 
     def _fit(self, y, cov, times) -> None:
-        lags, windows = self._lags(), list(self.windows)
+        # lags and windows the history can feed while leaving FIT_ROWS rows to
+        # learn from: twelve monthly lags on a series of 12 points (a firm's
+        # years in a panel's training fold) left none, and the fit failed
+        self.max_lag_ = max(1, len(y) - FIT_ROWS)
+        lags, windows = self._lags(), self._windows()
         lag_part, target = training_matrix(y, lags, windows)
         start = len(y) - len(target)
         horizon = int(self.horizon or 1)
@@ -140,7 +152,7 @@ class LagRegressor(Forecaster):
             self.model_ = model.fit(design, target)
 
     def _forecast(self, y, cov, times, future_cov, future_times, steps):
-        lags, windows = self._lags(), list(self.windows)
+        lags, windows = self._lags(), self._windows()
         history = list(np.asarray(y, dtype=float))
         lagged = self._lagged(cov)
         horizon = int(self.horizon or 1)
@@ -173,7 +185,7 @@ class LagRegressor(Forecaster):
         """Every origin's recursive forecast at once: step ``k`` of all of them
         is one prediction over as many rows, not one call per origin and step
         (thousands of one-row calls of a boosted model on a long series)."""
-        lags, windows = self._lags(), list(self.windows)
+        lags, windows = self._lags(), self._windows()
         width = max([*lags, *windows])
         origins = np.asarray(origins, dtype=int)
         steps = np.minimum(horizon, len(y) - origins)

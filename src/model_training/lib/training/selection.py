@@ -226,9 +226,7 @@ def select_model(
         chosen["cv_mean"],
         chosen["cv_se"],
     )
-    trivial = against_trivial(
-        plan, y_all, splits, chosen, n_train, n_test, seed, x_all
-    )
+    trivial = against_trivial(plan, y_all, splits, chosen, n_train, n_test, seed, x_all)
     oof_records = [row.pop("_oof", None) for row in rows]
     if keep_oof is not None and not chosen.get("members"):
         keep_oof["oof"] = next(
