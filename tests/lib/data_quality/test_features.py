@@ -33,3 +33,18 @@ def test_constant_identifier_and_cardinality_warnings(frames, schema, spec, thre
     assert "segment" in checks["constant_columns"].details["constant"]
     assert checks["identifier_like"].columns == ["age"]
     assert checks["high_cardinality"].status == "warn"
+
+
+def test_features_holding_dates_are_named(frames, schema, spec, thresholds):
+    checks = checks_by_name(frames, schema, spec, thresholds)
+    assert checks["date_like"].status == "pass"  # segments are not dates
+
+    def dated(frame):
+        day = pl.date(2024, 1, 1) + pl.duration(days=pl.int_range(pl.len()) % 40)
+        return frame.with_columns(day.dt.strftime("%Y-%m-%d").alias("segment"))
+
+    check = checks_by_name(
+        {k: dated(v) for k, v in frames.items()}, schema, spec, thresholds
+    )["date_like"]
+    assert check.status == "warn" and check.columns == ["segment"]
+    assert "read as categories, not as points in time" in check.message

@@ -20,6 +20,7 @@ from model_training.lib.data_quality.context import Check, Context
 from model_training.lib.data_quality.features import (
     check_cardinality,
     check_constant,
+    check_date_like,
     check_identifier_like,
     check_missing,
     check_non_finite,
@@ -96,6 +97,7 @@ def run_checks(
         check_constant(ctx),
         check_identifier_like(ctx),
         check_cardinality(ctx),
+        check_date_like(ctx),
         check_duplicates(ctx),
         check_group_overlap(ctx),
     ]

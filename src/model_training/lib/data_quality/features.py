@@ -229,3 +229,43 @@ def check_cardinality(ctx: Context) -> Check:
         "pass",
         f"no categorical feature has more than {limit} categories",
     )
+
+
+# a text feature is called date-like when this share of its sampled values
+# parses as dates or times (polars infers the format from the values)
+DATE_LIKE_SHARE = 0.9
+DATE_SAMPLE = 1000
+
+
+def check_date_like(ctx: Context) -> Check:
+    """Features holding dates or times: the models read them as categories
+    (each date one category, a date unseen in training unknown), not as points
+    in time, so the trend, season or age they carry is lost."""
+    found = []
+    for c in ctx.features:
+        if not ctx.present(c) or column_kind(ctx.frames["train"].schema[c]) in (
+            "numeric",
+            "bool",
+        ):
+            continue
+        values = ctx.frames["train"].get_column(c).drop_nulls().head(DATE_SAMPLE)
+        if ctx.declared(c) in ("date", "datetime") or values.dtype.is_temporal():
+            found.append(c)
+        elif values.dtype == pl.String and values.len():
+            try:
+                parsed = values.str.to_datetime(strict=False).drop_nulls().len()
+            except pl.exceptions.PolarsError:  # no date format fits
+                continue
+            if parsed >= DATE_LIKE_SHARE * values.len():
+                found.append(c)
+    if not found:
+        return Check("date_like", "pass", "no feature holds dates or times")
+    return Check(
+        "date_like",
+        "warn",
+        f"feature(s) {', '.join(repr(c) for c in found)} hold dates or times, "
+        "which the models read as categories, not as points in time; derive "
+        "numbers from them in the feature files (days since an event, month, "
+        "day of week) or set their role to ignore in the feature schema",
+        found,
+    )
