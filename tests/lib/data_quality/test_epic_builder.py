@@ -369,3 +369,40 @@ def test_from_csv_keeps_groups_together_and_asks_for_group_folds(tmp_path, capsy
     assert "--group-column is for rows that are not in time order" in (
         capsys.readouterr().err
     )
+
+
+def test_from_csv_reads_names_and_cells_as_their_writer_meant_them(tmp_path, capsys):
+    """Spaces around names and cells, an unnamed column, a name given twice,
+    numbers with thousands separators or a currency sign, and a file that is
+    not UTF-8: each read as meant, or refused with the fix, and said."""
+    rows = [
+        f'{i}, {"Male" if i % 2 else "Female"} ,"${1000 + 37 * i:,}", {i % 7} ,'
+        f"{i / 3:.2f},{i},{i},{'yes' if i % 3 else 'no'}"
+        for i in range(60)
+    ]
+    source = tmp_path / "people.csv"
+    source.write_text(" id , sex ,spend, visits ,,n,n,y\n" + "\n".join(rows) + "\n")
+    args = [
+        "--root", str(tmp_path), "from-csv", "--epic-id", "people", "--csv",
+        str(source), "--target", "y", "--problem-type", "binary_classification",
+    ]  # fmt: skip
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "` id ` to `id`" in out and "`` to `column_5`" in out
+    assert "the later one(s) are `n_duplicated_0`" in out
+    assert "Read as numbers" in out and "`spend`, `visits`" in out
+    assert "Spaces around the text values of `sex` were removed" in out
+    train = pl.read_csv(
+        tmp_path / "data/4_processed/people/features/train_features.csv"
+    )
+    assert train.schema["spend"] == pl.Int64 and train.schema["visits"] == pl.Int64
+    assert set(train["sex"]) == {"Male", "Female"}
+    assert train["spend"].min() >= 1000
+    doc = tmp_path / "data/4_processed/people/features/feature_documentation.md"
+    assert "Read as numbers" in doc.read_text()
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("x,caté,y\n1,é,yes\n".encode("latin-1"))
+    args[args.index(str(source))] = str(latin)
+    assert cli.main([*args, "--force"]) == 1
+    assert "is not UTF-8 text" in capsys.readouterr().err
