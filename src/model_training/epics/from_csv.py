@@ -80,6 +80,7 @@ def build(
             csv,
         )
         frame = _with_target(frame, target, csv, drop_missing_target, notes)
+        _two_classes(frame, target, problem_type, csv)
         stratify = {"target": target, "label": label_column}.get(
             kind(problem_type).stratify_on or ""
         )  # classes or anomalies: every split gets its share
@@ -291,6 +292,32 @@ def _tidy(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
             "removed): " + ", ".join(f"`{c}`" for c in numbers) + "."
         )
     return frame
+
+
+def _two_classes(
+    frame: pl.DataFrame, target: str | None, problem_type: str, path: Path
+) -> None:
+    """A classifier's target needs two classes in the file (no split of one
+    class can hold two; binary needs exactly two)."""
+    traits = kind(problem_type)
+    if not target or not traits.classification:
+        return
+    classes = frame.get_column(target).drop_nulls().unique().sort().to_list()
+    shown = ", ".join(repr(c) for c in classes[:5])
+    if len(classes) < 2:
+        raise ValueError(
+            f"{path}, column '{target}': every row holds {shown or 'no value'}: "
+            f"{problem_type} needs at least two classes. Fix: add rows of the "
+            "other class(es), or choose another target or problem type "
+            "(anomaly_detection learns from one class)"
+        )
+    if traits.binary and len(classes) > 2:
+        raise ValueError(
+            f"{path}, column '{target}': {len(classes)} classes ({shown}"
+            f"{', ...' if len(classes) > 5 else ''}) for binary_classification. "
+            "Fix: --problem-type multiclass_classification, or merge the classes "
+            "into two"
+        )
 
 
 def _require(frame: pl.DataFrame, columns: list[str], path: Path) -> None:

@@ -406,3 +406,28 @@ def test_from_csv_reads_names_and_cells_as_their_writer_meant_them(tmp_path, cap
     args[args.index(str(source))] = str(latin)
     assert cli.main([*args, "--force"]) == 1
     assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("labels", "problem_type", "message"),
+    [
+        (["only"], "binary_classification", "every row holds 'only'"),
+        (["a", "b", "c"], "binary_classification", "3 classes ('a', 'b', 'c')"),
+        (["only"], "multiclass_classification", "needs at least two classes"),
+    ],
+)
+def test_from_csv_refuses_a_target_a_classifier_cannot_learn(
+    tmp_path, capsys, labels, problem_type, message
+):
+    source = tmp_path / "one.csv"
+    pl.DataFrame(
+        {"x": list(range(60)), "y": [labels[i % len(labels)] for i in range(60)]}
+    ).write_csv(source)
+    args = [
+        "--root", str(tmp_path), "from-csv", "--epic-id", "one", "--csv", str(source),
+        "--target", "y", "--problem-type", problem_type,
+    ]  # fmt: skip
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert f"{source}, column 'y': " in err and message in err
+    assert not (tmp_path / "data").exists()  # nothing half-written
