@@ -17,6 +17,7 @@ from model_training.lib.data_quality.epic_builder import (
     split_frame,
     write_epic,
 )
+from model_training.lib.data_quality.structure import check_group_folds
 from model_training.lib.data_quality.time_folds import check_time_folds
 
 REVIEW_NOTE = """
@@ -192,26 +193,36 @@ def _read(path: Path) -> pl.DataFrame:
 def _folds_holding_every_class(
     spec: dict[str, Any], schema: Any, frames: dict[str, pl.DataFrame], notes: list[str]
 ) -> dict[str, Any]:
-    """The spec with fewer time-ordered folds when, with the default number,
-    some validation block would lack a class that its ranking metric needs
-    (the check data validation runs; a class that comes in episodes, such as
-    recessions, is absent from whole blocks); said in ``notes``."""
+    """The spec with fewer folds when, with the default number, some
+    time-ordered validation block would lack a class that its ranking metric
+    needs (a class that comes in episodes, such as recessions, is absent from
+    whole blocks), or train holds fewer groups than group k-fold folds (the
+    checks data validation runs); said in ``notes``."""
     try:
         parsed = ModelingSpec.model_validate(spec)
     except ValueError:  # the run's validation names what is wrong
         return spec
     held = {k: frames[k] for k in ("train", "validation")}
-    check = check_time_folds(Context(held, schema, parsed, None))
-    fits = check.details.get("fitting_n_splits")
-    if check.status != "fail" or not fits:
-        return spec
+    context = Context(held, schema, parsed, None)
     wanted = parsed.cross_validation.n_splits
-    notes.append(
-        f"cross_validation.n_splits is {fits}, not {wanted}: with more time-ordered "
-        f"folds some validation block would lack a class of `{spec['target']}`, "
-        f"where {parsed.primary_metric} is undefined."
-    )
-    return {**spec, "cross_validation": {"n_splits": fits}}
+    check = check_time_folds(context)
+    fits = check.details.get("fitting_n_splits")
+    if check.status == "fail" and fits:
+        notes.append(
+            f"cross_validation.n_splits is {fits}, not {wanted}: with more "
+            f"time-ordered folds some validation block would lack a class of "
+            f"`{spec['target']}`, where {parsed.primary_metric} is undefined."
+        )
+        return {**spec, "cross_validation": {"n_splits": fits}}
+    check = check_group_folds(context)
+    fits = check.details.get("fitting_n_splits")
+    if check.status == "fail" and fits:
+        notes.append(
+            f"cross_validation.n_splits is {fits}, not {wanted}: train holds "
+            f"{fits} groups of `{spec['group_column']}`, one per fold at most."
+        )
+        return {**spec, "cross_validation": {"n_splits": fits}}
+    return spec
 
 
 def _quote_free(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:

@@ -431,3 +431,21 @@ def test_from_csv_refuses_a_target_a_classifier_cannot_learn(
     err = capsys.readouterr().err
     assert f"{source}, column 'y': " in err and message in err
     assert not (tmp_path / "data").exists()  # nothing half-written
+
+
+def test_from_csv_asks_for_no_more_group_folds_than_train_has_groups(tmp_path, capsys):
+    import yaml
+
+    source = tmp_path / "sites.csv"
+    make_frame(210).with_columns((pl.col("row_id") % 7).alias("site")).write_csv(source)
+    args = from_csv_args(tmp_path, 210, "label", "--group-column", "site")
+    args[args.index("--csv") + 1] = str(source)
+    assert cli.main(args) == 0
+    features = tmp_path / "data/4_processed/loans/features"
+    groups = pl.read_csv(features / "train_features.csv")["site"].n_unique()
+    assert groups < 5  # seven sites: train holds four or so
+    spec = yaml.safe_load(
+        (tmp_path / "docs/objectives/user_stories/loans/modeling_spec.yml").read_text()
+    )
+    assert spec["cross_validation"]["n_splits"] == groups
+    assert f"train holds {groups} groups of `site`" in capsys.readouterr().out

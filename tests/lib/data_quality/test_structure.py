@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from model_training.lib.data_quality.checks import run_checks
 from tests.lib.data_quality.test_checks import (
@@ -131,3 +132,26 @@ def test_forecasts_are_not_judged_by_row_counts(frames, schema, spec, thresholds
     forecast = spec.model_copy(update={"problem_type": "time_series"})
     check = check_sample_size(Context(frames, schema, forecast, thresholds))
     assert check.status == "pass"
+
+
+def test_group_folds_need_a_group_of_train_per_fold(frames, schema, spec, thresholds):
+    from model_training.lib.core.errors import InputError
+    from model_training.lib.data_quality.checks import raise_if_blocking, run_checks
+    from tests.lib.data_quality.test_checks import with_spec
+
+    groups = frames["train"].get_column("segment").n_unique()
+    fitting = with_spec(
+        spec, group_column="segment", cross_validation={"n_splits": groups}
+    )
+    check = checks_by_name(frames, schema, fitting, thresholds)["group_folds"]
+    assert check.status == "pass"
+    too_many = with_spec(
+        spec, group_column="segment", cross_validation={"n_splits": groups + 1}
+    )
+    check = checks_by_name(frames, schema, too_many, thresholds)["group_folds"]
+    assert check.status == "fail"
+    assert check.details["fitting_n_splits"] == groups
+    with pytest.raises(InputError) as caught:
+        raise_if_blocking(run_checks(frames, schema, too_many, thresholds), "tiny")
+    assert f"set cross_validation.n_splits to {groups}" in str(caught.value)
+    assert "column 'segment'" in str(caught.value)

@@ -33,6 +33,7 @@ from model_training.lib.data_quality.leakage import (
 )
 from model_training.lib.data_quality.structure import (
     check_dtypes,
+    check_group_folds,
     check_rows,
     check_sample_size,
     check_schema_columns,
@@ -89,7 +90,7 @@ def run_checks(
         check_unseen_categories(ctx),
     ]
     if not held_out_only and all(c.status != "fail" for c in checks):
-        checks.append(check_time_folds(ctx))
+        checks += [check_time_folds(ctx), check_group_folds(ctx)]
     checks.append(check_sample_size(ctx, train_too=not held_out_only))
     if held_out_only:
         return [*checks, check_duplicates(ctx), check_group_overlap(ctx)]
