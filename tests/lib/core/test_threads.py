@@ -135,3 +135,17 @@ def test_scoring_a_few_rows_uses_one_openmp_thread_and_restores_the_pools():
             assert _openmp_threads() == 1
         with scoring_threads(FEW_ROWS + 1):  # a batch keeps the run's threads
             assert _openmp_threads() == 2
+
+
+def test_single_row_latency_is_timed_on_one_openmp_thread():
+    """As the package and the served model score a few rows."""
+    from threadpoolctl import threadpool_limits
+
+    from model_training.lib.core.profiling import predict_latency_ms
+
+    seen: list[int] = []
+    with threadpool_limits(limits=2, user_api="openmp"):
+        latency = predict_latency_ms(lambda _: seen.append(_openmp_threads()), None, 5)
+        assert _openmp_threads() == 2
+    assert seen == [1] * 6  # the warm-up and five timed calls
+    assert set(latency) == {"p50", "p95", "p99"}
