@@ -522,3 +522,14 @@ def test_lag_regressor_on_a_short_history_uses_the_lags_it_can_feed(kind):
         np.arange(60.0), None, pd.date_range("2000-01-01", periods=60, freq="D")
     )
     assert long._lags() == list(range(1, 13)) and long._windows() == [3, 12]
+
+
+def test_a_statistical_forecaster_on_too_short_a_series_says_so():
+    """statsforecast's AutoETS says only "tiny datasets" (a panel's firm of
+    a few annual points in its first fold)."""
+    from model_training.lib.algorithms.statsforecast_forecaster import StatsForecaster
+
+    model = StatsForecaster(kind="auto_ets", frequency="YS")
+    times = pd.date_range("2000-01-01", periods=3, freq="YS")
+    with pytest.raises(ValueError, match="3 points are too few for auto_ets"):
+        model.fit_history(np.array([1.0, 2.0, 4.0]), None, times)

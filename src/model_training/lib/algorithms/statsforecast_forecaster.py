@@ -95,9 +95,16 @@ class StatsForecaster(Forecaster):
     def _fit(self, y, cov, times) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.model_ = self._model(len(y)).fit(
-                np.asarray(y, dtype=float), X=self._exog(cov)
-            )
+            try:
+                self.model_ = self._model(len(y)).fit(
+                    np.asarray(y, dtype=float), X=self._exog(cov)
+                )
+            except NotImplementedError as error:  # statsforecast: "tiny datasets"
+                raise ValueError(
+                    f"{len(y)} points are too few for {self.kind}'s "
+                    f"models to be estimated (statsforecast: {error}); the other "
+                    "forecasters are judged without it"
+                ) from None
         self.n_fit_ = len(y)
         self.fit_y_ = np.asarray(y, dtype=float)
 
