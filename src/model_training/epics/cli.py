@@ -112,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
         "one cross-validation fold; never a model input",
     )
     new.add_argument(
+        "--fill-gaps",
+        choices=("interpolate", "ffill"),
+        default=None,
+        help="time series with --csv: add missing periods and fill empty values "
+        "(linear interpolation in time, or the last value carried forward)",
+    )
+    new.add_argument(
         "--drop-missing-target",
         action="store_true",
         help="leave out rows without a target value (by default they stop the build)",
@@ -130,6 +137,8 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         splits = given
     if kind(args.problem_type).target == "required" and not args.target:
         raise ValueError(f"--target is required for {args.problem_type}")
+    if args.fill_gaps and not (kind(args.problem_type).temporal and args.csv):
+        raise ValueError("--fill-gaps is for a time series given as one --csv file")
     if args.group_column and (args.time_column or kind(args.problem_type).temporal):
         raise ValueError(
             "--group-column is for rows that are not in time order; a time "
@@ -155,6 +164,7 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         seed=args.seed,
         force=args.force,
         drop_missing_target=args.drop_missing_target,
+        fill_gaps=args.fill_gaps,
         notes=notes,
     )
     for note in notes:

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from model_training.epics import gaps
 from model_training.lib.core.kinds import kind
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.context import Context
@@ -49,6 +50,7 @@ def build(
     seed: int = 42,
     force: bool = False,
     drop_missing_target: bool = False,
+    fill_gaps: str | None = None,
     notes: list[str] | None = None,
 ) -> list[Path]:
     """Write the epic's feature folder and a default modeling spec.
@@ -58,7 +60,9 @@ def build(
     ``group_column`` to one split each) or ``splits`` (three files).
     Rows without a target value stop the build with their line numbers, or
     with ``drop_missing_target`` are left out (said in ``notes``, and in the
-    feature documentation).
+    feature documentation). A time series with ``fill_gaps`` (``interpolate``
+    or ``ffill``) gets its missing periods and empty values filled first
+    (:mod:`model_training.epics.gaps`).
     """
     if (csv is None) == (splits is None):
         raise ValueError("give either one CSV or the three split files")
@@ -80,7 +84,19 @@ def build(
             ],
             csv,
         )
-        frame = _with_target(frame, target, csv, drop_missing_target, notes)
+        if fill_gaps and time_column and frequency and target:
+            frame = gaps.fill_gaps(
+                frame,
+                time_column=time_column,
+                frequency=frequency,
+                target=target,
+                series_column=series_column,
+                method=fill_gaps,
+                notes=notes,
+            )
+        frame = _with_target(
+            frame, target, csv, drop_missing_target, notes, kind(problem_type).temporal
+        )
         _two_classes(frame, target, problem_type, csv)
         stratify = {"target": target, "label": label_column}.get(
             kind(problem_type).stratify_on or ""
@@ -109,7 +125,12 @@ def build(
                 splits[name],
             )
             frames[name] = _with_target(
-                frame, target, splits[name], drop_missing_target, notes
+                frame,
+                target,
+                splits[name],
+                drop_missing_target,
+                notes,
+                kind(problem_type).temporal,
             )
         frame = pl.concat(list(frames.values()), how="diagonal_relaxed")
         origin = (
@@ -349,7 +370,12 @@ def _require(frame: pl.DataFrame, columns: list[str], path: Path) -> None:
 
 
 def _with_target(
-    frame: pl.DataFrame, target: str | None, path: Path, drop: bool, notes: list[str]
+    frame: pl.DataFrame,
+    target: str | None,
+    path: Path,
+    drop: bool,
+    notes: list[str],
+    temporal: bool = False,
 ) -> pl.DataFrame:
     """The rows that have a target value; without ``drop``, rows lacking one
     stop the build (a model cannot learn from them, and a split stratified on
@@ -363,10 +389,17 @@ def _with_target(
     if not drop:
         lines = [i + 2 for i in missing.arg_true().head(5).to_list()]
         shown = ", ".join(map(str, lines)) + (" ..." if n > len(lines) else "")
+        fix = (
+            "fill them in, or pass --fill-gaps interpolate (or ffill) with "
+            "--csv (a forecast needs a value for every period: leaving rows "
+            "out would leave gaps)"
+            if temporal
+            else "fill them in, remove them, or pass --drop-missing-target to "
+            "leave them out"
+        )
         raise ValueError(
             f"{path}, column '{target}': {n} row(s) have no target value "
-            f"(line(s) {shown}). Fix: fill them in, remove them, or pass "
-            "--drop-missing-target to leave them out"
+            f"(line(s) {shown}). Fix: {fix}"
         )
     notes.append(
         f"{n} row(s) of `{path.name}` without a `{target}` value were left out."

@@ -449,3 +449,54 @@ def test_from_csv_asks_for_no_more_group_folds_than_train_has_groups(tmp_path, c
     )
     assert spec["cross_validation"]["n_splits"] == groups
     assert f"train holds {groups} groups of `site`" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("method", ["interpolate", "ffill"])
+def test_from_csv_fills_the_gaps_of_each_series_when_asked(tmp_path, capsys, method):
+    """Missing days and empty values stop a forecast at data validation;
+    --fill-gaps adds the days of each series and fills them, and says how many."""
+    import yaml
+
+    days = pl.date_range(pl.date(2024, 1, 1), pl.date(2024, 4, 29), eager=True)
+    rows = pl.DataFrame(
+        {
+            "day": pl.concat([days, days]).dt.strftime("%Y-%m-%d"),
+            "store": ["north"] * len(days) + ["south"] * len(days),
+            "units": [float(i % 7) for i in range(2 * len(days))],
+        }
+    ).with_row_index()
+    gappy = rows.filter(~pl.col("index").is_in([10, 11, 12, 150])).with_columns(
+        pl.when(pl.col("index") == 40).then(None).otherwise("units").alias("units")
+    )
+    source = tmp_path / "sales.csv"
+    gappy.drop("index").write_csv(source)
+    args = [
+        "--root", str(tmp_path), "from-csv", "--epic-id", "sales", "--csv", str(source),
+        "--target", "units", "--problem-type", "time_series", "--time-column", "day",
+        "--frequency", "D", "--horizon", "7", "--series-column", "store",
+    ]  # fmt: skip
+    assert cli.main(args) == 1
+    assert "--fill-gaps interpolate" in capsys.readouterr().err  # the empty value
+    assert cli.main([*args, "--fill-gaps", method]) == 0
+    out = capsys.readouterr().out
+    assert "4 missing period(s) added and 1 empty `units` value(s) filled" in out
+    assert "the longest run of filled periods is 3, from 2024-01-11 in north" in out
+    features = tmp_path / "data/4_processed/sales/features"
+    frames = [
+        pl.read_csv(features / f"{s}_features.csv")
+        for s in ("train", "validation", "test")
+    ]
+    full = pl.concat(frames)
+    assert full.height == rows.height and full["units"].null_count() == 0
+    north = full.filter(pl.col("store") == "north").sort("day")
+    # days 10-12 lie between 2 (day 9) and 6 (day 13)
+    expected = [3.0, 4.0, 5.0] if method == "interpolate" else [2.0, 2.0, 2.0]
+    assert north["units"][10:13].to_list() == expected
+    spec = yaml.safe_load(
+        (tmp_path / "docs/objectives/user_stories/sales/modeling_spec.yml").read_text()
+    )
+    assert spec["frequency"] == "D"
+    assert (
+        "Filled values are guesses"
+        in (features / "feature_documentation.md").read_text()
+    )
