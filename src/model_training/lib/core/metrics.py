@@ -306,6 +306,24 @@ def metrics_for(problem_type: str) -> list[str]:
 CODED_ABOVE_ROWS = 2000
 
 
+def _flagged_classes(
+    y: np.ndarray, y_pred: np.ndarray, positive: object
+) -> list[str] | None:
+    """An anomaly detector's labels as two classes, the normal one first and
+    the flagged ``positive`` one last (its context names no classes: without
+    them, 1,000 bootstrap resamples of 300 test rows were scored one by one,
+    in 18 s); None unless the labels are exactly those two."""
+    if positive is None:
+        return None
+    both = np.concatenate(
+        [np.asarray(y, dtype=object), np.asarray(y_pred, dtype=object)]
+    )
+    seen = set(np.unique(both.astype(str)).tolist())
+    if len(seen) != 2 or str(positive) not in seen:
+        return None
+    return [next(v for v in seen if v != str(positive)), str(positive)]
+
+
 def coded_labels(
     y: np.ndarray, y_pred: np.ndarray | None, context: dict
 ) -> tuple[np.ndarray, np.ndarray | None, dict]:
@@ -318,6 +336,8 @@ def coded_labels(
     averages over classes do not depend on their names). Unchanged when
     there are no classes or a label is not one of them."""
     classes = context.get("classes")
+    if not classes and y_pred is not None:
+        classes = _flagged_classes(y, y_pred, context.get("positive_class"))
     if not classes or y_pred is None:
         return y, y_pred, context
     code = {str(c): i for i, c in enumerate(classes)}
