@@ -110,6 +110,9 @@ def test_a_forecast_is_held_against_the_naive_forecasts_on_its_own_folds():
     assert record["baseline"] == best
     assert record["cv_fold_scores"] == pytest.approx(by_protocol[best])
     assert not record["beats"]
+    assert (
+        f"the {best} forecast does as well or better on this series" in (record["note"])
+    )
     assert against_trivial(plan, y, splits, worse, 60.0, 6.0, 0) is None  # no rows
     better = {
         "model": "auto_ets",

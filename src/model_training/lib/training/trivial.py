@@ -99,8 +99,14 @@ def against_trivial(
             if beats
             else f"{chosen['model']} does not beat the trivial baseline {name} by more "
             f"than one standard error on the same folds (margin {margin:.4g} {primary}, "
-            f"standard error {se:.2g}): the features may carry little signal about the "
-            "target at this sample size; read the test score beside the baseline's"
+            f"standard error {se:.2g}): "
+            + (
+                f"the {name} forecast does as well or better on this series; read "
+                "the test scores side by side"
+                if kind.temporal
+                else "the features may carry little signal about the target at this "
+                "sample size; read the test score beside the baseline's"
+            )
         ),
     }
     if not beats:
