@@ -197,6 +197,7 @@ TESTED_WITH = {
     "assessment/comparison.py": "tests/pipelines/evaluation/test_pipeline.py",
     "assessment/explain.py": "tests/pipelines/evaluation/test_pipeline.py",
     "core/profiling.py": "tests/lib/training/test_candidates.py",
+    "core/labels.py": "tests/lib/assessment/test_resampled.py",
     "data_quality/context.py": "tests/lib/data_quality/test_checks.py",
     "figures/base.py": "tests/pipelines/evaluation/test_pipeline.py",
     "figures/classification.py": "tests/pipelines/evaluation/test_pipeline.py",
