@@ -106,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         help="an identifier column (repeatable)",
     )
     new.add_argument(
+        "--ignore-column",
+        action="append",
+        default=[],
+        help="a column kept in the files but never a model input, e.g. one that "
+        "leaks the target or is known only later (repeatable)",
+    )
+    new.add_argument(
         "--group-column",
         default=None,
         help="rows of one group (patient, customer, ...) stay in one split and "
@@ -154,6 +161,7 @@ def _from_csv(args: argparse.Namespace) -> list[Path]:
         splits=splits,
         time_column=args.time_column,
         id_columns=args.id_column,
+        ignore_columns=args.ignore_column,
         group_column=args.group_column,
         label_column=args.label_column,
         contamination=args.contamination,

@@ -41,6 +41,7 @@ def build(
     splits: dict[str, Path] | None = None,
     time_column: str | None = None,
     id_columns: list[str] | None = None,
+    ignore_columns: list[str] | None = None,
     group_column: str | None = None,
     label_column: str | None = None,
     contamination: float | None = None,
@@ -80,6 +81,7 @@ def build(
                     label_column,
                     group_column,
                     *(id_columns or []),
+                    *(ignore_columns or []),
                 )
                 if c
             ],
@@ -122,7 +124,16 @@ def build(
         for name, frame in frames.items():
             _require(
                 frame,
-                [c for c in (target, time_column, group_column) if c],
+                [
+                    c
+                    for c in (
+                        target,
+                        time_column,
+                        group_column,
+                        *(ignore_columns or []),
+                    )
+                    if c
+                ],
                 splits[name],
             )
             frames[name] = _with_target(
@@ -138,6 +149,7 @@ def build(
             "Made from the given train, validation and test files (no re-splitting)."
         )
     roles = {c: "identifier" for c in id_columns or []}
+    roles.update({c: "ignore" for c in ignore_columns or []})  # never an input
     if time_column:
         roles[time_column] = "time"
     if label_column:

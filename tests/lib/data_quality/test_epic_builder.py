@@ -500,3 +500,29 @@ def test_from_csv_fills_the_gaps_of_each_series_when_asked(tmp_path, capsys, met
         "Filled values are guesses"
         in (features / "feature_documentation.md").read_text()
     )
+
+
+def test_from_csv_keeps_an_ignored_column_out_of_the_features(tmp_path):
+    import yaml
+
+    from model_training.lib.core.plan import build_plan
+    from model_training.lib.core.schema import FeatureSchema
+    from model_training.lib.core.spec import ModelingSpec
+
+    args = from_csv_args(tmp_path, 200, "label", "--ignore-column", "amount")
+    assert cli.main(args) == 0
+    features = tmp_path / "data/4_processed/loans/features"
+    schema = yaml.safe_load((features / "feature_schema.yml").read_text())
+    assert {c["name"]: c["role"] for c in schema["columns"]}["amount"] == "ignore"
+    spec = yaml.safe_load(
+        (tmp_path / "docs/objectives/user_stories/loans/modeling_spec.yml").read_text()
+    )
+    train = pl.read_csv(features / "train_features.csv")
+    assert "amount" in train.columns  # kept in the files
+    plan = build_plan(
+        ModelingSpec.model_validate(spec), FeatureSchema.model_validate(schema), train
+    )
+    assert "amount" not in plan.numeric_features + plan.categorical_features
+    assert plan.numeric_features  # the other features stay
+    missing = from_csv_args(tmp_path, 200, "label", "--ignore-column", "nope")
+    assert cli.main([*missing, "--force"]) == 1
