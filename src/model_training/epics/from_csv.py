@@ -234,23 +234,31 @@ def _folds_holding_every_class(
     held = {k: frames[k] for k in ("train", "validation")}
     context = Context(held, schema, parsed, None)
     wanted = parsed.cross_validation.n_splits
-    check = check_time_folds(context)
-    fits = check.details.get("fitting_n_splits")
-    if check.status == "fail" and fits:
-        notes.append(
-            f"cross_validation.n_splits is {fits}, not {wanted}: with more "
-            f"time-ordered folds some validation block would lack a class of "
-            f"`{spec['target']}`, where {parsed.primary_metric} is undefined."
-        )
-        return {**spec, "cross_validation": {"n_splits": fits}}
-    check = check_group_folds(context)
-    fits = check.details.get("fitting_n_splits")
-    if check.status == "fail" and fits:
-        notes.append(
-            f"cross_validation.n_splits is {fits}, not {wanted}: train holds "
-            f"{fits} groups of `{spec['group_column']}`, one per fold at most."
-        )
-        return {**spec, "cross_validation": {"n_splits": fits}}
+    reasons = (
+        (
+            check_time_folds,
+            lambda fits: (
+                f"with more time-ordered folds some validation block would "
+                f"lack a class of `{spec['target']}`, where {parsed.primary_metric} is "
+                "undefined"
+            ),
+        ),
+        (
+            check_group_folds,
+            lambda fits: (
+                f"train holds {fits} groups of `{spec.get('group_column')}`, "
+                "one per fold at most"
+            ),
+        ),
+    )
+    for check_folds, reason in reasons:
+        check = check_folds(context)
+        fits = check.details.get("fitting_n_splits")
+        if check.status == "fail" and fits:
+            notes.append(
+                f"cross_validation.n_splits is {fits}, not {wanted}: {reason(fits)}."
+            )
+            return {**spec, "cross_validation": {"n_splits": fits}}
     return spec
 
 

@@ -64,7 +64,8 @@ def fill_gaps(
                 f"column '{time_column}': times off the '{frequency}' grid "
                 f"(e.g. {part.index[~part.index.isin(grid)][0]}); fix --frequency"
             )
-        missing = part.reindex(grid)[target].isna()
+        full = part.reindex(grid)
+        missing = full[target].isna()
         runs = missing.ne(missing.shift()).cumsum()[missing]
         if len(runs):
             size = runs.value_counts()
@@ -73,7 +74,6 @@ def fill_gaps(
                 first = runs[runs == size.idxmax()].index[0]
                 where = f"{first:%Y-%m-%d}" + (f" in {key[0]}" if keys else "")
         added += len(grid) - len(part)
-        full = part.reindex(grid)
         if method == "interpolate":
             full[numeric] = full[numeric].interpolate(method="time")
         parts.append(full.ffill())

@@ -149,3 +149,24 @@ def test_single_row_latency_is_timed_on_one_openmp_thread():
         assert _openmp_threads() == 2
     assert seen == [1] * 6  # the warm-up and five timed calls
     assert set(latency) == {"p50", "p95", "p99"}
+
+
+def test_an_openmp_library_loaded_after_the_first_scoring_is_limited_too(
+    monkeypatch,
+):
+    """The controller sees the libraries loaded when it was made: after a new
+    import (LightGBM brings a second OpenMP library) it is made again."""
+    import sys
+
+    from model_training.lib.core import threads
+
+    with threads.scoring_threads(1):
+        pass
+    first = threads._controller["controller"]
+    with threads.scoring_threads(1):
+        pass
+    assert threads._controller["controller"] is first  # nothing imported since
+    monkeypatch.setitem(sys.modules, "a_module_imported_since", object())
+    with threads.scoring_threads(1):
+        pass
+    assert threads._controller["controller"] is not first

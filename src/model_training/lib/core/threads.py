@@ -213,7 +213,10 @@ class thread_share:
 
 # scoring at most this many rows runs on one OpenMP thread (see scoring_threads)
 FEW_ROWS = 64
-_controller: list[Any] = []
+# threadpoolctl's controller and the count of imported modules when it was
+# made: an import since may have loaded another OpenMP library (LightGBM
+# brings its own beside scikit-learn's), which the controller would not see
+_controller: dict[str, Any] = {}
 
 
 def scoring_threads(rows: int) -> Any:
@@ -222,13 +225,16 @@ def scoring_threads(rows: int) -> Any:
     HistGradientBoosting spreads even one row over every OpenMP thread: on a
     busy two-core machine a one-row prediction took p50 23 ms and p95 112 ms
     on two threads, 9 and 11 ms on one (1,272 trees); the limit itself costs
-    about 15 microseconds (threadpoolctl's controller, made once)."""
+    about 15 microseconds (threadpoolctl's controller, made again only after
+    new imports)."""
+    import sys
     from contextlib import nullcontext
 
     if rows > FEW_ROWS:
         return nullcontext()
-    if not _controller:
+    if _controller.get("modules") != len(sys.modules):
         from threadpoolctl import ThreadpoolController
 
-        _controller.append(ThreadpoolController())
-    return _controller[0].limit(limits=1, user_api="openmp")
+        _controller["controller"] = ThreadpoolController()
+        _controller["modules"] = len(sys.modules)
+    return _controller["controller"].limit(limits=1, user_api="openmp")

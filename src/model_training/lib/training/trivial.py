@@ -53,7 +53,7 @@ def against_trivial(
         return None
     problem = get_problem(plan.spec.problem_type)
     primary = plan.spec.primary_metric
-    stub = (
+    rows = (  # a constant reads no feature; a naive forecast reads the times
         x
         if kind.temporal
         else pl.DataFrame({"constant": np.zeros(len(y), dtype=np.int8)})
@@ -65,11 +65,11 @@ def against_trivial(
             continue
         folds = []
         for train, valid in splits:
-            model = problem.fit(clone(spec.estimator), stub[train], y[train])
+            model = problem.fit(clone(spec.estimator), rows[train], y[train])
             y_pred, y_score = (  # as the contenders were scored
-                problem.predict(model, stub[valid], plan)
+                problem.predict(model, rows[valid], plan)
                 if kind.temporal
-                else problem.evaluation_predictions(model, stub[valid], y[valid], plan)
+                else problem.evaluation_predictions(model, rows[valid], y[valid], plan)
             )
             folds.append(
                 compute_metrics(
