@@ -155,3 +155,31 @@ def test_a_calibration_that_raises_the_log_loss_is_not_kept(monkeypatch):
     assert chosen["log_loss_by_method"]["sigmoid"] > chosen["log_loss_before"]
     assert chosen["method"] is None
     assert chosen["scores"] is scores
+
+
+def test_of_two_helpful_calibrations_the_lower_log_loss_is_kept(monkeypatch):
+    """Ten-bin ECE on a few hundred rows is noisy: when both methods lower it,
+    the proper scoring rule chooses, not the slightly lower ECE."""
+    from model_training.lib.algorithms import calibration
+
+    scores, truth = binary_sample(n=2000, squash=0.3)
+    true_p, _ = binary_sample(n=2000)  # the same draw, not squashed
+
+    def designed(method, s, idx, seed, n_splits=5):
+        if method == "sigmoid":
+            return true_p
+        # each ECE bin's rows at the bin's rate of positives: no ECE at all,
+        # but every row within a bin alike, a coarser forecast than the truth
+        bins = np.clip((true_p[:, 1] * 10).astype(int), 0, 9)
+        hard = np.empty(len(s))
+        for b in np.unique(bins):
+            hard[bins == b] = idx[bins == b].mean()
+        return np.column_stack([1 - hard, hard])
+
+    monkeypatch.setattr(calibration, "cross_calibrated", designed)
+    chosen = calibration.choose_calibration(scores, truth, ["sigmoid", "isotonic"], 0)
+    ece, loss = chosen["ece_by_method"], chosen["log_loss_by_method"]
+    assert ece["isotonic"] < ece["sigmoid"] < chosen["ece_before"]
+    assert loss["sigmoid"] < loss["isotonic"]
+    assert chosen["method"] == "sigmoid"
+    assert chosen["scores"] is true_p

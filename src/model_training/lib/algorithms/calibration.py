@@ -6,7 +6,8 @@ for every row, each calibration method is cross-fitted on those probabilities,
 and the calibrated model is kept only when it lowers the expected calibration
 error (ECE) without raising the log loss beyond noise (a proper scoring rule:
 ECE alone can reward a calibrator that turns probabilities into 0 and 1, whose
-rare errors then cost without bound).
+rare errors then cost without bound); of several such methods, the one with
+the lowest log loss.
 """
 
 from __future__ import annotations
@@ -119,19 +120,23 @@ def choose_calibration(
         error = change.std(ddof=1) / np.sqrt(len(change)) if len(change) > 1 else 0
         worse[method] = bool(change.mean() > error)
     # a calibrator that makes the probabilities worse by a proper scoring rule
-    # is not kept, however much it lowers the ECE
-    eligible = {m: e for m, e in results.items() if not worse[m]}
+    # is not kept, however much it lowers the ECE; among those that lower the
+    # ECE, the proper rule decides: ten-bin ECE on a few hundred rows is noisy
+    # (credit_risk: isotonic 0.029 against sigmoid 0.032, but a log loss of
+    # 0.519 against 0.485)
+    eligible = {m: losses[m] for m in results if not worse[m] and results[m] < before}
     best = min(eligible, key=eligible.get) if eligible else None
-    keep = best is not None and eligible[best] < before
+    keep = best is not None
     return {
         "ece_before": before,
         "ece_by_method": results,
         "log_loss_before": float(rows_before.mean()),
         "log_loss_by_method": losses,
         "log_loss_worse": worse,
-        "rule": "the lowest out-of-fold ECE among the methods that do not raise "
+        "rule": "among the methods that lower the out-of-fold ECE without raising "
         "the out-of-fold log loss beyond one standard error of the row-by-row "
-        "change; none when no method lowers the ECE",
+        "change, the lowest out-of-fold log loss; none when no method lowers "
+        "the ECE",
         "method": best if keep else None,
         "ece_after": results[best] if keep else before,
         "scores": calibrated[best] if keep else scores,
