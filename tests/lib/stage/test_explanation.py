@@ -64,3 +64,51 @@ def test_a_forecast_of_a_series_alone_is_explained_without_features(tmp_path):
     assert explanations.get("status") != "failed", explanations.get("error")
     assert explanations["permutation"]["values"] == {}
     assert shap_values.height == 0
+
+
+def test_permutation_importance_shuffles_only_the_features_shap_ranks_highest():
+    """A wide frame (400 features on 30 test rows) spent 53 s of a 150 s run
+    on 2,000 shuffled passes: at most ``permutation_max_features`` are
+    shuffled, those with the largest mean |SHAP|, and the rest are named."""
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.problems import get_problem
+    from model_training.lib.stage.explanation import explain_final_model
+    from tests.conftest import conf_params, xor_setup
+
+    parts, _, _, plan = xor_setup.__wrapped__()
+    assert len(plan.features) == 4
+    x, y = split_xy(parts["train"], plan)
+    pipeline = build_pipeline(
+        plan, algorithm("classification", "random_forest"), {"n_estimators": 50}, 0
+    )
+    model = get_problem(plan.spec.problem_type).fit(pipeline, x, y)
+    options = conf_params("evaluation", {"permutation_max_features": 2})
+    explanations, _ = explain_final_model(
+        plan.model_dump(mode="json"),
+        model,
+        {},
+        parts["train"],
+        parts["test"],
+        options,
+        0,
+    )
+    assert explanations.get("status") != "failed", explanations.get("error")
+    shap_rank = list(explanations["shap"]["mean_abs_by_feature"])
+    permutation = explanations["permutation"]
+    assert set(permutation["values"]) == set(shap_rank[:2]) == {"a", "b"}
+    assert permutation["features_shuffled"] == 2 and permutation["of_features"] == 4
+    assert "2 of 4 features not shuffled" in permutation["not_shuffled"]
+    # at or under the cap, every feature is shuffled and nothing is said
+    options = conf_params("evaluation", {"permutation_max_features": 4})
+    explanations, _ = explain_final_model(
+        plan.model_dump(mode="json"),
+        model,
+        {},
+        parts["train"],
+        parts["test"],
+        options,
+        0,
+    )
+    assert set(explanations["permutation"]["values"]) == set(plan.features)
+    assert "not_shuffled" not in explanations["permutation"]

@@ -203,6 +203,7 @@ class EvaluationParams(Group):
     bootstrap: Bootstrap
     latency_repeats: Count
     permutation_repeats: Count
+    permutation_max_features: Count
     shap: Shap
     partial_dependence: PartialDependence
     local_top_features: Count

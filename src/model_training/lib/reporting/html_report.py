@@ -237,6 +237,8 @@ def _samples(importance: dict[str, Any]) -> str:
             f"Permutation importance on {permutation['rows']} of "
             f"{permutation['of_rows']} test rows."
         )
+    if permutation.get("not_shuffled"):
+        notes.append(f"Permutation importance: {permutation['not_shuffled']}.")
     shap = importance.get("shap_sample") or {}
     if shap.get("rows_explained"):
         notes.append(

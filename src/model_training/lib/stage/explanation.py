@@ -89,10 +89,15 @@ def explain_final_model(
         if budget is not None and budget.bounded
         else None,
     )
+    mean_abs = shap_result["by_feature"].abs().mean().sort_values(ascending=False)
+    native = explain.native_importance(final_model, x_train, resolved)
+    shuffled, not_shuffled = _features_to_shuffle(
+        resolved, mean_abs, native, options.permutation_max_features
+    )
     skipped = _over_budget(
         budget,
         lambda: predict(final_model, x_some),
-        len(resolved.features) * options.permutation_repeats
+        len(shuffled) * options.permutation_repeats
         + options.partial_dependence.top * options.partial_dependence.grid,
     )
     permutation = (
@@ -106,9 +111,9 @@ def explain_final_model(
             predict,
             options.permutation_repeats,
             seed,
+            features=shuffled,
         )
     )
-    mean_abs = shap_result["by_feature"].abs().mean().sort_values(ascending=False)
     top = list(mean_abs.index[: options.partial_dependence.top])
     # the local explanations read the output of the explained rows only
     explained = np.asarray(shap_result["rows"], dtype=np.int64)
@@ -122,12 +127,13 @@ def explain_final_model(
     ).get("threshold")
     explanations = {
         "epic_id": resolved.spec.epic_id,
-        "native": explain.native_importance(final_model, x_train, resolved),
+        "native": native,
         "permutation": {
             "metric": resolved.spec.primary_metric,
             "repeats": options.permutation_repeats,
             **sample_note(len(keep), x_test.height),
             **({"skipped_by_budget": skipped} if skipped else {}),
+            **_shuffle_note(shuffled, resolved, not_shuffled),
             "values": permutation,
         },
         "shap": {
@@ -168,6 +174,46 @@ def explain_final_model(
         pl.Series("test_row", shap_result["rows"].astype(np.int64))
     )
     return explanations, frame.select(["test_row", *resolved.features])
+
+
+def _features_to_shuffle(
+    plan: ModelingPlan, mean_abs_shap: Any, native: dict[str, Any], most: int
+) -> tuple[list[str], str | None]:
+    """The features permutation importance shuffles: all of them, or the
+    ``most`` with the largest mean |SHAP| (the native importance when SHAP
+    gave none), and what is said of the rest."""
+    features = list(plan.features)
+    if len(features) <= most:
+        return features, None
+    shap_rank = {str(k): float(v) for k, v in mean_abs_shap.items()}
+    if shap_rank:
+        by, rank = "mean |SHAP|", shap_rank
+    else:
+        by = "native importance"
+        rank = {k: float(v) for k, v in (native.get("values") or {}).items()}
+    # registry order breaks ties (and places features without a score last)
+    ordered = sorted(features, key=lambda f: -rank.get(f, float("-inf")))
+    kept = set(ordered[:most])
+    note = (
+        f"{len(features) - most} of {len(features)} features not shuffled: "
+        f"only the {most} with the largest {by} are "
+        "(evaluation.permutation_max_features)"
+    )
+    logger.info("Permutation importance: %s", note)
+    return [f for f in features if f in kept], note
+
+
+def _shuffle_note(
+    shuffled: list[str], plan: ModelingPlan, note: str | None
+) -> dict[str, Any]:
+    """What the permutation record says of a capped set of shuffled features."""
+    if note is None:
+        return {}
+    return {
+        "features_shuffled": len(shuffled),
+        "of_features": len(plan.features),
+        "not_shuffled": note,
+    }
 
 
 def _over_budget(budget: Budget | None, one_pass: Any, passes: int) -> str | None:
@@ -236,6 +282,10 @@ def _explain_without_shap(
     """
     predictions = np.asarray(final_model.predict(x_test))
     keep = _analysis_rows(plan, x_test.height, y_test, options, seed)
+    native = problem.native_explanation(final_model, x_test, predictions, plan)
+    shuffled, not_shuffled = _features_to_shuffle(
+        plan, {}, native, options.permutation_max_features
+    )
     permutation = inspection.permutation_importance(
         final_model,
         x_test[keep],
@@ -244,14 +294,16 @@ def _explain_without_shap(
         predict,
         options.permutation_repeats,
         seed,
+        features=shuffled,
     )
     explanations = {
         "epic_id": plan.spec.epic_id,
-        "native": problem.native_explanation(final_model, x_test, predictions, plan),
+        "native": native,
         "permutation": {
             "metric": plan.spec.primary_metric,
             "repeats": options.permutation_repeats,
             **sample_note(len(keep), x_test.height),
+            **_shuffle_note(shuffled, plan, not_shuffled),
             "values": permutation,
         },
         "shap": {
