@@ -80,18 +80,6 @@ def test_row_guard_subsamples(compared):
     assert svm["subsampled_to"] == 100
 
 
-def test_a_guard_shrinks_with_the_number_of_features():
-    """Guards hold for 20 features; wider data is a budget of cells."""
-    from model_training.lib.algorithms.registry import algorithm
-    from model_training.lib.training.candidates import row_guard
-
-    forest = algorithm("classification", "random_forest")
-    assert row_guard(forest, {}, 10) == row_guard(forest, {}, 20) == 100_000
-    assert row_guard(forest, {}, 50) == 40_000
-    assert row_guard(forest, {"random_forest": 5000}, 200) == 1000  # the floor
-    assert row_guard(algorithm("classification", "catboost"), {}, 500) is None
-
-
 def test_baseline_rule_reads_ties_within_noise(compared):
     plan, baselines, results, _ = compared
     bar = baselines["best"]

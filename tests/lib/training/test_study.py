@@ -24,7 +24,7 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
     from model_training.lib.algorithms.cv import order_for_cv
     from model_training.lib.core.frames import split_xy
     from model_training.lib.training import study
-    from model_training.lib.training.candidates import guarded_rows
+    from model_training.lib.training.guards import guarded_rows
 
     parts, _, _, plan = xor_setup
     seen = []

@@ -37,43 +37,14 @@ from model_training.lib.core.profiling import (
 )
 from model_training.lib.problems import get_problem
 from model_training.lib.training.baseline import NOISE_Z, compare_to, score_with_noise
+from model_training.lib.training.guards import guarded_rows, row_guard
+from model_training.lib.training.shortlist_cv import (
+    cross_validated,
+    ranking_folds,
+    small_validation,
+)
 
 logger = logging.getLogger(__name__)
-
-
-# A guard holds for data up to this many features; wider data costs more per
-# row, so the guard shrinks in proportion (a budget of cells, not of rows).
-GUARD_FEATURES = 20
-GUARD_FLOOR = 1000
-
-
-def row_guard(algo: Any, guards: dict[str, int], n_features: int = 0) -> int | None:
-    """The rows above which ``algo`` is fitted on a subsample: the
-    ``modeling.row_guard`` override, else the algorithm's own guard, for up
-    to 20 features; with more, it shrinks in proportion (never below 1,000)."""
-    guard = guards.get(algo.name, algo.row_guard)
-    if guard is None or n_features <= GUARD_FEATURES:
-        return guard
-    return max(GUARD_FLOOR, int(guard * GUARD_FEATURES / n_features))
-
-
-def guarded_rows(
-    y: np.ndarray, guard: int | None, seed: int, stratify: bool
-) -> np.ndarray | None:
-    """The sorted indices of a seeded (stratified) subsample of ``guard`` rows,
-    or None when there are no more rows than the guard. Modeling and tuning
-    both use it, so tuning's CV folds are built on exactly the rows it fits."""
-    from sklearn.model_selection import train_test_split
-
-    if not guard or len(y) <= guard:
-        return None
-    keep, _ = train_test_split(
-        np.arange(len(y)),
-        train_size=int(guard),
-        random_state=seed,
-        stratify=y if stratify else None,
-    )
-    return np.sort(keep)
 
 
 def fixed_imbalance(plan: ModelingPlan, options: list[str]) -> str:
@@ -123,6 +94,10 @@ def train_candidates(
     has_cost = plan.spec.cost_matrix is not None
     entries, fitted = [], {}
     names = candidate_names(plan)
+    small = small_validation(plan, y_valid)
+    folds = ranking_folds(plan, train, validation, seed) if small else None
+    if small:
+        logger.info("Candidates: %s: ranked by %d-fold CV", small, len(folds[2]))
     for position, name in enumerate(names, start=1):
         entry: dict[str, Any] = {"name": name, "kind": "candidate"}
         if entries and budget.spent("candidates"):
@@ -208,6 +183,8 @@ def train_candidates(
                     "beats_baseline": versus == "better",
                 }
             )
+            if folds is not None:
+                entry["cv"] = cross_validated(plan, problem, pipeline, imbalance, folds)
             fitted[name] = model
             logger.info(
                 "Candidate %-24s %s = %.4f  fit %.2f s  p95 %.2f ms%s",
@@ -235,7 +212,7 @@ def train_candidates(
             )
             logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
         entries.append(entry)
-    summary = _summarize(plan, entries, baseline_results)
+    summary = _summarize(plan, entries, baseline_results, small)
     summary["rows"] = {"train": len(y_train), "validation": len(y_valid)}
     summary["elapsed_s"] = round(time.monotonic() - started, 2)
     return summary, fitted
@@ -255,14 +232,23 @@ def _skipped(entry: dict[str, Any], budget: Budget) -> dict[str, Any]:
 
 
 def _summarize(
-    plan: ModelingPlan, entries: list[dict[str, Any]], baseline_results: dict[str, Any]
+    plan: ModelingPlan,
+    entries: list[dict[str, Any]],
+    baseline_results: dict[str, Any],
+    small: str | None = None,
 ) -> dict[str, Any]:
     primary = plan.spec.primary_metric
     better = METRICS[primary].greater_is_better
-    ranked = sorted(
+    sign = 1.0 if better else -1.0
+    ranked = sorted(  # by CV when validation is small (a failed CV: last)
         (e for e in entries if e["status"] == "ok"),
-        key=lambda e: e["metrics"][primary],
-        reverse=better,
+        key=lambda e: (
+            -sign
+            * np.nan_to_num(
+                e["cv"]["mean"] if small and "cv" in e else e["metrics"][primary],
+                nan=-sign * np.inf,
+            )
+        ),
     )
     for rank, entry in enumerate(ranked, 1):
         entry["rank"] = rank
@@ -282,6 +268,11 @@ def _summarize(
         f"the top {top_k} candidates not clearly worse than the best baseline "
         f"'{best['name']}' (a difference within {NOISE_Z} standard errors is a tie), "
         "or cut short by the time budget and better than the trivial baselines"
+        + (
+            f"; ranked by cross-validation on train + validation: {small}"
+            if small
+            else ""
+        )
     )
     if not shortlist:
         # every candidate is clearly behind the best baseline: when that baseline

@@ -13,7 +13,7 @@ from model_training.lib.algorithms.cv import cv_splits
 from model_training.lib.algorithms.early_stopping import carried_iterations
 from model_training.lib.core.budget import Budget
 from model_training.lib.core.plan import ModelingPlan
-from model_training.lib.training.candidates import guarded_rows
+from model_training.lib.training.guards import guarded_rows
 
 # Below this many rows of train + validation, the selection CV is repeated with
 # other shuffles (random k-fold strategies only), so its noise is measured well.

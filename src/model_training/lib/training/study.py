@@ -23,7 +23,7 @@ from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems import get_problem
-from model_training.lib.training.candidates import guarded_rows, row_guard
+from model_training.lib.training.guards import guarded_rows, row_guard
 from model_training.lib.training.objective import (
     Claim,
     Objective,

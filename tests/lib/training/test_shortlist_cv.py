@@ -1,0 +1,92 @@
+"""On a validation split of a few dozen rows, candidates are ranked by one
+k-fold cross-validation on train + validation, not by the split alone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model_training.lib.training.candidates import _summarize, train_candidates
+from model_training.lib.training.shortlist_cv import (
+    SMALL_CLASS_ROWS,
+    SMALL_VALIDATION_ROWS,
+    small_validation,
+)
+from tests.lib.training.test_candidates import OPTIONS, _baselines, _entry
+
+
+def test_a_validation_split_is_small_by_rows_or_by_its_rarest_class(xor_setup):
+    plan = xor_setup[3]
+    few = np.array(["yes", "no"] * 20)
+    assert "40 rows" in small_validation(plan, few)
+    rare = np.array(["no"] * 300 + ["yes"] * (SMALL_CLASS_ROWS - 1))
+    assert f"{SMALL_CLASS_ROWS - 1} rows of class 'yes'" in small_validation(plan, rare)
+    enough = np.array(["no"] * 300 + ["yes"] * SMALL_CLASS_ROWS)
+    assert len(enough) >= SMALL_VALIDATION_ROWS
+    assert small_validation(plan, enough) is None
+    # without a target there is no validation score to doubt
+    unsupervised = plan.model_copy(
+        update={"spec": plan.spec.model_copy(update={"problem_type": "clustering"})}
+    )
+    assert small_validation(unsupervised, few) is None
+
+
+def test_the_shortlist_follows_cross_validation_when_validation_is_small(xor_setup):
+    """Validation (60 rows) ranks LightGBM first; the folds of train +
+    validation rank CatBoost and the forest ahead: they are tuned. A failed
+    cross-validation (NaN) ranks last."""
+    plan = xor_setup[3]  # top_k 2
+
+    def entry(name, valid, cv):
+        return {**_entry(name, valid, "tie"), "cv": {"mean": cv}}
+
+    entries = [
+        entry("lightgbm", 0.86, 0.73),
+        entry("catboost", 0.66, 0.80),
+        entry("random_forest", 0.54, 0.79),
+        entry("svm_rbf", 0.70, float("nan")),
+    ]
+    by_validation = _summarize(plan, [dict(e) for e in entries], _baselines())
+    assert by_validation["shortlist"] == ["lightgbm", "svm_rbf"]
+    reason = "validation has 60 rows (fewer than 100)"
+    by_cv = _summarize(plan, entries, _baselines(), reason)
+    assert by_cv["shortlist"] == ["catboost", "random_forest"]
+    assert [e["name"] for e in sorted(entries, key=lambda e: e["rank"])][-1] == (
+        "svm_rbf"
+    )
+    assert (
+        f"ranked by cross-validation on train + validation: {reason}"
+        in (by_cv["shortlist_rule"])
+    )
+
+
+def test_candidates_on_a_small_validation_split_are_cross_validated(xor_setup):
+    from model_training.lib.training.baseline import fit_baselines
+
+    parts, _, _, plan = xor_setup
+    assert parts["validation"].height < SMALL_VALIDATION_ROWS
+    options = OPTIONS.model_copy()
+    plan = plan.model_copy(
+        update={
+            "spec": plan.spec.model_copy(
+                update={"algorithms": ["logistic_regression", "random_forest"]}
+            )
+        }
+    )
+    baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
+    results, _ = train_candidates(
+        plan, parts["train"], parts["validation"], baselines, options, 0
+    )
+    folds = plan.spec.cross_validation.n_splits
+    for entry in results["models"]:
+        assert entry["status"] == "ok"
+        assert len(entry["cv"]["folds"]) == folds
+        assert entry["cv"]["mean"] == np.mean(entry["cv"]["folds"])
+        assert entry["cv"]["standard_error"] > 0
+    # XOR: the forest is ahead of the linear model in every sense
+    forest, linear = (
+        next(e for e in results["models"] if e["name"] == n)
+        for n in ("random_forest", "logistic_regression")
+    )
+    assert forest["cv"]["mean"] > linear["cv"]["mean"] + 0.1
+    assert forest["rank"] == 1
+    assert "ranked by cross-validation" in results["shortlist_rule"]
