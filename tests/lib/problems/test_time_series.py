@@ -92,7 +92,7 @@ def test_the_final_fit_reads_the_fold_metrics_from_the_selection_forecasts(
     def no_refits(*args, **kwargs):
         raise AssertionError("a fold was refitted")
 
-    monkeypatch.setattr(time_series, "fold_metrics", no_refits)
+    monkeypatch.setattr(time_series, "fold_forecasts", no_refits)
     _, reused = fit_final(
         plan, train, validation, selection, options, 0, selection_oof=oof
     )

@@ -32,6 +32,8 @@ import pandas as pd
 import polars as pl
 from sklearn.base import BaseEstimator, clone
 
+from model_training.lib.algorithms.interval_calibration import scaled_bounds
+
 
 def times_of(x: Any, time_column: str) -> pd.DatetimeIndex:
     values = (
@@ -212,6 +214,10 @@ class Forecaster(BaseEstimator):
         )
         mean = np.asarray(mean, dtype=float)[steps - 1]
         lower, upper = self._bounds(mean, steps, se, level)
+        # the walk-forward folds' conformal factor, at the level it was set for
+        calibrated = getattr(self, "interval_calibration_", None)
+        if calibrated and calibrated.get("scale") and calibrated["level"] == level:
+            lower, upper = scaled_bounds(mean, lower, upper, calibrated["scale"])
         return mean, lower, upper, steps
 
     def forecast_from(

@@ -17,15 +17,16 @@ import polars as pl
 from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 
+from model_training.lib.algorithms.interval_calibration import interval_calibration
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.problems.base import (
     ModelSpec,
     ProblemType,
-    fold_metrics,
     mean_of_folds,
 )
 from model_training.lib.problems.walk_forward import (
     INTERVAL_LEVEL,
+    fold_forecasts,
     forecaster_of,
     walk_forward,
 )
@@ -66,10 +67,19 @@ class TimeSeries(ProblemType):
             "walk-forward blocks of one horizon, each forecast from the actual values before it.",
         ]
         interval = forecast.get("interval") or {}
+        calibrated = forecast.get("interval_calibration") or {}
         if interval:
             lines.append(
                 f"- 90 % prediction intervals covered {interval['coverage']:.0%} of test values "
-                f"(mean width {interval['mean_width']:.3g})."
+                f"(mean width {interval['mean_width']:.3g})"
+                + (
+                    f"; their half-widths are the model's times {calibrated['scale']:.3g}, "
+                    f"the conformal factor of the walk-forward folds, where the model's own "
+                    f"covered {calibrated['coverage_before']:.0%} of "
+                    f"{calibrated['points']} values."
+                    if calibrated.get("scale")
+                    else "."
+                )
             )
         by_step = forecast.get("by_horizon_step") or {}
         if by_step:
@@ -299,15 +309,21 @@ class TimeSeries(ProblemType):
         """Refit on all rows; walk-forward metrics of each CV fold for reference,
         from the selection's forecasts of those folds when it passes them
         (``oof``, the same configuration on the same folds: nothing refitted)."""
-        oof = (
-            fold_metrics(self, pipeline, x, y, plan, splits)
-            if oof is None
-            else self._reused_fold_metrics(oof, y, plan, splits)
+        if oof is None:  # nothing to reuse: the folds are walked forward here
+            oof = fold_forecasts(self, pipeline, x, y, plan, splits)
+        metrics = self._reused_fold_metrics(oof, y, plan, splits)
+        truth = np.concatenate([self.target(y[held]) for _, held in splits])
+        scores = np.asarray(oof[1], dtype=float)
+        calibration = interval_calibration(
+            truth, oof[0], scores[:, 0], scores[:, 1], INTERVAL_LEVEL
         )
         model = self.fit(pipeline, x, y)
         forecaster = forecaster_of(model)
+        for each in getattr(forecaster, "models_", {}).values() or [forecaster]:
+            each.interval_calibration_ = calibration
         return model, {
-            "oof_metrics": oof,
+            "oof_metrics": metrics,
+            "interval_calibration": calibration,
             "oof_note": "mean over the walk-forward CV folds (expanding window, "
             "horizon-sized validation blocks)",
             "forecast": {

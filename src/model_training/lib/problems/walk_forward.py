@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import polars as pl
+from sklearn.base import clone
 
 from model_training.lib.core.plan import ModelingPlan
 
@@ -94,3 +95,24 @@ def walk_one(
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     return mean[back], bounds[back], steps[back]
+
+
+def fold_forecasts(
+    problem: Any,
+    pipeline: Any,
+    x: pl.DataFrame,
+    y: np.ndarray,
+    plan: ModelingPlan,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, None, None]:
+    """Each fold refitted and walked forward: the forecasts and their scores
+    (lower, upper, horizon step) in the folds' order, as the selection
+    records them."""
+    outputs = [
+        problem.evaluation_predictions(
+            problem.fit(clone(pipeline), x[fit], y[fit]), x[held], y[held], plan
+        )
+        for fit, held in splits
+    ]
+    preds = np.concatenate([p for p, _ in outputs])
+    return preds, np.vstack([s for _, s in outputs]), None, None

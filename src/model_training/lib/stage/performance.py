@@ -58,6 +58,11 @@ def assemble_model_performance(
             for k in ("interval", "by_horizon_step", "ljung_box")
             if k in details
         }
+        | (
+            {"interval_calibration": final_model_info["interval_calibration"]}
+            if final_model_info.get("interval_calibration")
+            else {}
+        )
         or None,
         "confusion_matrix": details.get("confusion_matrix"),
         "classification_report": details.get("classification_report"),
