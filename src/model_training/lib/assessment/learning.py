@@ -91,6 +91,9 @@ def learning_curve(
                     if not plan.discrete_predictions
                     else np.ones(len(rows), dtype=bool)
                 )  # forecasts without enough history before them are NaN
+                if not ok.any():  # none had enough: no score (not NumPy's warning)
+                    store.append(float("nan"))
+                    continue
                 store.append(
                     compute_metrics(
                         [primary],

@@ -89,9 +89,9 @@ def smape(y_true, y_pred, _score, _context) -> float:
 
 def mase(y_true, y_pred, _score, context) -> float:
     scale = context.get("mase_scale")
-    if not scale:
-        return float("nan")
     error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
+    if not scale or error.size == 0:
+        return float("nan")
     return float(np.mean(error) / scale)
 
 
