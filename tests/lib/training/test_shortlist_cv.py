@@ -90,3 +90,71 @@ def test_candidates_on_a_small_validation_split_are_cross_validated(xor_setup):
     assert forest["cv"]["mean"] > linear["cv"]["mean"] + 0.1
     assert forest["rank"] == 1
     assert "ranked by cross-validation" in results["shortlist_rule"]
+
+
+def test_when_the_budget_cannot_afford_every_fold_validation_ranks(xor_setup):
+    """Cheapest first, each candidate is cross-validated while the candidates'
+    share of the run budget affords its projected folds; when one's cannot
+    be (CatBoost at 6 s a fit on 400 features), the ranking stays on
+    validation for all, rather than mixing the two scores."""
+    import time
+
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.core.budget import Budget
+    from model_training.lib.problems import get_problem
+    from model_training.lib.training.shortlist_cv import rank_by_cv
+
+    parts, _, _, plan = xor_setup
+    pipelines = {
+        name: (
+            build_pipeline(plan, algorithm("classification", name), params, 0),
+            "none",
+        )
+        for name, params in (
+            ("logistic_regression", {}),
+            ("random_forest", {"n_estimators": 10}),
+        )
+    }
+    entries = [
+        {**_entry("random_forest", 0.9, "tie"), "fit_time_s": 1000.0},
+        {**_entry("logistic_regression", 0.6, "tie"), "fit_time_s": 0.01},
+    ]
+    # 1,000 s from now, candidates due at 20 %: 200 s left, far from 3,000
+    budget = Budget(time_s=1000.0, started=time.time(), checkpoints={"candidates": 0.2})
+    problem = get_problem(plan.spec.problem_type)
+    ranked_by = rank_by_cv(
+        plan,
+        problem,
+        entries,
+        pipelines,
+        parts["train"],
+        parts["validation"],
+        0,
+        budget,
+        "validation has 60 rows (fewer than 100)",
+    )
+    assert ranked_by is None
+    forest, linear = entries
+    assert (
+        "random_forest not cross-validated (projected at 3000 s)"
+        in (forest["cv"]["skipped"])
+    )
+    assert len(linear["cv"]["folds"]) == 3
+    # with room for both, both are cross-validated and the CV ranks
+    roomy = Budget(time_s=1e9, started=time.time(), checkpoints={"candidates": 0.2})
+    entries[0]["fit_time_s"] = 0.01
+    assert (
+        rank_by_cv(
+            plan,
+            problem,
+            entries,
+            pipelines,
+            parts["train"],
+            parts["validation"],
+            0,
+            roomy,
+            "small",
+        )
+        == "small"
+    )
+    assert all(len(e["cv"]["folds"]) == 3 for e in entries)

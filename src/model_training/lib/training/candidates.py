@@ -38,11 +38,7 @@ from model_training.lib.core.profiling import (
 from model_training.lib.problems import get_problem
 from model_training.lib.training.baseline import NOISE_Z, compare_to, score_with_noise
 from model_training.lib.training.guards import guarded_rows, row_guard
-from model_training.lib.training.shortlist_cv import (
-    cross_validated,
-    ranking_folds,
-    small_validation,
-)
+from model_training.lib.training.shortlist_cv import rank_by_cv, small_validation
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +90,7 @@ def train_candidates(
     has_cost = plan.spec.cost_matrix is not None
     entries, fitted = [], {}
     names = candidate_names(plan)
-    small = small_validation(plan, y_valid)
-    folds = ranking_folds(plan, train, validation, seed) if small else None
-    if small:
-        logger.info("Candidates: %s: ranked by %d-fold CV", small, len(folds[2]))
+    pipelines: dict[str, tuple[Any, str]] = {}  # unfitted, for the ranking CV
     for position, name in enumerate(names, start=1):
         entry: dict[str, Any] = {"name": name, "kind": "candidate"}
         if entries and budget.spent("candidates"):
@@ -183,8 +176,7 @@ def train_candidates(
                     "beats_baseline": versus == "better",
                 }
             )
-            if folds is not None:
-                entry["cv"] = cross_validated(plan, problem, pipeline, imbalance, folds)
+            pipelines[name] = (pipeline, imbalance)
             fitted[name] = model
             logger.info(
                 "Candidate %-24s %s = %.4f  fit %.2f s  p95 %.2f ms%s",
@@ -212,6 +204,11 @@ def train_candidates(
             )
             logger.warning("Candidate %s failed: %s: %s", name, type(exc).__name__, exc)
         entries.append(entry)
+    small = small_validation(plan, y_valid)
+    if small:
+        small = rank_by_cv(
+            plan, problem, entries, pipelines, train, validation, seed, budget, small
+        )
     summary = _summarize(plan, entries, baseline_results, small)
     summary["rows"] = {"train": len(y_train), "validation": len(y_valid)}
     summary["elapsed_s"] = round(time.monotonic() - started, 2)

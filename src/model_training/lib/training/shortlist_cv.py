@@ -6,23 +6,26 @@ validation rows ranked CatBoost (0.66) and a random forest (0.54) below
 LightGBM (0.86) and left them out of tuning; on its test rows, plain CatBoost
 scored 0.80, a random forest 0.79 and LightGBM 0.73. Below
 :data:`SMALL_VALIDATION_ROWS` rows (or :data:`SMALL_CLASS_ROWS` rows of its
-rarest class), every candidate is also scored by one k-fold cross-validation on
-train + validation, the same folds for all, and ranked by its mean. The
+rarest class), every candidate is also scored by a three-fold cross-validation on
+train + validation (every row scored once, the same folds for all), and
+ranked by its mean, when the run budget affords every candidate's folds. The
 validation scores stay in the record, and the baseline comparison still uses
 them (with their noise, most differences there are ties).
 """
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from model_training.lib.algorithms.cv import order_for_cv
+from model_training.lib.algorithms.cv import order_for_cv, with_folds
 from model_training.lib.algorithms.cv_eval import fold_predictions
 from model_training.lib.algorithms.registry import fit_params
+from model_training.lib.core.budget import Budget
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
@@ -30,6 +33,9 @@ from model_training.lib.training.protocol import capped_splits, corrected_standa
 
 SMALL_VALIDATION_ROWS = 100
 SMALL_CLASS_ROWS = 20
+RANKING_FOLDS = 3
+
+logger = logging.getLogger(__name__)
 
 
 def small_validation(plan: ModelingPlan, y_valid: np.ndarray) -> str | None:
@@ -57,12 +63,59 @@ def small_validation(plan: ModelingPlan, y_valid: np.ndarray) -> str | None:
 def ranking_folds(
     plan: ModelingPlan, train: pl.DataFrame, validation: pl.DataFrame, seed: int
 ) -> tuple[pl.DataFrame, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """Train + validation and its k folds (the plan's CV strategy and seed)."""
+    """Train + validation and its :data:`RANKING_FOLDS` folds (the plan's CV
+    strategy and seed): every row is scored once, out of fold."""
     combined = order_for_cv(
         pl.concat([train, validation], how="diagonal_relaxed"), plan
     )
     x_all, y_all = split_xy(combined, plan)
-    return x_all, y_all, capped_splits(combined, y_all, plan, seed)
+    folds = min(RANKING_FOLDS, plan.spec.cross_validation.n_splits)
+    return x_all, y_all, capped_splits(combined, y_all, with_folds(plan, folds), seed)
+
+
+def rank_by_cv(
+    plan: ModelingPlan,
+    problem: Any,
+    entries: list[dict[str, Any]],
+    pipelines: dict[str, tuple[Any, str]],
+    train: pl.DataFrame,
+    validation: pl.DataFrame,
+    seed: int,
+    budget: Budget,
+    small: str,
+) -> str | None:
+    """Cross-validate every fitted candidate (``pipelines``: name to its
+    unfitted pipeline and imbalance strategy), cheapest fit first, each while
+    the candidates' share of the run budget affords its projected folds.
+    Returns ``small`` when every one was cross-validated (rank by CV), else
+    None (rank by validation, as the CV of some could not be afforded; the
+    reason is logged and kept in the entries)."""
+    folds = ranking_folds(plan, train, validation, seed)
+    fitted = sorted(
+        (e for e in entries if e["status"] == "ok" and e["name"] in pipelines),
+        key=lambda e: e["fit_time_s"],
+    )
+    logger.info("Candidates: %s: ranked by %d-fold CV", small, len(folds[2]))
+    complete = True
+    for entry in fitted:
+        projected = entry["fit_time_s"] * len(folds[2])
+        if not budget.affords("candidates", projected):
+            note = budget.note(
+                "candidates",
+                f"{entry['name']} not cross-validated (projected at {projected:.0f} s)",
+            )
+            entry["cv"] = {"skipped": note}
+            complete = False
+            continue
+        pipeline, imbalance = pipelines[entry["name"]]
+        entry["cv"] = cross_validated(plan, problem, pipeline, imbalance, folds)
+    if not complete:
+        logger.warning(
+            "Candidates: ranked by validation after all: the run budget did not "
+            "afford every candidate's cross-validation (%s)",
+            small,
+        )
+    return small if complete else None
 
 
 def cross_validated(
