@@ -97,9 +97,13 @@ def rank_by_cv(
     )
     logger.info("Candidates: %s: ranked by %d-fold CV", small, len(folds[2]))
     complete = True
+    fold_rows = float(np.mean([len(fit) for fit, _ in folds[2]]))
     for entry in fitted:
-        projected = entry["fit_time_s"] * len(folds[2])
-        if not budget.affords("candidates", projected):
+        # its fit's time, scaled to the folds' rows (more than a row-guarded
+        # subsample's), once per fold
+        rows = max(fold_rows / max(entry.get("fitted_rows") or fold_rows, 1.0), 1.0)
+        projected = entry["fit_time_s"] * rows * len(folds[2])
+        if entry.get("subsampled_to") or not budget.affords("candidates", projected):
             note = budget.note(
                 "candidates",
                 f"{entry['name']} not cross-validated (projected at {projected:.0f} s)",
