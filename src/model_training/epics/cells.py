@@ -3,7 +3,11 @@ names and text tidied before the epic is built (each change said)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
+
+from model_training.lib.core.times import ISO_FORMS, iso_text, parse_times
 
 # cells read as missing, as pandas and R read them: a numeric column with
 # "NA" in it is numbers with gaps, not text
@@ -69,3 +73,50 @@ def tidy(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
             "removed): " + ", ".join(f"`{c}`" for c in numbers) + "."
         )
     return frame
+
+
+# ISO 8601 as written in a CSV: a year, a month, a date, or a date and time
+# (with seconds, fractions and a zone offset optional)
+ISO_TIME = (
+    r"^\d{4}(-\d{2}(-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+    r"(Z|[+-]\d{2}:?\d{2})?)?)?)?$"
+)
+
+
+def iso_times(
+    frame: pl.DataFrame, column: str, path: Path, notes: list[str]
+) -> pl.DataFrame:
+    """The time column written in one ISO 8601 form (dates alone when every
+    time is at midnight). The splits and the forecasts order and read it as
+    times; a month written ``2021-01`` stopped data validation with a bare
+    parser error, and ``05/01/2021`` (day and month in an unknown order) would
+    sort as text. A value in another form, or not a time, stops the build
+    with its lines."""
+    values = frame.get_column(column)
+    if values.dtype.is_temporal():
+        return frame.with_columns(iso_text(values).alias(column))
+    text = values.cast(pl.String)
+    parsed = parse_times(text)
+    bad = text.is_not_null() & (~text.str.contains(ISO_TIME) | parsed.is_null())
+    if bad.any():
+        rows = frame.with_row_index("_line").filter(bad).head(3)
+        shown = ", ".join(
+            f"line {line + 2}: {value!r}"
+            for line, value in zip(
+                rows.get_column("_line"), rows.get_column(column), strict=True
+            )
+        )
+        raise ValueError(
+            f"{path}, column '{column}': {int(bad.sum())} value(s) not an ISO 8601 "
+            f"time ({shown}). Fix: write times as {ISO_FORMS} (in 05/01/2021 the "
+            "order of day and month is unknown)"
+        )
+    written = iso_text(parsed)
+    changed = int((written != text).fill_null(False).sum())
+    if changed:
+        first = (written != text).fill_null(False).arg_max()
+        notes.append(
+            f"column '{column}': {changed} time(s) rewritten in one ISO 8601 form "
+            f"('{text[first]}' as '{written[first]}')"
+        )
+    return frame.with_columns(written.alias(column))

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from model_training.epics import gaps
-from model_training.epics.cells import MISSING_MARKERS, tidy
+from model_training.epics.cells import MISSING_MARKERS, iso_times, tidy
 from model_training.lib.core.kinds import kind
 from model_training.lib.core.spec import ModelingSpec
 from model_training.lib.data_quality.context import Context
@@ -87,6 +87,8 @@ def build(
             ],
             csv,
         )
+        if time_column:
+            frame = iso_times(frame, time_column, csv, notes)
         if fill_gaps and time_column and frequency and target:
             frame = gaps.fill_gaps(
                 frame,
@@ -136,8 +138,13 @@ def build(
                 ],
                 splits[name],
             )
+            timed = (
+                iso_times(frame, time_column, splits[name], notes)
+                if time_column
+                else frame
+            )
             frames[name] = _with_target(
-                frame,
+                timed,
                 target,
                 splits[name],
                 drop_missing_target,

@@ -526,3 +526,38 @@ def test_from_csv_keeps_an_ignored_column_out_of_the_features(tmp_path):
     assert plan.numeric_features  # the other features stay
     missing = from_csv_args(tmp_path, 200, "label", "--ignore-column", "nope")
     assert cli.main([*missing, "--force"]) == 1
+
+
+def test_from_csv_writes_times_in_one_iso_form_and_refuses_ambiguous_ones(
+    tmp_path, capsys
+):
+    """A month written 2021-01 stopped data validation with a bare polars
+    ComputeError; 05/01/2021 (day and month in an unknown order) would have
+    been split as text. The first is written 2021-01-01 (and said); the
+    second stops the build with its lines and the fix."""
+    months = [f"{2021 + m // 12}-{m % 12 + 1:02d}" for m in range(36)]
+    source = tmp_path / "visits.csv"
+    pl.DataFrame(
+        {"month": months, "visitors": [float(i) for i in range(36)]}
+    ).write_csv(source)
+    args = [
+        "--root", str(tmp_path), "from-csv", "--epic-id", "visits", "--csv", str(source),
+        "--target", "visitors", "--problem-type", "time_series", "--time-column",
+        "month", "--frequency", "MS", "--horizon", "3",
+    ]  # fmt: skip
+    assert cli.main(args) == 0
+    assert "36 time(s) rewritten in one ISO 8601 form ('2021-01' as '2021-01-01')" in (
+        capsys.readouterr().out
+    )
+    features = tmp_path / "data/4_processed/visits/features"
+    train = pl.read_csv(features / "train_features.csv", try_parse_dates=False)
+    assert train["month"][0] == "2021-01-01"
+    validation = pl.read_csv(features / "validation_features.csv")
+    assert str(train["month"].max()) < str(validation["month"].min())
+    slashed = [f"{d:02d}/01/2021" for d in range(1, 31)]
+    pl.DataFrame({"day": slashed, "visitors": [1.0] * 30}).write_csv(source)
+    args[args.index("month")] = "day"
+    assert cli.main([*args, "--force"]) == 1
+    err = capsys.readouterr().err
+    assert "column 'day': 30 value(s) not an ISO 8601 time (line 2: '01/01/2021'" in err
+    assert "Fix: write times as YYYY-MM-DD" in err

@@ -6,6 +6,7 @@ import polars as pl
 
 from model_training.lib.core.errors import Problem
 from model_training.lib.core.plan import resolve_cv_strategy
+from model_training.lib.core.times import parse_times
 from model_training.lib.data_quality.context import (
     _POLARS_KIND,
     Check,
@@ -101,11 +102,7 @@ def check_dtypes(ctx: Context) -> Check:
                 widened.append(info.name)  # numbers read as text categories: fine
                 continue
             if expected == "temporal" and kind == "text":
-                parsed = (
-                    ctx.frames[split]
-                    .get_column(info.name)
-                    .str.to_datetime(strict=False)
-                )
+                parsed = parse_times(ctx.frames[split].get_column(info.name))
                 if (
                     parsed.null_count()
                     == ctx.frames[split].get_column(info.name).null_count()
@@ -148,7 +145,7 @@ def offending_values(frame: pl.DataFrame, column: str, expected: str) -> str:
             & text.str.strip_chars().cast(pl.Float64, strict=False).is_null()
         )
     elif expected == "temporal":
-        bad = text.is_not_null() & text.str.to_datetime(strict=False).is_null()
+        bad = text.is_not_null() & parse_times(text).is_null()
     else:
         bad = text.is_not_null()
     rows = frame.with_row_index("_line").filter(bad).head(3)

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.core.errors import Problem
+from model_training.lib.core.times import ISO_FORMS, parse_times
 from model_training.lib.data_quality.context import SPLITS, Check, Context
 
 
@@ -18,14 +19,13 @@ def check_temporal(ctx: Context) -> Check:
     ranges, unsorted, problems = {}, [], []
     for split, frame in ctx.frames.items():
         series = frame.get_column(column)
-        if series.dtype == pl.String:
-            series = series.str.to_datetime(strict=False)
+        series = parse_times(series)
         if series.null_count():
             problems.append(
                 Problem(
                     f"{ctx.file(split)}, column '{column}'",
                     f"{series.null_count()} missing or unparsable timestamps",
-                    "write timestamps as ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)",
+                    f"write timestamps as ISO 8601 ({ISO_FORMS})",
                 )
             )
             continue
