@@ -90,3 +90,14 @@ def test_mase_of_no_forecast_is_nan_without_numpy_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isnan(mf.mase(np.array([]), np.array([]), None, {"mase_scale": 2.0}))
+
+
+def test_pr_auc_without_a_positive_row_is_nan_not_zero():
+    """scikit-learn answers 0 (with a warning) when no row is positive: a
+    test slice of normal rows then looked like the weakest slice."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(mf.pr_auc(np.array([0, 0, 0]), np.array([0.1, 0.5, 0.9])))
+    assert mf.pr_auc(np.array([0, 1, 1]), np.array([0.1, 0.5, 0.9])) == 1.0

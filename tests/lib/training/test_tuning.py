@@ -570,3 +570,48 @@ def test_a_first_trial_that_shows_the_refit_is_due_ends_the_search(
         plan, parts["train"], shortlist, DEFAULTS, fresh, 0, candidates=huge
     )
     assert [m["n_trials"] for m in free["models"]] == [10, 10]
+
+
+def test_a_fold_score_that_is_undefined_is_not_reported_to_the_pruner(
+    xor_setup, monkeypatch
+):
+    """A clustering fold with fewer than two clusters scores NaN; reported,
+    it made Optuna's pruner take the maximum of NaN steps and print NumPy's
+    "All-NaN slice encountered" into the run's log. NaN steps are not
+    reported; the trial is still pruned as undefined, and the others run."""
+    import math
+    import warnings
+
+    from model_training.lib.training import objective
+
+    parts, _, _, plan = xor_setup
+    real = objective.fold_scores
+    calls = {"n": 0}
+
+    def sometimes_undefined(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            return real(*args, **kwargs)
+        report = args[7]
+        for fold in range(len(args[3])):
+            report(fold, float("nan"))
+        return [float("nan")] * len(args[3])
+
+    monkeypatch.setattr(objective, "fold_scores", sometimes_undefined)
+    options = with_params(OPTIONS, pruner={"n_startup_trials": 1, "n_warmup_steps": 0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = tune_models(
+            with_search(plan, n_trials=6, timeout_s=600),
+            parts["train"],
+            ["logistic_regression"],
+            DEFAULTS,
+            options,
+            0,
+        )
+    entry = result["models"][0]
+    assert entry["status"] == "ok" and math.isfinite(entry["metrics"]["cv_mean"])
+    undefined = [
+        t for t in entry["children"] if "undefined" in str(t.get("stopped", ""))
+    ]
+    assert len(undefined) == 3

@@ -35,6 +35,14 @@ def binary_truth(y_true: np.ndarray, context: dict) -> np.ndarray:
     return (np.asarray(y_true) == positive_of(context)).astype(int)
 
 
+def pr_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """Average precision; NaN without a positive row (scikit-learn then warns
+    and answers 0, which made a slice of normal rows the weakest slice)."""
+    if not np.asarray(truth).astype(bool).any():
+        return float("nan")
+    return float(skm.average_precision_score(truth, score))
+
+
 def rank_roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
     """ROC-AUC as the Mann-Whitney statistic with average ranks for ties.
 

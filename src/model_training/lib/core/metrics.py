@@ -32,6 +32,7 @@ from model_training.lib.core.metric_functions import (
     multiclass_auc,
     positive_column,
     positive_of,
+    pr_auc,
     rank_roc_auc,
     safe_mape,
     smape,
@@ -151,9 +152,7 @@ _REGISTRY: tuple[Metric, ...] = (
     ),
     Metric(
         "pr_auc",
-        lambda t, p, s, c: skm.average_precision_score(
-            binary_truth(t, c), positive_column(s, c)
-        ),
+        lambda t, p, s, c: pr_auc(binary_truth(t, c), positive_column(s, c)),
         True,
         POSITIVE,
         needs_score=True,

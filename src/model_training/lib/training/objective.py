@@ -200,7 +200,8 @@ class Objective:
         first = bool(trial.user_attrs.get("start"))
 
         def report(fold: int, mean: float) -> None:
-            trial.report(mean, fold)
+            if np.isfinite(mean):  # a NaN step made the pruner warn (All-NaN slice)
+                trial.report(mean, fold)
             # past the deadline a trial stops, unless that was its last fold;
             # the start trial (the defaults) keeps the folds it has, so that
             # every model keeps a result
