@@ -257,3 +257,41 @@ def test_a_boosted_candidate_past_the_checkpoint_ends_with_the_iterations_it_has
         {},
         None,
     )
+
+
+def test_a_forest_candidate_past_the_checkpoint_ends_with_the_trees_it_has(
+    xor_setup, monkeypatch
+):
+    """A random forest candidate of 36,000 rows ran 50 s past the candidates'
+    checkpoint: its trees grow in steps, and past the deadline it keeps the
+    first step's trees, is scored and is said to be cut short."""
+    import time
+
+    from model_training.lib.algorithms import early_stopping, forests
+    from model_training.lib.core.budget import Budget
+    from model_training.lib.training import candidates
+
+    parts, _, spec, plan = xor_setup
+    plan = plan.model_copy(
+        update={
+            "spec": spec.model_copy(
+                update={"algorithms": ["logistic_regression", "random_forest"]}
+            )
+        }
+    )
+    real = early_stopping.deadline_fit_params
+    monkeypatch.setattr(
+        candidates,
+        "deadline_fit_params",
+        lambda algo, at: real(algo, time.time() - 1.0),
+    )
+    roomy = Budget(time_s=1e6, started=time.time(), checkpoints={"candidates": 0.5})
+    baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
+    options = with_params(OPTIONS, defaults={"random_forest": {"n_estimators": 60}})
+    results, models = train_candidates(
+        plan, parts["train"], parts["validation"], baselines, options, 0, roomy
+    )
+    forest = next(e for e in results["models"] if e["name"] == "random_forest")
+    assert forest["status"] == "ok"
+    assert f"ended after {forests.TREES_PER_STEP} trees" in forest["cut_short"]
+    assert len(models["random_forest"].steps[-1][1].estimators_) == 25

@@ -158,3 +158,28 @@ def test_when_the_budget_cannot_afford_every_fold_validation_ranks(xor_setup):
         == "small"
     )
     assert all(len(e["cv"]["folds"]) == 3 for e in entries)
+
+
+def test_a_candidate_fitted_on_a_subsample_is_not_cross_validated_on_every_row(
+    xor_setup,
+):
+    """A row-guarded candidate's fit time says nothing of a fit on every row
+    (a forest on 600,000 rows has no guard against that), so it is not
+    cross-validated, and validation ranks all; without a budget too."""
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.core.budget import unlimited
+    from model_training.lib.problems import get_problem
+    from model_training.lib.training.shortlist_cv import rank_by_cv
+
+    parts, _, _, plan = xor_setup
+    pipeline = build_pipeline(plan, algorithm("classification", "svm_rbf"), {}, 0)
+    entries = [
+        {**_entry("svm_rbf", 0.9, "tie"), "fit_time_s": 0.01, "subsampled_to": 100}
+    ]
+    ranked_by = rank_by_cv(
+        plan, get_problem(plan.spec.problem_type), entries,
+        {"svm_rbf": (pipeline, "none")}, parts["train"], parts["validation"], 0,
+        unlimited(), "small",
+    )  # fmt: skip
+    assert ranked_by is None
+    assert "fitted on a 100-row subsample" in entries[0]["cv"]["skipped"]

@@ -154,10 +154,14 @@ class StopAt:
 
 def deadline_fit_params(algo: Any, at: float) -> tuple[dict[str, Any], StopAt | None]:
     """``fit`` keywords that end a CatBoost or LightGBM fit at ``at`` (epoch
-    seconds) with the iterations done so far, and the callback (its
-    ``stopped_at`` says whether it fired); nothing for other algorithms or
-    without a deadline."""
-    if math.isinf(at) or algo.name not in ("catboost", "lightgbm"):
+    seconds) with the iterations done so far, or a random forest's with the
+    trees grown so far, and the callback (its ``stopped_at`` says whether it
+    fired); nothing for other algorithms or without a deadline."""
+    if math.isinf(at):
         return {}, None
     stop = StopAt(at)
-    return {"model__callbacks": [stop]}, stop
+    if algo.name in ("catboost", "lightgbm"):
+        return {"model__callbacks": [stop]}, stop
+    if algo.name == "random_forest":
+        return {"model__deadline": stop}, stop
+    return {}, None

@@ -12,6 +12,7 @@ spread over threads, so the model is the same whatever the thread count.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -25,17 +26,50 @@ from sklearn.utils.validation import check_is_fitted
 
 from model_training.lib.core.threads import fit_threads
 
+# trees grown between two looks at a fit's deadline
+TREES_PER_STEP = 25
+
 
 class _FitOnThreads:
-    """Mixin: ``fit`` runs on the run's threads; the fitted model on one."""
+    """Mixin: ``fit`` runs on the run's threads; the fitted model on one.
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    With a ``deadline`` (an object with ``at``, epoch seconds, and
+    ``stopped_at``, like CatBoost's and LightGBM's deadline callback), the
+    trees are grown :data:`TREES_PER_STEP` at a time (scikit-learn's warm
+    start, which draws each tree's seed as a single fit would: the same trees)
+    and the fit ends with the trees it has once the deadline has passed
+    (``deadline.stopped_at``: their number). A random forest candidate of
+    36,000 rows took 84 s, 50 s past the candidates' checkpoint.
+    """
+
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, deadline: Any = None
+    ) -> Any:
         chosen = self.n_jobs
         self.n_jobs = fit_threads() if chosen is None else chosen
         try:
-            return super().fit(X, y, sample_weight=sample_weight)
+            if deadline is None or isinstance(self, BalancedRandomForestClassifier):
+                return super().fit(X, y, sample_weight=sample_weight)
+            return self._fit_until(X, y, sample_weight, deadline)
         finally:
             self.n_jobs = chosen
+
+    def _fit_until(self, X: Any, y: Any, sample_weight: Any, deadline: Any) -> Any:
+        total, warm = self.n_estimators, self.warm_start
+        if hasattr(self, "estimators_"):
+            del self.estimators_  # a refit starts from no tree
+        try:
+            self.warm_start, grown = True, 0
+            while grown < total:
+                grown = min(total, grown + TREES_PER_STEP)
+                self.n_estimators = grown
+                super().fit(X, y, sample_weight=sample_weight)
+                if grown < total and time.time() >= deadline.at:
+                    deadline.stopped_at = grown
+                    break
+        finally:
+            self.n_estimators, self.warm_start = total, warm
+        return self
 
 
 def _tree_by_tree(forest: Any, X: Any) -> tuple[Any, bool]:

@@ -139,7 +139,8 @@ def train_candidates(
             if stop is not None and stop.stopped_at is not None:
                 entry["cut_short"] = budget.note(
                     "candidates",
-                    f"{name}'s fit ended after {stop.stopped_at} iterations",
+                    f"{name}'s fit ended after {stop.stopped_at} "
+                    + ("trees" if algo.trees_param else "iterations"),
                 )
                 logger.warning("Candidate %s: %s", name, entry["cut_short"])
             metrics, se = score_with_noise(problem, model, x_valid, y_valid, plan, seed)

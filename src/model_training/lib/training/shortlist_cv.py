@@ -103,20 +103,28 @@ def rank_by_cv(
         # subsample's), once per fold
         rows = max(fold_rows / max(entry.get("fitted_rows") or fold_rows, 1.0), 1.0)
         projected = entry["fit_time_s"] * rows * len(folds[2])
-        if entry.get("subsampled_to") or not budget.affords("candidates", projected):
-            note = budget.note(
+        if entry.get("subsampled_to"):
+            skipped = (
+                f"{entry['name']} was fitted on a {entry['subsampled_to']}-row "
+                "subsample: not cross-validated on every row"
+            )
+        elif not budget.affords("candidates", projected):
+            skipped = budget.note(
                 "candidates",
                 f"{entry['name']} not cross-validated (projected at {projected:.0f} s)",
             )
-            entry["cv"] = {"skipped": note}
+        else:
+            skipped = None
+        if skipped:
+            entry["cv"] = {"skipped": skipped}
             complete = False
             continue
         pipeline, imbalance = pipelines[entry["name"]]
         entry["cv"] = cross_validated(plan, problem, pipeline, imbalance, folds)
     if not complete:
         logger.warning(
-            "Candidates: ranked by validation after all: the run budget did not "
-            "afford every candidate's cross-validation (%s)",
+            "Candidates: ranked by validation after all: not every candidate "
+            "could be cross-validated (the reasons are in candidates.json; %s)",
             small,
         )
     return small if complete else None
