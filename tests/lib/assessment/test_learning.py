@@ -62,3 +62,27 @@ def test_the_curve_is_the_same_fitted_side_by_side_or_one_after_the_other(
     assert side_by_side["fitted_in_processes"] == 2
     assert alone["points"] == side_by_side["points"]
     assert [p["train_size"] for p in alone["points"]][-1] > 100
+
+
+def test_a_series_too_short_for_the_curves_folds_is_said_not_failed():
+    """A 36-month series: the learning curve's walk-forward folds cannot be
+    cut ("k-fold cross-validation requires at least one train/test split"),
+    and the curve was reported as failed; it is not computed, with why."""
+    from model_training.lib.stage.assessments import compute_learning_curve
+    from tests.conftest import conf_params
+    from tests.lib.algorithms.test_forecasters import plan_for, series
+
+    frame = series(36)
+    plan = plan_for(frame, horizon=6)
+    selection = {"selected": {"model": "auto_ets", "params": {}, "imbalance": "none"}}
+    curve = compute_learning_curve(
+        plan.model_dump(mode="json"),
+        frame[:20],
+        frame[20:28],
+        selection,
+        conf_params("tuning", env="test"),
+        conf_params("evaluation", {"learning_curve": {"n_splits": 3}}, env="test"),
+        0,
+    )
+    assert curve["points"] == []
+    assert curve["verdict"].startswith("not computed (too few rows for 3")

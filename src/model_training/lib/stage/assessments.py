@@ -192,11 +192,17 @@ def compute_learning_curve(
             "verdict": f"not computed ({skipped})",
             "skipped_by_budget": skipped,
         }
+    try:
+        splits = cv_splits(rows, y, curve_plan, seed)
+    except ValueError as exc:  # a 36-month series has no room for its folds
+        why = f"too few rows for {n_splits} learning-curve folds ({exc})"
+        logger.warning("Learning curve: not computed: %s", why)
+        return {"points": [], "verdict": f"not computed ({why})", "skipped": why}
     curve = learning_curve(
         pipeline_for(resolved, config, tuning, seed),
         x,
         y,
-        cv_splits(rows, y, curve_plan, seed),
+        splits,
         resolved,
         partial(_curve_predictions, problem, resolved),
         partial(config_fit_params, resolved, config),
