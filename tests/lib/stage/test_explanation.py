@@ -83,16 +83,20 @@ def test_permutation_importance_shuffles_only_the_features_shap_ranks_highest():
         plan, algorithm("classification", "random_forest"), {"n_estimators": 50}, 0
     )
     model = get_problem(plan.spec.problem_type).fit(pipeline, x, y)
-    options = conf_params("evaluation", {"permutation_max_features": 2})
-    explanations, _ = explain_final_model(
-        plan.model_dump(mode="json"),
-        model,
-        {},
-        parts["train"],
-        parts["test"],
-        options,
-        0,
-    )
+
+    def explain(most):
+        options = conf_params("evaluation", {"permutation_max_features": most})
+        return explain_final_model(
+            plan.model_dump(mode="json"),
+            model,
+            {},
+            parts["train"],
+            parts["test"],
+            options,
+            0,
+        )[0]
+
+    explanations = explain(2)
     assert explanations.get("status") != "failed", explanations.get("error")
     shap_rank = list(explanations["shap"]["mean_abs_by_feature"])
     permutation = explanations["permutation"]
@@ -100,15 +104,6 @@ def test_permutation_importance_shuffles_only_the_features_shap_ranks_highest():
     assert permutation["features_shuffled"] == 2 and permutation["of_features"] == 4
     assert "2 of 4 features not shuffled" in permutation["not_shuffled"]
     # at or under the cap, every feature is shuffled and nothing is said
-    options = conf_params("evaluation", {"permutation_max_features": 4})
-    explanations, _ = explain_final_model(
-        plan.model_dump(mode="json"),
-        model,
-        {},
-        parts["train"],
-        parts["test"],
-        options,
-        0,
-    )
+    explanations = explain(4)
     assert set(explanations["permutation"]["values"]) == set(plan.features)
     assert "not_shuffled" not in explanations["permutation"]

@@ -213,13 +213,10 @@ def test_only_models_worse_than_a_trivial_baseline_stop_the_run(xor_setup):
     assert "- random_forest: roc_auc = 0.4200" in message
 
 
-def test_a_boosted_candidate_past_the_checkpoint_ends_with_the_iterations_it_has(
-    xor_setup, monkeypatch
-):
-    """A single slow boosted fit after the first candidate stops when the
-    candidates' checkpoint passes (here it has passed when the fit starts,
-    so the budget binds whatever the machine's speed), keeps its iterations
-    and is scored; the report says it was cut short."""
+def _past_the_checkpoint(xor_setup, monkeypatch, algorithms, options=OPTIONS):
+    """The candidates of ``algorithms`` on XOR, every fit after the first one
+    given a deadline that has passed when it starts (so the budget binds
+    whatever the machine's speed), within a roomy run budget."""
     import time
 
     from model_training.lib.algorithms import early_stopping
@@ -228,11 +225,7 @@ def test_a_boosted_candidate_past_the_checkpoint_ends_with_the_iterations_it_has
 
     parts, _, spec, plan = xor_setup
     plan = plan.model_copy(
-        update={
-            "spec": spec.model_copy(
-                update={"algorithms": ["logistic_regression", "catboost", "lightgbm"]}
-            )
-        }
+        update={"spec": spec.model_copy(update={"algorithms": algorithms})}
     )
     real = early_stopping.deadline_fit_params
     monkeypatch.setattr(
@@ -242,8 +235,24 @@ def test_a_boosted_candidate_past_the_checkpoint_ends_with_the_iterations_it_has
     )
     roomy = Budget(time_s=1e6, started=time.time(), checkpoints={"candidates": 0.5})
     baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
-    results, models = train_candidates(
-        plan, parts["train"], parts["validation"], baselines, OPTIONS, 0, roomy
+    return train_candidates(
+        plan, parts["train"], parts["validation"], baselines, options, 0, roomy
+    )
+
+
+def test_a_boosted_candidate_past_the_checkpoint_ends_with_the_iterations_it_has(
+    xor_setup, monkeypatch
+):
+    """A single slow boosted fit after the first candidate stops when the
+    candidates' checkpoint passes (here it has passed when the fit starts,
+    so the budget binds whatever the machine's speed), keeps its iterations
+    and is scored; the report says it was cut short."""
+    from model_training.lib.algorithms import early_stopping
+    from model_training.lib.training import candidates
+
+    real = early_stopping.deadline_fit_params
+    results, models = _past_the_checkpoint(
+        xor_setup, monkeypatch, ["logistic_regression", "catboost", "lightgbm"]
     )
     entries = {e["name"]: e for e in results["models"]}
     assert "cut_short" not in entries["logistic_regression"]
@@ -265,31 +274,11 @@ def test_a_forest_candidate_past_the_checkpoint_ends_with_the_trees_it_has(
     """A random forest candidate of 36,000 rows ran 50 s past the candidates'
     checkpoint: its trees grow in steps, and past the deadline it keeps the
     first step's trees, is scored and is said to be cut short."""
-    import time
+    from model_training.lib.algorithms import forests
 
-    from model_training.lib.algorithms import early_stopping, forests
-    from model_training.lib.core.budget import Budget
-    from model_training.lib.training import candidates
-
-    parts, _, spec, plan = xor_setup
-    plan = plan.model_copy(
-        update={
-            "spec": spec.model_copy(
-                update={"algorithms": ["logistic_regression", "random_forest"]}
-            )
-        }
-    )
-    real = early_stopping.deadline_fit_params
-    monkeypatch.setattr(
-        candidates,
-        "deadline_fit_params",
-        lambda algo, at: real(algo, time.time() - 1.0),
-    )
-    roomy = Budget(time_s=1e6, started=time.time(), checkpoints={"candidates": 0.5})
-    baselines, _ = fit_baselines(plan, parts["train"], parts["validation"], 0)
     options = with_params(OPTIONS, defaults={"random_forest": {"n_estimators": 60}})
-    results, models = train_candidates(
-        plan, parts["train"], parts["validation"], baselines, options, 0, roomy
+    results, models = _past_the_checkpoint(
+        xor_setup, monkeypatch, ["logistic_regression", "random_forest"], options
     )
     forest = next(e for e in results["models"] if e["name"] == "random_forest")
     assert forest["status"] == "ok"

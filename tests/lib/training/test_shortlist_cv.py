@@ -98,6 +98,7 @@ def test_when_the_budget_cannot_afford_every_fold_validation_ranks(xor_setup):
     be (CatBoost at 6 s a fit on 400 features), the ranking stays on
     validation for all, rather than mixing the two scores."""
     import time
+    from functools import partial
 
     from model_training.lib.algorithms.registry import algorithm, build_pipeline
     from model_training.lib.core.budget import Budget
@@ -121,18 +122,17 @@ def test_when_the_budget_cannot_afford_every_fold_validation_ranks(xor_setup):
     ]
     # 1,000 s from now, candidates due at 20 %: 200 s left, far from 3,000
     budget = Budget(time_s=1000.0, started=time.time(), checkpoints={"candidates": 0.2})
-    problem = get_problem(plan.spec.problem_type)
-    ranked_by = rank_by_cv(
+    rank = partial(
+        rank_by_cv,
         plan,
-        problem,
+        get_problem(plan.spec.problem_type),
         entries,
         pipelines,
         parts["train"],
         parts["validation"],
         0,
-        budget,
-        "validation has 60 rows (fewer than 100)",
     )
+    ranked_by = rank(budget, "validation has 60 rows (fewer than 100)")
     assert ranked_by is None
     forest, linear = entries
     assert (
@@ -143,20 +143,7 @@ def test_when_the_budget_cannot_afford_every_fold_validation_ranks(xor_setup):
     # with room for both, both are cross-validated and the CV ranks
     roomy = Budget(time_s=1e9, started=time.time(), checkpoints={"candidates": 0.2})
     entries[0]["fit_time_s"] = 0.01
-    assert (
-        rank_by_cv(
-            plan,
-            problem,
-            entries,
-            pipelines,
-            parts["train"],
-            parts["validation"],
-            0,
-            roomy,
-            "small",
-        )
-        == "small"
-    )
+    assert rank(roomy, "small") == "small"
     assert all(len(e["cv"]["folds"]) == 3 for e in entries)
 
 

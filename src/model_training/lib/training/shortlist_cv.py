@@ -23,11 +23,10 @@ import numpy as np
 import polars as pl
 
 from model_training.lib.algorithms.cv import order_for_cv, with_folds
-from model_training.lib.algorithms.cv_eval import fold_predictions
+from model_training.lib.algorithms.cv_eval import fold_scores
 from model_training.lib.algorithms.registry import fit_params
 from model_training.lib.core.budget import Budget
 from model_training.lib.core.frames import split_xy
-from model_training.lib.core.metrics import compute_metrics
 from model_training.lib.core.plan import ModelingPlan
 from model_training.lib.training.protocol import capped_splits, corrected_standard_error
 
@@ -96,25 +95,10 @@ def rank_by_cv(
         key=lambda e: e["fit_time_s"],
     )
     logger.info("Candidates: %s: ranked by %d-fold CV", small, len(folds[2]))
-    complete = True
     fold_rows = float(np.mean([len(fit) for fit, _ in folds[2]]))
+    complete = True
     for entry in fitted:
-        # its fit's time, scaled to the folds' rows (more than a row-guarded
-        # subsample's), once per fold
-        rows = max(fold_rows / max(entry.get("fitted_rows") or fold_rows, 1.0), 1.0)
-        projected = entry["fit_time_s"] * rows * len(folds[2])
-        if entry.get("subsampled_to"):
-            skipped = (
-                f"{entry['name']} was fitted on a {entry['subsampled_to']}-row "
-                "subsample: not cross-validated on every row"
-            )
-        elif not budget.affords("candidates", projected):
-            skipped = budget.note(
-                "candidates",
-                f"{entry['name']} not cross-validated (projected at {projected:.0f} s)",
-            )
-        else:
-            skipped = None
+        skipped = _not_cross_validated(entry, fold_rows, len(folds[2]), budget)
         if skipped:
             entry["cv"] = {"skipped": skipped}
             complete = False
@@ -130,6 +114,28 @@ def rank_by_cv(
     return small if complete else None
 
 
+def _not_cross_validated(
+    entry: dict[str, Any], fold_rows: float, n_folds: int, budget: Budget
+) -> str | None:
+    """Why a fitted candidate is not cross-validated, or None: it was fitted on
+    a row-guarded subsample (its fit time says nothing of every row), or its
+    fit's time, scaled to the folds' rows, once per fold, is past what the
+    candidates' share of the run budget affords."""
+    if entry.get("subsampled_to"):
+        return (
+            f"{entry['name']} was fitted on a {entry['subsampled_to']}-row "
+            "subsample: not cross-validated on every row"
+        )
+    rows = max(fold_rows / max(entry.get("fitted_rows") or fold_rows, 1.0), 1.0)
+    projected = entry["fit_time_s"] * rows * n_folds
+    if budget.affords("candidates", projected):
+        return None
+    return budget.note(
+        "candidates",
+        f"{entry['name']} not cross-validated (projected at {projected:.0f} s)",
+    )
+
+
 def cross_validated(
     plan: ModelingPlan,
     problem: Any,
@@ -140,21 +146,15 @@ def cross_validated(
     """The unfitted ``pipeline``'s primary metric on each fold: mean, the
     corrected standard error, and the fold scores."""
     x_all, y_all, splits = folds
-    primary = plan.spec.primary_metric
-    outputs = fold_predictions(
+    scores = fold_scores(
         pipeline,
         x_all,
         y_all,
         splits,
+        plan,
         partial(problem.predict, plan=plan),
         partial(fit_params, plan, imbalance),
     )
-    scores = [
-        compute_metrics([primary], y_all[held], y_pred, y_score, plan.metric_context)[
-            primary
-        ]
-        for (_, held), (y_pred, y_score) in zip(splits, outputs, strict=True)
-    ]
     n_fit = float(np.mean([len(fit) for fit, _ in splits]))
     n_held = float(np.mean([len(held) for _, held in splits]))
     return {
