@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from tests.lib.assessment.test_assessment import binary_plan
 
@@ -123,3 +124,38 @@ def test_under_a_run_budget_the_agnostic_explainer_explains_what_the_time_afford
     assert explainable_rows(svm, frame, 60, 10**9, seconds=86_400.0) == (60, None)
     # exact explainers are never timed nor capped
     assert explainable_rows(linear, frame, 60, 10**9, seconds=1e-9) == (60, None)
+
+
+def test_a_log_target_model_is_explained_in_log_units_and_an_ensemble_in_target_units():
+    """A regressor fitted on log(1 + price) is explained on that scale and
+    says so; in an ensemble beside a raw-scale member it is converted to price
+    units at its base value, so that the two add up: the converted values are
+    the log ones times e^base."""
+    from model_training.lib.algorithms.ensemble import EnsembleRegressor
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.assessment.shap_explain import shap_values
+    from model_training.lib.core.frames import split_xy
+    from tests.lib.algorithms.test_target_transform import price_parts_and_plan
+
+    parts, plan = price_parts_and_plan()
+    x, y = split_xy(parts["train"], plan)
+    ridge = algorithm("regression", "ridge")
+    logged = build_pipeline(plan, ridge, {"target_transform": "log1p"}, 0).fit(x, y)
+    raw = build_pipeline(plan, ridge, {}, 0).fit(x, y)
+    alone = shap_values(logged, x, x, plan, 0, 50)
+    assert alone["log_target"] and alone["explainer"] == "LinearExplainer"
+    # in log units the base value is near the mean log price, not the mean price
+    assert abs(alone["base_value"] - np.log1p(y).mean()) < 0.5
+    assert not shap_values(raw, x, x, plan, 0, 50)["log_target"]
+
+    ensemble = EnsembleRegressor(
+        members=[build_pipeline(plan, ridge, {"target_transform": "log1p"}, 0)],
+        weights=[1.0],
+    ).fit(x, y)
+    combined = shap_values(ensemble, x, x, plan, 0, 50)
+    assert "converted to target units" in combined["explainer"]
+    slope = np.exp(alone["base_value"])
+    np.testing.assert_allclose(
+        combined["by_feature"].to_numpy(), alone["by_feature"].to_numpy() * slope
+    )
+    assert combined["base_value"] == pytest.approx(np.expm1(alone["base_value"]))

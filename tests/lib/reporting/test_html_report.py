@@ -113,6 +113,19 @@ def test_the_page_holds_the_key_numbers_and_is_self_contained():
     assert "credit&lt;risk&gt;" in page and "credit<risk>" not in page
 
 
+def test_explanations_of_a_log_target_model_say_their_units():
+    performance = _classification()
+    performance["feature_importance"]["shap_sample"]["units"] = "log(1 + target)"
+    page = render_report(performance, VERIFICATION, REGISTERED, {}, "models/x")
+    assert (
+        "SHAP values and coefficients are in log(1 + target) units: the model "
+        "was fitted on that scale." in page
+    )
+    assert "units: the model" not in render_report(
+        _classification(), VERIFICATION, REGISTERED, {}, "models/x"
+    )
+
+
 def test_sections_a_problem_type_does_not_have_are_left_out():
     performance = {
         "epic_id": "houses",

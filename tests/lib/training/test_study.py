@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from model_training.lib.training.tuning import tune_models
+from tests.conftest import with_params
 from tests.lib.training.test_tuning import DEFAULTS, OPTIONS, with_search
 
 
@@ -51,4 +52,40 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
     assert seen[-1] != ordered.get_column("row_id").to_list()[:100]
     assert result["models"][0]["note"] == (
         "tuned on a 100-row subsample (row guard or tuning.max_rows)"
+    )
+
+
+def test_a_skewed_target_is_tried_on_the_log_scale_and_the_search_decides():
+    """On log-normal prices every regressor's search gets target_transform
+    (the raw target in the start trial); a log-linear truth makes ridge on
+    log1p the best trial, and its configuration builds the log pipeline."""
+    from model_training.lib.algorithms.target_transform import LogTargetPipeline
+    from model_training.lib.training.configs import pipeline_for
+    from model_training.lib.training.selection import configuration
+    from tests.conftest import conf_params
+    from tests.lib.algorithms.test_target_transform import price_parts_and_plan
+
+    parts, plan = price_parts_and_plan()
+    space = {"ridge": {"alpha": {"type": "float", "low": 0.01, "high": 10.0}}}
+    options = conf_params(
+        "tuning", {"storage": None}, replace={"search_spaces": space}, env=None
+    )
+    defaults = {"ridge": {"alpha": 1.0}}
+    result = tune_models(plan, parts["train"], ["ridge"], defaults, options, 0)
+    model = result["models"][0]
+    assert model["children"][0]["params"]["target_transform"] == "none"
+    assert model["params"]["target_transform"] == "log1p"
+    config = configuration(model, defaults)
+    assert isinstance(pipeline_for(plan, config, options, 0), LogTargetPipeline)
+    # tuning.target_transform: none keeps the raw target
+    raw = tune_models(
+        plan,
+        parts["train"],
+        ["ridge"],
+        defaults,
+        with_params(options, target_transform="none"),
+        0,
+    )
+    assert all(
+        "target_transform" not in t["params"] for t in raw["models"][0]["children"]
     )

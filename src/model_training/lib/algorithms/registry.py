@@ -101,11 +101,20 @@ def build_pipeline(
         feature_selection: ``none``, ``importance``, ``rfe``, ``l1`` or
             ``correlation`` (see :mod:`model_training.lib.algorithms.feature_selection`).
         selection_options: options of the feature-selection step.
+
+    ``params`` may hold ``target_transform``: ``log1p`` fits the model on
+    log(1 + target) (:mod:`model_training.lib.algorithms.target_transform`).
     """
     from imblearn.pipeline import Pipeline
 
     from model_training.lib.algorithms.feature_selection import make_selector
+    from model_training.lib.algorithms.target_transform import (
+        LOG1P,
+        LogTargetPipeline,
+    )
 
+    params = dict(params)
+    target_transform = params.pop("target_transform", "none")
     if plan.spec.kind.temporal:
         # a forecaster reads the time column and covariates itself
         return Pipeline(
@@ -142,6 +151,8 @@ def build_pipeline(
         # a tuple, not a list: scikit-learn's clone() rejects the list CatBoost copies
         model.set_params(cat_features=tuple(plan.categorical_features))
     steps.append(("model", model))
+    if target_transform == LOG1P:
+        return LogTargetPipeline(steps)
     return Pipeline(steps)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import polars as pl
 
 from model_training.lib.algorithms.ensemble import fitted_members, is_ensemble
+from model_training.lib.algorithms.target_transform import LOG1P, target_transform_of
 from model_training.lib.assessment.explain import (
     logger,
     original_feature,
@@ -237,6 +238,8 @@ def _one_model(
             by_feature[feature] += values[:, j]
     return {
         "explainer": kind,
+        # a regressor fitted on log(1 + target) is explained on that scale
+        "log_target": target_transform_of(model) == LOG1P,
         "base_value": float(np.mean(base)),
         "values": values,
         "data": data,
@@ -262,20 +265,47 @@ def _ensemble_shap_values(
     the same way the members do.
     """
     parts = [
-        (_one_model(member, x, background, plan, seed, max_rows), weight)
+        (
+            _in_target_units(_one_model(member, x, background, plan, seed, max_rows)),
+            weight,
+        )
         for member, weight in fitted_members(unwrap(model))
     ]
     first = parts[0][0]
     by_feature = sum(result["by_feature"] * weight for result, weight in parts)
+    linearised = any(r.get("linearised") for r, _ in parts)
     return {
         "explainer": "weighted sum over the ensemble's members ("
         + ", ".join(f"{r['explainer']} x{w:.2f}" for r, w in parts)
-        + ")",
+        + ")"
+        + (
+            "; members fitted on log(1 + target) converted to target units "
+            "at their base value (first order)"
+            if linearised
+            else ""
+        ),
         "base_value": float(sum(r["base_value"] * w for r, w in parts)),
         "values": by_feature.to_numpy(),
         "data": x[first["rows"]].select(plan.features).to_pandas(),
         "rows": first["rows"],
         "by_feature": by_feature,
+    }
+
+
+def _in_target_units(result: dict[str, Any]) -> dict[str, Any]:
+    """A member explained in log(1 + target) units, converted to target units
+    to first order at its base value b (the derivative of expm1 there is
+    e^b), so that it adds up with the other members; others as they are."""
+    if not result.get("log_target"):
+        return result
+    slope = float(np.exp(result["base_value"]))
+    return {
+        **result,
+        "values": result["values"] * slope,
+        "by_feature": result["by_feature"] * slope,
+        "base_value": float(np.expm1(result["base_value"])),
+        "log_target": False,
+        "linearised": True,
     }
 
 

@@ -153,6 +153,7 @@ class TuningParams(Group):
     calibration: Calibration
     ensemble: EnsembleOptions
     cluster_count: ClusterCount
+    target_transform: Literal["auto", "none", "log1p"]
     search_spaces: dict[str, dict[str, Dimension]]
 
     def space(self, algorithm: str) -> dict[str, dict[str, Any]]:

@@ -42,6 +42,8 @@ class ProblemType:
     shap_note: ClassVar[str] = ""
     # False for forecasters: they predict after their history, not rows inside it
     predicts_rows_it_saw: ClassVar[bool] = True
+    # whether the search may fit a model on log(1 + target) (regression only)
+    log_target: ClassVar[bool] = False
 
     def native_explanation(
         self, model: Any, x: pl.DataFrame, y_pred: np.ndarray, plan: ModelingPlan

@@ -22,6 +22,7 @@ class Regression(ProblemType):
 
     name = "regression"
     task = "regression"
+    log_target = True
 
     def baselines(self, plan: ModelingPlan, seed: int) -> list[ModelSpec]:
         return [

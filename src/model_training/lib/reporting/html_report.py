@@ -245,6 +245,11 @@ def _samples(importance: dict[str, Any]) -> str:
             f"SHAP ({shap.get('explainer', '')}) on {shap['rows_explained']} test rows"
             + (f": {shap['rows_capped']}." if shap.get("rows_capped") else ".")
         )
+    if shap.get("units"):
+        notes.append(
+            f"SHAP values and coefficients are in {shap['units']} units: the "
+            "model was fitted on that scale."
+        )
     return f"<p>{escape(' '.join(notes))}</p>" if notes else ""
 
 

@@ -138,8 +138,11 @@ def explain_final_model(
         },
         "shap": {
             "explainer": shap_result["explainer"],
-            "output": "raw model output toward the positive (binary) or last (multiclass) class, "
+            "output": LOG_OUTPUT
+            if shap_result.get("log_target")
+            else "raw model output toward the positive (binary) or last (multiclass) class, "
             "log-odds for classifiers, before calibration and threshold; the prediction for regression",
+            **({"units": "log(1 + target)"} if shap_result.get("log_target") else {}),
             "base_value": shap_result["base_value"],
             "rows_explained": len(shap_result["rows"]),
             **(
@@ -214,6 +217,13 @@ def _shuffle_note(
         "of_features": len(plan.features),
         "not_shuffled": note,
     }
+
+
+LOG_OUTPUT = (
+    "the prediction of log(1 + target): the model was fitted on that scale "
+    "(tuning chose target_transform log1p); a SHAP value v multiplies "
+    "(prediction + 1) by about e^v"
+)
 
 
 def _over_budget(budget: Budget | None, one_pass: Any, passes: int) -> str | None:

@@ -80,7 +80,7 @@ def assemble_model_performance(
             "shap_mean_abs": explanations["shap"]["mean_abs_by_feature"],
             "shap_sample": {
                 k: explanations["shap"][k]
-                for k in ("explainer", "rows_explained", "rows_capped")
+                for k in ("explainer", "rows_explained", "rows_capped", "units")
                 if k in explanations["shap"]
             },
             "coefficients": explanations.get("coefficients"),

@@ -98,6 +98,8 @@ class TuningContext:
     row_guards: dict[str, int]
     # per algorithm, hyperparameters fixed before tuning (clustering: k)
     fixed: dict[str, dict[str, Any]]
+    # what the search may do to a regression target (``none``, ``log1p``)
+    target_transforms: tuple[str, ...] = ("none",)
 
 
 @dataclass(frozen=True)

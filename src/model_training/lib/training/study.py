@@ -19,6 +19,7 @@ from model_training import __version__
 from model_training.lib.algorithms.cv import cv_splits, order_for_cv
 from model_training.lib.algorithms.early_stopping import EARLY_STOPPING_SCHEME
 from model_training.lib.algorithms.registry import algorithm
+from model_training.lib.algorithms.target_transform import transform_choices
 from model_training.lib.core.frames import split_xy
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
@@ -56,9 +57,10 @@ def tuning_context(
     when not given)."""
     ordered = order_for_cv(train, plan)
     x, y = split_xy(ordered, plan)
+    problem = get_problem(plan.spec.problem_type)
     return TuningContext(
         plan=plan,
-        problem=get_problem(plan.spec.problem_type),
+        problem=problem,
         ordered=ordered,
         x=x,
         y=y,
@@ -71,6 +73,9 @@ def tuning_context(
         data_hash=data_fingerprint(ordered),
         row_guards=dict(row_guards or {}),
         fixed=fixed,
+        target_transforms=tuple(
+            transform_choices(y, options.target_transform, problem.log_target)
+        ),
     )
 
 
@@ -178,8 +183,9 @@ def make_objective(
 
 
 def search_space(ctx: TuningContext, name: str) -> dict[str, Any]:
-    """A model's search space: its hyperparameters less the fixed ones, and
-    the imbalance strategy when there is a choice."""
+    """A model's search space: its hyperparameters less the fixed ones, the
+    imbalance strategy when there is a choice, and the target transform when
+    the target may be fitted on the log scale."""
     algo = algorithm(ctx.problem.task, name)
     space = {
         key: dim
@@ -189,6 +195,11 @@ def search_space(ctx: TuningContext, name: str) -> dict[str, Any]:
     choices = imbalance_options(ctx.plan, algo)
     if len(choices) > 1:
         space["imbalance"] = {"type": "categorical", "choices": choices}
+    if ctx.target_transforms != ("none",):
+        space["target_transform"] = {
+            "type": "categorical",
+            "choices": list(ctx.target_transforms),
+        }
     return space
 
 
@@ -215,6 +226,8 @@ def start_params(
     for name, dist in space.items():
         if name == "imbalance":
             start[name] = imbalance[0]
+        elif name == "target_transform":  # the raw target first, when tried
+            start[name] = dist["choices"][0]
         elif name in defaults:
             value = defaults[name]
             if dist["type"] in ("int", "float"):
