@@ -24,3 +24,26 @@ def test_a_model_that_beats_the_constant_adds_no_line():
     comparison = {"trivial_reference": {"beats": True, "note": "x beats"}}
     assert selection_limits(comparison) == []
     assert selection_limits({}) == []
+
+
+def test_a_model_fitted_on_the_log_target_is_described_as_such():
+    from model_training.lib.reporting.model_card import _algorithm_line
+
+    logged = {
+        "model": "lightgbm",
+        "imbalance": "none",
+        "params": {"num_leaves": 15, "target_transform": "log1p"},
+    }
+    raw = {**logged, "params": {"num_leaves": 15, "target_transform": "none"}}
+    assert "fitted on log(1 + target)" in _algorithm_line(logged)
+    assert "log(1 + target)" not in _algorithm_line(raw)
+    ensemble = {
+        "members": [
+            {**logged, "source": "tuned", "weight": 0.5},
+            {**raw, "model": "catboost", "source": "tuned", "weight": 0.5},
+        ]
+    }
+    assert (
+        "lightgbm (tuned, imbalance `none`, on log(1 + target)) x0.50, "
+        "catboost (tuned, imbalance `none`) x0.50" in _algorithm_line(ensemble)
+    )

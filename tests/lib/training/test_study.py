@@ -57,7 +57,8 @@ def test_a_row_guard_folds_the_rows_it_fits(xor_setup, monkeypatch):
 
 def test_a_skewed_target_is_tried_on_the_log_scale_and_the_search_decides():
     """On log-normal prices every regressor's search gets target_transform
-    (the raw target in the start trial); a log-linear truth makes ridge on
+    (its first two trials are the defaults on the raw and the log target); a
+    log-linear truth makes ridge on
     log1p the best trial, and its configuration builds the log pipeline."""
     from model_training.lib.algorithms.target_transform import LogTargetPipeline
     from model_training.lib.training.configs import pipeline_for
@@ -73,7 +74,10 @@ def test_a_skewed_target_is_tried_on_the_log_scale_and_the_search_decides():
     defaults = {"ridge": {"alpha": 1.0}}
     result = tune_models(plan, parts["train"], ["ridge"], defaults, options, 0)
     model = result["models"][0]
-    assert model["children"][0]["params"]["target_transform"] == "none"
+    first, second = model["children"][0]["params"], model["children"][1]["params"]
+    # the defaults, then the same defaults on the log scale
+    assert first["target_transform"] == "none"
+    assert second == {**first, "target_transform": "log1p"}
     assert model["params"]["target_transform"] == "log1p"
     config = configuration(model, defaults)
     assert isinstance(pipeline_for(plan, config, options, 0), LogTargetPipeline)

@@ -51,6 +51,11 @@ def transform_choices(y: np.ndarray, setting: str, regression: bool) -> list[str
     return [NONE, LOG1P] if skewness(values) >= MIN_SKEW else [NONE]
 
 
+def searches_log_target(space: dict[str, Any]) -> bool:
+    """Whether a search space chooses between the raw and the log target."""
+    return len((space.get("target_transform") or {}).get("choices", [])) > 1
+
+
 def skewness(values: np.ndarray) -> float:
     """Fisher-Pearson skewness (biased, as ``scipy.stats.skew``)."""
     centred = values - values.mean()

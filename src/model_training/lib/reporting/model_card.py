@@ -271,12 +271,28 @@ def _algorithm_line(final: dict[str, Any]) -> str:
     """The final model's algorithm in words: one algorithm, or an ensemble's members."""
     members = final.get("members")
     if not members:
-        return f"algorithm **{final['model']}** with imbalance handling `{final['imbalance']}`"
+        return (
+            f"algorithm **{final['model']}** with imbalance handling "
+            f"`{final['imbalance']}`" + _log_target(final, long=True)
+        )
     parts = ", ".join(
-        f"{m['model']} ({m['source']}, imbalance `{m['imbalance']}`) x{m['weight']:.2f}"
+        f"{m['model']} ({m['source']}, imbalance `{m['imbalance']}`"
+        f"{_log_target(m)}) x{m['weight']:.2f}"
         for m in members
     )
     return (
         "a **weighted ensemble** (greedy selection over out-of-fold predictions) "
         f"averaging {parts}"
+    )
+
+
+def _log_target(config: dict[str, Any], long: bool = False) -> str:
+    """What the card says of a model fitted on log(1 + target)."""
+    if (config.get("params") or {}).get("target_transform") != "log1p":
+        return ""
+    if not long:
+        return ", on log(1 + target)"
+    return (
+        "; fitted on log(1 + target), its predictions mapped back by expm1 "
+        "(the search chose `target_transform: log1p` under cross-validation)"
     )

@@ -29,6 +29,7 @@ from typing import Any
 import optuna
 import polars as pl
 
+from model_training.lib.algorithms.target_transform import searches_log_target
 from model_training.lib.core.budget import Budget, unlimited
 from model_training.lib.core.params import TuningParams
 from model_training.lib.core.plan import ModelingPlan
@@ -257,6 +258,10 @@ def _tune_one(
     waiting = any(t.state == optuna.trial.TrialState.WAITING for t in study.trials)
     if done == 0 and not waiting and search.strategy != "grid":
         study.enqueue_trial(setup.start_params, user_attrs={"start": True})
+        if n_trials >= 2 and searches_log_target(setup.space):
+            # the same defaults on log(1 + target): a paired comparison, where
+            # random configurations of the two would tell the search little
+            study.enqueue_trial({**setup.start_params, "target_transform": "log1p"})
     if done:
         logger.info(
             "Tuning %s: resuming study %s with %d of %d trials done",
