@@ -107,3 +107,32 @@ def test_permutation_importance_shuffles_only_the_features_shap_ranks_highest():
     explanations = explain(4)
     assert set(explanations["permutation"]["values"]) == set(plan.features)
     assert "not_shuffled" not in explanations["permutation"]
+
+
+def test_a_model_fitted_on_the_log_target_is_explained_in_named_log_units():
+    from model_training.lib.algorithms.registry import algorithm, build_pipeline
+    from model_training.lib.core.frames import split_xy
+    from model_training.lib.stage.explanation import LOG_OUTPUT, explain_final_model
+    from tests.conftest import conf_params
+    from tests.lib.algorithms.test_target_transform import price_parts_and_plan
+
+    parts, plan = price_parts_and_plan()
+    x, y = split_xy(parts["train"], plan)
+
+    def explained(params):
+        model = build_pipeline(plan, algorithm("regression", "lightgbm"), params, 0)
+        explanations, _ = explain_final_model(
+            plan.model_dump(mode="json"),
+            model.fit(x, y),
+            {},
+            parts["train"],
+            parts["test"],
+            conf_params("evaluation"),
+            0,
+        )
+        return explanations["shap"]
+
+    logged = explained({"n_estimators": 50, "target_transform": "log1p"})
+    assert logged["units"] == "log(1 + target)"
+    assert logged["output"] == LOG_OUTPUT
+    assert "units" not in explained({"n_estimators": 50})
