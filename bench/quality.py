@@ -162,6 +162,12 @@ DATASETS: dict[str, tuple[Any, str]] = {
         },
     ),
     "co2": (["co2"], "mean_absolute_scaled_error"),
+    # RAND health insurance experiment: outpatient visits a year (a count,
+    # skewed: most 0 to 5, a few above 50), 20,190 people
+    "rand_visits": (
+        ("csv", _statsmodels("randhie", lambda d: d)),
+        {"problem_type": "regression", "target": "mdvis"},
+    ),
 }
 
 
