@@ -78,7 +78,7 @@ def test_the_search_tries_log1p_on_a_skewed_non_negative_target_only():
     assert transform_choices(np.full(50, 3.0), "log1p", True) == ["none"]
 
 
-def test_a_log1p_pipeline_predicts_expm1_of_its_model_in_target_units(price_setup):
+def test_a_log1p_pipeline_predicts_in_target_units(price_setup):
     parts, plan = price_setup
     x, y = split_xy(parts["train"], plan)
     ridge = algorithm("regression", "ridge")
@@ -92,7 +92,22 @@ def test_a_log1p_pipeline_predicts_expm1_of_its_model_in_target_units(price_setu
     x_test, y_test = split_xy(parts["test"], plan)
     inner = logged.steps[-1][1].predict(logged.steps[0][1].transform(x_test))
     predicted = logged.predict(x_test)
-    np.testing.assert_allclose(predicted, np.expm1(inner))
+    # RMSE rewards the mean: exp of the log prediction times Duan's smearing
+    # factor, for log noise of sd 0.3 about e^(0.3^2 / 2) = 1.046
+    assert logged.smearing and 1.02 < logged.smearing_ < 1.08
+    np.testing.assert_allclose(predicted, np.exp(inner) * logged.smearing_ - 1)
+    # the median absolute error does not: expm1 alone
+    by_median = plan.model_copy(
+        update={
+            "spec": plan.spec.model_copy(
+                update={"primary_metric": "median_absolute_error"}
+            )
+        }
+    )
+    median = build_pipeline(by_median, ridge, {"target_transform": "log1p"}, 0)
+    median.fit(x, y)
+    assert not median.smearing and median.smearing_ == 1.0
+    np.testing.assert_allclose(median.predict(x_test), np.expm1(inner))
     # the model learned log(price): its coefficient of size is the 1.2 generated
     size = list(logged.steps[0][1].get_feature_names_out()).index("num__size")
     assert logged.steps[-1][1].coef_[size] / x["size"].std() == pytest.approx(
@@ -106,6 +121,7 @@ def test_a_log1p_pipeline_predicts_expm1_of_its_model_in_target_units(price_setu
 
 def test_predictions_stay_within_zero_and_e_times_the_largest_target():
     np.testing.assert_allclose(inverse([-3.0, 0.5], 2.0), [0.0, np.expm1(0.5)])
+    np.testing.assert_allclose(inverse([0.5], 2.0, 1.1), [np.exp(0.5) * 1.1 - 1])
     assert inverse([700.0], 2.0)[0] == pytest.approx(np.expm1(2.0))  # no overflow
     pipeline = LogTargetPipeline(
         [("model", DummyRegressor(strategy="constant", constant=50.0))]
@@ -114,6 +130,16 @@ def test_predictions_stay_within_zero_and_e_times_the_largest_target():
     assert pipeline.predict(np.zeros((1, 1)))[0] == pytest.approx(
         np.expm1(np.log(10.0) + 1.0)
     )
+
+
+def test_the_smearing_factor_is_never_below_one():
+    """A fit off-centre on its own rows (here a constant above every log
+    target) would give a factor below 1, shrinking every prediction."""
+    pipeline = LogTargetPipeline(
+        [("model", DummyRegressor(strategy="constant", constant=5.0))], smearing=True
+    )
+    pipeline.fit(np.zeros((3, 1)), np.array([0.0, 1.0, 9.0]))
+    assert pipeline.smearing_ == 1.0
 
 
 def test_a_negative_target_is_refused_by_name():

@@ -110,6 +110,7 @@ def build_pipeline(
     from model_training.lib.algorithms.feature_selection import make_selector
     from model_training.lib.algorithms.target_transform import (
         LOG1P,
+        MEAN_METRICS,
         LogTargetPipeline,
     )
 
@@ -152,7 +153,9 @@ def build_pipeline(
         model.set_params(cat_features=tuple(plan.categorical_features))
     steps.append(("model", model))
     if target_transform == LOG1P:
-        return LogTargetPipeline(steps)
+        return LogTargetPipeline(
+            steps, smearing=plan.spec.primary_metric in MEAN_METRICS
+        )
     return Pipeline(steps)
 
 

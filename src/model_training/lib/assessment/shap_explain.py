@@ -240,6 +240,7 @@ def _one_model(
         "explainer": kind,
         # a regressor fitted on log(1 + target) is explained on that scale
         "log_target": target_transform_of(model) == LOG1P,
+        "smearing": float(getattr(unwrap(model), "smearing_", 1.0)),
         "base_value": float(np.mean(base)),
         "values": values,
         "data": data,
@@ -294,16 +295,17 @@ def _ensemble_shap_values(
 
 def _in_target_units(result: dict[str, Any]) -> dict[str, Any]:
     """A member explained in log(1 + target) units, converted to target units
-    to first order at its base value b (the derivative of expm1 there is
-    e^b), so that it adds up with the other members; others as they are."""
+    to first order at its base value b (its output is s e^z - 1 with s the
+    smearing factor, whose derivative at b is s e^b), so that it adds up with
+    the other members; others as they are."""
     if not result.get("log_target"):
         return result
-    slope = float(np.exp(result["base_value"]))
+    slope = float(np.exp(result["base_value"]) * result.get("smearing", 1.0))
     return {
         **result,
         "values": result["values"] * slope,
         "by_feature": result["by_feature"] * slope,
-        "base_value": float(np.expm1(result["base_value"])),
+        "base_value": slope - 1.0,
         "log_target": False,
         "linearised": True,
     }

@@ -293,6 +293,8 @@ def _log_target(config: dict[str, Any], long: bool = False) -> str:
     if not long:
         return ", on log(1 + target)"
     return (
-        "; fitted on log(1 + target), its predictions mapped back by expm1 "
-        "(the search chose `target_transform: log1p` under cross-validation)"
+        "; fitted on log(1 + target), its predictions mapped back to the "
+        "target's units (exp, times Duan's smearing factor when the primary "
+        "metric is a squared error, minus 1; the search chose "
+        "`target_transform: log1p` under cross-validation)"
     )
