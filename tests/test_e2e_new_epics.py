@@ -109,3 +109,69 @@ def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, class
     assert served.tolist() == scored["predicted"].to_list()
     for c in classes:
         np.testing.assert_allclose(answer[f"score_{c}"], scored[f"score_{c}"])
+
+
+def test_a_skewed_regression_runs_end_to_end_on_the_log_scale(tmp_path):
+    """Log-normal prices, the models fitted on log(1 + price): the package,
+    its verification, the registered MLflow model and inference all answer in
+    prices, and the explanations and the model card say what scale the model
+    saw."""
+    import mlflow
+
+    from tests.lib.algorithms.test_target_transform import price_frame
+
+    project = copy_project(tmp_path)
+    source = tmp_path / "prices.csv"
+    price_frame(400).drop("row_id").write_csv(source)
+    args = ["--root", str(project), "from-csv", "--epic-id", "prices", "--csv"]
+    args += [str(source), "--target", "price", "--problem-type", "regression"]
+    assert epic_cli.main(args) == 0
+    spec = project / "docs/objectives/user_stories/prices/modeling_spec.yml"
+    spec.write_text(
+        spec.read_text() + "algorithms: [ridge, lightgbm]\n"
+        "search: {top_k: 2}\ncross_validation: {n_splits: 3}\n"
+    )
+    result = kedro(
+        project,
+        "run",
+        "--env",
+        "test",
+        "--params",
+        "epic_id=prices,tuning.target_transform=log1p",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    performance = json.loads(
+        (project / "results/metrics/prices_model_performance.json").read_text()
+    )
+    final = performance["final_model"]
+    configs = final.get("members") or [final]
+    assert all(c["params"]["target_transform"] == "log1p" for c in configs)
+    test = performance["metrics"]["test"]["root_mean_squared_error"]
+    assert test < performance["baselines_on_test"]["mean"]["root_mean_squared_error"]
+    assert performance["feature_importance"]["shap_sample"]["units"] == (
+        "log(1 + target)"
+    )
+    assert "log(1 + target)" in (project / "models/prices/model_card.md").read_text()
+    verification = json.loads(
+        (project / "results/metrics/prices/verification.json").read_text()
+    )
+    assert all(c["passed"] for c in verification["checks"]), verification
+    # inference and the registered model answer in prices
+    test_rows = pl.read_csv(
+        project / "data/4_processed/prices/features/test_features.csv"
+    ).head(20)
+    new = project / "new.csv"
+    test_rows.drop("price").write_csv(new)
+    result = epic_run(project, "prices", "inference", f"input={new}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    scored = pl.read_csv(project / "data/7_model_output/prices/predictions.csv")
+    predicted = scored["predicted"].to_numpy()
+    assert (predicted > 0).all()
+    # prediction over price near 1 (log noise 0.3); log units would be ~0.001
+    ratio = predicted / test_rows["price"].to_numpy()
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.3)
+    registered = json.loads((project / "models/prices/mlflow_model.json").read_text())
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model(registered["model_uri"])
+    answer = model.predict(pl.read_csv(new).to_pandas())
+    np.testing.assert_allclose(np.asarray(answer["predicted"]), predicted)
