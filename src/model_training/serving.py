@@ -13,15 +13,15 @@ package's ``model_v{N}.joblib`` holds the same object).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import mlflow.pyfunc
 
-# MLflow asks for type hints on ``predict`` when the class is defined (in
-# every run's log, and its own "once" filter overrides an "ignore" one); they
-# are left out on purpose (see ``predict``), so that request goes unsaid
-with warnings.catch_warnings(record=True) as _raised:
+from model_training import type_hint_request_unsaid
+
+# MLflow asks for type hints on ``predict`` when the class is defined; they
+# are left out on purpose (see ``predict``)
+with type_hint_request_unsaid():
 
     class PackagedModel(mlflow.pyfunc.PythonModel):
         """One package version as an MLflow pyfunc model."""
@@ -61,10 +61,3 @@ with warnings.catch_warnings(record=True) as _raised:
                 package, frame, self.plan, InferenceParams(input="the request")
             )
             return scored.to_pandas()
-
-
-for _warning in _raised:
-    if "Add type hints to the `predict` method" not in str(_warning.message):
-        warnings.warn_explicit(
-            _warning.message, _warning.category, _warning.filename, _warning.lineno
-        )

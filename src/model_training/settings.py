@@ -8,10 +8,17 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 from omegaconf.resolvers import oc
 
+from model_training import type_hint_request_unsaid
 from model_training.hooks import RunSummaryHook, TrackingHook
 from model_training.notebook import NotebookHook
 from model_training.resources import ResourceHook
 from model_training.run_guard import RunGuardHook
+
+# kedro-mlflow's pyfunc model class, defined when the kedro CLI loads the
+# plugin's commands, right after these settings: defined here first, so that
+# MLflow's request for type hints on it is not every run's first log line
+with type_hint_request_unsaid():
+    import kedro_mlflow.mlflow  # noqa: F401
 
 
 def project_root() -> str:
