@@ -4,8 +4,8 @@ non-negative target.
 Prices, incomes, durations and counts are right-skewed: a model fitted on the
 raw values spends its capacity on the few largest ones, and its squared
 errors are dominated by them. Fitted on ``log1p(y)``, it models relative
-differences; its predictions are mapped back with ``expm1``, so every score,
-the package and the served model are in the target's own units. Whether that
+differences; its predictions are mapped back (exp, minus 1), so every
+score, the package and the served model are in the target's own units. Whether that
 pays is the primary metric's call under the search's own cross-validation:
 ``target_transform`` is one more searched hyperparameter, ``none`` or
 ``log1p`` (``tuning.target_transform``).
@@ -32,7 +32,7 @@ from imblearn.pipeline import Pipeline
 
 LOG1P = "log1p"
 NONE = "none"
-# a non-negative target at least this skewed (Fisher-Pearson, as scipy's
+# a non-negative target at least this skewed (Fisher-Pearson, scipy's
 # skew) gets log1p as a search choice: a log-normal is far above it (6 at
 # sigma 1), diamonds' prices 1.6, Poisson counts of mean 1 about 1; a
 # symmetric target (diabetes' disease progression, 0.4) stays raw
@@ -57,7 +57,9 @@ def transform_choices(y: np.ndarray, setting: str, regression: bool) -> list[str
         return [NONE]
     if setting == LOG1P:
         return [LOG1P]
-    return [NONE, LOG1P] if skewness(values) >= MIN_SKEW else [NONE]
+    from scipy.stats import skew
+
+    return [NONE, LOG1P] if float(skew(values)) >= MIN_SKEW else [NONE]
 
 
 def searches_log_target(space: dict[str, Any]) -> bool:
@@ -65,19 +67,10 @@ def searches_log_target(space: dict[str, Any]) -> bool:
     return len((space.get("target_transform") or {}).get("choices", [])) > 1
 
 
-def skewness(values: np.ndarray) -> float:
-    """Fisher-Pearson skewness (biased, as ``scipy.stats.skew``)."""
-    centred = values - values.mean()
-    spread = float(np.mean(centred**2))
-    if spread == 0:
-        return 0.0
-    return float(np.mean(centred**3) / spread**1.5)
-
-
 class LogTargetPipeline(Pipeline):
-    """A pipeline fitted on ``log1p(y)`` whose ``predict`` returns ``expm1``
-    of its model's output, clipped to [0, e times the largest training
-    target]. Evaluation sets passed to its model (``model__eval_set``, early
+    """A pipeline fitted on ``log1p(y)`` whose ``predict`` returns its
+    model's output in the target's units (:func:`inverse`), at most e times
+    the largest training target. Evaluation sets passed to its model (``model__eval_set``, early
     stopping) are transformed the same way. The steps are those of the
     pipeline it replaces, so everything that reads the model step (early
     stopping, deadlines, importances, SHAP) reads it as before.
