@@ -46,6 +46,19 @@ def _numeric_label_csv(name: str, path, rows: int) -> None:
     frame.to_csv(path, index=False)
 
 
+def _small_csv_epic(project, epic, source, target, problem_type, algorithms):
+    """An epic built from ``source`` with ``from-csv``, its spec narrowed to
+    two algorithms, two tuned models and three folds (for time)."""
+    args = ["--root", str(project), "from-csv", "--epic-id", epic, "--csv"]
+    args += [str(source), "--target", target, "--problem-type", problem_type]
+    assert epic_cli.main(args) == 0
+    spec = project / f"docs/objectives/user_stories/{epic}/modeling_spec.yml"
+    spec.write_text(
+        spec.read_text() + f"algorithms: [{algorithms}]\n"
+        "search: {top_k: 2}\ncross_validation: {n_splits: 3}\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("epic", "problem_type", "rows", "classes"),
     [
@@ -63,13 +76,13 @@ def test_integer_labels_run_end_to_end(tmp_path, epic, problem_type, rows, class
     project = copy_project(tmp_path)
     source = tmp_path / f"{epic}.csv"
     _numeric_label_csv(epic, source, rows)
-    args = ["--root", str(project), "from-csv", "--epic-id", epic, "--csv"]
-    args += [str(source), "--target", "target", "--problem-type", problem_type]
-    assert epic_cli.main(args) == 0
-    spec = project / f"docs/objectives/user_stories/{epic}/modeling_spec.yml"
-    spec.write_text(
-        spec.read_text() + "algorithms: [logistic_regression, random_forest]\n"
-        "search: {top_k: 2}\ncross_validation: {n_splits: 3}\n"
+    _small_csv_epic(
+        project,
+        epic,
+        source,
+        "target",
+        problem_type,
+        "logistic_regression, random_forest",
     )
     result = kedro(project, "run", "--env", "test", "--params", f"epic_id={epic}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -123,14 +136,7 @@ def test_a_skewed_regression_runs_end_to_end_on_the_log_scale(tmp_path):
     project = copy_project(tmp_path)
     source = tmp_path / "prices.csv"
     price_frame(400).drop("row_id").write_csv(source)
-    args = ["--root", str(project), "from-csv", "--epic-id", "prices", "--csv"]
-    args += [str(source), "--target", "price", "--problem-type", "regression"]
-    assert epic_cli.main(args) == 0
-    spec = project / "docs/objectives/user_stories/prices/modeling_spec.yml"
-    spec.write_text(
-        spec.read_text() + "algorithms: [ridge, lightgbm]\n"
-        "search: {top_k: 2}\ncross_validation: {n_splits: 3}\n"
-    )
+    _small_csv_epic(project, "prices", source, "price", "regression", "ridge, lightgbm")
     result = kedro(
         project,
         "run",
